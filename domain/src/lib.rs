@@ -1,0 +1,21 @@
+//! onair's vocabulary: the types every other crate speaks, with no IO and no clock reads.
+//!
+//! Time has two shapes here, both integer: [`Ticks`] is a duration in 90 kHz ticks (the MPEG
+//! timescale) and [`Timestamp`] is an instant, 90 kHz ticks since the Unix epoch (UTC). Nothing
+//! in this crate uses `f64` seconds for anything that must add up.
+
+pub mod channel;
+pub mod clock;
+pub mod ladder;
+pub mod media;
+pub mod schedule;
+pub mod time;
+pub mod timeline;
+
+pub use channel::{Channel, ChannelId, ChannelSlug, OutputFormat};
+pub use clock::{Clock, FixedClock, SystemClock, VirtualClock};
+pub use ladder::{Ladder, LadderId, Rung};
+pub use media::{Asset, AssetId, AssetState, Packaging, Rendition, SegmentInfo};
+pub use schedule::{AdBreak, Job, JobId, JobKind, JobState, ScheduleItem, ScheduleItemId};
+pub use time::{Ticks, Timestamp, TICKS_PER_SECOND};
+pub use timeline::{Run, RunKind, SegmentAt, Timeline, TimelineError};
