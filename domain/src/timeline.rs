@@ -121,6 +121,8 @@ impl SegmentAt {
 pub enum TimelineError {
     #[error("a timeline needs at least one run")]
     Empty,
+    #[error("the timeline lasts no time at all")]
+    ZeroLength,
     #[error("run {run_index} ({title:?}) has no segments")]
     EmptyRun { run_index: usize, title: String },
     #[error("run {run_index} ({title:?}) plays segments {first}..{end} of an asset that has {len}")]
@@ -163,7 +165,7 @@ impl Timeline {
             if run.n_segments == 0 {
                 return Err(TimelineError::EmptyRun { run_index, title: run.title.clone() });
             }
-            let end = run.first_segment.checked_add(run.n_segments).unwrap_or(u32::MAX);
+            let end = run.first_segment.saturating_add(run.n_segments);
             if end > run.track.len() {
                 return Err(TimelineError::RunOutOfRange {
                     run_index,
@@ -180,6 +182,9 @@ impl Timeline {
         }
         run_starts.push(offset);
         run_first_sequence.push(sequence);
+        if offset <= Ticks::ZERO {
+            return Err(TimelineError::ZeroLength);
+        }
         Ok(Timeline {
             origin,
             runs,

@@ -1,0 +1,246 @@
+//! What one channel plays, checked once so that rendering its manifests cannot fail.
+
+use std::collections::HashMap;
+
+use onair_domain::{Asset, AssetId, Channel, Ladder, OutputFormat, Packaging, Ticks, Timeline};
+
+/// Why a [`ChannelPlayout`] could not be built: the timeline plays something the assets lack.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PlayoutError {
+    #[error("run {run_index} plays asset {asset_id}, which is not among the channel's assets")]
+    MissingAsset { run_index: usize, asset_id: AssetId },
+    #[error(
+        "run {run_index} plays segment {segment_index} of asset {asset_id}, which lasts no time"
+    )]
+    EmptySegment {
+        run_index: usize,
+        asset_id: AssetId,
+        segment_index: u32,
+    },
+    #[error("asset {asset_id} has no {} rendition of rung {rung}", .packaging.as_str())]
+    MissingRendition {
+        asset_id: AssetId,
+        rung: String,
+        packaging: Packaging,
+    },
+    #[error(
+        "asset {asset_id}'s {} rendition of rung {rung} has {available} segments, but the timeline plays {needed}",
+        .packaging.as_str()
+    )]
+    MissingSegments {
+        asset_id: AssetId,
+        rung: String,
+        packaging: Packaging,
+        needed: u32,
+        available: usize,
+    },
+    #[error("asset {asset_id}'s cmaf rendition of rung {rung} has no init segment")]
+    MissingInitSegment { asset_id: AssetId, rung: String },
+}
+
+/// A channel with its ladder, its timeline and the assets the timeline plays.
+///
+/// Built by the caller (the binary, from the database) and shared read-only behind an `Arc`.
+/// [`ChannelPlayout::new`] checks that every segment the timeline can air has a file in every
+/// rung of every packaging the channel publishes, so the renderers never meet a hole.
+#[derive(Debug, Clone)]
+pub struct ChannelPlayout {
+    channel: Channel,
+    ladder: Ladder,
+    timeline: Timeline,
+    assets: HashMap<AssetId, Asset>,
+    /// `timeline.longest_segment().ceil_secs()`, computed once: it walks every segment.
+    target_duration_secs: i64,
+}
+
+impl ChannelPlayout {
+    /// Checks the timeline against the assets for the packagings `channel.outputs` needs: MPEG-TS
+    /// for HLS-TS, CMAF (fragments and init segment) for HLS-fMP4 and DASH.
+    pub fn new(
+        channel: Channel,
+        ladder: Ladder,
+        timeline: Timeline,
+        assets: HashMap<AssetId, Asset>,
+    ) -> Result<ChannelPlayout, PlayoutError> {
+        let mut packagings = Vec::with_capacity(2);
+        if channel.outputs.contains(&OutputFormat::HlsTs) {
+            packagings.push(Packaging::Ts);
+        }
+        if channel
+            .outputs
+            .iter()
+            .any(|output| matches!(output, OutputFormat::HlsFmp4 | OutputFormat::Dash))
+        {
+            packagings.push(Packaging::Cmaf);
+        }
+        for (run_index, run) in timeline.runs().iter().enumerate() {
+            let asset = assets
+                .get(&run.asset_id)
+                .ok_or(PlayoutError::MissingAsset {
+                    run_index,
+                    asset_id: run.asset_id,
+                })?;
+            let end = run.first_segment + run.n_segments;
+            if let Some(segment_index) =
+                (run.first_segment..end).find(|i| run.track.duration(*i) <= Ticks::ZERO)
+            {
+                return Err(PlayoutError::EmptySegment {
+                    run_index,
+                    asset_id: asset.id,
+                    segment_index,
+                });
+            }
+            for rung in &ladder.rungs {
+                for packaging in &packagings {
+                    check_rendition(asset, &rung.name, *packaging, end)?;
+                }
+            }
+        }
+        let target_duration_secs = timeline.longest_segment().ceil_secs();
+        Ok(ChannelPlayout {
+            channel,
+            ladder,
+            timeline,
+            assets,
+            target_duration_secs,
+        })
+    }
+
+    pub fn channel(&self) -> &Channel {
+        &self.channel
+    }
+
+    pub fn ladder(&self) -> &Ladder {
+        &self.ladder
+    }
+
+    pub fn timeline(&self) -> &Timeline {
+        &self.timeline
+    }
+
+    pub fn assets(&self) -> &HashMap<AssetId, Asset> {
+        &self.assets
+    }
+
+    /// Whether the channel is published in `format`.
+    pub fn publishes(&self, format: OutputFormat) -> bool {
+        self.channel.outputs.contains(&format)
+    }
+
+    /// EXT-X-TARGETDURATION: the longest segment in whole seconds, rounded up. It is the same
+    /// for every window, so it never changes while the channel airs this timeline.
+    pub fn target_duration_secs(&self) -> i64 {
+        self.target_duration_secs
+    }
+
+    /// The position of a rung in the ladder, if the ladder has it.
+    pub fn rung_index(&self, rung: &str) -> Option<usize> {
+        self.ladder
+            .rungs
+            .iter()
+            .position(|candidate| candidate.name == rung)
+    }
+}
+
+fn check_rendition(
+    asset: &Asset,
+    rung: &str,
+    packaging: Packaging,
+    needed: u32,
+) -> Result<(), PlayoutError> {
+    let rendition =
+        asset
+            .rendition(rung, packaging)
+            .ok_or_else(|| PlayoutError::MissingRendition {
+                asset_id: asset.id,
+                rung: rung.to_owned(),
+                packaging,
+            })?;
+    if rendition.segments.len() < needed as usize {
+        return Err(PlayoutError::MissingSegments {
+            asset_id: asset.id,
+            rung: rung.to_owned(),
+            packaging,
+            needed,
+            available: rendition.segments.len(),
+        });
+    }
+    if packaging == Packaging::Cmaf && rendition.init_path.is_none() {
+        return Err(PlayoutError::MissingInitSegment {
+            asset_id: asset.id,
+            rung: rung.to_owned(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+
+    #[test]
+    fn a_channel_whose_assets_cover_its_timeline_builds() {
+        let playout = fixtures::demo_playout(true);
+        assert_eq!(playout.target_duration_secs(), 2);
+        assert_eq!(playout.rung_index("240p"), Some(1));
+        assert_eq!(playout.rung_index("1080p"), None);
+    }
+
+    #[test]
+    fn a_timeline_playing_an_unknown_asset_is_refused() {
+        let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+        assets.remove(&AssetId(2));
+        let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
+        assert_eq!(
+            error,
+            PlayoutError::MissingAsset {
+                run_index: 1,
+                asset_id: AssetId(2)
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_rendition_of_a_published_packaging_is_refused() {
+        let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+        let asset = assets.get_mut(&AssetId(1)).unwrap();
+        asset
+            .renditions
+            .retain(|r| !(r.rung == "240p" && r.packaging == Packaging::Cmaf));
+        let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "asset 1 has no cmaf rendition of rung 240p"
+        );
+    }
+
+    #[test]
+    fn a_packaging_the_channel_does_not_publish_is_not_required() {
+        let (mut channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+        channel.outputs = vec![OutputFormat::HlsTs];
+        for asset in assets.values_mut() {
+            asset.renditions.retain(|r| r.packaging == Packaging::Ts);
+        }
+        assert!(ChannelPlayout::new(channel, ladder, timeline, assets).is_ok());
+    }
+
+    #[test]
+    fn a_rendition_shorter_than_the_run_is_refused() {
+        let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+        let asset = assets.get_mut(&AssetId(2)).unwrap();
+        asset.renditions[0].segments.pop();
+        let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                PlayoutError::MissingSegments {
+                    needed: 2,
+                    available: 1,
+                    ..
+                }
+            ),
+            "{error}"
+        );
+    }
+}

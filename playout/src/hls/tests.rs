@@ -1,0 +1,488 @@
+//! Snapshots of the demo channel's manifests at fixed instants, and properties over random
+//! timelines: a segment never changes once listed, numbers never go back, dates add up.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use insta::assert_snapshot;
+use onair_domain::timeline::SegmentTrack;
+use onair_domain::{
+    AssetId, Ladder, OutputFormat, Packaging, Run, RunKind, Ticks, Timeline, Timestamp,
+};
+use proptest::prelude::*;
+
+use super::*;
+use crate::fixtures::{self, ORIGIN, at_millis};
+
+fn ts_360p(playout: &ChannelPlayout, now: Timestamp) -> String {
+    render_media_playlist(playout, "360p", now).expect("the demo channel publishes 360p in HLS-TS")
+}
+
+#[test]
+fn multivariant_lists_every_rung_with_measured_or_nominal_bandwidth() {
+    assert_snapshot!(render_multivariant(&fixtures::demo_playout(true)), @r#"
+    #EXTM3U
+    #EXT-X-VERSION:3
+    #EXT-X-INDEPENDENT-SEGMENTS
+    #EXT-X-STREAM-INF:BANDWIDTH=1250000,AVERAGE-BANDWIDTH=850000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000
+    360p/ts.m3u8
+    #EXT-X-STREAM-INF:BANDWIDTH=464000,AVERAGE-BANDWIDTH=464000,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000
+    240p/ts.m3u8
+    "#);
+}
+
+#[test]
+fn multivariant_parses_back_with_its_attributes() {
+    let text = render_multivariant(&fixtures::demo_playout(true));
+    let parsed = m3u8_rs::parse_master_playlist_res(text.as_bytes()).unwrap();
+    assert!(parsed.independent_segments);
+    let low = &parsed.variants[1];
+    assert_eq!(
+        (low.uri.as_str(), low.bandwidth, low.average_bandwidth),
+        ("240p/ts.m3u8", 464_000, Some(464_000))
+    );
+    assert_eq!(low.codecs.as_deref(), Some("avc1.640015,mp4a.40.2"));
+    assert_eq!(low.frame_rate, Some(25.0));
+}
+
+#[test]
+fn multivariant_frame_rate_is_rounded_to_three_decimals() {
+    let (channel, mut ladder, timeline, assets) = fixtures::demo_parts(true);
+    (ladder.frame_rate_num, ladder.frame_rate_den) = (30_000, 1001);
+    let playout = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap();
+    assert!(render_multivariant(&playout).contains(",FRAME-RATE=29.970\n"));
+}
+
+#[test]
+fn media_playlist_marks_the_discontinuity_between_two_runs() {
+    assert_snapshot!(ts_360p(&fixtures::demo_playout(true), at_millis(8_000)), @r"
+    #EXTM3U
+    #EXT-X-VERSION:3
+    #EXT-X-TARGETDURATION:2
+    #EXT-X-MEDIA-SEQUENCE:1
+    #EXT-X-DISCONTINUITY-SEQUENCE:0
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:22.000Z
+    #EXTINF:2.000,
+    /media/assets/1/360p/ts/00001.ts
+    #EXTINF:2.000,
+    /media/assets/1/360p/ts/00002.ts
+    #EXT-X-DISCONTINUITY
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:26.000Z
+    #EXTINF:2.000,
+    /media/assets/2/360p/ts/00000.ts
+    ");
+}
+
+#[test]
+fn media_playlist_keeps_counting_across_the_repeat_boundary() {
+    // One pass lasts 9.52 s; 13.52 s in, the window is the filler's last segment, then the
+    // programme again.
+    assert_snapshot!(ts_360p(&fixtures::demo_playout(true), at_millis(13_520)), @r"
+    #EXTM3U
+    #EXT-X-VERSION:3
+    #EXT-X-TARGETDURATION:2
+    #EXT-X-MEDIA-SEQUENCE:4
+    #EXT-X-DISCONTINUITY-SEQUENCE:1
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:28.000Z
+    #EXTINF:1.520,
+    /media/assets/2/360p/ts/00001.ts
+    #EXT-X-DISCONTINUITY
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:29.520Z
+    #EXTINF:2.000,
+    /media/assets/1/360p/ts/00000.ts
+    #EXTINF:2.000,
+    /media/assets/1/360p/ts/00001.ts
+    ");
+}
+
+#[test]
+fn a_discontinuity_sliding_out_of_the_window_leaves_the_numbering_exact() {
+    let playout = fixtures::demo_playout(true);
+    let text = ts_360p(&playout, at_millis(15_520));
+    assert!(
+        text.contains("#EXT-X-MEDIA-SEQUENCE:5\n#EXT-X-DISCONTINUITY-SEQUENCE:2\n"),
+        "{text}"
+    );
+    assert!(!text.contains("#EXT-X-DISCONTINUITY\n"), "{text}");
+}
+
+#[test]
+fn before_the_first_segment_ends_the_playlist_is_empty_but_numbered() {
+    let playout = fixtures::demo_playout(true);
+    let text = ts_360p(&playout, at_millis(1_999));
+    assert_snapshot!(text, @r"
+    #EXTM3U
+    #EXT-X-VERSION:3
+    #EXT-X-TARGETDURATION:2
+    #EXT-X-MEDIA-SEQUENCE:0
+    #EXT-X-DISCONTINUITY-SEQUENCE:0
+    ");
+    assert_eq!(ts_360p(&playout, ORIGIN - Ticks::from_secs(3600)), text);
+    let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes()).unwrap();
+    assert!(parsed.segments.is_empty());
+}
+
+#[test]
+fn a_finished_timeline_keeps_its_last_window_without_endlist() {
+    let playout = fixtures::demo_playout(false);
+    let at_end = ts_360p(&playout, at_millis(9_520));
+    assert_eq!(ts_360p(&playout, at_millis(86_400_000)), at_end);
+    assert!(!at_end.contains("ENDLIST"));
+    assert!(at_end.contains("#EXT-X-MEDIA-SEQUENCE:2\n"), "{at_end}");
+}
+
+#[test]
+fn cmaf_playlist_maps_each_run_to_its_init_segment() {
+    let options = MediaPlaylistOptions {
+        packaging: Packaging::Cmaf,
+    };
+    let text = render_media_playlist_with(
+        &fixtures::demo_playout(true),
+        "240p",
+        at_millis(8_000),
+        &options,
+    )
+    .unwrap();
+    assert_snapshot!(text, @r#"
+    #EXTM3U
+    #EXT-X-VERSION:6
+    #EXT-X-TARGETDURATION:2
+    #EXT-X-MEDIA-SEQUENCE:1
+    #EXT-X-DISCONTINUITY-SEQUENCE:0
+    #EXT-X-MAP:URI="/media/assets/1/240p/cmaf/init.mp4"
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:22.000Z
+    #EXTINF:2.000,
+    /media/assets/1/240p/cmaf/00001.m4s
+    #EXTINF:2.000,
+    /media/assets/1/240p/cmaf/00002.m4s
+    #EXT-X-DISCONTINUITY
+    #EXT-X-MAP:URI="/media/assets/2/240p/cmaf/init.mp4"
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:26.000Z
+    #EXTINF:2.000,
+    /media/assets/2/240p/cmaf/00000.m4s
+    "#);
+    let parsed = m3u8_rs::parse_media_playlist_res(text.as_bytes()).unwrap();
+    assert_eq!(
+        parsed.segments[2].map.as_ref().unwrap().uri,
+        "/media/assets/2/240p/cmaf/init.mp4"
+    );
+}
+
+#[test]
+fn there_is_no_playlist_for_an_unknown_rung_or_an_unpublished_output() {
+    let playout = fixtures::demo_playout(true);
+    assert_eq!(
+        render_media_playlist(&playout, "1080p", at_millis(8_000)),
+        None
+    );
+    let (mut channel, ladder, timeline, assets) = fixtures::demo_parts(true);
+    channel.outputs = vec![OutputFormat::HlsTs];
+    let ts_only = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap();
+    let cmaf = MediaPlaylistOptions {
+        packaging: Packaging::Cmaf,
+    };
+    assert_eq!(
+        render_media_playlist_with(&ts_only, "360p", at_millis(8_000), &cmaf),
+        None
+    );
+}
+
+#[test]
+fn segment_urls_are_percent_encoded() {
+    let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+    let rendition = &mut assets.get_mut(&fixtures::PROGRAMME).unwrap().renditions[0];
+    rendition.segments[0].path = "/assets/1/360p/ts/a b#?.ts".into();
+    let playout = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap();
+    assert!(
+        ts_360p(&playout, at_millis(4_000)).contains("\n/media/assets/1/360p/ts/a%20b%23%3F.ts\n")
+    );
+}
+
+#[test]
+fn extinf_adds_up_to_the_next_program_date_time_when_segments_are_not_whole_milliseconds() {
+    // 7 frames at 29.97 fps: 21021 ticks, 233.567 ms.
+    let frames = Ticks(21_021);
+    let track = Arc::new(SegmentTrack::new(vec![frames; 4]));
+    let ladder = Ladder::demo();
+    let asset = fixtures::asset(AssetId(9), &[frames; 4], &ladder, |_| (0, 0));
+    let runs = vec![
+        Run::whole(RunKind::Programme, AssetId(9), "a", Arc::clone(&track)),
+        Run::whole(RunKind::Programme, AssetId(9), "b", track),
+    ];
+    let timeline = Timeline::new(ORIGIN + Ticks(45), runs, true, 0, 0).unwrap();
+    let playout = ChannelPlayout::new(
+        fixtures::channel("odd", 8),
+        ladder,
+        timeline,
+        HashMap::from([(AssetId(9), asset)]),
+    )
+    .unwrap();
+    let text = ts_360p(&playout, ORIGIN + Ticks(45 + 8 * 21_021));
+    let extinfs: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("#EXTINF:"))
+        .collect();
+    // Boundaries at 0.5, 234.07, 467.63, 701.2, 934.77, ... ms, truncated: 0, 234, 467, 701, 934, ...
+    let expected = [
+        "0.234", "0.233", "0.234", "0.233", "0.234", "0.233", "0.234", "0.234",
+    ]
+    .map(|d| format!("#EXTINF:{d},"));
+    assert_eq!(extinfs, expected);
+    assert!(
+        text.contains("#EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:20.934Z\n"),
+        "{text}"
+    );
+    parse(&text);
+}
+
+// ---- properties over random timelines ----
+
+/// One listed segment, with the numbers a player derives for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Listed {
+    media_sequence: u64,
+    discontinuity_sequence: u64,
+    start_millis: i64,
+    duration_millis: i64,
+    uri: String,
+}
+
+#[derive(Debug)]
+struct Parsed {
+    target_duration: u64,
+    media_sequence: u64,
+    discontinuity_sequence: u64,
+    segments: Vec<Listed>,
+}
+
+/// Parses with m3u8-rs, reads EXTINF exactly (m3u8-rs keeps an `f32`), derives each segment's
+/// numbers as a player does, and checks on the way that every PROGRAM-DATE-TIME equals the
+/// previous one plus the durations in between.
+fn parse(text: &str) -> Parsed {
+    let playlist =
+        m3u8_rs::parse_media_playlist_res(text.as_bytes()).expect("a valid media playlist");
+    assert!(!playlist.end_list);
+    let durations: Vec<i64> = text
+        .lines()
+        .filter_map(|line| line.strip_prefix("#EXTINF:"))
+        .map(|value| {
+            let (secs, millis) = value
+                .trim_end_matches(',')
+                .split_once('.')
+                .expect("three decimals");
+            assert_eq!(millis.len(), 3, "{value}");
+            secs.parse::<i64>().unwrap() * 1000 + millis.parse::<i64>().unwrap()
+        })
+        .collect();
+    assert_eq!(durations.len(), playlist.segments.len());
+    let mut discontinuity_sequence = playlist.discontinuity_sequence;
+    let mut next_start: Option<i64> = None;
+    let mut segments = Vec::new();
+    for (position, (segment, duration_millis)) in
+        playlist.segments.iter().zip(durations).enumerate()
+    {
+        if segment.discontinuity {
+            assert!(
+                position > 0,
+                "a discontinuity before the first segment would count twice"
+            );
+            assert!(
+                segment.program_date_time.is_some(),
+                "a discontinuity comes with a date"
+            );
+            discontinuity_sequence += 1;
+        }
+        let start_millis = match segment.program_date_time {
+            Some(date) => {
+                let millis = date.timestamp_millis();
+                if let Some(expected) = next_start {
+                    assert_eq!(
+                        millis, expected,
+                        "PDT(i + 1) = PDT(i) + EXTINF(i) in\n{text}"
+                    );
+                }
+                millis
+            }
+            None => next_start.expect("the first segment has a date"),
+        };
+        next_start = Some(start_millis + duration_millis);
+        segments.push(Listed {
+            media_sequence: playlist.media_sequence + position as u64,
+            discontinuity_sequence,
+            start_millis,
+            duration_millis,
+            uri: segment.uri.clone(),
+        });
+    }
+    Parsed {
+        target_duration: playlist.target_duration,
+        media_sequence: playlist.media_sequence,
+        discontinuity_sequence: playlist.discontinuity_sequence,
+        segments,
+    }
+}
+
+#[derive(Debug, Clone)]
+struct Case {
+    /// Segment durations of each asset, in ticks.
+    assets: Vec<Vec<i64>>,
+    /// (asset, in point, segment count) before reduction to what the asset has.
+    runs: Vec<(usize, u32, u32)>,
+    repeat: bool,
+    origin: Timestamp,
+    first_media_sequence: u64,
+    first_discontinuity_sequence: u64,
+    window_segments: u32,
+}
+
+impl Case {
+    fn playout(&self) -> ChannelPlayout {
+        let ladder = Ladder::demo();
+        let mut assets = HashMap::new();
+        let mut tracks = Vec::new();
+        for (index, durations) in self.assets.iter().enumerate() {
+            let durations: Vec<Ticks> = durations.iter().map(|ticks| Ticks(*ticks)).collect();
+            let id = AssetId(index as i64 + 1);
+            assets.insert(id, fixtures::asset(id, &durations, &ladder, |_| (0, 0)));
+            tracks.push((id, Arc::new(SegmentTrack::new(durations))));
+        }
+        let runs = self
+            .runs
+            .iter()
+            .map(|(pick, in_point, count)| {
+                let (asset_id, track) = &tracks[pick % tracks.len()];
+                let first_segment = in_point % track.len();
+                let n_segments = 1 + count % (track.len() - first_segment);
+                Run {
+                    first_segment,
+                    n_segments,
+                    ..Run::whole(RunKind::Programme, *asset_id, "run", Arc::clone(track))
+                }
+            })
+            .collect();
+        let timeline = Timeline::new(
+            self.origin,
+            runs,
+            self.repeat,
+            self.first_media_sequence,
+            self.first_discontinuity_sequence,
+        )
+        .unwrap();
+        ChannelPlayout::new(
+            fixtures::channel("random", self.window_segments),
+            ladder,
+            timeline,
+            assets,
+        )
+        .unwrap()
+    }
+}
+
+fn case() -> impl Strategy<Value = Case> {
+    (
+        prop::collection::vec(prop::collection::vec(90_000i64..=540_000, 1..6), 1..4),
+        prop::collection::vec((any::<usize>(), any::<u32>(), any::<u32>()), 1..6),
+        any::<bool>(),
+        0i64..90_000 * 3600,
+        0u64..1_000_000,
+        0u64..10_000,
+        1u32..8,
+    )
+        .prop_map(
+            |(
+                assets,
+                runs,
+                repeat,
+                origin,
+                first_media_sequence,
+                first_discontinuity_sequence,
+                window_segments,
+            )| Case {
+                assets,
+                runs,
+                repeat,
+                origin: Timestamp::from_unix_secs(1_790_000_000) + Ticks(origin),
+                first_media_sequence,
+                first_discontinuity_sequence,
+                window_segments,
+            },
+        )
+}
+
+/// Checks one playlist against the timeline it came from.
+fn check_against_timeline(playout: &ChannelPlayout, now: Timestamp, parsed: &Parsed) {
+    let timeline = playout.timeline();
+    assert_eq!(
+        parsed.target_duration as i64,
+        timeline.longest_segment().ceil_secs()
+    );
+    assert!(parsed.segments.len() <= playout.channel().window_segments as usize);
+    for listed in &parsed.segments {
+        let at = timeline
+            .segment_by_sequence(listed.media_sequence)
+            .expect("a listed segment is on the timeline");
+        assert!(at.end() <= now, "only segments that have ended are listed");
+        assert_eq!(listed.discontinuity_sequence, at.discontinuity_sequence);
+        assert_eq!(listed.start_millis, at.start.unix_millis());
+        assert_eq!(
+            listed.duration_millis,
+            at.end().unix_millis() - at.start.unix_millis()
+        );
+        assert!(
+            (listed.duration_millis * 90 - at.duration.0).abs() < 90,
+            "EXTINF is within a millisecond"
+        );
+        assert!(listed.duration_millis <= parsed.target_duration as i64 * 1000);
+        let asset_id = timeline.runs()[at.run_index].asset_id;
+        let expected_uri = format!(
+            "/media/assets/{asset_id}/360p/ts/{:05}.ts",
+            at.segment_index
+        );
+        assert_eq!(listed.uri, expected_uri);
+    }
+}
+
+proptest! {
+    #[test]
+    fn a_segment_listed_twice_is_listed_identically_and_numbers_never_go_back(
+        case in case(),
+        t1 in -20i64 * 90_000..400 * 90_000,
+        gap in 1i64..120 * 90_000,
+    ) {
+        let playout = case.playout();
+        let (t1, t2) = (case.origin + Ticks(t1), case.origin + Ticks(t1 + gap));
+        let earlier = parse(&render_media_playlist(&playout, "360p", t1).unwrap());
+        let later = parse(&render_media_playlist(&playout, "360p", t2).unwrap());
+        check_against_timeline(&playout, t1, &earlier);
+        check_against_timeline(&playout, t2, &later);
+        prop_assert!(later.media_sequence >= earlier.media_sequence);
+        prop_assert!(later.discontinuity_sequence >= earlier.discontinuity_sequence);
+        prop_assert_eq!(later.target_duration, earlier.target_duration);
+        for listed in &earlier.segments {
+            if let Some(again) = later.segments.iter().find(|s| s.media_sequence == listed.media_sequence) {
+                prop_assert_eq!(again, listed);
+            }
+        }
+    }
+
+    #[test]
+    fn the_window_slides_one_segment_at_a_time_without_gaps(
+        case in case(),
+        t1 in 0i64..300 * 90_000,
+    ) {
+        let playout = case.playout();
+        let now = case.origin + Ticks(t1);
+        let parsed = parse(&render_media_playlist(&playout, "360p", now).unwrap());
+        if let Some(last) = parsed.segments.last() {
+            // The next playlist, at the end of the segment airing now, adds exactly one segment.
+            let airing = playout.timeline().segment_by_sequence(last.media_sequence + 1);
+            if let Some(airing) = airing {
+                let next = parse(&render_media_playlist(&playout, "360p", airing.end()).unwrap());
+                prop_assert_eq!(next.segments.last().unwrap().media_sequence, last.media_sequence + 1);
+                let expected_first = parsed.media_sequence
+                    + u64::from(parsed.segments.len() == case.window_segments as usize);
+                prop_assert_eq!(next.media_sequence, expected_first);
+            }
+        }
+    }
+}

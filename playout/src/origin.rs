@@ -1,0 +1,371 @@
+//! The HTTP origin: channel manifests rendered on request from a [`Directory`] and a clock, and
+//! segment files from the media root.
+//!
+//! Routes (GET and HEAD):
+//! - `/channels/{slug}/master.m3u8`: the multivariant playlist of the HLS-TS output.
+//! - `/channels/{slug}/{rung}/ts.m3u8`: a live media playlist.
+//! - `/media/{*path}`: a segment or init file, with byte ranges; `..` is refused.
+//!
+//! Manifests carry a weak ETag (If-None-Match gives 304), are served gzipped to clients that
+//! accept it (compressed once per rendering, not per request), and are cached by players and
+//! CDNs for half a segment (media playlists) or a few seconds (multivariant). Segment files
+//! never change once written, so they are cached for a year. Every response allows any origin,
+//! for browser players.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, Request, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use http::header::{self, HeaderMap, HeaderValue};
+use http::{Method, StatusCode, Uri};
+use onair_domain::{Clock, OutputFormat};
+use tower::ServiceExt as _;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::services::ServeDir;
+
+use crate::ChannelPlayout;
+use crate::hls::MediaPlaylistOptions;
+use crate::playlist_cache::{PlaylistCache, Rendered};
+
+/// The content type of every HLS playlist.
+pub const PLAYLIST_CONTENT_TYPE: &str = "application/vnd.apple.mpegurl";
+
+/// Segment files never change once written.
+pub const SEGMENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
+
+/// How long a multivariant playlist may be cached: it changes only when the channel's ladder or
+/// assets do.
+pub const MULTIVARIANT_MAX_AGE_SECS: i64 = 5;
+
+/// The channels the origin serves, by slug. The binary fills it and refreshes it; requests read
+/// it. Reads take a shared lock for a hash lookup and an `Arc` clone.
+#[derive(Debug, Default)]
+pub struct Directory {
+    channels: RwLock<HashMap<String, Arc<ChannelPlayout>>>,
+}
+
+impl Directory {
+    pub fn new() -> Directory {
+        Directory::default()
+    }
+
+    /// Serves `playout` under `slug` from now on; returns what it served before.
+    pub fn replace(&self, slug: &str, playout: Arc<ChannelPlayout>) -> Option<Arc<ChannelPlayout>> {
+        self.channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(slug.to_owned(), playout)
+    }
+
+    /// Stops serving `slug`; returns what it served.
+    pub fn remove(&self, slug: &str) -> Option<Arc<ChannelPlayout>> {
+        self.channels
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(slug)
+    }
+
+    pub fn get(&self, slug: &str) -> Option<Arc<ChannelPlayout>> {
+        self.channels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(slug)
+            .cloned()
+    }
+
+    /// Every channel served, ordered by slug.
+    pub fn all(&self) -> Vec<Arc<ChannelPlayout>> {
+        let channels = self.channels.read().unwrap_or_else(PoisonError::into_inner);
+        let mut entries: Vec<(&String, &Arc<ChannelPlayout>)> = channels.iter().collect();
+        entries.sort_unstable_by_key(|(slug, _)| *slug);
+        entries
+            .into_iter()
+            .map(|(_, playout)| Arc::clone(playout))
+            .collect()
+    }
+}
+
+/// What the origin needs: the channels, where "now" comes from, and where segment files are.
+#[derive(Debug, Clone)]
+pub struct OriginState {
+    pub directory: Arc<Directory>,
+    pub clock: Arc<dyn Clock>,
+    /// Segment paths in renditions are relative to this folder.
+    pub media_root: PathBuf,
+}
+
+struct Origin {
+    state: OriginState,
+    cache: PlaylistCache,
+    media: ServeDir,
+}
+
+/// The origin's routes, ready to be served or nested.
+pub fn router(state: OriginState) -> Router {
+    let media = ServeDir::new(&state.media_root).append_index_html_on_directories(false);
+    let origin = Arc::new(Origin {
+        state,
+        cache: PlaylistCache::default(),
+        media,
+    });
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::HEAD])
+        .allow_headers(Any)
+        .expose_headers([
+            header::CONTENT_LENGTH,
+            header::CONTENT_RANGE,
+            header::ETAG,
+            header::DATE,
+        ]);
+    Router::new()
+        .route("/channels/{slug}/master.m3u8", get(multivariant))
+        .route("/channels/{slug}/{rung}/ts.m3u8", get(media_playlist_ts))
+        .route("/media/{*path}", get(media_file))
+        .layer(cors)
+        .with_state(origin)
+}
+
+async fn multivariant(
+    State(origin): State<Arc<Origin>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, OriginError> {
+    let playout = origin.published(&slug, OutputFormat::HlsTs)?;
+    let rendered = origin.cache.multivariant(&slug, &playout);
+    Ok(manifest_response(
+        &rendered,
+        &headers,
+        MULTIVARIANT_MAX_AGE_SECS,
+    ))
+}
+
+async fn media_playlist_ts(
+    State(origin): State<Arc<Origin>>,
+    Path((slug, rung)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, OriginError> {
+    origin.media_playlist(&slug, &rung, &MediaPlaylistOptions::default(), &headers)
+}
+
+impl Origin {
+    /// The channel under `slug`, if it is on air and published as `output`.
+    fn published(
+        &self,
+        slug: &str,
+        output: OutputFormat,
+    ) -> Result<Arc<ChannelPlayout>, OriginError> {
+        let Some(playout) = self.state.directory.get(slug) else {
+            self.cache.forget(slug);
+            return Err(OriginError::UnknownChannel(slug.to_owned()));
+        };
+        if !playout.channel().on_air {
+            return Err(OriginError::OffAir(slug.to_owned()));
+        }
+        if !playout.publishes(output) {
+            return Err(OriginError::NotPublished {
+                slug: slug.to_owned(),
+                output,
+            });
+        }
+        Ok(playout)
+    }
+
+    fn media_playlist(
+        &self,
+        slug: &str,
+        rung: &str,
+        options: &MediaPlaylistOptions,
+        headers: &HeaderMap,
+    ) -> Result<Response, OriginError> {
+        let playout = self.published(slug, options.output_format())?;
+        let unknown_rung = || OriginError::UnknownRung {
+            slug: slug.to_owned(),
+            rung: rung.to_owned(),
+        };
+        let rung_index = playout.rung_index(rung).ok_or_else(unknown_rung)?;
+        let now = self.state.clock.now();
+        let rendered = self
+            .cache
+            .media_playlist(slug, &playout, rung_index, now, options)
+            .ok_or_else(unknown_rung)?;
+        // Half a segment: a player or CDN never sees a window more than that late.
+        let max_age = (playout.target_duration_secs() / 2).max(1);
+        Ok(manifest_response(&rendered, headers, max_age))
+    }
+}
+
+fn manifest_response(rendered: &Rendered, request: &HeaderMap, max_age_secs: i64) -> Response {
+    let cache_control = HeaderValue::try_from(format!("public, max-age={max_age_secs}"))
+        .expect("a number is a valid header value");
+    let mut response = if none_match(request, &rendered.etag) {
+        StatusCode::NOT_MODIFIED.into_response()
+    } else if accepts_gzip(request) {
+        let mut response = Response::new(Body::from(rendered.gzip.clone()));
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+        response
+    } else {
+        Response::new(Body::from(rendered.identity.clone()))
+    };
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(PLAYLIST_CONTENT_TYPE),
+    );
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    headers.insert(header::ETAG, rendered.etag.clone());
+    headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// Whether If-None-Match names `etag`, compared weakly (RFC 9110, section 13.1.2).
+fn none_match(request: &HeaderMap, etag: &HeaderValue) -> bool {
+    let ours = opaque_tag(etag.to_str().unwrap_or_default());
+    request
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+        .map(str::trim)
+        .any(|tag| tag == "*" || opaque_tag(tag) == ours)
+}
+
+fn opaque_tag(tag: &str) -> &str {
+    tag.strip_prefix("W/").unwrap_or(tag)
+}
+
+/// Whether Accept-Encoding admits gzip: named (or `x-gzip`, or `*`) with a non-zero quality.
+fn accepts_gzip(request: &HeaderMap) -> bool {
+    let (mut gzip, mut any) = (None, None);
+    for item in request
+        .get_all(header::ACCEPT_ENCODING)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|list| list.split(','))
+    {
+        let mut parts = item.split(';');
+        let coding = parts.next().unwrap_or_default().trim();
+        let acceptable = !parts.any(|parameter| {
+            let parameter = parameter.trim();
+            let quality = parameter
+                .strip_prefix("q=")
+                .or_else(|| parameter.strip_prefix("Q="));
+            quality.is_some_and(is_zero_quality)
+        });
+        if coding.eq_ignore_ascii_case("gzip") || coding.eq_ignore_ascii_case("x-gzip") {
+            gzip = Some(acceptable);
+        } else if coding == "*" {
+            any = Some(acceptable);
+        }
+    }
+    gzip.or(any).unwrap_or(false)
+}
+
+/// `0`, `0.`, `0.0`, `0.00` or `0.000`.
+fn is_zero_quality(quality: &str) -> bool {
+    let quality = quality.trim();
+    quality == "0"
+        || quality
+            .strip_prefix("0.")
+            .is_some_and(|decimals| decimals.bytes().all(|b| b == b'0'))
+}
+
+async fn media_file(
+    State(origin): State<Arc<Origin>>,
+    Path(path): Path<String>,
+    request: Request,
+) -> Result<Response, OriginError> {
+    if !is_plain_relative_path(&path) {
+        return Err(OriginError::RefusedPath(path));
+    }
+    let (mut parts, body) = request.into_parts();
+    // ServeDir serves its URI path from the media root: drop `/media`, keep the percent-encoding.
+    let within_root = parts
+        .uri
+        .path()
+        .strip_prefix("/media")
+        .unwrap_or(parts.uri.path())
+        .to_owned();
+    parts.uri = Uri::builder()
+        .path_and_query(within_root)
+        .build()
+        .map_err(|_| OriginError::RefusedPath(path.clone()))?;
+    let Ok(response) = origin
+        .media
+        .clone()
+        .oneshot(Request::from_parts(parts, body))
+        .await;
+    let mut response = response.map(Body::new);
+    let status = response.status();
+    if status.is_success() || status == StatusCode::NOT_MODIFIED {
+        let headers = response.headers_mut();
+        headers.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(SEGMENT_CACHE_CONTROL),
+        );
+        if let Some(content_type) = media_content_type(&path).filter(|_| status.is_success()) {
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+        }
+    }
+    Ok(response)
+}
+
+/// Relative, with no `.`, `..` or empty component, no backslash and no NUL.
+fn is_plain_relative_path(path: &str) -> bool {
+    !path.contains(['\\', '\0'])
+        && path
+            .split('/')
+            .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+fn media_content_type(path: &str) -> Option<&'static str> {
+    match path.rsplit_once('.')?.1 {
+        "ts" => Some("video/mp2t"),
+        "m4s" => Some("video/iso.segment"),
+        "mp4" => Some("video/mp4"),
+        "m3u8" => Some(PLAYLIST_CONTENT_TYPE),
+        _ => None,
+    }
+}
+
+/// Why a request gets no manifest or file: each a 404 but a refused path, which is a 400.
+#[derive(Debug, thiserror::Error)]
+enum OriginError {
+    #[error("unknown channel {0}")]
+    UnknownChannel(String),
+    #[error("channel {0} is off air")]
+    OffAir(String),
+    #[error("channel {slug} is not published as {}", .output.as_str())]
+    NotPublished { slug: String, output: OutputFormat },
+    #[error("channel {slug} has no rung {rung}")]
+    UnknownRung { slug: String, rung: String },
+    #[error("refused media path {0:?}: only plain relative paths are served")]
+    RefusedPath(String),
+}
+
+impl IntoResponse for OriginError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            OriginError::RefusedPath(_) => StatusCode::BAD_REQUEST,
+            _ => StatusCode::NOT_FOUND,
+        };
+        let headers = [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; charset=utf-8"),
+            ),
+            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+        ];
+        (status, headers, format!("{self}\n")).into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests;
