@@ -1,1 +1,24 @@
-//! placeholder
+//! onair's storage: the only crate that speaks SQL, with SQLite and PostgreSQL behind one [`Store`].
+//!
+//! Every query is written once, with `$1, $2, …` placeholders, and runs on both backends through
+//! sqlx's `Any` driver. Rows become domain types at this boundary; nothing above it sees SQL.
+//! Instants are stored as 90 kHz ticks since the Unix epoch ([`Timestamp`]`.0`) and durations
+//! as 90 kHz ticks ([`Ticks`]`.0`), both as 64-bit integers. The store never reads a clock:
+//! every method that stamps or compares a time takes `now` from the caller.
+//!
+//! [`Timestamp`]: onair_domain::Timestamp
+//! [`Ticks`]: onair_domain::Ticks
+
+mod assets;
+mod channels;
+mod connect;
+mod error;
+mod jobs;
+mod ladders;
+mod rows;
+mod schedule;
+
+pub use channels::NewChannel;
+pub use connect::{Backend, Store};
+pub use error::{StoreError, redact_url};
+pub use schedule::{NewAdBreak, NewScheduleItem};

@@ -1,0 +1,150 @@
+//! Ladders and their rungs.
+
+use onair_domain::{Ladder, LadderId, Rung, Ticks};
+use sqlx::any::AnyRow;
+
+use crate::Store;
+use crate::error::{StoreError, conflict_if_duplicate};
+use crate::rows::{int, text, to_db, uint};
+
+/// The columns [`Store::ladder_with_rungs`] reads, as a literal for `concat!`.
+macro_rules! ladder_columns {
+    () => {
+        "id, name, frame_rate_num, frame_rate_den, segment_duration_ticks, audio_sample_rate, audio_channels"
+    };
+}
+
+impl Store {
+    /// Stores `ladder` and its rungs under a new id (`ladder.id` is ignored). Ladder names are
+    /// unique: a taken name is a [`StoreError::Conflict`].
+    pub async fn insert_ladder(&self, ladder: &Ladder) -> Result<LadderId, StoreError> {
+        if ladder.rungs.is_empty() {
+            return Err(StoreError::Invalid(format!(
+                "ladder {:?} has no rungs",
+                ladder.name
+            )));
+        }
+        let mut transaction = self.begin_write().await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO ladders (name, frame_rate_num, frame_rate_den, segment_duration_ticks, \
+             audio_sample_rate, audio_channels) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
+        .bind(&ladder.name)
+        .bind(i64::from(ladder.frame_rate_num))
+        .bind(i64::from(ladder.frame_rate_den))
+        .bind(ladder.segment_duration.0)
+        .bind(i64::from(ladder.audio_sample_rate))
+        .bind(i64::from(ladder.audio_channels))
+        .fetch_one(&mut *transaction)
+        .await
+        .map_err(|error| {
+            conflict_if_duplicate(error, || {
+                format!("a ladder named {:?} already exists", ladder.name)
+            })
+        })?;
+        for (position, rung) in ladder.rungs.iter().enumerate() {
+            sqlx::query(
+                "INSERT INTO ladder_rungs (ladder_id, position, name, width, height, video_bitrate, \
+                 h264_profile_idc, h264_level_idc, audio_bitrate) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            )
+            .bind(id)
+            .bind(to_db(position as u64, "rung position")?)
+            .bind(&rung.name)
+            .bind(i64::from(rung.width))
+            .bind(i64::from(rung.height))
+            .bind(i64::from(rung.video_bitrate))
+            .bind(i64::from(rung.h264_profile_idc))
+            .bind(i64::from(rung.h264_level_idc))
+            .bind(i64::from(rung.audio_bitrate))
+            .execute(&mut *transaction)
+            .await
+            .map_err(|error| {
+                conflict_if_duplicate(error, || format!("ladder {:?} lists rung {:?} twice", ladder.name, rung.name))
+            })?;
+        }
+        transaction.commit().await?;
+        Ok(LadderId(id))
+    }
+
+    pub async fn ladder(&self, id: LadderId) -> Result<Option<Ladder>, StoreError> {
+        let sql = concat!("SELECT ", ladder_columns!(), " FROM ladders WHERE id = $1");
+        let row = sqlx::query(sql)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.ladder_with_rungs(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    pub async fn ladder_by_name(&self, name: &str) -> Result<Option<Ladder>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            ladder_columns!(),
+            " FROM ladders WHERE name = $1"
+        );
+        let row = sqlx::query(sql)
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(Some(self.ladder_with_rungs(&row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every ladder, by id.
+    pub async fn ladders(&self) -> Result<Vec<Ladder>, StoreError> {
+        let sql = concat!("SELECT ", ladder_columns!(), " FROM ladders ORDER BY id");
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        let mut ladders = Vec::with_capacity(rows.len());
+        for row in &rows {
+            ladders.push(self.ladder_with_rungs(row).await?);
+        }
+        Ok(ladders)
+    }
+
+    async fn ladder_with_rungs(&self, row: &AnyRow) -> Result<Ladder, StoreError> {
+        let id = int(row, "id")?;
+        let rung_rows = sqlx::query(
+            "SELECT name, width, height, video_bitrate, h264_profile_idc, h264_level_idc, audio_bitrate \
+             FROM ladder_rungs WHERE ladder_id = $1 ORDER BY position",
+        )
+        .bind(id)
+        .fetch_all(&self.pool)
+        .await?;
+        let rungs = rung_rows
+            .iter()
+            .map(rung_from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Ladder {
+            id: LadderId(id),
+            name: text(row, "name")?,
+            frame_rate_num: uint(row, "frame_rate_num")?,
+            frame_rate_den: uint(row, "frame_rate_den")?,
+            segment_duration: Ticks(int(row, "segment_duration_ticks")?),
+            audio_sample_rate: uint(row, "audio_sample_rate")?,
+            audio_channels: uint(row, "audio_channels")?,
+            rungs,
+        })
+    }
+}
+
+fn rung_from_row(row: &AnyRow) -> Result<Rung, StoreError> {
+    let byte = |column: &str| -> Result<u8, StoreError> {
+        let value = int(row, column)?;
+        u8::try_from(value).map_err(|_| {
+            StoreError::Invalid(format!("column {column} holds {value}, outside 0..=255"))
+        })
+    };
+    Ok(Rung {
+        name: text(row, "name")?,
+        width: uint(row, "width")?,
+        height: uint(row, "height")?,
+        video_bitrate: uint(row, "video_bitrate")?,
+        h264_profile_idc: byte("h264_profile_idc")?,
+        h264_level_idc: byte("h264_level_idc")?,
+        audio_bitrate: uint(row, "audio_bitrate")?,
+    })
+}

@@ -1,0 +1,1141 @@
+//! The store's behaviour, one suite run against both backends: every test body takes a freshly
+//! migrated [`Store`] and runs twice, as `sqlite::NAME` on a new file in a temporary directory
+//! and as `postgres::NAME` in a new schema of the server at `ONAIR_TEST_POSTGRES_URL`
+//! (default `postgres://postgres@127.0.0.1:5432/test`). Without a server the PostgreSQL half is
+//! skipped with a loud message, unless `CI=true`, where it fails.
+
+use std::collections::HashSet;
+use std::future::Future;
+use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use onair_domain::{
+    AssetId, AssetState, ChannelSlug, JobKind, JobState, Ladder, LadderId, OutputFormat, Packaging,
+    Rendition, SegmentInfo, Ticks, Timestamp,
+};
+use onair_store::{Backend, NewAdBreak, NewChannel, NewScheduleItem, Store, StoreError};
+use sqlx::Connection;
+
+const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
+
+/// Generates `sqlite::NAME` and `postgres::NAME` from each `async fn NAME(store: Store)`.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::run_on_sqlite(super::$name).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    super::run_on_postgres(stringify!($name), super::$name).await;
+                }
+            )*
+        }
+    };
+}
+
+on_both_backends! {
+    migrating_twice_is_a_no_op,
+    a_ladder_round_trips_with_its_rungs_in_order,
+    a_duplicate_ladder_name_is_a_conflict,
+    a_channel_round_trips,
+    a_duplicate_slug_is_a_conflict,
+    a_channel_on_a_missing_ladder_is_not_found,
+    a_published_asset_round_trips_with_renditions_and_segments_in_order,
+    assets_by_ids_keeps_the_order_asked_for_and_skips_missing_ids,
+    a_duplicate_segment_index_publishes_nothing,
+    a_duplicate_rendition_rolls_back_everything_already_written,
+    only_a_processing_asset_can_be_published_or_failed,
+    replacing_a_schedule_bumps_the_version_and_swaps_every_item,
+    a_failed_schedule_replacement_changes_nothing,
+    adding_an_ad_break_bumps_the_schedule_version,
+    concurrent_claims_never_share_a_job,
+    an_expired_lease_is_reclaimed_by_another_worker,
+    heartbeats_extend_the_lease_and_report_progress,
+    a_job_out_of_attempts_fails_with_a_reason,
+    a_failed_attempt_is_retried_until_attempts_run_out,
+    a_cancelled_job_is_never_claimed_and_its_worker_is_told,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Harness
+
+async fn run_on_sqlite<F, Fut>(body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("onair.db").display());
+    let store = Store::connect(&url).await.expect("SQLite opens");
+    assert_eq!(store.backend(), Backend::Sqlite);
+    store.migrate().await.expect("SQLite migrates");
+    body(store.clone()).await;
+    store.close().await;
+}
+
+async fn run_on_postgres<F, Fut>(test_name: &str, body: F)
+where
+    F: FnOnce(Store) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let base_url = std::env::var("ONAIR_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
+    let Some(mut admin) = reach_postgres(&base_url).await else {
+        return;
+    };
+
+    static NEXT_SCHEMA: AtomicUsize = AtomicUsize::new(0);
+    let prefix: String = test_name.chars().take(40).collect();
+    let schema = format!(
+        "t_{prefix}_{}_{}",
+        std::process::id(),
+        NEXT_SCHEMA.fetch_add(1, Ordering::Relaxed)
+    );
+    run_admin(
+        &mut admin,
+        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
+    )
+    .await;
+    run_admin(&mut admin, format!("CREATE SCHEMA {schema}")).await;
+
+    let separator = if base_url.contains('?') { '&' } else { '?' };
+    let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
+    let store = Store::connect(&url).await.expect("PostgreSQL opens");
+    assert_eq!(store.backend(), Backend::Postgres);
+    store.migrate().await.expect("PostgreSQL migrates");
+
+    // Run the body as a task so that the schema is dropped even when it panics.
+    let outcome = tokio::spawn(body(store.clone())).await;
+    store.close().await;
+    run_admin(&mut admin, format!("DROP SCHEMA {schema} CASCADE")).await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// A connection to the test server, or `None` (after a loud message) when none answers.
+async fn reach_postgres(url: &str) -> Option<sqlx::PgConnection> {
+    let attempt =
+        tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(url)).await;
+    let error = match attempt {
+        Ok(Ok(connection)) => return Some(connection),
+        Ok(Err(error)) => error.to_string(),
+        Err(_) => "no answer within 5 s".to_owned(),
+    };
+    let redacted = onair_store::redact_url(url);
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!(
+            "POSTGRESQL NOT REACHABLE at {redacted} ({error}): CI=true, so the PostgreSQL store tests fail"
+        );
+    }
+    // Once per run, straight to the process's stderr so that test output capture cannot hide it.
+    static WARN_ONCE: std::sync::Once = std::sync::Once::new();
+    WARN_ONCE.call_once(|| {
+        let banner = "!".repeat(96);
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n{banner}\nPOSTGRESQL NOT REACHABLE at {redacted} ({error}): skipping the PostgreSQL half of the store tests\n\
+             (set ONAIR_TEST_POSTGRES_URL to a server where the user may create schemas; with CI=true this fails)\n{banner}\n"
+        );
+    });
+    None
+}
+
+async fn run_admin(admin: &mut sqlx::PgConnection, sql: String) {
+    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        .execute(admin)
+        .await
+        .unwrap_or_else(|error| panic!("{sql}: {error}"));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures
+
+fn at(secs: i64) -> Timestamp {
+    Timestamp::from_unix_secs(1_790_000_000 + secs)
+}
+
+fn secs(secs: i64) -> Ticks {
+    Ticks::from_secs(secs)
+}
+
+fn slug(text: &str) -> ChannelSlug {
+    ChannelSlug::parse(text).expect("a valid slug")
+}
+
+fn new_channel(slug_text: &str, ladder_id: LadderId) -> NewChannel {
+    NewChannel {
+        slug: slug(slug_text),
+        name: format!("Channel {slug_text}"),
+        time_zone: chrono_tz::Europe::Paris,
+        ladder_id,
+        outputs: vec![OutputFormat::HlsTs, OutputFormat::Dash],
+        window_segments: 6,
+        grid_repeat: Some(Ticks::from_secs(86_400)),
+        on_air: false,
+    }
+}
+
+fn segments(asset: AssetId, rung: &str, durations: &[i64]) -> Vec<SegmentInfo> {
+    durations
+        .iter()
+        .enumerate()
+        .map(|(index, duration)| SegmentInfo {
+            index: index as u32,
+            duration: secs(*duration),
+            size_bytes: 100_000 + index as u64,
+            path: format!("assets/{asset}/{rung}/ts/{index:05}.ts"),
+        })
+        .collect()
+}
+
+/// Every rung of the demo ladder in both packagings, cut into segments of these durations.
+fn renditions(asset: AssetId, durations: &[i64]) -> Vec<Rendition> {
+    let ladder = Ladder::demo();
+    let mut renditions = Vec::new();
+    for rung in &ladder.rungs {
+        for packaging in [Packaging::Ts, Packaging::Cmaf] {
+            renditions.push(Rendition {
+                rung: rung.name.clone(),
+                packaging,
+                codecs: rung.codecs(),
+                width: rung.width,
+                height: rung.height,
+                peak_bandwidth: rung.total_bitrate() * 11 / 10,
+                average_bandwidth: rung.total_bitrate(),
+                init_path: (packaging == Packaging::Cmaf)
+                    .then(|| format!("assets/{asset}/{}/cmaf/init.mp4", rung.name)),
+                segments: segments(asset, &rung.name, durations),
+            });
+        }
+    }
+    renditions
+}
+
+async fn demo_ladder(store: &Store) -> LadderId {
+    store
+        .insert_ladder(&Ladder::demo())
+        .await
+        .expect("the demo ladder is stored")
+}
+
+/// A ready asset of three 2 s segments.
+async fn ready_asset(store: &Store, ladder: LadderId, title: &str) -> AssetId {
+    let id = store
+        .insert_asset(title, &format!("/media/{title}.mp4"), ladder)
+        .await
+        .unwrap();
+    store
+        .publish_asset(id, secs(6), &renditions(id, &[2, 2, 2]))
+        .await
+        .unwrap();
+    id
+}
+
+fn item(asset: AssetId, start: Timestamp, title: &str) -> NewScheduleItem {
+    NewScheduleItem {
+        asset_id: asset,
+        start,
+        hard_start: true,
+        title: title.to_owned(),
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schema and ladders
+
+async fn migrating_twice_is_a_no_op(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    store
+        .migrate()
+        .await
+        .expect("the second migration is a no-op");
+    store.migrate().await.expect("and so is the third");
+    assert_eq!(store.ladder(ladder).await.unwrap().unwrap().name, "demo");
+}
+
+async fn a_ladder_round_trips_with_its_rungs_in_order(store: Store) {
+    let id = demo_ladder(&store).await;
+    let expected = Ladder {
+        id,
+        ..Ladder::demo()
+    };
+    assert_eq!(store.ladder(id).await.unwrap(), Some(expected.clone()));
+    assert_eq!(
+        store.ladder_by_name("demo").await.unwrap(),
+        Some(expected.clone())
+    );
+    assert_eq!(store.ladders().await.unwrap(), vec![expected]);
+    assert_eq!(store.ladder(LadderId(id.0 + 1)).await.unwrap(), None);
+    assert_eq!(store.ladder_by_name("nope").await.unwrap(), None);
+}
+
+async fn a_duplicate_ladder_name_is_a_conflict(store: Store) {
+    demo_ladder(&store).await;
+    let error = store.insert_ladder(&Ladder::demo()).await.unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(error.to_string(), "a ladder named \"demo\" already exists");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+async fn a_channel_round_trips(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let created = store
+        .insert_channel(&new_channel("news-24", ladder))
+        .await
+        .unwrap();
+    let mut plain = new_channel("plain", ladder);
+    plain.grid_repeat = None;
+    plain.outputs = vec![OutputFormat::HlsFmp4];
+    plain.on_air = true;
+    let second = store.insert_channel(&plain).await.unwrap();
+
+    let read = store
+        .channel_by_slug(&slug("news-24"))
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!(read, created);
+    assert_eq!(read.time_zone, chrono_tz::Europe::Paris);
+    assert_eq!(read.outputs, vec![OutputFormat::HlsTs, OutputFormat::Dash]);
+    assert_eq!(read.grid_repeat, Some(Ticks::from_secs(86_400)));
+    assert!(!read.on_air);
+    assert_eq!(
+        store.channel(second.id).await.unwrap(),
+        Some(second.clone())
+    );
+    assert_eq!(
+        store.channels().await.unwrap(),
+        vec![created.clone(), second.clone()]
+    );
+    assert_eq!(store.channel_by_slug(&slug("missing")).await.unwrap(), None);
+
+    store.set_channel_on_air(created.id, true).await.unwrap();
+    assert!(store.channel(created.id).await.unwrap().unwrap().on_air);
+    store.set_channel_on_air(second.id, false).await.unwrap();
+    assert!(!store.channel(second.id).await.unwrap().unwrap().on_air);
+    let missing = onair_domain::ChannelId(second.id.0 + 100);
+    assert!(matches!(
+        store.set_channel_on_air(missing, true).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    assert_eq!(
+        store.schedule_versions().await.unwrap(),
+        vec![(created.id, 0), (second.id, 0)]
+    );
+}
+
+async fn a_duplicate_slug_is_a_conflict(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    store
+        .insert_channel(&new_channel("demo", ladder))
+        .await
+        .unwrap();
+    let error = store
+        .insert_channel(&new_channel("demo", ladder))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "a channel with slug \"demo\" already exists"
+    );
+    assert_eq!(store.channels().await.unwrap().len(), 1);
+}
+
+async fn a_channel_on_a_missing_ladder_is_not_found(store: Store) {
+    let error = store
+        .insert_channel(&new_channel("orphan", LadderId(999)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::NotFound(_)),
+        "foreign keys are enforced: {error:?}"
+    );
+    assert_eq!(error.to_string(), "ladder 999 not found");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assets
+
+async fn a_published_asset_round_trips_with_renditions_and_segments_in_order(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let id = store
+        .insert_asset("Big Buck Bunny", "/media/bbb.mp4", ladder)
+        .await
+        .unwrap();
+    let processing = store.asset(id).await.unwrap().expect("stored");
+    assert_eq!(processing.state, AssetState::Processing);
+    assert!(processing.renditions.is_empty());
+
+    // Many segments, to cross the multi-row insert batches.
+    let durations: Vec<i64> = std::iter::repeat_n(2, 450).chain([1]).collect();
+    let total = secs(durations.iter().sum());
+    let published = renditions(id, &durations);
+    store.publish_asset(id, total, &published).await.unwrap();
+
+    let asset = store.asset(id).await.unwrap().expect("stored");
+    assert_eq!(asset.state, AssetState::Ready);
+    assert_eq!(asset.duration, total);
+    assert_eq!(
+        (asset.title.as_str(), asset.source.as_str(), asset.ladder_id),
+        ("Big Buck Bunny", "/media/bbb.mp4", ladder)
+    );
+    assert_eq!(asset.renditions, published);
+    assert_eq!(asset.segment_durations().len(), 451);
+    assert_eq!(
+        asset
+            .rendition("240p", Packaging::Cmaf)
+            .unwrap()
+            .init_path
+            .as_deref(),
+        Some(&*format!("assets/{id}/240p/cmaf/init.mp4"))
+    );
+
+    let again = store
+        .insert_asset("Big Buck Bunny, again", "/media/bbb.mp4", ladder)
+        .await
+        .unwrap();
+    let latest = store
+        .asset_by_source("/media/bbb.mp4")
+        .await
+        .unwrap()
+        .expect("stored");
+    assert_eq!((latest.id, latest.state), (again, AssetState::Processing));
+    assert_eq!(
+        store.asset_by_source("/media/none.mp4").await.unwrap(),
+        None
+    );
+    assert_eq!(store.asset(AssetId(again.0 + 1)).await.unwrap(), None);
+}
+
+async fn assets_by_ids_keeps_the_order_asked_for_and_skips_missing_ids(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let first = ready_asset(&store, ladder, "first").await;
+    let second = ready_asset(&store, ladder, "second").await;
+    let processing = store
+        .insert_asset("third", "/media/third.mp4", ladder)
+        .await
+        .unwrap();
+    let asked = [second, AssetId(12_345), first, processing, second];
+    let assets = store.assets_by_ids(&asked).await.unwrap();
+    let ids: Vec<AssetId> = assets.iter().map(|asset| asset.id).collect();
+    assert_eq!(ids, vec![second, first, processing]);
+    assert_eq!(assets[0].renditions, renditions(second, &[2, 2, 2]));
+    assert!(assets[2].renditions.is_empty());
+    assert!(store.assets_by_ids(&[]).await.unwrap().is_empty());
+}
+
+async fn a_duplicate_segment_index_publishes_nothing(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let id = store
+        .insert_asset("clip", "/media/clip.mp4", ladder)
+        .await
+        .unwrap();
+    let mut broken = renditions(id, &[2, 2, 2]);
+    broken[2].segments[2].index = 1;
+
+    let error = store.publish_asset(id, secs(6), &broken).await.unwrap_err();
+    assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("lists segment 1 twice"),
+        "{error}"
+    );
+
+    let asset = store.asset(id).await.unwrap().unwrap();
+    assert_eq!(asset.state, AssetState::Processing);
+    assert!(
+        asset.renditions.is_empty(),
+        "the renditions before the broken one were rolled back"
+    );
+    assert_eq!(asset.duration, Ticks::ZERO);
+
+    store
+        .publish_asset(id, secs(6), &renditions(id, &[2, 2, 2]))
+        .await
+        .expect("a correct publish still works");
+    assert_eq!(store.asset(id).await.unwrap().unwrap().renditions.len(), 4);
+}
+
+async fn a_duplicate_rendition_rolls_back_everything_already_written(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let id = store
+        .insert_asset("clip", "/media/clip.mp4", ladder)
+        .await
+        .unwrap();
+    let mut twice = renditions(id, &[2, 2]);
+    twice.push(twice[0].clone());
+
+    let error = store.publish_asset(id, secs(4), &twice).await.unwrap_err();
+    assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+    assert!(
+        error.to_string().contains("lists rendition 360p/ts twice"),
+        "{error}"
+    );
+    let asset = store.asset(id).await.unwrap().unwrap();
+    assert_eq!(
+        (asset.state, asset.renditions.len()),
+        (AssetState::Processing, 0)
+    );
+}
+
+async fn only_a_processing_asset_can_be_published_or_failed(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let ready = ready_asset(&store, ladder, "ready").await;
+    let error = store
+        .publish_asset(ready, secs(6), &renditions(ready, &[2, 2, 2]))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    assert_eq!(
+        store.asset(ready).await.unwrap().unwrap().renditions.len(),
+        4,
+        "nothing was added"
+    );
+    assert!(matches!(
+        store.fail_asset(ready, "late").await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let doomed = store
+        .insert_asset("doomed", "/media/doomed.mp4", ladder)
+        .await
+        .unwrap();
+    store
+        .fail_asset(doomed, "the source has no video track")
+        .await
+        .unwrap();
+    assert_eq!(
+        store.asset(doomed).await.unwrap().unwrap().state,
+        AssetState::Failed
+    );
+    assert_eq!(
+        store.asset_error(doomed).await.unwrap().as_deref(),
+        Some("the source has no video track")
+    );
+    assert!(matches!(
+        store
+            .publish_asset(doomed, secs(6), &renditions(doomed, &[2, 2, 2]))
+            .await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    let missing = AssetId(doomed.0 + 100);
+    assert!(matches!(
+        store
+            .publish_asset(missing, secs(2), &renditions(missing, &[2]))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let fresh = store
+        .insert_asset("fresh", "/media/fresh.mp4", ladder)
+        .await
+        .unwrap();
+    let error = store
+        .publish_asset(fresh, secs(5), &renditions(fresh, &[2, 2]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(error, StoreError::Invalid(_)),
+        "segments that do not add up: {error:?}"
+    );
+    assert!(matches!(
+        store.publish_asset(fresh, secs(4), &[]).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Schedule
+
+async fn replacing_a_schedule_bumps_the_version_and_swaps_every_item(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let channel = store
+        .insert_channel(&new_channel("demo", ladder))
+        .await
+        .unwrap();
+    let other = store
+        .insert_channel(&new_channel("other", ladder))
+        .await
+        .unwrap();
+    let a = ready_asset(&store, ladder, "a").await;
+    let b = ready_asset(&store, ladder, "b").await;
+
+    let breaks_of_a = vec![
+        NewAdBreak {
+            offset: secs(2),
+            duration: secs(30),
+        },
+        NewAdBreak {
+            offset: Ticks::ZERO,
+            duration: secs(15),
+        },
+    ];
+    let first = vec![
+        (item(b, at(200), "B at 200"), Vec::new()),
+        (item(a, at(100), "A at 100"), breaks_of_a),
+        (
+            NewScheduleItem {
+                hard_start: false,
+                ..item(b, at(106), "B after A")
+            },
+            Vec::new(),
+        ),
+    ];
+    let version = store
+        .replace_schedule_with_ad_breaks(channel.id, &first)
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+    store
+        .replace_schedule(other.id, &[item(a, at(0), "other")])
+        .await
+        .unwrap();
+
+    let items = store.schedule_items(channel.id).await.unwrap();
+    let titles: Vec<&str> = items.iter().map(|item| item.title.as_str()).collect();
+    assert_eq!(titles, ["A at 100", "B after A", "B at 200"]);
+    assert_eq!(
+        (items[0].asset_id, items[0].start, items[0].hard_start),
+        (a, at(100), true)
+    );
+    assert!(!items[1].hard_start);
+    assert!(items.iter().all(|item| item.channel_id == channel.id));
+    let breaks = store.ad_breaks(items[0].id).await.unwrap();
+    let offsets: Vec<(Ticks, Ticks)> = breaks
+        .iter()
+        .map(|ad_break| (ad_break.offset, ad_break.duration))
+        .collect();
+    assert_eq!(offsets, vec![(Ticks::ZERO, secs(15)), (secs(2), secs(30))]);
+    assert!(
+        breaks
+            .iter()
+            .all(|ad_break| ad_break.schedule_item_id == items[0].id)
+    );
+
+    let between = store
+        .schedule_items_between(channel.id, at(100), at(200))
+        .await
+        .unwrap();
+    assert_eq!(
+        between
+            .iter()
+            .map(|item| item.title.as_str())
+            .collect::<Vec<_>>(),
+        ["A at 100", "B after A"]
+    );
+
+    let second = vec![item(a, at(500), "A at 500")];
+    assert_eq!(
+        store.replace_schedule(channel.id, &second).await.unwrap(),
+        2
+    );
+    let items_after = store.schedule_items(channel.id).await.unwrap();
+    assert_eq!(
+        items_after
+            .iter()
+            .map(|item| item.title.as_str())
+            .collect::<Vec<_>>(),
+        ["A at 500"]
+    );
+    assert!(
+        store.ad_breaks(items[0].id).await.unwrap().is_empty(),
+        "the old items' ad breaks went with them"
+    );
+    assert_eq!(
+        store.schedule_items(other.id).await.unwrap().len(),
+        1,
+        "other channels are untouched"
+    );
+
+    assert_eq!(store.replace_schedule(channel.id, &[]).await.unwrap(), 3);
+    assert!(store.schedule_items(channel.id).await.unwrap().is_empty());
+    assert_eq!(
+        store.schedule_versions().await.unwrap(),
+        vec![(channel.id, 3), (other.id, 1)]
+    );
+    let missing = onair_domain::ChannelId(other.id.0 + 100);
+    assert!(matches!(
+        store.replace_schedule(missing, &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn a_failed_schedule_replacement_changes_nothing(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let channel = store
+        .insert_channel(&new_channel("demo", ladder))
+        .await
+        .unwrap();
+    let ready = ready_asset(&store, ladder, "ready").await;
+    let processing = store
+        .insert_asset("processing", "/media/p.mp4", ladder)
+        .await
+        .unwrap();
+    let kept = (
+        item(ready, at(0), "kept"),
+        vec![NewAdBreak {
+            offset: Ticks::ZERO,
+            duration: secs(10),
+        }],
+    );
+    let version = store
+        .replace_schedule_with_ad_breaks(channel.id, &[kept])
+        .await
+        .unwrap();
+    assert_eq!(version, 1);
+    let before = store.schedule_items(channel.id).await.unwrap();
+
+    let unready = vec![
+        item(ready, at(10), "fine"),
+        item(processing, at(20), "not ready"),
+    ];
+    let error = store
+        .replace_schedule(channel.id, &unready)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+    assert!(
+        error
+            .to_string()
+            .contains("only ready assets can be scheduled"),
+        "{error}"
+    );
+
+    let missing = vec![
+        item(ready, at(10), "fine"),
+        item(AssetId(9_999), at(20), "ghost"),
+    ];
+    assert!(matches!(
+        store.replace_schedule(channel.id, &missing).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let bad_break = (
+        item(ready, at(10), "bad break"),
+        vec![NewAdBreak {
+            offset: Ticks::ZERO,
+            duration: Ticks::ZERO,
+        }],
+    );
+    assert!(matches!(
+        store
+            .replace_schedule_with_ad_breaks(channel.id, &[bad_break])
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    assert_eq!(store.schedule_items(channel.id).await.unwrap(), before);
+    assert_eq!(store.ad_breaks(before[0].id).await.unwrap().len(), 1);
+    assert_eq!(
+        store.schedule_versions().await.unwrap(),
+        vec![(channel.id, 1)]
+    );
+}
+
+async fn adding_an_ad_break_bumps_the_schedule_version(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let channel = store
+        .insert_channel(&new_channel("demo", ladder))
+        .await
+        .unwrap();
+    let asset = ready_asset(&store, ladder, "a").await;
+    store
+        .replace_schedule(channel.id, &[item(asset, at(0), "a")])
+        .await
+        .unwrap();
+    let item_id = store.schedule_items(channel.id).await.unwrap()[0].id;
+
+    let added = store
+        .insert_ad_break(item_id, secs(4), secs(60))
+        .await
+        .unwrap();
+    assert_eq!(
+        (added.schedule_item_id, added.offset, added.duration),
+        (item_id, secs(4), secs(60))
+    );
+    assert_eq!(store.ad_breaks(item_id).await.unwrap(), vec![added]);
+    assert_eq!(
+        store.schedule_versions().await.unwrap(),
+        vec![(channel.id, 2)]
+    );
+
+    let missing = onair_domain::ScheduleItemId(item_id.0 + 100);
+    assert!(matches!(
+        store.insert_ad_break(missing, secs(0), secs(10)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(matches!(
+        store.insert_ad_break(item_id, secs(-1), secs(10)).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.schedule_versions().await.unwrap(),
+        vec![(channel.id, 2)]
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jobs
+
+const LEASE: Ticks = Ticks::from_secs(60);
+
+async fn concurrent_claims_never_share_a_job(store: Store) {
+    let mut queued = Vec::new();
+    for n in 0..12 {
+        queued.push(
+            store
+                .enqueue_job(JobKind::Transcode, &format!("{{\"n\":{n}}}"), 3, at(0))
+                .await
+                .unwrap(),
+        );
+    }
+    let mut claimers = Vec::new();
+    for worker in 0..24 {
+        let store = store.clone();
+        claimers.push(tokio::spawn(async move {
+            let mut claimed = Vec::new();
+            while let Some(job) = store
+                .claim_job(&format!("worker-{worker}"), LEASE, at(1))
+                .await
+                .unwrap()
+            {
+                assert_eq!((job.state, job.attempts), (JobState::Running, 1));
+                claimed.push(job.id);
+            }
+            claimed
+        }));
+    }
+    let mut all = Vec::new();
+    for claimer in claimers {
+        all.extend(claimer.await.unwrap());
+    }
+    let distinct: HashSet<_> = all.iter().copied().collect();
+    assert_eq!(
+        distinct.len(),
+        all.len(),
+        "a job was claimed twice: {all:?}"
+    );
+    all.sort();
+    assert_eq!(all, queued, "every job was claimed exactly once");
+}
+
+async fn an_expired_lease_is_reclaimed_by_another_worker(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 3, at(0))
+        .await
+        .unwrap();
+    let first = store
+        .claim_job("crashed", LEASE, at(0))
+        .await
+        .unwrap()
+        .expect("claimed");
+    assert_eq!(first.id, id);
+    assert_eq!(
+        store.claim_job("rescuer", LEASE, at(59)).await.unwrap(),
+        None,
+        "the lease still holds"
+    );
+
+    let second = store
+        .claim_job("rescuer", LEASE, at(60))
+        .await
+        .unwrap()
+        .expect("the expired lease is reclaimed");
+    assert_eq!(
+        (second.id, second.state, second.attempts),
+        (id, JobState::Running, 2)
+    );
+    assert_eq!(second.updated_at, at(60));
+
+    let lost = store
+        .heartbeat_job(id, "crashed", 50, "", at(61), at(121))
+        .await
+        .unwrap_err();
+    assert!(matches!(lost, StoreError::Conflict(_)), "{lost:?}");
+    assert!(
+        lost.to_string().contains("held by worker \"rescuer\""),
+        "{lost}"
+    );
+    assert!(matches!(
+        store.finish_job(id, "crashed", Ok(()), at(62)).await,
+        Err(StoreError::Conflict(_))
+    ));
+
+    assert_eq!(
+        store
+            .finish_job(id, "rescuer", Ok(()), at(70))
+            .await
+            .unwrap(),
+        JobState::Succeeded
+    );
+    let done = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (done.state, done.progress_percent, done.error),
+        (JobState::Succeeded, 100, None)
+    );
+    assert_eq!(
+        store.claim_job("rescuer", LEASE, at(1_000)).await.unwrap(),
+        None,
+        "a finished job stays finished"
+    );
+}
+
+async fn heartbeats_extend_the_lease_and_report_progress(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{\"source\":\"a.mp4\"}", 3, at(0))
+        .await
+        .unwrap();
+    store
+        .claim_job("w", LEASE, at(0))
+        .await
+        .unwrap()
+        .expect("claimed");
+    store
+        .heartbeat_job(id, "w", 40, "frame 1000\nframe 2000", at(50), at(110))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.claim_job("other", LEASE, at(100)).await.unwrap(),
+        None,
+        "the heartbeat extended the lease"
+    );
+
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.progress_percent, job.updated_at, job.created_at),
+        (40, at(50), at(0))
+    );
+    assert_eq!(job.payload, "{\"source\":\"a.mp4\"}");
+    assert_eq!(
+        store.job_log_tail(id).await.unwrap(),
+        "frame 1000\nframe 2000"
+    );
+    assert_eq!(store.recent_jobs(10).await.unwrap(), vec![job]);
+    assert_eq!(
+        store.job(onair_domain::JobId(id.0 + 1)).await.unwrap(),
+        None
+    );
+}
+
+async fn a_job_out_of_attempts_fails_with_a_reason(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 2, at(0))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_job("w1", LEASE, at(0))
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        1
+    );
+    assert_eq!(
+        store
+            .claim_job("w2", LEASE, at(100))
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
+
+    assert_eq!(
+        store.claim_job("w3", LEASE, at(200)).await.unwrap(),
+        None,
+        "no third attempt"
+    );
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.attempts, job.updated_at),
+        (JobState::Failed, 2, at(200))
+    );
+    let reason = job.error.expect("a reason");
+    assert!(
+        reason.contains("gave up after 2 attempts") && reason.contains("w2"),
+        "{reason}"
+    );
+}
+
+async fn a_failed_attempt_is_retried_until_attempts_run_out(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 2, at(0))
+        .await
+        .unwrap();
+    store.claim_job("w", LEASE, at(0)).await.unwrap().unwrap();
+    assert_eq!(
+        store
+            .finish_job(id, "w", Err("ffmpeg crashed".into()), at(1))
+            .await
+            .unwrap(),
+        JobState::Queued
+    );
+    let retry = store
+        .claim_job("w", LEASE, at(2))
+        .await
+        .unwrap()
+        .expect("retried");
+    assert_eq!(
+        (retry.attempts, retry.error.as_deref()),
+        (2, Some("ffmpeg crashed"))
+    );
+    assert_eq!(
+        store
+            .finish_job(id, "w", Err("ffmpeg crashed again".into()), at(3))
+            .await
+            .unwrap(),
+        JobState::Failed
+    );
+    assert_eq!(store.claim_job("w", LEASE, at(4)).await.unwrap(), None);
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.error.as_deref()),
+        (JobState::Failed, Some("ffmpeg crashed again"))
+    );
+    assert!(matches!(
+        store.enqueue_job(JobKind::Transcode, "{}", 0, at(0)).await,
+        Err(StoreError::Invalid(_))
+    ));
+}
+
+async fn a_cancelled_job_is_never_claimed_and_its_worker_is_told(store: Store) {
+    let queued = store
+        .enqueue_job(JobKind::Transcode, "{}", 3, at(0))
+        .await
+        .unwrap();
+    let running = store
+        .enqueue_job(JobKind::Transcode, "{}", 3, at(0))
+        .await
+        .unwrap();
+    store.cancel_job(queued, at(1)).await.unwrap();
+    let claimed = store
+        .claim_job("w", LEASE, at(2))
+        .await
+        .unwrap()
+        .expect("the other job");
+    assert_eq!(claimed.id, running);
+    store.cancel_job(running, at(3)).await.unwrap();
+
+    let told = store
+        .heartbeat_job(running, "w", 10, "", at(4), at(64))
+        .await
+        .unwrap_err();
+    assert!(matches!(told, StoreError::Conflict(_)), "{told:?}");
+    assert!(told.to_string().contains("cancelled"), "{told}");
+    assert_eq!(store.claim_job("w", LEASE, at(1_000)).await.unwrap(), None);
+    assert!(matches!(
+        store.cancel_job(running, at(5)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    assert!(matches!(
+        store
+            .cancel_job(onair_domain::JobId(running.0 + 100), at(5))
+            .await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert_eq!(
+        store.job(queued).await.unwrap().unwrap().state,
+        JobState::Cancelled
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connecting
+
+#[tokio::test]
+async fn an_unreachable_postgres_gives_one_line_naming_the_url_without_its_password() {
+    let error = Store::connect("postgres://onair:s3cret@127.0.0.1:1/onair")
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Connect { .. }), "{error:?}");
+    let message = error.to_string();
+    assert_eq!(
+        message,
+        "cannot connect to postgres://onair:***@127.0.0.1:1/onair: connection refused"
+    );
+    assert!(
+        !format!("{error:?}").contains("s3cret"),
+        "the Debug form hides the password too"
+    );
+}
+
+#[tokio::test]
+async fn an_unwritable_sqlite_path_gives_one_line_naming_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let not_a_directory = dir.path().join("file");
+    std::fs::write(&not_a_directory, "").unwrap();
+    let url = format!("sqlite://{}/onair.db", not_a_directory.display());
+    let error = Store::connect(&url).await.unwrap_err();
+    assert!(matches!(error, StoreError::Connect { .. }), "{error:?}");
+    let message = error.to_string();
+    assert!(
+        message.starts_with(&format!("cannot connect to {url}: ")),
+        "{message}"
+    );
+    assert!(!message.contains('\n'), "{message}");
+}
+
+#[tokio::test]
+async fn an_unknown_scheme_is_refused_in_one_line() {
+    let error = Store::connect("mysql://root:pw@localhost/onair")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "cannot connect to mysql://root:***@localhost/onair: unsupported database URL: use sqlite://PATH, sqlite::memory: or postgres://…"
+    );
+}
+
+#[tokio::test]
+async fn a_sqlite_file_is_created_in_write_ahead_logging_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("new.db");
+    let store = Store::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .unwrap();
+    store.migrate().await.unwrap();
+    demo_ladder(&store).await;
+    assert!(path.exists());
+    assert!(
+        dir.path().join("new.db-wal").exists(),
+        "a WAL file sits next to the database"
+    );
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_in_memory_sqlite_store_keeps_its_data_across_queries() {
+    let store = Store::connect("sqlite::memory:").await.unwrap();
+    store.migrate().await.unwrap();
+    let ladder = demo_ladder(&store).await;
+    let handles: Vec<_> = (0..4)
+        .map(|n| {
+            let store = store.clone();
+            tokio::spawn(async move {
+                store
+                    .insert_channel(&new_channel(&format!("c{n}"), ladder))
+                    .await
+                    .unwrap()
+            })
+        })
+        .collect();
+    for handle in handles {
+        handle.await.unwrap();
+    }
+    assert_eq!(store.channels().await.unwrap().len(), 4);
+    assert_eq!(store.ladder(ladder).await.unwrap().unwrap().rungs.len(), 2);
+}
