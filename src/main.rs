@@ -1,1 +1,22 @@
-fn main() {}
+//! The `onair` binary: parses the command line and dispatches to a subcommand.
+
+mod channels;
+mod cli;
+mod config;
+mod startup;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let args = cli::Args::parse();
+    match cli::run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line a person can act on: the context chain, joined.
+            eprintln!("onair: error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -17,13 +17,22 @@ pub struct ChannelId(pub i64);
 pub struct ChannelSlug(String);
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid channel slug {0:?}: use 1 to 63 of a-z, 0-9 and '-', not starting or ending with '-'")]
+#[error(
+    "invalid channel slug {0:?}: use 1 to 63 of a-z, 0-9 and '-', not starting or ending with '-'"
+)]
 pub struct InvalidSlug(pub String);
 
 impl ChannelSlug {
     pub fn parse(text: &str) -> Result<ChannelSlug, InvalidSlug> {
-        let valid_chars = text.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-        if text.is_empty() || text.len() > 63 || !valid_chars || text.starts_with('-') || text.ends_with('-') {
+        let valid_chars = text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+        if text.is_empty()
+            || text.len() > 63
+            || !valid_chars
+            || text.starts_with('-')
+            || text.ends_with('-')
+        {
             return Err(InvalidSlug(text.to_owned()));
         }
         Ok(ChannelSlug(text.to_owned()))
@@ -110,7 +119,10 @@ mod tests {
         assert!(ChannelSlug::parse("demo").is_ok());
         assert!(ChannelSlug::parse("news-24").is_ok());
         for bad in ["", "Demo", "-x", "x-", "a/b", "a b", &"x".repeat(64)] {
-            assert!(ChannelSlug::parse(bad).is_err(), "{bad:?} should be refused");
+            assert!(
+                ChannelSlug::parse(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 }

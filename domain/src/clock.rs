@@ -21,7 +21,9 @@ impl Clock for SystemClock {
 }
 
 fn system_millis() -> i64 {
-    let since = SystemTime::now().duration_since(UNIX_EPOCH).expect("the system clock is after 1970");
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("the system clock is after 1970");
     since.as_millis() as i64
 }
 
@@ -45,7 +47,11 @@ pub struct VirtualClock {
 
 impl VirtualClock {
     pub fn new(start: Timestamp, speed: f64) -> VirtualClock {
-        VirtualClock { start, speed, real_start_millis: system_millis() }
+        VirtualClock {
+            start,
+            speed,
+            real_start_millis: system_millis(),
+        }
     }
 }
 

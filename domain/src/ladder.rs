@@ -26,7 +26,10 @@ pub struct Rung {
 impl Rung {
     /// The RFC 6381 codec string of the video track, e.g. `avc1.64001e`.
     pub fn video_codec(&self) -> String {
-        format!("avc1.{:02x}00{:02x}", self.h264_profile_idc, self.h264_level_idc)
+        format!(
+            "avc1.{:02x}00{:02x}",
+            self.h264_profile_idc, self.h264_level_idc
+        )
     }
 
     /// The CODECS attribute for HLS and DASH: video then AAC-LC.

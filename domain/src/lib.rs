@@ -17,5 +17,5 @@ pub use clock::{Clock, FixedClock, SystemClock, VirtualClock};
 pub use ladder::{Ladder, LadderId, Rung};
 pub use media::{Asset, AssetId, AssetState, Packaging, Rendition, SegmentInfo};
 pub use schedule::{AdBreak, Job, JobId, JobKind, JobState, ScheduleItem, ScheduleItemId};
-pub use time::{Ticks, Timestamp, TICKS_PER_SECOND};
+pub use time::{TICKS_PER_SECOND, Ticks, Timestamp};
 pub use timeline::{Run, RunKind, SegmentAt, Timeline, TimelineError};

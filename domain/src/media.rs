@@ -125,11 +125,19 @@ impl Asset {
     pub fn segment_durations(&self) -> Vec<Ticks> {
         self.renditions
             .first()
-            .map(|rendition| rendition.segments.iter().map(|segment| segment.duration).collect())
+            .map(|rendition| {
+                rendition
+                    .segments
+                    .iter()
+                    .map(|segment| segment.duration)
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     pub fn rendition(&self, rung: &str, packaging: Packaging) -> Option<&Rendition> {
-        self.renditions.iter().find(|r| r.rung == rung && r.packaging == packaging)
+        self.renditions
+            .iter()
+            .find(|r| r.rung == rung && r.packaging == packaging)
     }
 }

@@ -10,7 +10,9 @@ use serde::{Deserialize, Serialize};
 pub const TICKS_PER_SECOND: i64 = 90_000;
 
 /// A duration in 90 kHz ticks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Ticks(pub i64);
 
@@ -78,7 +80,9 @@ impl fmt::Display for Ticks {
 }
 
 /// An instant: 90 kHz ticks since 1970-01-01T00:00:00Z.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Timestamp(pub i64);
 
@@ -96,7 +100,10 @@ impl Timestamp {
     }
 
     pub fn from_datetime(at: DateTime<Utc>) -> Timestamp {
-        Timestamp(at.timestamp() * TICKS_PER_SECOND + i64::from(at.timestamp_subsec_nanos()) * 9 / 100_000)
+        Timestamp(
+            at.timestamp() * TICKS_PER_SECOND
+                + i64::from(at.timestamp_subsec_nanos()) * 9 / 100_000,
+        )
     }
 
     pub fn to_datetime(self) -> DateTime<Utc> {
@@ -109,7 +116,8 @@ impl Timestamp {
 
     /// RFC 3339 with milliseconds and a `Z`, as EXT-X-PROGRAM-DATE-TIME wants it.
     pub fn to_rfc3339_millis(self) -> String {
-        self.to_datetime().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        self.to_datetime()
+            .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
     }
 }
 

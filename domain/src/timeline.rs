@@ -85,13 +85,26 @@ pub struct Run {
 
 impl Run {
     /// The whole asset.
-    pub fn whole(kind: RunKind, asset_id: AssetId, title: impl Into<String>, track: Arc<SegmentTrack>) -> Run {
+    pub fn whole(
+        kind: RunKind,
+        asset_id: AssetId,
+        title: impl Into<String>,
+        track: Arc<SegmentTrack>,
+    ) -> Run {
         let n_segments = track.len();
-        Run { kind, asset_id, title: title.into(), track, first_segment: 0, n_segments }
+        Run {
+            kind,
+            asset_id,
+            title: title.into(),
+            track,
+            first_segment: 0,
+            n_segments,
+        }
     }
 
     pub fn duration(&self) -> Ticks {
-        self.track.start(self.first_segment + self.n_segments) - self.track.start(self.first_segment)
+        self.track.start(self.first_segment + self.n_segments)
+            - self.track.start(self.first_segment)
     }
 }
 
@@ -126,7 +139,13 @@ pub enum TimelineError {
     #[error("run {run_index} ({title:?}) has no segments")]
     EmptyRun { run_index: usize, title: String },
     #[error("run {run_index} ({title:?}) plays segments {first}..{end} of an asset that has {len}")]
-    RunOutOfRange { run_index: usize, title: String, first: u32, end: u32, len: u32 },
+    RunOutOfRange {
+        run_index: usize,
+        title: String,
+        first: u32,
+        end: u32,
+        len: u32,
+    },
 }
 
 /// What a channel airs: runs laid end to end from `origin`, optionally looping forever.
@@ -163,7 +182,10 @@ impl Timeline {
         let mut sequence = 0u64;
         for (run_index, run) in runs.iter().enumerate() {
             if run.n_segments == 0 {
-                return Err(TimelineError::EmptyRun { run_index, title: run.title.clone() });
+                return Err(TimelineError::EmptyRun {
+                    run_index,
+                    title: run.title.clone(),
+                });
             }
             let end = run.first_segment.saturating_add(run.n_segments);
             if end > run.track.len() {
@@ -226,7 +248,10 @@ impl Timeline {
     pub fn longest_segment(&self) -> Ticks {
         self.runs
             .iter()
-            .flat_map(|run| (run.first_segment..run.first_segment + run.n_segments).map(|i| run.track.duration(i)))
+            .flat_map(|run| {
+                (run.first_segment..run.first_segment + run.n_segments)
+                    .map(|i| run.track.duration(i))
+            })
             .max()
             .unwrap_or(Ticks::ZERO)
     }
@@ -239,7 +264,10 @@ impl Timeline {
         let offset = at - self.origin;
         let period = self.period();
         let (cycle, within) = if self.repeat {
-            (offset.0.div_euclid(period.0) as u64, Ticks(offset.0.rem_euclid(period.0)))
+            (
+                offset.0.div_euclid(period.0) as u64,
+                Ticks(offset.0.rem_euclid(period.0)),
+            )
         } else if offset >= period {
             return None;
         } else {
@@ -264,7 +292,10 @@ impl Timeline {
         } else {
             (0, relative)
         };
-        let run_index = self.run_first_sequence.partition_point(|first| *first <= within) - 1;
+        let run_index = self
+            .run_first_sequence
+            .partition_point(|first| *first <= within)
+            - 1;
         let k = (within - self.run_first_sequence[run_index]) as u32;
         Some(self.segment(cycle, run_index, k))
     }
@@ -273,10 +304,17 @@ impl Timeline {
         let run = &self.runs[run_index];
         let segment_index = run.first_segment + k;
         let cycle_start = self.origin + Ticks(self.period().0 * cycle as i64);
-        let start = cycle_start + self.run_starts[run_index] + (run.track.start(segment_index) - run.track.start(run.first_segment));
+        let start = cycle_start
+            + self.run_starts[run_index]
+            + (run.track.start(segment_index) - run.track.start(run.first_segment));
         SegmentAt {
-            media_sequence: self.first_media_sequence + cycle * self.segments_per_period() + self.run_first_sequence[run_index] + u64::from(k),
-            discontinuity_sequence: self.first_discontinuity_sequence + cycle * self.runs.len() as u64 + run_index as u64,
+            media_sequence: self.first_media_sequence
+                + cycle * self.segments_per_period()
+                + self.run_first_sequence[run_index]
+                + u64::from(k),
+            discontinuity_sequence: self.first_discontinuity_sequence
+                + cycle * self.runs.len() as u64
+                + run_index as u64,
             start,
             duration: run.track.duration(segment_index),
             run_index,
@@ -289,14 +327,20 @@ impl Timeline {
     pub fn live_window(&self, now: Timestamp, count: usize) -> Vec<SegmentAt> {
         let last = match self.segment_at(now) {
             Some(airing) => airing.media_sequence.checked_sub(1),
-            None if self.end().is_some_and(|end| now >= end) => Some(self.first_media_sequence + self.segments_per_period() - 1),
+            None if self.end().is_some_and(|end| now >= end) => {
+                Some(self.first_media_sequence + self.segments_per_period() - 1)
+            }
             None => None,
         };
         let Some(last) = last.filter(|last| *last >= self.first_media_sequence) else {
             return Vec::new();
         };
-        let first = last.saturating_sub(count.saturating_sub(1) as u64).max(self.first_media_sequence);
-        (first..=last).filter_map(|sequence| self.segment_by_sequence(sequence)).collect()
+        let first = last
+            .saturating_sub(count.saturating_sub(1) as u64)
+            .max(self.first_media_sequence);
+        (first..=last)
+            .filter_map(|sequence| self.segment_by_sequence(sequence))
+            .collect()
     }
 }
 
@@ -305,7 +349,12 @@ mod tests {
     use super::*;
 
     fn track(durations_secs: &[i64]) -> Arc<SegmentTrack> {
-        Arc::new(SegmentTrack::new(durations_secs.iter().map(|s| Ticks::from_secs(*s)).collect()))
+        Arc::new(SegmentTrack::new(
+            durations_secs
+                .iter()
+                .map(|s| Ticks::from_secs(*s))
+                .collect(),
+        ))
     }
 
     fn two_clips(repeat: bool) -> Timeline {
@@ -317,8 +366,17 @@ mod tests {
     #[test]
     fn segment_at_finds_the_segment_airing_and_numbers_it_by_prefix_sums() {
         let timeline = two_clips(false);
-        let at = timeline.segment_at(Timestamp::from_unix_secs(1007)).unwrap();
-        assert_eq!((at.media_sequence, at.discontinuity_sequence, at.segment_index), (3, 1, 0));
+        let at = timeline
+            .segment_at(Timestamp::from_unix_secs(1007))
+            .unwrap();
+        assert_eq!(
+            (
+                at.media_sequence,
+                at.discontinuity_sequence,
+                at.segment_index
+            ),
+            (3, 1, 0)
+        );
         assert_eq!(at.start, Timestamp::from_unix_secs(1006));
         assert!(at.starts_run);
         assert_eq!(timeline.segment_at(Timestamp::from_unix_secs(1010)), None);
@@ -328,7 +386,9 @@ mod tests {
     #[test]
     fn a_repeating_timeline_keeps_counting_across_cycles() {
         let timeline = two_clips(true);
-        let at = timeline.segment_at(Timestamp::from_unix_secs(1000 + 10 * 3 + 1)).unwrap();
+        let at = timeline
+            .segment_at(Timestamp::from_unix_secs(1000 + 10 * 3 + 1))
+            .unwrap();
         assert_eq!(at.media_sequence, 15);
         assert_eq!(at.discontinuity_sequence, 6);
         assert_eq!(at.start, Timestamp::from_unix_secs(1030));
@@ -342,28 +402,51 @@ mod tests {
         let sequences: Vec<u64> = window.iter().map(|s| s.media_sequence).collect();
         assert_eq!(sequences, vec![0, 1, 2]);
         let at_boundary = timeline.live_window(Timestamp::from_unix_secs(1006), 2);
-        assert_eq!(at_boundary.last().unwrap().end(), Timestamp::from_unix_secs(1006));
+        assert_eq!(
+            at_boundary.last().unwrap().end(),
+            Timestamp::from_unix_secs(1006)
+        );
     }
 
     #[test]
     fn live_window_is_empty_before_the_first_segment_ends() {
-        assert!(two_clips(false).live_window(Timestamp::from_unix_secs(1001), 5).is_empty());
+        assert!(
+            two_clips(false)
+                .live_window(Timestamp::from_unix_secs(1001), 5)
+                .is_empty()
+        );
     }
 
     #[test]
     fn a_finished_timeline_keeps_showing_its_last_window() {
         let timeline = two_clips(false);
         let window = timeline.live_window(Timestamp::from_unix_secs(5000), 2);
-        assert_eq!(window.iter().map(|s| s.media_sequence).collect::<Vec<_>>(), vec![3, 4]);
+        assert_eq!(
+            window.iter().map(|s| s.media_sequence).collect::<Vec<_>>(),
+            vec![3, 4]
+        );
     }
 
     #[test]
     fn in_points_shift_starts_but_not_numbering() {
-        let partial = Run { first_segment: 1, n_segments: 2, ..Run::whole(RunKind::Filler, AssetId(3), "C", track(&[1, 3, 4])) };
+        let partial = Run {
+            first_segment: 1,
+            n_segments: 2,
+            ..Run::whole(RunKind::Filler, AssetId(3), "C", track(&[1, 3, 4]))
+        };
         let timeline = Timeline::new(Timestamp(0), vec![partial], false, 100, 7).unwrap();
         let second = timeline.segment_by_sequence(101).unwrap();
         assert_eq!(second.start, Timestamp::from_unix_secs(3));
-        assert_eq!((second.segment_index, second.discontinuity_sequence), (2, 7));
-        assert_eq!(timeline.segment_at(Timestamp::from_unix_secs(5)).unwrap().media_sequence, 101);
+        assert_eq!(
+            (second.segment_index, second.discontinuity_sequence),
+            (2, 7)
+        );
+        assert_eq!(
+            timeline
+                .segment_at(Timestamp::from_unix_secs(5))
+                .unwrap()
+                .media_sequence,
+            101
+        );
     }
 }

@@ -1,1 +1,27 @@
-//! placeholder
+//! GStreamer glue: probe, clip and slate generation, the ladder encoder and segmenters.
+//!
+//! This is the only crate of onair that links GStreamer. Everything it hands back is in the
+//! vocabulary of `onair-domain` ([`Ticks`](onair_domain::Ticks), [`Rendition`](onair_domain::Rendition),
+//! [`SegmentInfo`](onair_domain::SegmentInfo)), so no other crate needs to know GStreamer exists.
+//!
+//! - [`init`] starts GStreamer and checks that every element used here is installed.
+//! - [`probe`] describes a media file (duration, streams, codecs).
+//! - [`generate_clip`] writes a test clip or a slate: a mezzanine MP4 of an exact duration.
+//! - [`encode_ladder`] decodes an input once and encodes every rung of a ladder, packaged as
+//!   MPEG-TS segments and as fragmented MP4 (init segment plus `.m4s` fragments).
+
+mod align;
+mod bus;
+mod clip;
+mod cmaf;
+mod elements;
+mod error;
+mod ladder;
+mod probe;
+mod segments;
+
+pub use clip::{ClipSpec, FrameRate, TestPattern, generate_clip};
+pub use elements::init;
+pub use error::MediaError;
+pub use ladder::{EncodedAsset, encode_ladder};
+pub use probe::{AudioStreamInfo, ProbeInfo, VideoStreamInfo, probe};

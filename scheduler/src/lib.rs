@@ -3,4 +3,4 @@
 
 pub mod plan;
 
-pub use plan::{plan, PlanInput, PlanIssue};
+pub use plan::{PlanInput, PlanIssue, plan};

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use onair_domain::timeline::SegmentTrack;
-use onair_domain::{Asset, AssetId, AssetState, Run, RunKind, ScheduleItem, Ticks, Timeline, Timestamp};
+use onair_domain::{
+    Asset, AssetId, AssetState, Run, RunKind, ScheduleItem, Ticks, Timeline, Timestamp,
+};
 
 /// What the planner needs.
 #[derive(Debug, Clone, Copy)]
@@ -29,17 +31,35 @@ pub enum PlanIssue {
     #[error("nothing is scheduled")]
     NothingScheduled,
     #[error("item {title:?} at {at} refers to asset {asset_id}, which does not exist")]
-    MissingAsset { title: String, at: Timestamp, asset_id: AssetId },
+    MissingAsset {
+        title: String,
+        at: Timestamp,
+        asset_id: AssetId,
+    },
     #[error("item {title:?} at {at} refers to asset {asset_id}, which is not ready")]
-    AssetNotReady { title: String, at: Timestamp, asset_id: AssetId },
+    AssetNotReady {
+        title: String,
+        at: Timestamp,
+        asset_id: AssetId,
+    },
     #[error("gap of {duration} at {at} filled with slate")]
     GapFilled { at: Timestamp, duration: Ticks },
     #[error("gap of {duration} at {at} and no slate to fill it")]
     GapUnfilled { at: Timestamp, duration: Ticks },
     #[error("hard start of {title:?} at {at} cuts {cut} from the item before it")]
-    PreviousItemCut { title: String, at: Timestamp, cut: Ticks },
-    #[error("hard start of {title:?} is {drift} off its planned time {at}, the nearest segment boundary")]
-    HardStartDrift { title: String, at: Timestamp, drift: Ticks },
+    PreviousItemCut {
+        title: String,
+        at: Timestamp,
+        cut: Ticks,
+    },
+    #[error(
+        "hard start of {title:?} is {drift} off its planned time {at}, the nearest segment boundary"
+    )]
+    HardStartDrift {
+        title: String,
+        at: Timestamp,
+        drift: Ticks,
+    },
     #[error("the grid runs {over} past its repeat period and was cut")]
     GridCutToPeriod { over: Ticks },
 }
@@ -53,30 +73,55 @@ pub fn plan(input: PlanInput<'_>) -> (Option<Timeline>, Vec<PlanIssue>) {
         .assets
         .values()
         .filter(|asset| asset.state == AssetState::Ready)
-        .map(|asset| (asset.id, Arc::new(SegmentTrack::new(asset.segment_durations()))))
+        .map(|asset| {
+            (
+                asset.id,
+                Arc::new(SegmentTrack::new(asset.segment_durations())),
+            )
+        })
         .collect();
-    let slate = input.slate.and_then(|id| Some((id, tracks.get(&id)?.clone())));
+    let slate = input
+        .slate
+        .and_then(|id| Some((id, tracks.get(&id)?.clone())));
 
     let Some(first) = items.first() else {
         issues.push(PlanIssue::NothingScheduled);
         return (None, issues);
     };
     let origin = first.start;
-    let mut planner = Planner { runs: Vec::new(), cursor: origin, slate, issues };
+    let mut planner = Planner {
+        runs: Vec::new(),
+        cursor: origin,
+        slate,
+        issues,
+    };
 
     for item in items {
         let Some(asset) = input.assets.get(&item.asset_id) else {
-            planner.issues.push(PlanIssue::MissingAsset { title: item.title.clone(), at: item.start, asset_id: item.asset_id });
+            planner.issues.push(PlanIssue::MissingAsset {
+                title: item.title.clone(),
+                at: item.start,
+                asset_id: item.asset_id,
+            });
             continue;
         };
         let Some(track) = tracks.get(&asset.id).filter(|track| !track.is_empty()) else {
-            planner.issues.push(PlanIssue::AssetNotReady { title: item.title.clone(), at: item.start, asset_id: item.asset_id });
+            planner.issues.push(PlanIssue::AssetNotReady {
+                title: item.title.clone(),
+                at: item.start,
+                asset_id: item.asset_id,
+            });
             continue;
         };
         if item.hard_start {
             planner.land_hard_start(item);
         }
-        planner.push(Run::whole(RunKind::Programme, asset.id, item.title.clone(), track.clone()));
+        planner.push(Run::whole(
+            RunKind::Programme,
+            asset.id,
+            item.title.clone(),
+            track.clone(),
+        ));
     }
 
     if let Some(period) = input.grid_repeat {
@@ -115,11 +160,19 @@ impl Planner {
         } else if item.start < self.cursor {
             let before = self.cursor;
             self.cut_back_to(item.start);
-            self.issues.push(PlanIssue::PreviousItemCut { title: item.title.clone(), at: item.start, cut: before - self.cursor });
+            self.issues.push(PlanIssue::PreviousItemCut {
+                title: item.title.clone(),
+                at: item.start,
+                cut: before - self.cursor,
+            });
         }
         if self.cursor != item.start {
             let drift = Ticks((self.cursor - item.start).0.abs());
-            self.issues.push(PlanIssue::HardStartDrift { title: item.title.clone(), at: item.start, drift });
+            self.issues.push(PlanIssue::HardStartDrift {
+                title: item.title.clone(),
+                at: item.start,
+                drift,
+            });
         }
     }
 
@@ -128,7 +181,10 @@ impl Planner {
         let gap_start = self.cursor;
         let gap = until - gap_start;
         let Some((slate_id, track)) = self.slate.clone() else {
-            self.issues.push(PlanIssue::GapUnfilled { at: gap_start, duration: gap });
+            self.issues.push(PlanIssue::GapUnfilled {
+                at: gap_start,
+                duration: gap,
+            });
             return;
         };
         while self.cursor < until {
@@ -138,7 +194,9 @@ impl Planner {
                 self.push(whole);
                 continue;
             }
-            let fits = (1..=track.len()).take_while(|n| track.start(*n) <= remaining).last();
+            let fits = (1..=track.len())
+                .take_while(|n| track.start(*n) <= remaining)
+                .last();
             let nearest = match fits {
                 Some(n) if remaining - track.start(n) <= track.start(n + 1) - remaining => Some(n),
                 Some(n) => Some(n + 1),
@@ -146,11 +204,17 @@ impl Planner {
                 None => None,
             };
             if let Some(n_segments) = nearest {
-                self.push(Run { n_segments, ..whole });
+                self.push(Run {
+                    n_segments,
+                    ..whole
+                });
             }
             break;
         }
-        self.issues.push(PlanIssue::GapFilled { at: gap_start, duration: gap });
+        self.issues.push(PlanIssue::GapFilled {
+            at: gap_start,
+            duration: gap,
+        });
     }
 
     /// Cuts runs at the segment boundary nearest to `at` (never earlier than a whole run).
@@ -165,7 +229,9 @@ impl Planner {
             let keep = at - run_start;
             let base = last.track.start(last.first_segment);
             let mut n_segments = 1;
-            while n_segments < last.n_segments && last.track.start(last.first_segment + n_segments + 1) - base <= keep {
+            while n_segments < last.n_segments
+                && last.track.start(last.first_segment + n_segments + 1) - base <= keep
+            {
                 n_segments += 1;
             }
             last.n_segments = n_segments;
@@ -184,7 +250,12 @@ mod tests {
         let segments = segments_secs
             .iter()
             .enumerate()
-            .map(|(index, secs)| SegmentInfo { index: index as u32, duration: Ticks::from_secs(*secs), size_bytes: 1, path: format!("a{id}/{index}.ts") })
+            .map(|(index, secs)| SegmentInfo {
+                index: index as u32,
+                duration: Ticks::from_secs(*secs),
+                size_bytes: 1,
+                path: format!("a{id}/{index}.ts"),
+            })
             .collect();
         Asset {
             id: AssetId(id),
@@ -223,55 +294,114 @@ mod tests {
     }
 
     fn kinds_and_lengths(timeline: &Timeline) -> Vec<(RunKind, i64)> {
-        timeline.runs().iter().map(|run| (run.kind, run.duration().0 / 90_000)).collect()
+        timeline
+            .runs()
+            .iter()
+            .map(|run| (run.kind, run.duration().0 / 90_000))
+            .collect()
     }
 
     #[test]
     fn soft_items_follow_each_other_with_no_gap() {
         let assets = assets(vec![asset(1, &[2, 2]), asset(2, &[2])]);
         let items = [item(1, 0, true), item(2, 999, false)];
-        let (timeline, issues) = plan(PlanInput { items: &items, assets: &assets, slate: None, grid_repeat: None });
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            slate: None,
+            grid_repeat: None,
+        });
         assert_eq!(issues, vec![]);
         let timeline = timeline.unwrap();
-        assert_eq!(kinds_and_lengths(&timeline), vec![(RunKind::Programme, 4), (RunKind::Programme, 2)]);
+        assert_eq!(
+            kinds_and_lengths(&timeline),
+            vec![(RunKind::Programme, 4), (RunKind::Programme, 2)]
+        );
     }
 
     #[test]
     fn a_hard_start_after_a_gap_is_padded_with_slate() {
         let assets = assets(vec![asset(1, &[2, 2]), asset(9, &[2, 2, 2])]);
         let items = [item(1, 0, true), item(1, 14, true)];
-        let (timeline, issues) = plan(PlanInput { items: &items, assets: &assets, slate: Some(AssetId(9)), grid_repeat: None });
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            slate: Some(AssetId(9)),
+            grid_repeat: None,
+        });
         let timeline = timeline.unwrap();
         assert_eq!(
             kinds_and_lengths(&timeline),
-            vec![(RunKind::Programme, 4), (RunKind::Slate, 6), (RunKind::Slate, 4), (RunKind::Programme, 4)]
+            vec![
+                (RunKind::Programme, 4),
+                (RunKind::Slate, 6),
+                (RunKind::Slate, 4),
+                (RunKind::Programme, 4)
+            ]
         );
-        assert_eq!(issues, vec![PlanIssue::GapFilled { at: Timestamp::from_unix_secs(4), duration: Ticks::from_secs(10) }]);
+        assert_eq!(
+            issues,
+            vec![PlanIssue::GapFilled {
+                at: Timestamp::from_unix_secs(4),
+                duration: Ticks::from_secs(10)
+            }]
+        );
     }
 
     #[test]
     fn a_hard_start_cuts_the_item_before_it_at_a_segment_boundary() {
         let assets = assets(vec![asset(1, &[2, 2, 2, 2]), asset(2, &[2])]);
         let items = [item(1, 0, true), item(2, 4, true)];
-        let (timeline, issues) = plan(PlanInput { items: &items, assets: &assets, slate: None, grid_repeat: None });
-        assert_eq!(kinds_and_lengths(&timeline.unwrap()), vec![(RunKind::Programme, 4), (RunKind::Programme, 2)]);
-        assert_eq!(issues, vec![PlanIssue::PreviousItemCut { title: "item at 4".into(), at: Timestamp::from_unix_secs(4), cut: Ticks::from_secs(4) }]);
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            slate: None,
+            grid_repeat: None,
+        });
+        assert_eq!(
+            kinds_and_lengths(&timeline.unwrap()),
+            vec![(RunKind::Programme, 4), (RunKind::Programme, 2)]
+        );
+        assert_eq!(
+            issues,
+            vec![PlanIssue::PreviousItemCut {
+                title: "item at 4".into(),
+                at: Timestamp::from_unix_secs(4),
+                cut: Ticks::from_secs(4)
+            }]
+        );
     }
 
     #[test]
     fn a_missing_asset_is_reported_and_skipped() {
         let assets = assets(vec![asset(1, &[2])]);
         let items = [item(1, 0, true), item(5, 2, false)];
-        let (timeline, issues) = plan(PlanInput { items: &items, assets: &assets, slate: None, grid_repeat: None });
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            slate: None,
+            grid_repeat: None,
+        });
         assert_eq!(timeline.unwrap().runs().len(), 1);
-        assert!(matches!(issues[..], [PlanIssue::MissingAsset { asset_id: AssetId(5), .. }]));
+        assert!(matches!(
+            issues[..],
+            [PlanIssue::MissingAsset {
+                asset_id: AssetId(5),
+                ..
+            }]
+        ));
     }
 
     #[test]
     fn a_repeating_grid_is_padded_to_its_period() {
         let assets = assets(vec![asset(1, &[2, 2]), asset(9, &[2])]);
         let items = [item(1, 0, true)];
-        let (timeline, _) = plan(PlanInput { items: &items, assets: &assets, slate: Some(AssetId(9)), grid_repeat: Some(Ticks::from_secs(8)) });
+        let (timeline, _) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            slate: Some(AssetId(9)),
+            grid_repeat: Some(Ticks::from_secs(8)),
+        });
         let timeline = timeline.unwrap();
         assert!(timeline.repeats());
         assert_eq!(timeline.period(), Ticks::from_secs(8));
@@ -279,7 +409,12 @@ mod tests {
 
     #[test]
     fn nothing_scheduled_is_a_problem_not_a_panic() {
-        let (timeline, issues) = plan(PlanInput { items: &[], assets: &HashMap::new(), slate: None, grid_repeat: None });
+        let (timeline, issues) = plan(PlanInput {
+            items: &[],
+            assets: &HashMap::new(),
+            slate: None,
+            grid_repeat: None,
+        });
         assert!(timeline.is_none());
         assert_eq!(issues, vec![PlanIssue::NothingScheduled]);
     }

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use askama::Template;
+use axum::Router;
 use axum::extract::State;
-use axum::http::{header, StatusCode};
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
 
 /// hls.js, vendored from npm (Apache-2.0, see `static/hls.js-LICENSE`).
 const HLS_JS: &[u8] = include_bytes!("../static/hls.min.js");
@@ -50,14 +50,21 @@ async fn index(State(state): State<WebState>) -> Response {
         Ok(html) => Html(html).into_response(),
         Err(error) => {
             tracing::error!(%error, "the index page could not be rendered");
-            (StatusCode::INTERNAL_SERVER_ERROR, "the page could not be rendered").into_response()
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the page could not be rendered",
+            )
+                .into_response()
         }
     }
 }
 
 async fn hls_js() -> Response {
     (
-        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8"), (header::CACHE_CONTROL, "public, max-age=86400")],
+        [
+            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
+            (header::CACHE_CONTROL, "public, max-age=86400"),
+        ],
         HLS_JS,
     )
         .into_response()
@@ -79,38 +86,75 @@ mod tests {
     }
 
     fn app(channels: Vec<ChannelSummary>) -> Router {
-        router(WebState { channels: Arc::new(Fixed(channels)) })
+        router(WebState {
+            channels: Arc::new(Fixed(channels)),
+        })
     }
 
     async fn body_text(response: Response) -> String {
-        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX).await.unwrap();
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
         String::from_utf8(bytes.to_vec()).unwrap()
     }
 
     #[tokio::test]
     async fn the_index_embeds_a_player_for_the_first_channel_on_air() {
         let channels = vec![
-            ChannelSummary { slug: "news".into(), name: "News <24>".into(), on_air: true },
-            ChannelSummary { slug: "demo".into(), name: "Demo".into(), on_air: true },
+            ChannelSummary {
+                slug: "news".into(),
+                name: "News <24>".into(),
+                on_air: true,
+            },
+            ChannelSummary {
+                slug: "demo".into(),
+                name: "Demo".into(),
+                on_air: true,
+            },
         ];
-        let response = app(channels).oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap();
+        let response = app(channels)
+            .oneshot(Request::get("/").body(Body::empty()).unwrap())
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::OK);
         let html = body_text(response).await;
-        assert!(html.contains(r#"data-src="/channels/demo/master.m3u8""#), "{html}");
-        assert!(html.contains("News &#60;24&#62;") || html.contains("News &lt;24&gt;"), "names are escaped: {html}");
+        assert!(
+            html.contains(r#"data-src="/channels/demo/master.m3u8""#),
+            "{html}"
+        );
+        assert!(
+            html.contains("News &#60;24&#62;") || html.contains("News &lt;24&gt;"),
+            "names are escaped: {html}"
+        );
         assert!(html.contains("/static/hls.min.js"));
     }
 
     #[tokio::test]
     async fn the_index_says_so_when_there_are_no_channels() {
-        let html = body_text(app(vec![]).oneshot(Request::get("/").body(Body::empty()).unwrap()).await.unwrap()).await;
+        let html = body_text(
+            app(vec![])
+                .oneshot(Request::get("/").body(Body::empty()).unwrap())
+                .await
+                .unwrap(),
+        )
+        .await;
         assert!(html.contains("No channels yet"), "{html}");
     }
 
     #[tokio::test]
     async fn hls_js_is_served_as_javascript() {
-        let response = app(vec![]).oneshot(Request::get("/static/hls.min.js").body(Body::empty()).unwrap()).await.unwrap();
-        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/javascript; charset=utf-8");
+        let response = app(vec![])
+            .oneshot(
+                Request::get("/static/hls.min.js")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()[header::CONTENT_TYPE],
+            "text/javascript; charset=utf-8"
+        );
         assert!(body_text(response).await.len() > 100_000);
     }
 }

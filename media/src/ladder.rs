@@ -1,0 +1,975 @@
+//! The ladder encoder: the input decoded once, every rung encoded from it, each rung packaged as
+//! MPEG-TS segments and as fragmented MP4, cut at the same instants in every rendition.
+//!
+//! One pipeline per input:
+//!
+//! ```text
+//! uridecodebin ┬ video ─ queue ─ videoconvert ─ deinterlace ─ videorate ─ videoconvert ─ I420 @ ladder fps ─ tee
+//!              └ audio ─ queue ─ audioconvert ─ audioresample ─ audiorate ─ ladder rate/channels ─ tee
+//!                (no audio in the input: audiotestsrc wave=silence instead; either way the raw
+//!                audio is trimmed to the video's span before the tee, see `align`)
+//! for each rung:
+//!   video tee ─ queue ─ videoscale (borders) ─ W x H ─ x264enc ─ profile/level ─ tee ┬ queue ─ h264parse ─┐
+//!                                                                                    └ queue ─ h264parse ─┼─┐
+//!   audio tee ─ queue ─ audioconvert ─ avenc_aac ─ tee ┬ queue ─ aacparse ───────────── splitmuxsink(mpegtsmux) │
+//!                                                      └ queue ─ aacparse ───────────── isofmp4mux ─ appsink ───┘
+//! ```
+//!
+//! x264 makes an IDR frame every `frames_per_segment` frames and nowhere else (no scene cuts), so
+//! every segment starts with one and both packagings cut at the same frames. Segment boundaries
+//! come from timestamps (splitmuxsink's fragment messages, the encoder's last frame), never from
+//! counting, and are checked to be identical across rungs and packagings.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use gstreamer as gst;
+use gstreamer::prelude::*;
+use gstreamer_app as gst_app;
+use onair_domain::{Ladder, Packaging, Rendition, Rung, SegmentInfo, Ticks};
+
+use crate::align::VideoSpan;
+use crate::bus::{Limits, StopOnDrop, Watch, run_to_eos};
+use crate::clip::{FrameRate, ticks_to_nanos};
+use crate::cmaf::{self, Written};
+use crate::elements::{capsfilter, init, make, queue};
+use crate::error::MediaError;
+use crate::probe::{ProbeInfo, file_uri, probe};
+use crate::segments::{Cuts, bandwidth, check_identical, secs};
+
+/// What [`encode_ladder`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EncodedAsset {
+    /// Exact: the sum of the segment durations, the same in every rendition.
+    pub duration: Ticks,
+    /// Every rung as MPEG-TS, in ladder order, then every rung as CMAF (fragmented MP4).
+    pub renditions: Vec<Rendition>,
+}
+
+/// Raw media queues hold this much; compressed ones are unbounded (they are small, and a bound
+/// there can deadlock a muxer waiting for a GOP of the other stream).
+const RAW_QUEUE: gst::ClockTime = gst::ClockTime::from_seconds(1);
+/// Decoded audio waits here for the video to catch up (see [`VideoSpan`]): raw audio is small,
+/// and a short bound would stall the demuxer that feeds both.
+const AUDIO_IN_QUEUE: gst::ClockTime = gst::ClockTime::from_seconds(60);
+const COMPRESSED_QUEUE: gst::ClockTime = gst::ClockTime::ZERO;
+
+/// Decoding may stop this much, plus a thousandth, short of the declared duration before the
+/// input counts as truncated: the streams of an intact file end within a frame or two of it.
+const TRUNCATION_TOLERANCE: Duration = Duration::from_millis(500);
+
+/// Encodes `input` to every rung of `ladder`, into `media_root/asset_dir/{rung}/ts/NNNNN.ts` and
+/// `media_root/asset_dir/{rung}/cmaf/{init.mp4, NNNNN.m4s}`, replacing what those directories
+/// held. `progress` gets percentages as encoding goes. Segment paths in the result are relative
+/// to `media_root`.
+pub fn encode_ladder(
+    input: &Path,
+    ladder: &Ladder,
+    media_root: &Path,
+    asset_dir: &str,
+    progress: &mut dyn FnMut(u8),
+) -> Result<EncodedAsset, MediaError> {
+    init()?;
+    let grid = Grid::of(ladder)?;
+    check_asset_dir(asset_dir)?;
+    let info = probe(input)?;
+    if info.video.is_none() {
+        return Err(MediaError::NoVideo {
+            path: input.to_owned(),
+            detail: info
+                .audio
+                .as_ref()
+                .map(|audio| format!("it only has {} audio", audio.codec)),
+        });
+    }
+    let uri = file_uri(input)?;
+    let context = format!("encoding {}", input.display());
+
+    let out = Layout {
+        root: media_root.to_owned(),
+        asset_dir: asset_dir.trim_end_matches('/').to_owned(),
+    };
+    let mut cleanup = RemoveOnFailure(Vec::new());
+    for rung in &ladder.rungs {
+        for packaging in [Packaging::Ts, Packaging::Cmaf] {
+            let dir = out.dir(rung, packaging);
+            if dir.exists() {
+                std::fs::remove_dir_all(&dir).map_err(MediaError::io(&dir))?;
+            }
+            std::fs::create_dir_all(&dir).map_err(MediaError::io(&dir))?;
+            cleanup.0.push(dir);
+        }
+    }
+
+    let pipeline = gst::Pipeline::with_name("ladder");
+    let stop = StopOnDrop(pipeline.clone());
+    let taps = build(&pipeline, &uri, &info, ladder, &grid, &out)?;
+
+    let expected = info
+        .duration
+        .map(|duration| gst::ClockTime::from_nseconds(ticks_to_nanos(duration)));
+    let mut opened: Vec<Vec<(String, u64)>> = vec![Vec::new(); ladder.rungs.len()];
+    let encoded = taps.encoded.clone();
+    let watch = Watch {
+        // The slowest rung's encoder output: sinks that write files answer position queries poorly.
+        position: &mut || {
+            let traces = encoded.iter().map(|trace| trace.lock().expect("trace").end);
+            traces.min().flatten().map(gst::ClockTime::from_nseconds)
+        },
+        expected,
+        progress,
+        on_element: &mut |message| record_fragment(message, &mut opened),
+    };
+    let media = expected.map(|expected| Duration::from_nanos(expected.nseconds()));
+    run_to_eos(&pipeline, &context, Limits::for_media(media), watch)?;
+    // Closes every file before they are measured.
+    drop(stop);
+
+    let decoded = *taps.decoded.lock().expect("decoded");
+    if let (Some(expected), Some(decoded)) = (expected, decoded)
+        && decoded + TRUNCATION_TOLERANCE.as_nanos() as u64 + expected.nseconds() / 1000
+            < expected.nseconds()
+    {
+        return Err(MediaError::Truncated {
+            path: input.to_owned(),
+            decoded: decoded as f64 / 1e9,
+            expected: expected.seconds_f64(),
+        });
+    }
+
+    let asset = collect(ladder, &out, &taps, &opened).map_err(|detail| MediaError::Segments {
+        context: context.clone(),
+        detail,
+    })?;
+    cleanup.0.clear();
+    progress(100);
+    Ok(asset)
+}
+
+/// Removes the directories it holds when dropped: a failed encode leaves no half renditions.
+struct RemoveOnFailure(Vec<PathBuf>);
+
+impl Drop for RemoveOnFailure {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            if let Err(error) = std::fs::remove_dir_all(dir) {
+                tracing::warn!(dir = %dir.display(), %error, "could not remove the output of a failed encode");
+            }
+        }
+    }
+}
+
+/// Where the renditions go.
+struct Layout {
+    root: PathBuf,
+    asset_dir: String,
+}
+
+impl Layout {
+    fn relative(&self, rung: &Rung, packaging: Packaging) -> String {
+        format!("{}/{}/{}", self.asset_dir, rung.name, packaging.as_str())
+    }
+
+    fn dir(&self, rung: &Rung, packaging: Packaging) -> PathBuf {
+        self.root.join(self.relative(rung, packaging))
+    }
+}
+
+/// The ladder's time grid: every segment is one GOP of whole frames.
+struct Grid {
+    frame_rate: gst::Fraction,
+    gop_frames: u32,
+    gop: gst::ClockTime,
+    frame: gst::ClockTime,
+}
+
+impl Grid {
+    fn of(ladder: &Ladder) -> Result<Grid, MediaError> {
+        let fps = FrameRate::new(ladder.frame_rate_num, ladder.frame_rate_den);
+        if fps.num == 0 || fps.den == 0 || fps.num > i32::MAX as u32 || fps.den > i32::MAX as u32 {
+            return Err(MediaError::Invalid(format!(
+                "ladder {:?}: frame rate {fps} is not a frame rate",
+                ladder.name
+            )));
+        }
+        let gop_frames = fps
+            .whole_frames(ladder.segment_duration)
+            .filter(|frames| *frames > 0)
+            .ok_or_else(|| {
+                MediaError::Invalid(format!(
+                    "ladder {:?}: segment duration {} is not a whole number of frames at {fps} fps",
+                    ladder.name, ladder.segment_duration
+                ))
+            })?;
+        if ladder.rungs.is_empty() {
+            return Err(MediaError::Invalid(format!(
+                "ladder {:?} has no rungs",
+                ladder.name
+            )));
+        }
+        if !(8_000..=96_000).contains(&ladder.audio_sample_rate)
+            || !(1..=8).contains(&ladder.audio_channels)
+        {
+            return Err(MediaError::Invalid(format!(
+                "ladder {:?}: audio {} Hz x {} channels is not something AAC-LC carries",
+                ladder.name, ladder.audio_sample_rate, ladder.audio_channels
+            )));
+        }
+        for (index, rung) in ladder.rungs.iter().enumerate() {
+            let url_safe = rung
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            if rung.name.is_empty()
+                || !url_safe
+                || ladder.rungs[..index]
+                    .iter()
+                    .any(|other| other.name == rung.name)
+            {
+                return Err(MediaError::Invalid(format!(
+                    "ladder {:?}: rung name {:?} must be unique and made of letters, digits, '-' and '_'",
+                    ladder.name, rung.name
+                )));
+            }
+            if rung.width < 16
+                || rung.height < 16
+                || !rung.width.is_multiple_of(2)
+                || !rung.height.is_multiple_of(2)
+            {
+                return Err(MediaError::Invalid(format!(
+                    "ladder {:?}: rung {} size {}x{} must be even and at least 16x16",
+                    ladder.name, rung.name, rung.width, rung.height
+                )));
+            }
+            if rung.video_bitrate < 1_000 || rung.audio_bitrate < 8_000 {
+                return Err(MediaError::Invalid(format!(
+                    "ladder {:?}: rung {} bitrates {} / {} bit/s are too low",
+                    ladder.name, rung.name, rung.video_bitrate, rung.audio_bitrate
+                )));
+            }
+        }
+        Ok(Grid {
+            frame_rate: gst::Fraction::new(fps.num as i32, fps.den as i32),
+            gop_frames: gop_frames as u32,
+            gop: gst::ClockTime::from_nseconds(ticks_to_nanos(ladder.segment_duration)),
+            frame: gst::ClockTime::SECOND
+                .mul_div_floor(fps.den as u64, fps.num as u64)
+                .expect("a frame rate"),
+        })
+    }
+}
+
+fn check_asset_dir(asset_dir: &str) -> Result<(), MediaError> {
+    let path = Path::new(asset_dir);
+    let plain = !asset_dir.is_empty()
+        && !asset_dir.contains('\\')
+        && path
+            .components()
+            .all(|component| matches!(component, std::path::Component::Normal(_)));
+    if plain {
+        Ok(())
+    } else {
+        Err(MediaError::Invalid(format!(
+            "asset directory {asset_dir:?} must be a relative path without '..'"
+        )))
+    }
+}
+
+/// Timing taken from the encoder output of one rung.
+#[derive(Debug, Default)]
+struct EncodedTrace {
+    /// Running time of every keyframe.
+    keyframes: Vec<u64>,
+    /// Running time where the last frame ends.
+    end: Option<u64>,
+}
+
+/// What the pipeline reports while it runs, read once it has finished.
+struct Taps {
+    /// Per rung.
+    encoded: Vec<Arc<Mutex<EncodedTrace>>>,
+    /// Per rung.
+    cmaf: Vec<Arc<Mutex<Written>>>,
+    /// How far decoding got, video or audio, in running time.
+    decoded: Arc<Mutex<Option<u64>>>,
+}
+
+/// Running time of `pts` in the segment `pad` last received.
+fn running_time(pad: &gst::Pad, pts: gst::ClockTime) -> Option<u64> {
+    let event = pad.sticky_event::<gst::event::Segment>(0)?;
+    let segment = event.segment().downcast_ref::<gst::ClockTime>()?;
+    segment.to_running_time(pts).map(|at| at.nseconds())
+}
+
+/// Where each buffer through `pad` ends, in running time: `record(end, buffer)`.
+fn watch_buffers(pad: &gst::Pad, record: impl Fn(u64, &gst::BufferRef) + Send + Sync + 'static) {
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        if let Some(buffer) = info.buffer()
+            && let Some(pts) = buffer.pts()
+            && let Some(start) = running_time(pad, pts)
+        {
+            let end = start
+                + buffer
+                    .duration()
+                    .map(|duration| duration.nseconds())
+                    .unwrap_or(0);
+            record(end, buffer);
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+fn src_pad(element: &gst::Element) -> gst::Pad {
+    element
+        .static_pad("src")
+        .expect("the element has a src pad")
+}
+
+fn sink_pad(element: &gst::Element) -> gst::Pad {
+    element
+        .static_pad("sink")
+        .expect("the element has a sink pad")
+}
+
+fn add_chain(pipeline: &gst::Pipeline, chain: &[&gst::Element]) -> Result<(), MediaError> {
+    pipeline
+        .add_many(chain.iter().copied())
+        .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+    gst::Element::link_many(chain.iter().copied()).map_err(|error| {
+        let names: Vec<String> = chain
+            .iter()
+            .map(|element| element.name().to_string())
+            .collect();
+        MediaError::gst(
+            "assembling the encoder",
+            format!("{error}: {}", names.join(" ! ")),
+        )
+    })
+}
+
+fn link_request(from: &gst::Element, to: &gst::Element, template: &str) -> Result<(), MediaError> {
+    let pad = to.request_pad_simple(template).ok_or_else(|| {
+        MediaError::gst(
+            "assembling the encoder",
+            format!("{} gave no {template} pad", to.name()),
+        )
+    })?;
+    src_pad(from).link(&pad).map(|_| ()).map_err(|error| {
+        MediaError::gst(
+            "assembling the encoder",
+            format!("linking {} to {}: {error:?}", from.name(), to.name()),
+        )
+    })
+}
+
+/// x264's level string for a `level_idc`: 30 is "3", 21 is "2.1", 9 is "1b".
+fn h264_level(level_idc: u8) -> String {
+    match level_idc {
+        9 => "1b".to_owned(),
+        idc if idc % 10 == 0 => format!("{}", idc / 10),
+        idc => format!("{}.{}", idc / 10, idc % 10),
+    }
+}
+
+fn build(
+    pipeline: &gst::Pipeline,
+    uri: &str,
+    info: &ProbeInfo,
+    ladder: &Ladder,
+    grid: &Grid,
+    out: &Layout,
+) -> Result<Taps, MediaError> {
+    let decoded = Arc::new(Mutex::new(None::<u64>));
+    let reach = |pad: &gst::Pad| {
+        let decoded = decoded.clone();
+        watch_buffers(pad, move |end, _| {
+            let mut decoded = decoded.lock().expect("decoded");
+            *decoded = Some(decoded.map_or(end, |before| before.max(end)));
+        });
+    };
+
+    // Video, decoded once.
+    let decode = make("uridecodebin", "decode")?;
+    decode.set_property("uri", uri);
+    let video_in = queue("video-in", RAW_QUEUE)?;
+    let to_deinterlace = make("videoconvert", "video-convert-in")?;
+    let deinterlace = make("deinterlace", "deinterlace")?;
+    let rate = make("videorate", "video-rate")?;
+    let to_i420 = make("videoconvert", "video-convert")?;
+    let video_caps = gst::Caps::builder("video/x-raw")
+        .field("format", "I420")
+        .field("framerate", grid.frame_rate)
+        .build();
+    let video_raw = capsfilter("video-raw", video_caps)?;
+    let video_tee = make("tee", "video-tee")?;
+    pipeline
+        .add(&decode)
+        .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+    add_chain(
+        pipeline,
+        &[
+            &video_in,
+            &to_deinterlace,
+            &deinterlace,
+            &rate,
+            &to_i420,
+            &video_raw,
+            &video_tee,
+        ],
+    )?;
+    // Measured as decoded: videorate and audiorate would fill a truncated stream's gaps.
+    reach(&src_pad(&video_in));
+
+    // Audio, decoded once, or silence when the input has none.
+    let audio_in = queue("audio-in", AUDIO_IN_QUEUE)?;
+    let audio_convert = make("audioconvert", "audio-convert-in")?;
+    let resample = make("audioresample", "audio-resample")?;
+    let audio_rate = make("audiorate", "audio-rate")?;
+    let audio_caps = gst::Caps::builder("audio/x-raw")
+        .field("format", "F32LE")
+        .field("layout", "interleaved")
+        .field("rate", ladder.audio_sample_rate as i32)
+        .field("channels", ladder.audio_channels as i32)
+        .build();
+    let audio_raw = capsfilter("audio-raw", audio_caps)?;
+    let audio_tee = make("tee", "audio-tee")?;
+    let silence = if info.audio.is_none() {
+        let silence = make("audiotestsrc", "silence")?;
+        silence.set_property_from_str("wave", "silence");
+        silence.set_property(
+            "samplesperbuffer",
+            (ladder.audio_sample_rate / 50).max(1) as i32,
+        );
+        add_chain(
+            pipeline,
+            &[
+                &silence,
+                &audio_in,
+                &audio_convert,
+                &resample,
+                &audio_rate,
+                &audio_raw,
+                &audio_tee,
+            ],
+        )?;
+        Some(silence)
+    } else {
+        add_chain(
+            pipeline,
+            &[
+                &audio_in,
+                &audio_convert,
+                &resample,
+                &audio_rate,
+                &audio_raw,
+                &audio_tee,
+            ],
+        )?;
+        None
+    };
+    if silence.is_none() {
+        reach(&src_pad(&audio_in));
+    }
+    let bytes_per_frame = 4 * ladder.audio_channels as usize;
+    VideoSpan::follow(&src_pad(&video_raw)).trim_audio(
+        &src_pad(&audio_raw),
+        ladder.audio_sample_rate,
+        bytes_per_frame,
+    );
+    if let Some(silence) = &silence {
+        end_silence_with_video(silence, &video_raw);
+    }
+    connect_decoder(
+        pipeline,
+        &decode,
+        sink_pad(&video_in),
+        silence.is_none().then(|| sink_pad(&audio_in)),
+    );
+
+    let mut encoded = Vec::new();
+    let mut cmaf_written = Vec::new();
+    for (index, rung) in ladder.rungs.iter().enumerate() {
+        let name = |what: &str| format!("{what}-{index}");
+
+        let video_queue = queue(&name("video"), RAW_QUEUE)?;
+        let scale = make("videoscale", &name("scale"))?;
+        scale.set_property("add-borders", true);
+        let scaled_caps = gst::Caps::builder("video/x-raw")
+            .field("width", rung.width as i32)
+            .field("height", rung.height as i32)
+            .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+            .build();
+        let scaled = capsfilter(&name("scaled"), scaled_caps)?;
+        let encoder = make("x264enc", &name("x264"))?;
+        encoder.set_property("bitrate", (rung.video_bitrate / 1000).max(1));
+        encoder.set_property_from_str("speed-preset", "veryfast");
+        encoder.set_property("key-int-max", grid.gop_frames);
+        // No scene-cut keyframes: IDRs on the segment grid and nowhere else.
+        encoder.set_property(
+            "option-string",
+            format!("scenecut=0:keyint_min={}", grid.gop_frames),
+        );
+        let h264_caps = gst::Caps::builder("video/x-h264")
+            .field("profile", rung.h264_profile_name())
+            .field("level", h264_level(rung.h264_level_idc))
+            .field("stream-format", "byte-stream")
+            .field("alignment", "au")
+            .build();
+        let h264 = capsfilter(&name("h264"), h264_caps)?;
+        let h264_tee = make("tee", &name("h264-tee"))?;
+        add_chain(
+            pipeline,
+            &[&video_queue, &scale, &scaled, &encoder, &h264, &h264_tee],
+        )?;
+        video_tee
+            .link(&video_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+
+        let audio_queue = queue(&name("audio"), RAW_QUEUE)?;
+        let audio_convert = make("audioconvert", &name("audio-convert"))?;
+        let audio_encoder = make("avenc_aac", &name("aac"))?;
+        audio_encoder.set_property("bitrate", rung.audio_bitrate.min(i32::MAX as u32) as i32);
+        let aac_tee = make("tee", &name("aac-tee"))?;
+        add_chain(
+            pipeline,
+            &[&audio_queue, &audio_convert, &audio_encoder, &aac_tee],
+        )?;
+        audio_tee
+            .link(&audio_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+
+        // MPEG-TS segments.
+        let ts_video_queue = queue(&name("ts-video"), COMPRESSED_QUEUE)?;
+        let ts_video_parse = make("h264parse", &name("ts-h264parse"))?;
+        ts_video_parse.set_property("config-interval", -1i32);
+        let ts_audio_queue = queue(&name("ts-audio"), COMPRESSED_QUEUE)?;
+        let ts_audio_parse = make("aacparse", &name("ts-aacparse"))?;
+        let splitmux = make("splitmuxsink", &ts_sink_name(index))?;
+        let muxer = make("mpegtsmux", &name("mpegtsmux"))?;
+        splitmux.set_property("muxer", &muxer);
+        splitmux.set_property("max-size-time", grid.gop.nseconds());
+        let ts_dir = out.dir(rung, Packaging::Ts);
+        // splitmuxsink formats the location with printf: a '%' in the directory must be doubled.
+        let pattern = format!("{}/%05d.ts", ts_dir.to_string_lossy().replace('%', "%%"));
+        splitmux.set_property("location", pattern);
+        add_chain(pipeline, &[&ts_video_queue, &ts_video_parse])?;
+        add_chain(pipeline, &[&ts_audio_queue, &ts_audio_parse])?;
+        pipeline
+            .add(&splitmux)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        h264_tee
+            .link(&ts_video_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        aac_tee
+            .link(&ts_audio_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        link_request(&ts_video_parse, &splitmux, "video")?;
+        link_request(&ts_audio_parse, &splitmux, "audio_%u")?;
+
+        // Fragmented MP4, fragments cut at the same keyframes. The fragment duration is half a
+        // frame short of the GOP so that rounding in frame timestamps never skips a keyframe.
+        let cmaf_video_queue = queue(&name("cmaf-video"), COMPRESSED_QUEUE)?;
+        let cmaf_video_parse = make("h264parse", &name("cmaf-h264parse"))?;
+        let cmaf_audio_queue = queue(&name("cmaf-audio"), COMPRESSED_QUEUE)?;
+        let cmaf_audio_parse = make("aacparse", &name("cmaf-aacparse"))?;
+        let fmp4 = make("isofmp4mux", &name("fmp4mux"))?;
+        fmp4.set_property(
+            "fragment-duration",
+            grid.gop.nseconds() - grid.frame.nseconds() / 2,
+        );
+        fmp4.set_property("send-force-keyunit", false);
+        let appsink = gst_app::AppSink::builder()
+            .name(name("cmaf-sink"))
+            .buffer_list(true)
+            .sync(false)
+            .build();
+        add_chain(pipeline, &[&cmaf_video_queue, &cmaf_video_parse])?;
+        add_chain(pipeline, &[&cmaf_audio_queue, &cmaf_audio_parse])?;
+        add_chain(pipeline, &[&fmp4, appsink.upcast_ref()])?;
+        h264_tee
+            .link(&cmaf_video_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        aac_tee
+            .link(&cmaf_audio_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        link_request(&cmaf_video_parse, &fmp4, "sink_%u")?;
+        link_request(&cmaf_audio_parse, &fmp4, "sink_%u")?;
+        cmaf_written.push(cmaf::write_into(&appsink, out.dir(rung, Packaging::Cmaf)));
+
+        let trace = Arc::new(Mutex::new(EncodedTrace::default()));
+        let record = trace.clone();
+        watch_buffers(&src_pad(&encoder), move |end, buffer| {
+            let mut trace = record.lock().expect("trace");
+            if !buffer.flags().contains(gst::BufferFlags::DELTA_UNIT) {
+                let start = end
+                    - buffer
+                        .duration()
+                        .map(|duration| duration.nseconds())
+                        .unwrap_or(0);
+                trace.keyframes.push(start);
+            }
+            trace.end = Some(trace.end.map_or(end, |before| before.max(end)));
+        });
+        encoded.push(trace);
+    }
+    Ok(Taps {
+        encoded,
+        cmaf: cmaf_written,
+        decoded,
+    })
+}
+
+fn ts_sink_name(index: usize) -> String {
+    format!("ts-{index}")
+}
+
+/// Links the decoder's first raw video and first raw audio stream; any other stream is
+/// discarded. A stream that cannot be used becomes an error on the bus.
+fn connect_decoder(
+    pipeline: &gst::Pipeline,
+    decode: &gst::Element,
+    video: gst::Pad,
+    audio: Option<gst::Pad>,
+) {
+    let (video_used, audio_used) = (video.clone(), audio.clone());
+    decode.connect_no_more_pads(move |decode| {
+        if !video_used.is_linked() {
+            gst::element_error!(
+                decode,
+                gst::StreamError::Decode,
+                ("the video stream could not be decoded")
+            );
+        } else if audio_used.as_ref().is_some_and(|audio| !audio.is_linked()) {
+            gst::element_error!(
+                decode,
+                gst::StreamError::Decode,
+                ("the audio stream could not be decoded")
+            );
+        }
+    });
+    let weak = pipeline.downgrade();
+    let lock = Arc::new(Mutex::new(()));
+    decode.connect_pad_added(move |decode, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        let _linking = lock.lock().expect("linking");
+        let caps = pad.current_caps().unwrap_or_else(|| pad.query_caps(None));
+        let kind = caps
+            .structure(0)
+            .map(|s| s.name().to_string())
+            .unwrap_or_default();
+        let target = if kind == "video/x-raw" && !video.is_linked() {
+            Some(&video)
+        } else if kind == "audio/x-raw" && audio.as_ref().is_some_and(|audio| !audio.is_linked()) {
+            audio.as_ref()
+        } else {
+            None
+        };
+        let linked = match target {
+            Some(target) => pad
+                .link(target)
+                .map(|_| ())
+                .map_err(|error| format!("{error:?}")),
+            None => discard(&pipeline, pad),
+        };
+        if let Err(error) = linked {
+            gst::element_error!(
+                decode,
+                gst::CoreError::Negotiation,
+                ("cannot use the decoded {kind} stream: {error}")
+            );
+        }
+    });
+}
+
+fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) -> Result<(), String> {
+    let sink = gst::ElementFactory::make("fakesink")
+        .property("sync", false)
+        .build()
+        .map_err(|error| error.to_string())?;
+    pipeline.add(&sink).map_err(|error| error.to_string())?;
+    sink.sync_state_with_parent()
+        .map_err(|error| error.to_string())?;
+    pad.link(&sink_pad(&sink))
+        .map(|_| ())
+        .map_err(|error| format!("{error:?}"))
+}
+
+/// The silent track ends when the video does (what runs past it is trimmed, see [`VideoSpan`]).
+fn end_silence_with_video(silence: &gst::Element, video: &gst::Element) {
+    let silence = silence.downgrade();
+    src_pad(video).add_probe(gst::PadProbeType::EVENT_DOWNSTREAM, move |_, info| {
+        if let Some(event) = info.event()
+            && event.type_() == gst::EventType::Eos
+            && let Some(silence) = silence.upgrade()
+        {
+            silence.send_event(gst::event::Eos::new());
+        }
+        gst::PadProbeReturn::Ok
+    });
+}
+
+/// Keeps each splitmuxsink's `splitmuxsink-fragment-opened` messages: (location, running time).
+fn record_fragment(
+    message: &gst::Message,
+    opened: &mut [Vec<(String, u64)>],
+) -> Result<(), MediaError> {
+    let Some(structure) = message.structure() else {
+        return Ok(());
+    };
+    if structure.name() != "splitmuxsink-fragment-opened" {
+        return Ok(());
+    }
+    let Some(index) = message
+        .src()
+        .and_then(|src| {
+            src.name()
+                .strip_prefix("ts-")
+                .and_then(|index| index.parse::<usize>().ok())
+        })
+        .filter(|index| *index < opened.len())
+    else {
+        return Ok(());
+    };
+    let location = structure.get::<String>("location").unwrap_or_default();
+    let running_time = structure
+        .get::<u64>("running-time")
+        .map_err(|error| MediaError::gst("reading a segment boundary", error))?;
+    opened[index].push((location, running_time));
+    Ok(())
+}
+
+/// Checks the cuts and lists the renditions.
+fn collect(
+    ladder: &Ladder,
+    out: &Layout,
+    taps: &Taps,
+    opened: &[Vec<(String, u64)>],
+) -> Result<EncodedAsset, String> {
+    let mut ts_cuts = Vec::new();
+    for ((rung, opened), encoded) in ladder.rungs.iter().zip(opened).zip(&taps.encoded) {
+        let encoded = encoded.lock().expect("trace");
+        let label = format!("{} ts", rung.name);
+        let end = encoded
+            .end
+            .ok_or_else(|| format!("{label}: the encoder produced no frame"))?;
+        let mut boundaries: Vec<u64> = opened.iter().map(|(_, at)| *at).collect();
+        boundaries.push(end);
+        let cuts = Cuts {
+            label: label.clone(),
+            boundaries,
+        };
+        cuts.check()?;
+        for (index, (location, _)) in opened.iter().enumerate() {
+            let expected = out.dir(rung, Packaging::Ts).join(format!("{index:05}.ts"));
+            if Path::new(location) != expected {
+                return Err(format!(
+                    "{label}: segment {index} was written to {location}, not {}",
+                    expected.display()
+                ));
+            }
+        }
+        let mut keyframes = encoded.keyframes.clone();
+        keyframes.sort_unstable();
+        if keyframes != cuts.boundaries[..cuts.boundaries.len() - 1] {
+            let starts: Vec<String> = cuts.boundaries[..cuts.boundaries.len() - 1]
+                .iter()
+                .map(|at| secs(*at))
+                .collect();
+            let keys: Vec<String> = keyframes.iter().map(|at| secs(*at)).collect();
+            return Err(format!(
+                "{label}: keyframes at [{}] but segments start at [{}]",
+                keys.join(", "),
+                starts.join(", ")
+            ));
+        }
+        ts_cuts.push(cuts);
+    }
+    check_identical(&ts_cuts)?;
+
+    let video = &ts_cuts[0].boundaries;
+    let (video_start, video_end) = (video[0], video[video.len() - 1]);
+    let mut cmaf_cuts = Vec::new();
+    for (rung, written) in ladder.rungs.iter().zip(&taps.cmaf) {
+        let written = written.lock().expect("written");
+        let label = format!("{} cmaf", rung.name);
+        if written.init_size.is_none() {
+            return Err(format!("{label}: no init segment was written"));
+        }
+        // The muxer starts its first fragment at the earliest sample of any stream and ends each
+        // fragment where a video GOP ends: its boundaries are the first start plus durations.
+        let first = written
+            .fragments
+            .first()
+            .ok_or_else(|| format!("{label}: no fragment was written"))?;
+        let mut boundaries = vec![
+            first
+                .start
+                .ok_or_else(|| format!("{label}: the first fragment has no timestamp"))?,
+        ];
+        for (index, fragment) in written.fragments.iter().enumerate() {
+            let duration = fragment
+                .duration
+                .ok_or_else(|| format!("{label}: fragment {index} has no duration"))?;
+            boundaries.push(boundaries[index] + duration);
+        }
+        // Audio-only fragments after the last frame (the AAC encoder's last, padded frame) belong
+        // to the last segment, as they do in MPEG-TS.
+        let kept = boundaries[..boundaries.len() - 1]
+            .iter()
+            .filter(|start| **start < video_end)
+            .count()
+            .max(1);
+        let audio_end = boundaries[boundaries.len() - 1];
+        if kept < written.fragments.len() {
+            cmaf::merge_into_last(
+                &out.dir(rung, Packaging::Cmaf),
+                kept,
+                written.fragments.len(),
+            )
+            .map_err(|error| format!("{label}: {error}"))?;
+        }
+        boundaries.truncate(kept + 1);
+        if boundaries[0] > video_start || audio_end < video_end {
+            return Err(format!(
+                "{label}: fragments span {} s to {} s but the video spans {} s to {} s",
+                secs(boundaries[0]),
+                secs(audio_end),
+                secs(video_start),
+                secs(video_end)
+            ));
+        }
+        boundaries[0] = video_start;
+        boundaries[kept] = video_end;
+        let cuts = Cuts { label, boundaries };
+        cuts.check()?;
+        cmaf_cuts.push(cuts);
+    }
+    let mut all = ts_cuts.clone();
+    all.extend(cmaf_cuts);
+    check_identical(&all)?;
+
+    let durations = ts_cuts[0].durations();
+    let mut renditions = Vec::new();
+    for packaging in [Packaging::Ts, Packaging::Cmaf] {
+        for rung in &ladder.rungs {
+            renditions.push(rendition(rung, packaging, out, &durations)?);
+        }
+    }
+    Ok(EncodedAsset {
+        duration: ts_cuts[0].total(),
+        renditions,
+    })
+}
+
+fn rendition(
+    rung: &Rung,
+    packaging: Packaging,
+    out: &Layout,
+    durations: &[Ticks],
+) -> Result<Rendition, String> {
+    let relative_dir = out.relative(rung, packaging);
+    let size_of = |relative: &str| -> Result<u64, String> {
+        let path = out.root.join(relative);
+        let size = std::fs::metadata(&path)
+            .map_err(|error| format!("{}: {error}", path.display()))?
+            .len();
+        if size == 0 {
+            return Err(format!("{} is empty", path.display()));
+        }
+        Ok(size)
+    };
+    let mut segments = Vec::with_capacity(durations.len());
+    for (index, duration) in durations.iter().enumerate() {
+        let path = match packaging {
+            Packaging::Ts => format!("{relative_dir}/{index:05}.ts"),
+            Packaging::Cmaf => format!("{relative_dir}/{}", cmaf::fragment_name(index)),
+        };
+        segments.push(SegmentInfo {
+            index: index as u32,
+            duration: *duration,
+            size_bytes: size_of(&path)?,
+            path,
+        });
+    }
+    let extension = packaging.segment_extension();
+    let stray = std::fs::read_dir(out.root.join(&relative_dir))
+        .map_err(|error| format!("{relative_dir}: {error}"))?
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| {
+            entry
+                .path()
+                .extension()
+                .is_some_and(|found| found == extension)
+        })
+        .count();
+    if stray != segments.len() {
+        return Err(format!(
+            "{relative_dir} holds {stray} .{extension} files for {} segments",
+            segments.len()
+        ));
+    }
+    let init_path = match packaging {
+        Packaging::Ts => None,
+        Packaging::Cmaf => {
+            let init = format!("{relative_dir}/{}", cmaf::INIT_NAME);
+            size_of(&init)?;
+            Some(init)
+        }
+    };
+    let sizes: Vec<(u64, Ticks)> = segments
+        .iter()
+        .map(|segment| (segment.size_bytes, segment.duration))
+        .collect();
+    let (peak_bandwidth, average_bandwidth) = bandwidth(&sizes);
+    Ok(Rendition {
+        rung: rung.name.clone(),
+        packaging,
+        codecs: rung.codecs(),
+        width: rung.width,
+        height: rung.height,
+        peak_bandwidth,
+        average_bandwidth,
+        init_path,
+        segments,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn h264_levels_are_spelled_as_x264_reads_them() {
+        assert_eq!(h264_level(30), "3");
+        assert_eq!(h264_level(21), "2.1");
+        assert_eq!(h264_level(9), "1b");
+    }
+
+    #[test]
+    fn asset_directories_must_stay_under_the_media_root() {
+        assert!(check_asset_dir("assets/7").is_ok());
+        for bad in ["", "/abs", "../up", "assets/../../x", "a\\b"] {
+            assert!(check_asset_dir(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+
+    #[test]
+    fn a_segment_that_is_not_whole_frames_is_refused() {
+        let mut ladder = Ladder::demo();
+        ladder.segment_duration = Ticks::from_millis(2010);
+        let error = Grid::of(&ladder)
+            .err()
+            .expect("2.01 s is not whole frames at 25 fps")
+            .to_string();
+        assert!(error.contains("whole number of frames"), "{error}");
+        assert_eq!(
+            Grid::of(&Ladder::demo())
+                .expect("the demo ladder is valid")
+                .gop_frames,
+            50
+        );
+    }
+}

@@ -1,0 +1,145 @@
+//! Keeps the origin's channel directory in step with the database: loads each channel's grid,
+//! plans it into a timeline, and reloads a channel when its schedule version changes.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use onair_domain::{Asset, AssetId, Channel, ChannelId};
+use onair_playout::ChannelPlayout;
+use onair_playout::origin::Directory;
+use onair_scheduler::{PlanInput, plan};
+use onair_store::Store;
+
+/// The source key of a channel's generated slate asset.
+pub fn slate_source(slug: &str) -> String {
+    format!("generated:slate/{slug}")
+}
+
+pub struct ChannelRefresher {
+    store: Store,
+    directory: Arc<Directory>,
+    /// What each loaded channel was loaded from: (slug, schedule version, on air).
+    loaded: HashMap<ChannelId, (String, i64, bool)>,
+}
+
+impl ChannelRefresher {
+    pub fn new(store: Store, directory: Arc<Directory>) -> ChannelRefresher {
+        ChannelRefresher {
+            store,
+            directory,
+            loaded: HashMap::new(),
+        }
+    }
+
+    /// Loads every channel whose schedule changed since the last call, drops deleted ones.
+    pub async fn refresh_all(&mut self) -> anyhow::Result<()> {
+        let versions: HashMap<ChannelId, i64> =
+            self.store.schedule_versions().await?.into_iter().collect();
+        let channels = self.store.channels().await?;
+        let present: HashSet<ChannelId> = channels.iter().map(|channel| channel.id).collect();
+        for channel in channels {
+            let version = versions.get(&channel.id).copied().unwrap_or(0);
+            let stamp = (channel.slug.to_string(), version, channel.on_air);
+            if self.loaded.get(&channel.id) == Some(&stamp) {
+                continue;
+            }
+            let (id, slug) = (channel.id, channel.slug.to_string());
+            match self.load(channel).await {
+                Ok(playout) => {
+                    self.directory.replace(&slug, Arc::new(playout));
+                    self.loaded.insert(id, stamp);
+                }
+                Err(error) => {
+                    tracing::error!(channel = %slug, error = format!("{error:#}"), "cannot load channel")
+                }
+            }
+        }
+        let gone: Vec<ChannelId> = self
+            .loaded
+            .keys()
+            .filter(|id| !present.contains(id))
+            .copied()
+            .collect();
+        for id in gone {
+            if let Some((slug, _, _)) = self.loaded.remove(&id) {
+                self.directory.remove(&slug);
+            }
+        }
+        Ok(())
+    }
+
+    async fn load(&self, channel: Channel) -> anyhow::Result<ChannelPlayout> {
+        let ladder = self
+            .store
+            .ladder(channel.ladder_id)
+            .await?
+            .with_context(|| {
+                format!(
+                    "channel {} refers to ladder {:?}, which does not exist",
+                    channel.slug, channel.ladder_id
+                )
+            })?;
+        let items = self.store.schedule_items(channel.id).await?;
+        let mut asset_ids: Vec<AssetId> = items.iter().map(|item| item.asset_id).collect();
+        asset_ids.sort();
+        asset_ids.dedup();
+        let mut assets: HashMap<AssetId, Asset> = self
+            .store
+            .assets_by_ids(&asset_ids)
+            .await?
+            .into_iter()
+            .map(|asset| (asset.id, asset))
+            .collect();
+        let slate = self
+            .store
+            .asset_by_source(&slate_source(channel.slug.as_str()))
+            .await?;
+        let slate_id = slate.as_ref().map(|slate| slate.id);
+        if let Some(slate) = slate {
+            assets.insert(slate.id, slate);
+        }
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            slate: slate_id,
+            grid_repeat: channel.grid_repeat,
+        });
+        for issue in issues.iter().take(20) {
+            tracing::warn!(channel = %channel.slug, "{issue}");
+        }
+        let timeline = timeline
+            .with_context(|| format!("channel {} has nothing that can air", channel.slug))?;
+        tracing::info!(channel = %channel.slug, runs = timeline.runs().len(), problems = issues.len(), "channel loaded");
+        Ok(ChannelPlayout::new(channel, ladder, timeline, assets)?)
+    }
+
+    pub async fn run(mut self, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = self.refresh_all().await {
+                tracing::warn!(error = format!("{error:#}"), "cannot refresh the channels");
+            }
+        }
+    }
+}
+
+/// The web pages' view of the directory.
+pub struct DirectoryChannelList(pub Arc<Directory>);
+
+impl onair_web_ui::ChannelList for DirectoryChannelList {
+    fn channels(&self) -> Vec<onair_web_ui::ChannelSummary> {
+        self.0
+            .all()
+            .into_iter()
+            .map(|playout| onair_web_ui::ChannelSummary {
+                slug: playout.channel().slug.to_string(),
+                name: playout.channel().name.clone(),
+                on_air: playout.channel().on_air,
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,103 @@
+//! Starts the real `onair` binary for end-to-end tests: a shared demo data folder, prepared once,
+//! and servers on free ports that stop when dropped.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+pub const ONAIR: &str = env!("CARGO_BIN_EXE_onair");
+
+/// The demo data folder shared by the end-to-end tests (and the browser tests), set up by
+/// `onair demo --setup-only` under a file lock, which reuses what an earlier run made.
+pub fn demo_data_dir() -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-demo");
+    std::fs::create_dir_all(&dir).unwrap();
+    let lock = std::fs::File::create(dir.with_extension("lock")).unwrap();
+    lock.lock().unwrap();
+    let setup = onair(
+        &["demo", "--setup-only"],
+        &[
+            ("ONAIR_DATA_DIR", dir.to_str().unwrap()),
+            ("ONAIR_LOG", "warn"),
+        ],
+    );
+    assert!(
+        setup.status.success(),
+        "onair demo --setup-only failed:\n{}",
+        String::from_utf8_lossy(&setup.stderr)
+    );
+    dir
+}
+
+/// Runs `onair ARGS` to completion with extra environment.
+pub fn onair(args: &[&str], env: &[(&str, &str)]) -> Output {
+    Command::new(ONAIR)
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("ONAIR_CONFIG")
+        .output()
+        .unwrap()
+}
+
+/// A running `onair serve`; killed on drop.
+pub struct Server {
+    pub url: String,
+    child: Child,
+}
+
+impl Server {
+    pub fn start(data_dir: &Path) -> Server {
+        Server::start_with(
+            &["serve"],
+            &[("ONAIR_DATA_DIR", data_dir.to_str().unwrap())],
+        )
+    }
+
+    pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
+        let mut child = Command::new(ONAIR)
+            .args(args)
+            .envs(env.iter().copied())
+            .env("ONAIR_HTTP_ADDR", "127.0.0.1:0")
+            .env("ONAIR_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if let Some(url) = line.strip_prefix("onair listening on ") {
+                    let _ = sender.send(url.trim().to_owned());
+                }
+            }
+        });
+        let url = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("onair printed its address within 60 s");
+        Server { url, child }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// GET `url`: the status and the body as text.
+pub fn get_text(url: &str) -> (u16, String) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let response = reqwest::get(url).await.unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    })
+}
