@@ -18,4 +18,4 @@ pub use ladder::{Ladder, LadderId, Rung};
 pub use media::{Asset, AssetId, AssetState, Packaging, Rendition, SegmentInfo};
 pub use schedule::{AdBreak, Job, JobId, JobKind, JobState, ScheduleItem, ScheduleItemId};
 pub use time::{TICKS_PER_SECOND, Ticks, Timestamp};
-pub use timeline::{Run, RunKind, SegmentAt, Timeline, TimelineError};
+pub use timeline::{BreakSlot, Run, RunKind, SegmentAt, SegmentTrack, Timeline, TimelineError};

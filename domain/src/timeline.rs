@@ -81,6 +81,19 @@ pub struct Run {
     /// Index in the asset of the first segment played (the in point).
     pub first_segment: u32,
     pub n_segments: u32,
+    /// Set on every run that fills an ad break (kind [`RunKind::AdBreak`]): the runs of one
+    /// break are consecutive and share its slot, which the outputs mark with SCTE-35.
+    pub ad_break: Option<BreakSlot>,
+}
+
+/// One ad break in a timeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BreakSlot {
+    /// Numbers the break within one pass of the timeline; consecutive runs with the same number
+    /// are one break.
+    pub number: u32,
+    /// The break as it airs: the sum of its runs' durations.
+    pub duration: Ticks,
 }
 
 impl Run {
@@ -99,6 +112,7 @@ impl Run {
             track,
             first_segment: 0,
             n_segments,
+            ad_break: None,
         }
     }
 
