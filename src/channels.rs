@@ -82,6 +82,7 @@ impl ChannelRefresher {
                 )
             })?;
         let items = self.store.schedule_items(channel.id).await?;
+        let ad_breaks = self.store.ad_breaks_of_channel(channel.id).await?;
         let mut asset_ids: Vec<AssetId> = items.iter().map(|item| item.asset_id).collect();
         asset_ids.sort();
         asset_ids.dedup();
@@ -103,6 +104,7 @@ impl ChannelRefresher {
         let (timeline, issues) = plan(PlanInput {
             items: &items,
             assets: &assets,
+            ad_breaks: &ad_breaks,
             slate: slate_id,
             grid_repeat: channel.grid_repeat,
         });

@@ -9,7 +9,8 @@ use std::sync::Arc;
 
 use onair_domain::timeline::SegmentTrack;
 use onair_domain::{
-    Asset, AssetId, AssetState, Run, RunKind, ScheduleItem, Ticks, Timeline, Timestamp,
+    AdBreak, Asset, AssetId, AssetState, BreakSlot, Run, RunKind, ScheduleItem, ScheduleItemId,
+    Ticks, Timeline, Timestamp,
 };
 
 /// What the planner needs.
@@ -19,6 +20,9 @@ pub struct PlanInput<'a> {
     pub items: &'a [ScheduleItem],
     /// The assets the items and the slate refer to.
     pub assets: &'a HashMap<AssetId, Asset>,
+    /// The items' ad breaks, in any order. A break at offset zero airs before its item, one at or
+    /// past the item's end after it, any other at the segment boundary nearest its offset.
+    pub ad_breaks: &'a [AdBreak],
     /// Plays wherever nothing else is planned.
     pub slate: Option<AssetId>,
     /// When set, the grid from the first item's start repeats with this period.
@@ -62,6 +66,25 @@ pub enum PlanIssue {
     },
     #[error("the grid runs {over} past its repeat period and was cut")]
     GridCutToPeriod { over: Ticks },
+    #[error(
+        "ad break of {title:?} at offset {offset} moved {drift} to the nearest segment boundary"
+    )]
+    BreakMovedToBoundary {
+        title: String,
+        offset: Ticks,
+        drift: Ticks,
+    },
+    #[error(
+        "ad break of {title:?} at offset {offset} lasts {aired} instead of {planned}, in whole slate segments"
+    )]
+    BreakDurationRounded {
+        title: String,
+        offset: Ticks,
+        planned: Ticks,
+        aired: Ticks,
+    },
+    #[error("ad break of {title:?} at offset {offset} has no slate to fill it and was dropped")]
+    BreakUnfilled { title: String, offset: Ticks },
 }
 
 /// Plans the timeline. `None` only when nothing at all can air.
@@ -89,11 +112,19 @@ pub fn plan(input: PlanInput<'_>) -> (Option<Timeline>, Vec<PlanIssue>) {
         return (None, issues);
     };
     let origin = first.start;
+    let mut breaks_of: HashMap<ScheduleItemId, Vec<&AdBreak>> = HashMap::new();
+    for ad_break in input.ad_breaks {
+        breaks_of
+            .entry(ad_break.schedule_item_id)
+            .or_default()
+            .push(ad_break);
+    }
     let mut planner = Planner {
         runs: Vec::new(),
         cursor: origin,
         slate,
         issues,
+        n_breaks: 0,
     };
 
     for item in items {
@@ -116,12 +147,15 @@ pub fn plan(input: PlanInput<'_>) -> (Option<Timeline>, Vec<PlanIssue>) {
         if item.hard_start {
             planner.land_hard_start(item);
         }
-        planner.push(Run::whole(
+        let mut breaks = breaks_of.remove(&item.id).unwrap_or_default();
+        breaks.sort_by_key(|ad_break| (ad_break.offset, ad_break.id));
+        let programme = Run::whole(
             RunKind::Programme,
             asset.id,
             item.title.clone(),
             track.clone(),
-        ));
+        );
+        planner.push_programme_with_breaks(item, programme, &breaks);
     }
 
     if let Some(period) = input.grid_repeat {
@@ -145,12 +179,126 @@ struct Planner {
     cursor: Timestamp,
     slate: Option<(AssetId, Arc<SegmentTrack>)>,
     issues: Vec<PlanIssue>,
+    /// Breaks planned so far: numbers the next one.
+    n_breaks: u32,
 }
 
 impl Planner {
     fn push(&mut self, run: Run) {
         self.cursor = self.cursor + run.duration();
         self.runs.push(run);
+    }
+
+    /// The programme, split at each break's segment boundary with the break between the parts.
+    fn push_programme_with_breaks(
+        &mut self,
+        item: &ScheduleItem,
+        programme: Run,
+        breaks: &[&AdBreak],
+    ) {
+        let track = programme.track.clone();
+        let mut next_segment = programme.first_segment;
+        let end_segment = programme.first_segment + programme.n_segments;
+        for ad_break in breaks {
+            let boundary = nearest_boundary(
+                &track,
+                programme.first_segment,
+                end_segment,
+                ad_break.offset,
+            );
+            let drift = Ticks(
+                (track.start(boundary) - track.start(programme.first_segment) - ad_break.offset)
+                    .0
+                    .abs(),
+            );
+            if drift > Ticks::ZERO && ad_break.offset < programme.duration() {
+                self.issues.push(PlanIssue::BreakMovedToBoundary {
+                    title: item.title.clone(),
+                    offset: ad_break.offset,
+                    drift,
+                });
+            }
+            if boundary > next_segment {
+                self.push(Run {
+                    first_segment: next_segment,
+                    n_segments: boundary - next_segment,
+                    ..programme.clone()
+                });
+                next_segment = boundary;
+            }
+            self.push_break(item, ad_break);
+        }
+        if end_segment > next_segment {
+            self.push(Run {
+                first_segment: next_segment,
+                n_segments: end_segment - next_segment,
+                ..programme
+            });
+        }
+    }
+
+    /// Fills one break slot with slate, in whole segments, as break runs sharing one slot.
+    fn push_break(&mut self, item: &ScheduleItem, ad_break: &AdBreak) {
+        let runs = self.slate_runs(ad_break.duration, RunKind::AdBreak);
+        if runs.is_empty() {
+            self.issues.push(PlanIssue::BreakUnfilled {
+                title: item.title.clone(),
+                offset: ad_break.offset,
+            });
+            return;
+        }
+        let aired: Ticks = runs.iter().map(Run::duration).sum();
+        if aired != ad_break.duration {
+            self.issues.push(PlanIssue::BreakDurationRounded {
+                title: item.title.clone(),
+                offset: ad_break.offset,
+                planned: ad_break.duration,
+                aired,
+            });
+        }
+        let slot = BreakSlot {
+            number: self.n_breaks,
+            duration: aired,
+        };
+        self.n_breaks += 1;
+        for run in runs {
+            self.push(Run {
+                ad_break: Some(slot),
+                ..run
+            });
+        }
+    }
+
+    /// Whole slate runs, then part of one, lasting as near to `duration` as segments allow.
+    fn slate_runs(&self, duration: Ticks, kind: RunKind) -> Vec<Run> {
+        let Some((slate_id, track)) = self.slate.clone() else {
+            return Vec::new();
+        };
+        let title = if kind == RunKind::AdBreak {
+            "ad break"
+        } else {
+            "slate"
+        };
+        let mut runs = Vec::new();
+        let mut filled = Ticks::ZERO;
+        while filled < duration {
+            let remaining = duration - filled;
+            let whole = Run::whole(kind, slate_id, title, track.clone());
+            if whole.duration() <= remaining {
+                filled += whole.duration();
+                runs.push(whole);
+                continue;
+            }
+            let n_segments = nearest_boundary(&track, 0, track.len(), remaining);
+            if n_segments > 0 {
+                runs.push(Run {
+                    n_segments,
+                    ..whole
+                });
+            }
+            break;
+        }
+        runs
     }
 
     /// Brings the cursor to the item's start: pads a gap with slate, or cuts what runs over.
@@ -176,40 +324,19 @@ impl Planner {
         }
     }
 
-    /// Pads with whole slate segments up to `until`, ending on the boundary nearest to it.
+    /// Pads with slate up to `until`, ending on the segment boundary nearest to it.
     fn fill_gap(&mut self, until: Timestamp) {
         let gap_start = self.cursor;
         let gap = until - gap_start;
-        let Some((slate_id, track)) = self.slate.clone() else {
+        if self.slate.is_none() {
             self.issues.push(PlanIssue::GapUnfilled {
                 at: gap_start,
                 duration: gap,
             });
             return;
-        };
-        while self.cursor < until {
-            let remaining = until - self.cursor;
-            let whole = Run::whole(RunKind::Slate, slate_id, "slate", track.clone());
-            if whole.duration() <= remaining {
-                self.push(whole);
-                continue;
-            }
-            let fits = (1..=track.len())
-                .take_while(|n| track.start(*n) <= remaining)
-                .last();
-            let nearest = match fits {
-                Some(n) if remaining - track.start(n) <= track.start(n + 1) - remaining => Some(n),
-                Some(n) => Some(n + 1),
-                None if remaining.0 * 2 >= track.duration(0).0 => Some(1),
-                None => None,
-            };
-            if let Some(n_segments) = nearest {
-                self.push(Run {
-                    n_segments,
-                    ..whole
-                });
-            }
-            break;
+        }
+        for run in self.slate_runs(gap, RunKind::Slate) {
+            self.push(run);
         }
         self.issues.push(PlanIssue::GapFilled {
             at: gap_start,
@@ -239,6 +366,24 @@ impl Planner {
             break;
         }
     }
+}
+
+/// The segment boundary (an index in `first..=end`) nearest to `offset` from segment `first`;
+/// ties go to the later boundary.
+fn nearest_boundary(track: &SegmentTrack, first: u32, end: u32, offset: Ticks) -> u32 {
+    let base = track.start(first);
+    let mut best = first;
+    for boundary in first..=end {
+        let distance = (track.start(boundary) - base - offset).0.abs();
+        let best_distance = (track.start(best) - base - offset).0.abs();
+        if distance <= best_distance {
+            best = boundary;
+        }
+        if track.start(boundary) - base > offset {
+            break;
+        }
+    }
+    best
 }
 
 #[cfg(test)]
@@ -308,6 +453,7 @@ mod tests {
         let (timeline, issues) = plan(PlanInput {
             items: &items,
             assets: &assets,
+            ad_breaks: &[],
             slate: None,
             grid_repeat: None,
         });
@@ -326,6 +472,7 @@ mod tests {
         let (timeline, issues) = plan(PlanInput {
             items: &items,
             assets: &assets,
+            ad_breaks: &[],
             slate: Some(AssetId(9)),
             grid_repeat: None,
         });
@@ -355,6 +502,7 @@ mod tests {
         let (timeline, issues) = plan(PlanInput {
             items: &items,
             assets: &assets,
+            ad_breaks: &[],
             slate: None,
             grid_repeat: None,
         });
@@ -379,6 +527,7 @@ mod tests {
         let (timeline, issues) = plan(PlanInput {
             items: &items,
             assets: &assets,
+            ad_breaks: &[],
             slate: None,
             grid_repeat: None,
         });
@@ -399,6 +548,7 @@ mod tests {
         let (timeline, _) = plan(PlanInput {
             items: &items,
             assets: &assets,
+            ad_breaks: &[],
             slate: Some(AssetId(9)),
             grid_repeat: Some(Ticks::from_secs(8)),
         });
@@ -412,10 +562,129 @@ mod tests {
         let (timeline, issues) = plan(PlanInput {
             items: &[],
             assets: &HashMap::new(),
+            ad_breaks: &[],
             slate: None,
             grid_repeat: None,
         });
         assert!(timeline.is_none());
         assert_eq!(issues, vec![PlanIssue::NothingScheduled]);
+    }
+    fn ad_break(item_start_secs: i64, offset_secs: i64, duration_secs: i64) -> AdBreak {
+        AdBreak {
+            id: item_start_secs * 1000 + offset_secs,
+            schedule_item_id: ScheduleItemId(item_start_secs),
+            offset: Ticks::from_secs(offset_secs),
+            duration: Ticks::from_secs(duration_secs),
+        }
+    }
+
+    fn breaks_of(timeline: &Timeline) -> Vec<Option<(u32, i64)>> {
+        timeline
+            .runs()
+            .iter()
+            .map(|run| {
+                run.ad_break
+                    .map(|slot| (slot.number, slot.duration.0 / 90_000))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_mid_programme_break_splits_the_programme_at_the_nearest_boundary() {
+        let assets = assets(vec![asset(1, &[2, 2, 2, 2]), asset(9, &[2, 2])]);
+        let items = [item(1, 0, true)];
+        let breaks = [ad_break(0, 3, 6)];
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            ad_breaks: &breaks,
+            slate: Some(AssetId(9)),
+            grid_repeat: None,
+        });
+        let timeline = timeline.unwrap();
+        assert_eq!(
+            kinds_and_lengths(&timeline),
+            vec![
+                (RunKind::Programme, 4),
+                (RunKind::AdBreak, 4),
+                (RunKind::AdBreak, 2),
+                (RunKind::Programme, 4)
+            ]
+        );
+        assert_eq!(
+            breaks_of(&timeline),
+            vec![None, Some((0, 6)), Some((0, 6)), None]
+        );
+        assert_eq!(
+            timeline.runs()[3].first_segment,
+            2,
+            "the programme resumes where it left"
+        );
+        assert_eq!(
+            issues,
+            vec![PlanIssue::BreakMovedToBoundary {
+                title: "item at 0".into(),
+                offset: Ticks::from_secs(3),
+                drift: Ticks::from_secs(1)
+            }]
+        );
+    }
+
+    #[test]
+    fn breaks_before_and_after_an_item_are_numbered_in_order() {
+        let assets = assets(vec![asset(1, &[2, 2]), asset(9, &[2])]);
+        let items = [item(1, 0, true)];
+        let breaks = [ad_break(0, 4, 2), ad_break(0, 0, 2)];
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            ad_breaks: &breaks,
+            slate: Some(AssetId(9)),
+            grid_repeat: None,
+        });
+        let timeline = timeline.unwrap();
+        assert_eq!(issues, vec![]);
+        assert_eq!(breaks_of(&timeline), vec![Some((0, 2)), None, Some((1, 2))]);
+    }
+
+    #[test]
+    fn a_break_that_is_not_whole_segments_is_rounded_and_reported() {
+        let assets = assets(vec![asset(1, &[2]), asset(9, &[2, 2])]);
+        let items = [item(1, 0, true)];
+        let breaks = [ad_break(0, 2, 5)];
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            ad_breaks: &breaks,
+            slate: Some(AssetId(9)),
+            grid_repeat: None,
+        });
+        assert_eq!(
+            breaks_of(&timeline.unwrap()),
+            vec![None, Some((0, 6)), Some((0, 6))]
+        );
+        assert!(
+            matches!(issues[..], [PlanIssue::BreakDurationRounded { .. }]),
+            "{issues:?}"
+        );
+    }
+
+    #[test]
+    fn a_break_without_slate_is_dropped_and_reported() {
+        let assets = assets(vec![asset(1, &[2, 2])]);
+        let items = [item(1, 0, true)];
+        let breaks = [ad_break(0, 2, 30)];
+        let (timeline, issues) = plan(PlanInput {
+            items: &items,
+            assets: &assets,
+            ad_breaks: &breaks,
+            slate: None,
+            grid_repeat: None,
+        });
+        assert_eq!(timeline.unwrap().period(), Ticks::from_secs(4));
+        assert!(
+            matches!(issues[..], [PlanIssue::BreakUnfilled { .. }]),
+            "{issues:?}"
+        );
     }
 }

@@ -223,17 +223,33 @@ impl Store {
         .bind(item.0)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(AdBreak {
-                    id: int(row, "id")?,
-                    schedule_item_id: ScheduleItemId(int(row, "schedule_item_id")?),
-                    offset: Ticks(int(row, "offset_ticks")?),
-                    duration: Ticks(int(row, "duration_ticks")?),
-                })
-            })
-            .collect()
+        rows.iter().map(ad_break_from_row).collect()
     }
+
+    /// Every ad break of the channel's schedule, by item then offset: one query for a whole grid.
+    pub async fn ad_breaks_of_channel(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Vec<AdBreak>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.schedule_item_id, b.offset_ticks, b.duration_ticks FROM ad_breaks b \
+             JOIN schedule_items i ON i.id = b.schedule_item_id \
+             WHERE i.channel_id = $1 ORDER BY b.schedule_item_id, b.offset_ticks, b.id",
+        )
+        .bind(channel.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ad_break_from_row).collect()
+    }
+}
+
+fn ad_break_from_row(row: &AnyRow) -> Result<AdBreak, StoreError> {
+    Ok(AdBreak {
+        id: int(row, "id")?,
+        schedule_item_id: ScheduleItemId(int(row, "schedule_item_id")?),
+        offset: Ticks(int(row, "offset_ticks")?),
+        duration: Ticks(int(row, "duration_ticks")?),
+    })
 }
 
 /// Refuses an ad break of `item` (described in words) that starts before its item or lasts

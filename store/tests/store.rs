@@ -619,6 +619,12 @@ async fn replacing_a_schedule_bumps_the_version_and_swaps_every_item(store: Stor
         .map(|ad_break| (ad_break.offset, ad_break.duration))
         .collect();
     assert_eq!(offsets, vec![(Ticks::ZERO, secs(15)), (secs(2), secs(30))]);
+    assert_eq!(
+        store.ad_breaks_of_channel(channel.id).await.unwrap(),
+        breaks,
+        "a channel's breaks come in one query, by item and offset"
+    );
+    assert!(store.ad_breaks_of_channel(other.id).await.unwrap().is_empty());
     assert!(
         breaks
             .iter()
