@@ -9,6 +9,7 @@ pub mod clock;
 pub mod ladder;
 pub mod media;
 pub mod schedule;
+pub mod scte35;
 pub mod time;
 pub mod timeline;
 
@@ -18,4 +19,6 @@ pub use ladder::{Ladder, LadderId, Rung};
 pub use media::{Asset, AssetId, AssetState, Packaging, Rendition, SegmentInfo};
 pub use schedule::{AdBreak, Job, JobId, JobKind, JobState, ScheduleItem, ScheduleItemId};
 pub use time::{TICKS_PER_SECOND, Ticks, Timestamp};
-pub use timeline::{BreakSlot, Run, RunKind, SegmentAt, SegmentTrack, Timeline, TimelineError};
+pub use timeline::{
+    BreakAiring, BreakSlot, Run, RunKind, SegmentAt, SegmentTrack, Timeline, TimelineError,
+};

@@ -4,6 +4,11 @@
 //! media sequence of a segment is the number of segments before it, and its discontinuity
 //! sequence is the number of run boundaries before it. So any process, at any time, derives the
 //! same numbers from the same timeline.
+//!
+//! A timeline that does not repeat may have a *tail*: a run (the channel's slate) that loops
+//! forever after the planned runs end, numbered on from them, so a channel never goes dead.
+//! Ad breaks are runs carrying a [`BreakSlot`]; [`Timeline::break_of`] finds the occurrence a
+//! segment belongs to, with the numbers that identify it on every replica.
 
 use std::sync::Arc;
 
@@ -130,7 +135,7 @@ pub struct SegmentAt {
     pub discontinuity_sequence: u64,
     pub start: Timestamp,
     pub duration: Ticks,
-    /// Index into [`Timeline::runs`].
+    /// Index into [`Timeline::runs`], or `runs().len()` for the tail: see [`Timeline::run`].
     pub run_index: usize,
     /// Index of the segment within its asset.
     pub segment_index: u32,
@@ -152,6 +157,8 @@ pub enum TimelineError {
     ZeroLength,
     #[error("run {run_index} ({title:?}) has no segments")]
     EmptyRun { run_index: usize, title: String },
+    #[error("the tail ({title:?}) has no segments or lasts no time")]
+    EmptyTail { title: String },
     #[error("run {run_index} ({title:?}) plays segments {first}..{end} of an asset that has {len}")]
     RunOutOfRange {
         run_index: usize,
@@ -174,6 +181,44 @@ pub struct Timeline {
     run_starts: Vec<Ticks>,
     /// Media sequence of each run's first segment, relative to the timeline, plus the total.
     run_first_sequence: Vec<u64>,
+    /// Loops after the runs end, when the timeline does not repeat.
+    tail: Option<Run>,
+    /// For each run of an ad break, the first and last run of that break; `None` elsewhere.
+    break_runs: Vec<Option<(usize, usize)>>,
+}
+
+/// One occurrence of an ad break as it airs: the same numbers on every replica.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct BreakAiring {
+    pub slot: BreakSlot,
+    /// The discontinuity sequence of the break's first segment: unique per occurrence, even
+    /// when the timeline repeats.
+    pub first_discontinuity_sequence: u64,
+    pub first_media_sequence: u64,
+    pub n_segments: u64,
+    /// How many runs it spans (each a discontinuity).
+    pub n_runs: u32,
+    /// When its first segment starts.
+    pub start: Timestamp,
+    /// As it airs: the sum of its runs' durations.
+    pub duration: Ticks,
+}
+
+impl BreakAiring {
+    pub fn end(&self) -> Timestamp {
+        self.start + self.duration
+    }
+
+    /// The SCTE-35 `splice_event_id`: the low 32 bits of the first discontinuity sequence.
+    pub fn splice_event_id(&self) -> u32 {
+        self.first_discontinuity_sequence as u32
+    }
+
+    /// Whether the segment numbered `media_sequence` is one of the break's.
+    pub fn contains(&self, media_sequence: u64) -> bool {
+        media_sequence >= self.first_media_sequence
+            && media_sequence < self.first_media_sequence + self.n_segments
+    }
 }
 
 impl Timeline {
@@ -221,6 +266,26 @@ impl Timeline {
         if offset <= Ticks::ZERO {
             return Err(TimelineError::ZeroLength);
         }
+        let mut break_runs = vec![None; runs.len()];
+        let mut first = 0;
+        while first < runs.len() {
+            let Some(slot) = runs[first].ad_break else {
+                first += 1;
+                continue;
+            };
+            let mut last = first;
+            while runs
+                .get(last + 1)
+                .and_then(|run| run.ad_break)
+                .is_some_and(|next| next.number == slot.number)
+            {
+                last += 1;
+            }
+            for entry in &mut break_runs[first..=last] {
+                *entry = Some((first, last));
+            }
+            first = last + 1;
+        }
         Ok(Timeline {
             origin,
             runs,
@@ -229,7 +294,88 @@ impl Timeline {
             first_discontinuity_sequence,
             run_starts,
             run_first_sequence,
+            tail: None,
+            break_runs,
         })
+    }
+
+    /// Loops `tail` forever after the runs end, each pass a new run (a discontinuity), numbered
+    /// on from the runs: the channel's slate instead of dead air. A repeating timeline never
+    /// ends, so its tail never airs. The tail is never an ad break, whatever its `ad_break`.
+    pub fn with_tail(mut self, tail: Run) -> Result<Timeline, TimelineError> {
+        let end = tail.first_segment.saturating_add(tail.n_segments);
+        if end > tail.track.len() {
+            return Err(TimelineError::RunOutOfRange {
+                run_index: self.runs.len(),
+                title: tail.title.clone(),
+                first: tail.first_segment,
+                end,
+                len: tail.track.len(),
+            });
+        }
+        if tail.n_segments == 0 || tail.duration() <= Ticks::ZERO {
+            return Err(TimelineError::EmptyTail { title: tail.title });
+        }
+        self.tail = Some(tail);
+        Ok(self)
+    }
+
+    /// The run that loops after the end, if any.
+    pub fn tail(&self) -> Option<&Run> {
+        self.tail.as_ref()
+    }
+
+    /// The run a [`SegmentAt::run_index`] names: one of [`Timeline::runs`], or the tail for
+    /// `runs().len()`.
+    pub fn run(&self, run_index: usize) -> &Run {
+        match self.runs.get(run_index) {
+            Some(run) => run,
+            None => self
+                .tail
+                .as_ref()
+                .expect("a run index past the runs names the tail"),
+        }
+    }
+
+    /// Whether something airs at every instant after the origin: it repeats or has a tail.
+    pub fn is_endless(&self) -> bool {
+        self.repeat || self.tail.is_some()
+    }
+
+    /// When the run occurrence that `at` belongs to started.
+    pub fn run_start(&self, at: &SegmentAt) -> Timestamp {
+        let run = self.run(at.run_index);
+        at.start - (run.track.start(at.segment_index) - run.track.start(run.first_segment))
+    }
+
+    /// The ad break `at` is part of, if any.
+    pub fn break_of(&self, at: &SegmentAt) -> Option<BreakAiring> {
+        let (first, last) = (*self.break_runs.get(at.run_index)?)?;
+        let run = &self.runs[at.run_index];
+        let within_run = u64::from(at.segment_index - run.first_segment);
+        let slot = self.runs[first].ad_break?;
+        Some(BreakAiring {
+            slot,
+            first_discontinuity_sequence: at.discontinuity_sequence - (at.run_index - first) as u64,
+            first_media_sequence: at.media_sequence
+                - within_run
+                - (self.run_first_sequence[at.run_index] - self.run_first_sequence[first]),
+            n_segments: self.run_first_sequence[last + 1] - self.run_first_sequence[first],
+            n_runs: (last + 1 - first) as u32,
+            start: self.run_start(at) - (self.run_starts[at.run_index] - self.run_starts[first]),
+            duration: self.run_starts[last + 1] - self.run_starts[first],
+        })
+    }
+
+    /// The ad break that ends just before `at`, when `at` is the first segment after it (and not
+    /// part of the same occurrence): where a cue-in goes.
+    pub fn break_ending_before(&self, at: &SegmentAt) -> Option<BreakAiring> {
+        if !at.starts_run {
+            return None;
+        }
+        let previous = self.segment_by_sequence(at.media_sequence.checked_sub(1)?)?;
+        let ended = self.break_of(&previous)?;
+        (!ended.contains(at.media_sequence)).then_some(ended)
     }
 
     pub fn origin(&self) -> Timestamp {
@@ -253,7 +399,8 @@ impl Timeline {
         *self.run_first_sequence.last().expect("a timeline has runs")
     }
 
-    /// Where a single pass ends; `None` when the timeline repeats forever.
+    /// Where a single pass of the runs ends; `None` when the timeline repeats forever. A tail,
+    /// if any, airs from there on.
     pub fn end(&self) -> Option<Timestamp> {
         (!self.repeat).then(|| self.origin + self.period())
     }
@@ -266,6 +413,10 @@ impl Timeline {
                 (run.first_segment..run.first_segment + run.n_segments)
                     .map(|i| run.track.duration(i))
             })
+            .chain(self.tail.iter().flat_map(|tail| {
+                (tail.first_segment..tail.first_segment + tail.n_segments)
+                    .map(|i| tail.track.duration(i))
+            }))
             .max()
             .unwrap_or(Ticks::ZERO)
     }
@@ -283,7 +434,14 @@ impl Timeline {
                 Ticks(offset.0.rem_euclid(period.0)),
             )
         } else if offset >= period {
-            return None;
+            let tail = self.tail.as_ref()?;
+            let tail_period = tail.duration();
+            let tail_offset = offset - period;
+            let cycle = tail_offset.0.div_euclid(tail_period.0) as u64;
+            let within = Ticks(tail_offset.0.rem_euclid(tail_period.0));
+            let base = tail.track.start(tail.first_segment);
+            let k = tail.track.index_at(base + within) - tail.first_segment;
+            return Some(self.tail_segment(cycle, k));
         } else {
             (0, offset)
         };
@@ -302,7 +460,10 @@ impl Timeline {
         let (cycle, within) = if self.repeat {
             (relative / per_period, relative % per_period)
         } else if relative >= per_period {
-            return None;
+            let tail = self.tail.as_ref()?;
+            let past = relative - per_period;
+            let per_tail = u64::from(tail.n_segments);
+            return Some(self.tail_segment(past / per_tail, (past % per_tail) as u32));
         } else {
             (0, relative)
         };
@@ -337,7 +498,32 @@ impl Timeline {
         }
     }
 
+    /// Segment `k` of pass `cycle` of the tail.
+    fn tail_segment(&self, cycle: u64, k: u32) -> SegmentAt {
+        let tail = self.tail.as_ref().expect("only called with a tail");
+        let segment_index = tail.first_segment + k;
+        let start = self.origin
+            + self.period()
+            + Ticks(tail.duration().0 * cycle as i64)
+            + (tail.track.start(segment_index) - tail.track.start(tail.first_segment));
+        SegmentAt {
+            media_sequence: self.first_media_sequence
+                + self.segments_per_period()
+                + cycle * u64::from(tail.n_segments)
+                + u64::from(k),
+            discontinuity_sequence: self.first_discontinuity_sequence
+                + self.runs.len() as u64
+                + cycle,
+            start,
+            duration: tail.track.duration(segment_index),
+            run_index: self.runs.len(),
+            segment_index,
+            starts_run: k == 0,
+        }
+    }
+
     /// The last `count` segments that have ended by `now`, oldest first: a live playlist's window.
+    /// After the end of a timeline with neither repeat nor tail, its last window.
     pub fn live_window(&self, now: Timestamp, count: usize) -> Vec<SegmentAt> {
         let last = match self.segment_at(now) {
             Some(airing) => airing.media_sequence.checked_sub(1),
@@ -461,6 +647,136 @@ mod tests {
                 .unwrap()
                 .media_sequence,
             101
+        );
+    }
+
+    fn slate() -> Run {
+        Run::whole(RunKind::Slate, AssetId(9), "slate", track(&[3, 1]))
+    }
+
+    #[test]
+    fn a_tail_loops_after_the_end_and_numbers_on() {
+        let timeline = two_clips(false).with_tail(slate()).unwrap();
+        assert!(timeline.is_endless());
+        // The runs end at 1010 with sequences 0..=4 and discontinuities 0..=1.
+        let first = timeline
+            .segment_at(Timestamp::from_unix_secs(1010))
+            .unwrap();
+        assert_eq!((first.media_sequence, first.discontinuity_sequence), (5, 2));
+        assert!(first.starts_run);
+        assert_eq!(first.run_index, 2);
+        assert_eq!(timeline.run(first.run_index).title, "slate");
+        let later = timeline
+            .segment_at(Timestamp::from_unix_secs(1010 + 4 * 1000 + 3))
+            .unwrap();
+        assert_eq!(
+            (
+                later.media_sequence,
+                later.discontinuity_sequence,
+                later.segment_index
+            ),
+            (5 + 2 * 1000 + 1, 2 + 1000, 1)
+        );
+        assert_eq!(later.start, Timestamp::from_unix_secs(5013));
+        assert_eq!(
+            timeline.segment_by_sequence(later.media_sequence),
+            Some(later)
+        );
+        assert_eq!(timeline.run_start(&later), Timestamp::from_unix_secs(5010));
+    }
+
+    #[test]
+    fn a_window_over_the_end_slides_into_the_tail() {
+        let timeline = two_clips(false).with_tail(slate()).unwrap();
+        let window = timeline.live_window(Timestamp::from_unix_secs(1014), 3);
+        assert_eq!(
+            window.iter().map(|s| s.media_sequence).collect::<Vec<_>>(),
+            vec![4, 5, 6]
+        );
+        assert_eq!(window[2].end(), Timestamp::from_unix_secs(1014));
+        let now = Timestamp::from_unix_secs(1_000_000);
+        let far = timeline.live_window(now, 3);
+        assert!(far.windows(2).all(|w| w[0].end() == w[1].start));
+        let airing = timeline.segment_at(now).unwrap();
+        assert_eq!(far.last().unwrap().end(), airing.start);
+        assert_eq!(
+            far.last().unwrap().media_sequence + 1,
+            airing.media_sequence
+        );
+    }
+
+    #[test]
+    fn a_tail_is_longest_segment_counts_and_an_empty_tail_is_refused() {
+        let long_tail = Run::whole(RunKind::Slate, AssetId(9), "slate", track(&[7]));
+        assert_eq!(
+            two_clips(false)
+                .with_tail(long_tail)
+                .unwrap()
+                .longest_segment(),
+            Ticks::from_secs(7)
+        );
+        let empty = Run {
+            n_segments: 0,
+            ..slate()
+        };
+        assert!(matches!(
+            two_clips(false).with_tail(empty),
+            Err(TimelineError::EmptyTail { .. })
+        ));
+    }
+
+    #[test]
+    fn consecutive_runs_of_one_slot_are_one_break_numbered_per_occurrence() {
+        let slot = |number| {
+            Some(BreakSlot {
+                number,
+                duration: Ticks::from_secs(6),
+            })
+        };
+        let ad = |title: &str, number| Run {
+            ad_break: slot(number),
+            ..Run::whole(RunKind::AdBreak, AssetId(5), title, track(&[2, 1]))
+        };
+        let programme = Run::whole(RunKind::Programme, AssetId(1), "P", track(&[2, 2]));
+        let runs = vec![
+            programme.clone(),
+            ad("a", 1),
+            ad("b", 1),
+            ad("c", 2),
+            programme,
+        ];
+        let timeline = Timeline::new(Timestamp(0), runs, true, 10, 100).unwrap();
+        let period = timeline.period().0 / 90_000;
+        assert_eq!(period, 4 + 3 + 3 + 3 + 4);
+        // Second pass, inside run "b": 17 + 4 + 3 + 2 s.
+        let at = timeline
+            .segment_at(Timestamp::from_unix_secs(period + 9))
+            .unwrap();
+        let airing = timeline.break_of(&at).unwrap();
+        assert_eq!(airing.slot.number, 1);
+        assert_eq!(airing.first_discontinuity_sequence, 100 + 5 + 1);
+        assert_eq!(airing.first_media_sequence, 10 + 10 + 2);
+        assert_eq!((airing.n_segments, airing.n_runs), (4, 2));
+        assert_eq!(airing.start, Timestamp::from_unix_secs(period + 4));
+        assert_eq!(airing.duration, Ticks::from_secs(6));
+        assert_eq!(airing.splice_event_id(), 106);
+        let c = timeline
+            .segment_at(Timestamp::from_unix_secs(period + 10))
+            .unwrap();
+        assert_eq!(timeline.break_of(&c).unwrap().slot.number, 2);
+        assert_eq!(timeline.break_ending_before(&c), Some(airing));
+        let after = timeline
+            .segment_at(Timestamp::from_unix_secs(period + 13))
+            .unwrap();
+        assert_eq!(timeline.break_of(&after), None);
+        assert_eq!(timeline.break_ending_before(&after).unwrap().slot.number, 2);
+        let b_start = timeline
+            .segment_at(Timestamp::from_unix_secs(period + 7))
+            .unwrap();
+        assert_eq!(
+            timeline.break_ending_before(&b_start),
+            None,
+            "same occurrence"
         );
     }
 }

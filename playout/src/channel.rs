@@ -4,6 +4,8 @@ use std::collections::HashMap;
 
 use onair_domain::{Asset, AssetId, Channel, Ladder, OutputFormat, Packaging, Ticks, Timeline};
 
+use crate::dash::SegmentTemplate;
+
 /// Why a [`ChannelPlayout`] could not be built: the timeline plays something the assets lack.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlayoutError {
@@ -36,6 +38,10 @@ pub enum PlayoutError {
     },
     #[error("asset {asset_id}'s cmaf rendition of rung {rung} has no init segment")]
     MissingInitSegment { asset_id: AssetId, rung: String },
+    #[error(
+        "asset {asset_id}'s cmaf renditions are not laid out as `{{dir}}/{{rung}}/.../{{index:05}}.m4s` with an init segment beside, which the DASH segment template needs"
+    )]
+    NoSegmentTemplate { asset_id: AssetId },
 }
 
 /// A channel with its ladder, its timeline and the assets the timeline plays.
@@ -54,8 +60,9 @@ pub struct ChannelPlayout {
 }
 
 impl ChannelPlayout {
-    /// Checks the timeline against the assets for the packagings `channel.outputs` needs: MPEG-TS
-    /// for HLS-TS, CMAF (fragments and init segment) for HLS-fMP4 and DASH.
+    /// Checks the timeline (its runs and its tail) against the assets for the packagings
+    /// `channel.outputs` needs: MPEG-TS for HLS-TS, CMAF (fragments and init segment) for
+    /// HLS-fMP4 and DASH, and for DASH CMAF files laid out so a segment template names them.
     pub fn new(
         channel: Channel,
         ladder: Ladder,
@@ -73,7 +80,8 @@ impl ChannelPlayout {
         {
             packagings.push(Packaging::Cmaf);
         }
-        for (run_index, run) in timeline.runs().iter().enumerate() {
+        let dash = channel.outputs.contains(&OutputFormat::Dash);
+        for (run_index, run) in timeline.runs().iter().chain(timeline.tail()).enumerate() {
             let asset = assets
                 .get(&run.asset_id)
                 .ok_or(PlayoutError::MissingAsset {
@@ -94,6 +102,9 @@ impl ChannelPlayout {
                 for packaging in &packagings {
                     check_rendition(asset, &rung.name, *packaging, end)?;
                 }
+            }
+            if dash && SegmentTemplate::of(asset, &ladder).is_none() {
+                return Err(PlayoutError::NoSegmentTemplate { asset_id: asset.id });
             }
         }
         let target_duration_secs = timeline.longest_segment().ceil_secs();

@@ -1,12 +1,13 @@
-//! A small demo channel for tests: two assets, a discontinuity between them, optionally looping.
+//! Small channels for tests: the demo (two assets, a discontinuity between them, looping or
+//! ending into a slate tail) and one with an ad break of two runs.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use onair_domain::timeline::SegmentTrack;
 use onair_domain::{
-    Asset, AssetId, AssetState, Channel, ChannelId, ChannelSlug, Ladder, OutputFormat, Packaging,
-    Rendition, Run, RunKind, SegmentInfo, Ticks, Timeline, Timestamp,
+    Asset, AssetId, AssetState, BreakSlot, Channel, ChannelId, ChannelSlug, Ladder, OutputFormat,
+    Packaging, Rendition, Run, RunKind, SegmentInfo, Ticks, Timeline, Timestamp,
 };
 
 use crate::ChannelPlayout;
@@ -18,6 +19,11 @@ pub(crate) const ORIGIN: Timestamp = Timestamp::from_unix_secs(1_790_000_000);
 pub(crate) const PROGRAMME: AssetId = AssetId(1);
 /// Asset 2 "Filler": 2 s then 1.52 s. One pass of the demo timeline lasts 9.52 s.
 pub(crate) const FILLER: AssetId = AssetId(2);
+/// Asset 3 "Slate": two 2 s segments, the tail of the demo timeline that does not repeat.
+pub(crate) const SLATE: AssetId = AssetId(3);
+/// Assets 4 and 5, two ads: 2 s + 2 s, and 2 s.
+pub(crate) const AD_A: AssetId = AssetId(4);
+pub(crate) const AD_B: AssetId = AssetId(5);
 
 pub(crate) fn channel(slug: &str, window_segments: u32) -> Channel {
     Channel {
@@ -26,7 +32,11 @@ pub(crate) fn channel(slug: &str, window_segments: u32) -> Channel {
         name: format!("Channel {slug}"),
         time_zone: "UTC".parse().unwrap(),
         ladder_id: Ladder::demo().id,
-        outputs: vec![OutputFormat::HlsTs, OutputFormat::HlsFmp4],
+        outputs: vec![
+            OutputFormat::HlsTs,
+            OutputFormat::HlsFmp4,
+            OutputFormat::Dash,
+        ],
         window_segments,
         grid_repeat: None,
         on_air: true,
@@ -111,9 +121,64 @@ pub(crate) fn demo_parts(repeat: bool) -> (Channel, Ladder, Timeline, HashMap<As
         ),
         Run::whole(RunKind::Filler, FILLER, "Filler", track(&filler)),
     ];
-    let timeline = Timeline::new(ORIGIN, runs, repeat, 0, 0).unwrap();
-    let assets = HashMap::from([(PROGRAMME, programme), (FILLER, filler)]);
+    let slate = asset(SLATE, &[Ticks::from_secs(2); 2], &ladder, |_| (0, 0));
+    let mut timeline = Timeline::new(ORIGIN, runs, repeat, 0, 0).unwrap();
+    if !repeat {
+        timeline = timeline
+            .with_tail(Run::whole(RunKind::Slate, SLATE, "Slate", track(&slate)))
+            .unwrap();
+    }
+    let assets = HashMap::from([(PROGRAMME, programme), (FILLER, filler), (SLATE, slate)]);
     (channel("demo", 3), ladder, timeline, assets)
+}
+
+/// A looping channel with an ad break: the programme (0-6 s), a 6 s break of two runs, ad A
+/// (6-10 s) then ad B (10-12 s), then the programme from its second segment (12-16 s). One pass
+/// lasts 16 s and has 4 runs.
+pub(crate) fn break_parts() -> (Channel, Ladder, Timeline, HashMap<AssetId, Asset>) {
+    let (_, ladder, _, mut assets) = demo_parts(true);
+    let ad_a = asset(AD_A, &[Ticks::from_secs(2); 2], &ladder, |_| (0, 0));
+    let ad_b = asset(AD_B, &[Ticks::from_secs(2)], &ladder, |_| (0, 0));
+    let programme = track(&assets[&PROGRAMME]);
+    let slot = Some(BreakSlot {
+        number: 1,
+        duration: Ticks::from_secs(6),
+    });
+    let runs = vec![
+        Run::whole(
+            RunKind::Programme,
+            PROGRAMME,
+            "Programme",
+            programme.clone(),
+        ),
+        Run {
+            ad_break: slot,
+            ..Run::whole(RunKind::AdBreak, AD_A, "Ad A", track(&ad_a))
+        },
+        Run {
+            ad_break: slot,
+            ..Run::whole(RunKind::AdBreak, AD_B, "Ad B", track(&ad_b))
+        },
+        Run {
+            first_segment: 1,
+            n_segments: 2,
+            ..Run::whole(
+                RunKind::Programme,
+                PROGRAMME,
+                "Programme, part 2",
+                programme,
+            )
+        },
+    ];
+    assets.insert(AD_A, ad_a);
+    assets.insert(AD_B, ad_b);
+    let timeline = Timeline::new(ORIGIN, runs, true, 0, 0).unwrap();
+    (channel("breaks", 4), ladder, timeline, assets)
+}
+
+pub(crate) fn break_playout() -> ChannelPlayout {
+    let (channel, ladder, timeline, assets) = break_parts();
+    ChannelPlayout::new(channel, ladder, timeline, assets).unwrap()
 }
 
 pub(crate) fn demo_playout(repeat: bool) -> ChannelPlayout {

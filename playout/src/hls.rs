@@ -5,8 +5,9 @@
 //! earlier one:
 //!
 //! - The window is [`Timeline::live_window`]: the last `window_segments` segments that have
-//!   ended by `now`. A timeline that has ended keeps showing its last window, without
-//!   EXT-X-ENDLIST: the channel is 24/7 and a newer timeline will continue its numbering.
+//!   ended by `now`. A timeline with a tail loops its slate after the end, numbered on; one
+//!   with neither repeat nor tail keeps showing its last window, without EXT-X-ENDLIST: the
+//!   channel is 24/7 and a newer timeline will continue its numbering.
 //! - EXT-X-MEDIA-SEQUENCE and EXT-X-DISCONTINUITY-SEQUENCE are those of the first listed
 //!   segment, and no EXT-X-DISCONTINUITY precedes it, so the discontinuity count stays exact as
 //!   tags slide out of the window.
@@ -20,16 +21,36 @@
 //!   HLS with no segment, numbered as its first segment will be, so nothing goes back when
 //!   it fills; players poll it again.
 //!
+//! Ad breaks are marked with SCTE-35 in both dialects players and partners read, from the same
+//! `splice_info_section` (see [`onair_domain::scte35`]):
+//!
+//! - On the break's first segment: `EXT-X-DATERANGE` with `SCTE35-OUT` (hex), `START-DATE` and
+//!   `PLANNED-DURATION`, then `EXT-OATCLS-SCTE35` (base64) and `EXT-X-CUE-OUT:<seconds>`.
+//! - On each later segment of the break: `EXT-X-CUE-OUT-CONT:ElapsedTime=..,Duration=..,
+//!   SCTE35=..`, ElapsedTime measured between the truncated PROGRAM-DATE-TIMEs, so it is the
+//!   same whenever the segment is listed and never exceeds Duration.
+//! - On the first segment after the break: `EXT-X-CUE-IN` and an `EXT-X-DATERANGE` with the same
+//!   ID, `END-DATE`, `DURATION` and `SCTE35-IN`.
+//! - A window that starts inside a break repeats the break's opening DATERANGE before its first
+//!   segment, so the range is declared while any of its segments is listed.
+//!
+//! The cue is a `splice_insert` (or, with [`CueCommand::TimeSignal`], a `time_signal` with a
+//! placement opportunity descriptor) whose event id is the break's first discontinuity
+//! sequence, and whose `pts_time` is the break's start in 90 kHz ticks since the Unix epoch,
+//! modulo 2^33: the same on every replica and for every rendition.
+//!
 //! Variants are parameters, not forks: [`MediaPlaylistOptions`] picks the packaging (MPEG-TS, or
-//! CMAF with EXT-X-MAP), and the writer (`write_media_playlist`) takes a header and a list of
-//! segments with their files, so a per-session playlist whose break runs play ads will list its
-//! own segments through the same writer.
+//! CMAF with EXT-X-MAP) and the cue command, and a [`BreakFill`] what airs in the breaks, so a
+//! per-session playlist whose breaks play ads ([`render_session_media_playlist`]) goes through
+//! the same window and writer as the channel's.
 
 use std::fmt::Write as _;
 
-use onair_domain::{OutputFormat, Packaging, Rung, SegmentAt, Timeline, Timestamp};
+use onair_domain::scte35::{self, SpliceInfoSection};
+use onair_domain::{BreakAiring, OutputFormat, Packaging, Rung, Ticks, Timeline, Timestamp};
 
 use crate::ChannelPlayout;
+use crate::window::{self, Aired, BreakFill, ChannelBreaks};
 
 /// Where segment and init files are served from: paths in renditions are relative to it.
 pub const MEDIA_URL_PREFIX: &str = "/media/";
@@ -40,31 +61,73 @@ pub struct MediaPlaylistOptions {
     /// `Ts`: MPEG-TS segments, EXT-X-VERSION 3. `Cmaf`: fMP4 fragments, each run preceded by an
     /// EXT-X-MAP of its asset's init segment, EXT-X-VERSION 6.
     pub packaging: Packaging,
+    /// The SCTE-35 command that marks ad breaks.
+    pub cue: CueCommand,
+}
+
+/// Which SCTE-35 command marks an ad break.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CueCommand {
+    /// `splice_insert`: out of network with the break's duration and auto-return, then back in.
+    #[default]
+    SpliceInsert,
+    /// `time_signal` with a provider placement opportunity start (0x34) then end (0x35).
+    TimeSignal,
 }
 
 impl Default for MediaPlaylistOptions {
     fn default() -> Self {
         MediaPlaylistOptions {
             packaging: Packaging::Ts,
+            cue: CueCommand::default(),
         }
     }
 }
 
 impl MediaPlaylistOptions {
-    /// The output a channel must publish for this playlist to exist.
-    pub fn output_format(&self) -> OutputFormat {
-        match self.packaging {
-            Packaging::Ts => OutputFormat::HlsTs,
-            Packaging::Cmaf => OutputFormat::HlsFmp4,
+    /// MPEG-TS segments.
+    pub fn ts() -> MediaPlaylistOptions {
+        MediaPlaylistOptions::default()
+    }
+
+    /// fMP4 (CMAF) segments.
+    pub fn fmp4() -> MediaPlaylistOptions {
+        MediaPlaylistOptions {
+            packaging: Packaging::Cmaf,
+            ..MediaPlaylistOptions::default()
         }
     }
 
+    /// The output a channel must publish for this playlist to exist.
+    pub fn output_format(&self) -> OutputFormat {
+        output_format(self.packaging)
+    }
+
     fn version(&self) -> u8 {
-        match self.packaging {
-            Packaging::Ts => 3,
-            // EXT-X-MAP outside an I-frame playlist (RFC 8216, section 7).
-            Packaging::Cmaf => 6,
-        }
+        version(self.packaging)
+    }
+}
+
+fn output_format(packaging: Packaging) -> OutputFormat {
+    match packaging {
+        Packaging::Ts => OutputFormat::HlsTs,
+        Packaging::Cmaf => OutputFormat::HlsFmp4,
+    }
+}
+
+fn version(packaging: Packaging) -> u8 {
+    match packaging {
+        Packaging::Ts => 3,
+        // EXT-X-MAP outside an I-frame playlist (RFC 8216, section 7).
+        Packaging::Cmaf => 6,
+    }
+}
+
+/// The media playlist of a rung relative to its multivariant playlist, e.g. `360p/ts.m3u8`.
+pub fn media_playlist_name(packaging: Packaging) -> &'static str {
+    match packaging {
+        Packaging::Ts => "ts.m3u8",
+        Packaging::Cmaf => "fmp4.m3u8",
     }
 }
 
@@ -74,31 +137,50 @@ impl MediaPlaylistOptions {
 /// BANDWIDTH and AVERAGE-BANDWIDTH are the highest measured over the channel's assets, or the
 /// rung's nominal bitrate where no asset has a measure.
 pub fn render_multivariant(playout: &ChannelPlayout) -> String {
+    render_multivariant_with(playout, Packaging::Ts)
+}
+
+/// The multivariant playlist of the HLS output in `packaging`: variants at `{rung}/ts.m3u8` or
+/// `{rung}/fmp4.m3u8`, bandwidths measured on that packaging's renditions.
+pub fn render_multivariant_with(playout: &ChannelPlayout, packaging: Packaging) -> String {
     let ladder = playout.ladder();
-    let frame_rate_millis = (u64::from(ladder.frame_rate_num) * 1000
-        + u64::from(ladder.frame_rate_den) / 2)
-        / u64::from(ladder.frame_rate_den.max(1));
     let mut out = String::with_capacity(64 + ladder.rungs.len() * 160);
-    out.push_str("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n");
+    let _ = write!(
+        out,
+        "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-INDEPENDENT-SEGMENTS\n",
+        version(packaging)
+    );
+    let frame_rate_millis = frame_rate_millis(playout);
     for rung in &ladder.rungs {
-        let (peak, average) = advertised_bandwidth(playout, rung, Packaging::Ts);
+        let (peak, average) = advertised_bandwidth(playout, rung, packaging);
         let _ = write!(
             out,
-            "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{}\",RESOLUTION={}x{},FRAME-RATE={}.{:03}\n{}/ts.m3u8\n",
+            "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{}\",RESOLUTION={}x{},FRAME-RATE={}.{:03}\n{}/{}\n",
             rung.codecs(),
             rung.width,
             rung.height,
             frame_rate_millis / 1000,
             frame_rate_millis % 1000,
             rung.name,
+            media_playlist_name(packaging),
         );
     }
     out
 }
 
+fn frame_rate_millis(playout: &ChannelPlayout) -> u64 {
+    let ladder = playout.ladder();
+    (u64::from(ladder.frame_rate_num) * 1000 + u64::from(ladder.frame_rate_den) / 2)
+        / u64::from(ladder.frame_rate_den.max(1))
+}
+
 /// (peak, average) bits per second for a rung: the highest over the assets' renditions, each
 /// falling back to the rung's nominal bitrate when no rendition has it measured.
-fn advertised_bandwidth(playout: &ChannelPlayout, rung: &Rung, packaging: Packaging) -> (u32, u32) {
+pub(crate) fn advertised_bandwidth(
+    playout: &ChannelPlayout,
+    rung: &Rung,
+    packaging: Packaging,
+) -> (u32, u32) {
     let (mut peak, mut average) = (0, 0);
     for rendition in playout
         .assets()
@@ -132,28 +214,31 @@ pub fn render_media_playlist_with(
     now: Timestamp,
     options: &MediaPlaylistOptions,
 ) -> Option<String> {
+    render_session_media_playlist(playout, rung, now, options, &ChannelBreaks)
+}
+
+/// [`render_media_playlist_with`] for a session whose breaks air what `fill` chooses (see
+/// [`crate::window`]); with [`ChannelBreaks`] it is the channel's own playlist. `None` also when
+/// a fill's asset lacks the rendition.
+pub fn render_session_media_playlist(
+    playout: &ChannelPlayout,
+    rung: &str,
+    now: Timestamp,
+    options: &MediaPlaylistOptions,
+    fill: &dyn BreakFill,
+) -> Option<String> {
     if !playout.publishes(options.output_format()) {
         return None;
     }
     let rung = playout.ladder().rung(rung)?;
-    let timeline = playout.timeline();
-    let window = timeline.live_window(now, playout.channel().window_segments as usize);
-    // An empty window is numbered as the first segment that will be listed.
-    let numbering = window
-        .first()
-        .copied()
-        .or_else(|| timeline.segment_at(timeline.origin()))?;
+    let (numbering, window) = window::live_window(playout, now, fill)?;
     let mut listed = Vec::with_capacity(window.len());
-    for at in window {
-        let run = &timeline.runs()[at.run_index];
-        // ChannelPlayout::new checked that every file below exists.
-        let rendition = playout
-            .assets()
-            .get(&run.asset_id)?
-            .rendition(&rung.name, options.packaging)?;
-        let segment = rendition.segments.get(at.segment_index as usize)?;
+    for aired in window {
+        // ChannelPlayout::new checked that every file of the channel's own assets exists.
+        let rendition = aired.asset.rendition(&rung.name, options.packaging)?;
+        let segment = rendition.segments.get(aired.at.segment_index as usize)?;
         listed.push(ListedSegment {
-            at,
+            aired,
             path: &segment.path,
             init_path: rendition.init_path.as_deref(),
         });
@@ -166,7 +251,7 @@ pub fn render_media_playlist_with(
     };
     let mut out =
         String::with_capacity(160 + listed.iter().map(ListedSegment::size_hint).sum::<usize>());
-    write_media_playlist(&mut out, &header, &listed);
+    write_media_playlist(&mut out, &header, &listed, options.cue);
     Some(out)
 }
 
@@ -180,9 +265,9 @@ pub(crate) struct PlaylistHeader {
 }
 
 /// One segment as a media playlist lists it: its place on air and its files.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy)]
 pub(crate) struct ListedSegment<'a> {
-    pub at: SegmentAt,
+    pub aired: Aired<'a>,
     /// The media file, relative to the media root.
     pub path: &'a str,
     /// CMAF only: the init segment, relative to the media root. Written as EXT-X-MAP on the first
@@ -192,22 +277,113 @@ pub(crate) struct ListedSegment<'a> {
 
 impl ListedSegment<'_> {
     fn size_hint(&self) -> usize {
-        let boundary = if self.at.starts_run {
+        let boundary = if self.aired.at.starts_run {
             64 + self.init_path.map_or(0, |path| path.len() + 32)
         } else {
             0
         };
-        32 + self.path.len() + boundary
+        let cue = if self.aired.in_break.is_some() || self.aired.after_break.is_some() {
+            200
+        } else {
+            0
+        };
+        32 + self.path.len() + boundary + cue
     }
+}
+
+/// The cues of one break occurrence, encoded once per playlist.
+pub(crate) struct BreakCues {
+    pub airing: BreakAiring,
+    pub out: SpliceInfoSection,
+    pub back: SpliceInfoSection,
+    pub out_base64: String,
+    /// Milliseconds between the truncated start and end dates, as PDT would show them.
+    pub duration_millis: i64,
+}
+
+impl BreakCues {
+    pub(crate) fn new(airing: BreakAiring, command: CueCommand) -> BreakCues {
+        let id = airing.splice_event_id();
+        let start = Ticks(airing.start.0);
+        let end = Ticks(airing.end().0);
+        let (out, back) = match command {
+            CueCommand::SpliceInsert => (
+                scte35::break_out(id, start, airing.duration),
+                scte35::break_in(id, end),
+            ),
+            CueCommand::TimeSignal => (
+                scte35::break_time_signal(id, start, airing.duration, true),
+                scte35::break_time_signal(id, end, airing.duration, false),
+            ),
+        };
+        BreakCues {
+            out_base64: out.to_base64(),
+            out,
+            back,
+            duration_millis: airing.end().unix_millis() - airing.start.unix_millis(),
+            airing,
+        }
+    }
+
+    /// The DATERANGE ID shared by the break's OUT and IN tags.
+    pub(crate) fn id(&self) -> String {
+        format!("break-{}", self.airing.first_discontinuity_sequence)
+    }
+}
+
+/// Writes `millis` as seconds with three decimals.
+fn push_seconds(out: &mut String, millis: i64) {
+    let _ = write!(out, "{}.{:03}", millis / 1000, millis % 1000);
+}
+
+fn write_daterange_out(out: &mut String, cues: &BreakCues) {
+    let _ = write!(
+        out,
+        "#EXT-X-DATERANGE:ID=\"{}\",START-DATE=\"{}\",PLANNED-DURATION=",
+        cues.id(),
+        cues.airing.start.to_rfc3339_millis()
+    );
+    push_seconds(out, cues.duration_millis);
+    out.push_str(",SCTE35-OUT=");
+    out.push_str(&cues.out.to_hex());
+    out.push('\n');
+}
+
+fn write_daterange_in(out: &mut String, cues: &BreakCues) {
+    let _ = write!(
+        out,
+        "#EXT-X-DATERANGE:ID=\"{}\",START-DATE=\"{}\",END-DATE=\"{}\",DURATION=",
+        cues.id(),
+        cues.airing.start.to_rfc3339_millis(),
+        cues.airing.end().to_rfc3339_millis(),
+    );
+    push_seconds(out, cues.duration_millis);
+    out.push_str(",SCTE35-IN=");
+    out.push_str(&cues.back.to_hex());
+    out.push('\n');
+}
+
+/// The cues of `airing`, encoded on first use.
+fn cues_for(cache: &mut Vec<BreakCues>, airing: BreakAiring, command: CueCommand) -> &BreakCues {
+    let position = match cache.iter().position(|cues| cues.airing == airing) {
+        Some(position) => position,
+        None => {
+            cache.push(BreakCues::new(airing, command));
+            cache.len() - 1
+        }
+    };
+    &cache[position]
 }
 
 /// Writes a media playlist listing `segments`, oldest first. Discontinuities and
 /// PROGRAM-DATE-TIME follow each segment's `starts_run`; the first segment gets neither a
-/// discontinuity (its number is in the header) nor is ever without a PROGRAM-DATE-TIME.
+/// discontinuity (its number is in the header) nor is ever without a PROGRAM-DATE-TIME. Breaks
+/// are marked as the module documentation says.
 pub(crate) fn write_media_playlist(
     out: &mut String,
     header: &PlaylistHeader,
     segments: &[ListedSegment<'_>],
+    command: CueCommand,
 ) {
     let _ = write!(
         out,
@@ -217,9 +393,18 @@ pub(crate) fn write_media_playlist(
         header.media_sequence,
         header.discontinuity_sequence,
     );
+    let mut cache = Vec::new();
     for (position, segment) in segments.iter().enumerate() {
-        let at = &segment.at;
+        let aired = &segment.aired;
+        let at = &aired.at;
         let first = position == 0;
+        if first
+            && let Some(airing) = aired.in_break
+            && !aired.starts_break()
+        {
+            // The break started before the window: declare its range all the same.
+            write_daterange_out(out, cues_for(&mut cache, airing, command));
+        }
         if at.starts_run && !first {
             out.push_str("#EXT-X-DISCONTINUITY\n");
         }
@@ -233,17 +418,48 @@ pub(crate) fn write_media_playlist(
             out.push_str(&at.start.to_rfc3339_millis());
             out.push('\n');
         }
+        if let Some(ended) = aired.after_break {
+            let cues = cues_for(&mut cache, ended, command);
+            write_daterange_in(out, cues);
+            out.push_str("#EXT-X-CUE-IN\n");
+        }
+        if let Some(airing) = aired.in_break {
+            let cues = cues_for(&mut cache, airing, command);
+            if aired.starts_break() {
+                write_daterange_out(out, cues);
+                out.push_str("#EXT-OATCLS-SCTE35:");
+                out.push_str(&cues.out_base64);
+                out.push_str("\n#EXT-X-CUE-OUT:");
+                push_seconds(out, cues.duration_millis);
+                out.push('\n');
+            } else {
+                out.push_str("#EXT-X-CUE-OUT-CONT:ElapsedTime=");
+                push_seconds(out, at.start.unix_millis() - airing.start.unix_millis());
+                out.push_str(",Duration=");
+                push_seconds(out, cues.duration_millis);
+                out.push_str(",SCTE35=");
+                out.push_str(&cues.out_base64);
+                out.push('\n');
+            }
+        }
         let millis = at.end().unix_millis() - at.start.unix_millis();
-        let _ = writeln!(out, "#EXTINF:{}.{:03},", millis / 1000, millis % 1000);
+        out.push_str("#EXTINF:");
+        push_seconds(out, millis);
+        out.push_str(",\n");
         push_media_url(out, segment.path);
         out.push('\n');
     }
 }
 
 /// `/media/{path}`, percent-encoding whatever is not unreserved or `/`.
-fn push_media_url(out: &mut String, path: &str) {
+pub(crate) fn push_media_url(out: &mut String, path: &str) {
     out.push_str(MEDIA_URL_PREFIX);
-    for byte in path.trim_start_matches('/').bytes() {
+    push_percent_encoded(out, path.trim_start_matches('/'));
+}
+
+/// `path`, percent-encoding whatever is not unreserved or `/`.
+pub(crate) fn push_percent_encoded(out: &mut String, path: &str) {
+    for byte in path.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~' | b'/') {
             out.push(byte as char);
         } else {

@@ -1,20 +1,30 @@
-//! Timeline and clock to HLS manifests (pure), and the HTTP origin that serves them.
+//! Timeline and clock to HLS and DASH manifests (pure), and the HTTP origin that serves them.
 //!
 //! - [`ChannelPlayout`]: a channel, its ladder, its timeline and the assets it plays, checked once.
-//! - [`hls`]: manifests as pure functions of (playout, now, options). No IO, no clock reads.
+//! - [`hls`] and [`dash`]: manifests as pure functions of (playout, now, options). No IO, no
+//!   clock reads. Both list the same [`window`], where a session's ad fill is a parameter.
 //! - [`origin`]: the axum routes that serve manifests and segment files, with a [`Directory`] of
 //!   channels that the binary fills and refreshes.
 
 mod channel;
+pub mod dash;
 pub mod hls;
 pub mod origin;
 mod playlist_cache;
+pub mod window;
 
 #[cfg(test)]
 mod fixtures;
+#[cfg(test)]
+mod soak;
+#[cfg(test)]
+mod testing;
 
 pub use channel::{ChannelPlayout, PlayoutError};
+pub use dash::{MpdOptions, render_mpd, render_session_mpd};
 pub use hls::{
-    MediaPlaylistOptions, render_media_playlist, render_media_playlist_with, render_multivariant,
+    CueCommand, MediaPlaylistOptions, render_media_playlist, render_media_playlist_with,
+    render_multivariant, render_multivariant_with, render_session_media_playlist,
 };
 pub use origin::{Directory, OriginState, router};
+pub use window::{BreakFill, ChannelBreaks, Fill};

@@ -3,14 +3,24 @@
 //!
 //! Routes (GET and HEAD):
 //! - `/channels/{slug}/master.m3u8`: the multivariant playlist of the HLS-TS output.
-//! - `/channels/{slug}/{rung}/ts.m3u8`: a live media playlist.
+//! - `/channels/{slug}/{rung}/ts.m3u8`: a live HLS-TS media playlist.
+//! - `/channels/{slug}/master-fmp4.m3u8`: the multivariant playlist of the HLS-fMP4 output.
+//! - `/channels/{slug}/{rung}/fmp4.m3u8`: a live HLS-fMP4 media playlist (EXT-X-MAP after every
+//!   discontinuity).
+//! - `/channels/{slug}/manifest.mpd`: the dynamic DASH MPD, over the same fMP4 fragments.
+//! - `/time`: the origin's clock as ISO 8601 with milliseconds, for the MPD's `UTCTiming`
+//!   (`urn:mpeg:dash:utc:http-iso:2014`); never cached.
 //! - `/media/{*path}`: a segment or init file, with byte ranges; `..` is refused.
+//!
+//! Each manifest exists only for a channel published in its format (`hls-ts`, `hls-fmp4`,
+//! `dash`): otherwise, as for an unknown or stopped channel, a 404 that says why.
 //!
 //! Manifests carry a weak ETag (If-None-Match gives 304), are served gzipped to clients that
 //! accept it (compressed once per rendering, not per request), and are cached by players and
-//! CDNs for half a segment (media playlists) or a few seconds (multivariant). Segment files
-//! never change once written, so they are cached for a year. Every response allows any origin,
-//! for browser players.
+//! CDNs for half a segment (media playlists and the MPD) or a few seconds (multivariant). Media
+//! playlists and MPDs are rendered once per window position and channel. Segment files never
+//! change once written, so they are cached for a year. Every response allows any origin, for
+//! browser players.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -23,12 +33,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{Method, StatusCode, Uri};
-use onair_domain::{Clock, OutputFormat};
+use onair_domain::{Clock, OutputFormat, Packaging};
 use tower::ServiceExt as _;
 use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 use crate::ChannelPlayout;
+use crate::dash::{MPD_CONTENT_TYPE, MpdOptions};
 use crate::hls::MediaPlaylistOptions;
 use crate::playlist_cache::{PlaylistCache, Rendered};
 
@@ -41,6 +52,9 @@ pub const SEGMENT_CACHE_CONTROL: &str = "public, max-age=31536000, immutable";
 /// How long a multivariant playlist may be cached: it changes only when the channel's ladder or
 /// assets do.
 pub const MULTIVARIANT_MAX_AGE_SECS: i64 = 5;
+
+/// Where the origin serves its clock, and the MPD's `UTCTiming` points.
+pub const TIME_PATH: &str = "/time";
 
 /// The channels the origin serves, by slug. The binary fills it and refreshes it; requests read
 /// it. Reads take a shared lock for a hash lookup and an `Arc` clone.
@@ -103,6 +117,7 @@ struct Origin {
     state: OriginState,
     cache: PlaylistCache,
     media: ServeDir,
+    mpd_options: MpdOptions,
 }
 
 /// The origin's routes, ready to be served or nested.
@@ -112,6 +127,10 @@ pub fn router(state: OriginState) -> Router {
         state,
         cache: PlaylistCache::default(),
         media,
+        mpd_options: MpdOptions {
+            utc_timing_url: TIME_PATH.into(),
+            ..MpdOptions::default()
+        },
     });
     let cors = CorsLayer::new()
         .allow_origin(Any)
@@ -124,25 +143,34 @@ pub fn router(state: OriginState) -> Router {
             header::DATE,
         ]);
     Router::new()
-        .route("/channels/{slug}/master.m3u8", get(multivariant))
+        .route("/channels/{slug}/master.m3u8", get(multivariant_ts))
+        .route("/channels/{slug}/master-fmp4.m3u8", get(multivariant_fmp4))
         .route("/channels/{slug}/{rung}/ts.m3u8", get(media_playlist_ts))
+        .route(
+            "/channels/{slug}/{rung}/fmp4.m3u8",
+            get(media_playlist_fmp4),
+        )
+        .route("/channels/{slug}/manifest.mpd", get(mpd))
+        .route(TIME_PATH, get(time))
         .route("/media/{*path}", get(media_file))
         .layer(cors)
         .with_state(origin)
 }
 
-async fn multivariant(
+async fn multivariant_ts(
     State(origin): State<Arc<Origin>>,
     Path(slug): Path<String>,
     headers: HeaderMap,
 ) -> Result<Response, OriginError> {
-    let playout = origin.published(&slug, OutputFormat::HlsTs)?;
-    let rendered = origin.cache.multivariant(&slug, &playout);
-    Ok(manifest_response(
-        &rendered,
-        &headers,
-        MULTIVARIANT_MAX_AGE_SECS,
-    ))
+    origin.multivariant(&slug, Packaging::Ts, &headers)
+}
+
+async fn multivariant_fmp4(
+    State(origin): State<Arc<Origin>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, OriginError> {
+    origin.multivariant(&slug, Packaging::Cmaf, &headers)
 }
 
 async fn media_playlist_ts(
@@ -150,10 +178,80 @@ async fn media_playlist_ts(
     Path((slug, rung)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, OriginError> {
-    origin.media_playlist(&slug, &rung, &MediaPlaylistOptions::default(), &headers)
+    origin.media_playlist(&slug, &rung, &MediaPlaylistOptions::ts(), &headers)
+}
+
+async fn media_playlist_fmp4(
+    State(origin): State<Arc<Origin>>,
+    Path((slug, rung)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response, OriginError> {
+    origin.media_playlist(&slug, &rung, &MediaPlaylistOptions::fmp4(), &headers)
+}
+
+async fn mpd(
+    State(origin): State<Arc<Origin>>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, OriginError> {
+    let playout = origin.published(&slug, OutputFormat::Dash)?;
+    let now = origin.state.clock.now();
+    let rendered = origin
+        .cache
+        .mpd(&slug, &playout, now, &origin.mpd_options)
+        .ok_or(OriginError::NotPublished {
+            slug: slug.clone(),
+            output: OutputFormat::Dash,
+        })?;
+    Ok(manifest_response(
+        &rendered,
+        &headers,
+        MPD_CONTENT_TYPE,
+        playlist_max_age(&playout),
+    ))
+}
+
+/// The clock, for `UTCTiming`: never cached, since it is the one thing that is not a function
+/// of the window.
+async fn time(State(origin): State<Arc<Origin>>) -> Response {
+    let now = origin.state.clock.now().to_rfc3339_millis();
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=utf-8"),
+        ),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+    ];
+    (headers, now).into_response()
+}
+
+/// Half a segment: a player or CDN never sees a window more than that late.
+fn playlist_max_age(playout: &ChannelPlayout) -> i64 {
+    (playout.target_duration_secs() / 2).max(1)
 }
 
 impl Origin {
+    fn multivariant(
+        &self,
+        slug: &str,
+        packaging: Packaging,
+        headers: &HeaderMap,
+    ) -> Result<Response, OriginError> {
+        let output = MediaPlaylistOptions {
+            packaging,
+            ..MediaPlaylistOptions::default()
+        }
+        .output_format();
+        let playout = self.published(slug, output)?;
+        let rendered = self.cache.multivariant(slug, &playout, packaging);
+        Ok(manifest_response(
+            &rendered,
+            headers,
+            PLAYLIST_CONTENT_TYPE,
+            MULTIVARIANT_MAX_AGE_SECS,
+        ))
+    }
+
     /// The channel under `slug`, if it is on air and published as `output`.
     fn published(
         &self,
@@ -194,13 +292,21 @@ impl Origin {
             .cache
             .media_playlist(slug, &playout, rung_index, now, options)
             .ok_or_else(unknown_rung)?;
-        // Half a segment: a player or CDN never sees a window more than that late.
-        let max_age = (playout.target_duration_secs() / 2).max(1);
-        Ok(manifest_response(&rendered, headers, max_age))
+        Ok(manifest_response(
+            &rendered,
+            headers,
+            PLAYLIST_CONTENT_TYPE,
+            playlist_max_age(&playout),
+        ))
     }
 }
 
-fn manifest_response(rendered: &Rendered, request: &HeaderMap, max_age_secs: i64) -> Response {
+fn manifest_response(
+    rendered: &Rendered,
+    request: &HeaderMap,
+    content_type: &'static str,
+    max_age_secs: i64,
+) -> Response {
     let cache_control = HeaderValue::try_from(format!("public, max-age={max_age_secs}"))
         .expect("a number is a valid header value");
     let mut response = if none_match(request, &rendered.etag) {
@@ -215,10 +321,7 @@ fn manifest_response(rendered: &Rendered, request: &HeaderMap, max_age_secs: i64
         Response::new(Body::from(rendered.identity.clone()))
     };
     let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static(PLAYLIST_CONTENT_TYPE),
-    );
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, cache_control);
     headers.insert(header::ETAG, rendered.etag.clone());
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
@@ -331,6 +434,7 @@ fn media_content_type(path: &str) -> Option<&'static str> {
         "m4s" => Some("video/iso.segment"),
         "mp4" => Some("video/mp4"),
         "m3u8" => Some(PLAYLIST_CONTENT_TYPE),
+        "mpd" => Some(MPD_CONTENT_TYPE),
         _ => None,
     }
 }

@@ -16,6 +16,7 @@ use http::HeaderValue;
 use onair_domain::{Packaging, Timestamp};
 
 use crate::ChannelPlayout;
+use crate::dash::{self, MpdOptions};
 use crate::hls::{self, MediaPlaylistOptions, WindowKey};
 
 /// A manifest ready to send: its bytes as they are and gzipped, and its entity tag.
@@ -70,9 +71,11 @@ type MediaSlot = RwLock<Option<(WindowKey, Rendered)>>;
 #[derive(Debug)]
 struct ChannelEntry {
     playout: Arc<ChannelPlayout>,
-    multivariant: OnceLock<Rendered>,
+    /// One per packaging, in the order of `PACKAGINGS`.
+    multivariant: [OnceLock<Rendered>; 2],
     /// One slot per packaging and rung: every TS rung, then every CMAF rung.
     media: Vec<MediaSlot>,
+    mpd: MediaSlot,
 }
 
 const PACKAGINGS: [Packaging; 2] = [Packaging::Ts, Packaging::Cmaf];
@@ -82,8 +85,9 @@ impl ChannelEntry {
         let slots = PACKAGINGS.len() * playout.ladder().rungs.len();
         ChannelEntry {
             playout,
-            multivariant: OnceLock::new(),
+            multivariant: [OnceLock::new(), OnceLock::new()],
             media: (0..slots).map(|_| RwLock::new(None)).collect(),
+            mpd: RwLock::new(None),
         }
     }
 
@@ -99,13 +103,53 @@ impl ChannelEntry {
     }
 }
 
+/// What `slot` holds for `key`, or `render()` kept there. Rendered outside the lock: two
+/// requests at a boundary may both render, identically.
+fn cached(
+    slot: &MediaSlot,
+    key: WindowKey,
+    render: impl FnOnce() -> Option<String>,
+) -> Option<Rendered> {
+    if let Some((cached_key, rendered)) = &*slot.read().unwrap_or_else(PoisonError::into_inner)
+        && *cached_key == key
+    {
+        return Some(rendered.clone());
+    }
+    let rendered = Rendered::new(render()?);
+    *slot.write().unwrap_or_else(PoisonError::into_inner) = Some((key, rendered.clone()));
+    Some(rendered)
+}
+
 impl PlaylistCache {
-    pub(crate) fn multivariant(&self, slug: &str, playout: &Arc<ChannelPlayout>) -> Rendered {
+    pub(crate) fn multivariant(
+        &self,
+        slug: &str,
+        playout: &Arc<ChannelPlayout>,
+        packaging: Packaging,
+    ) -> Rendered {
         let entry = self.entry(slug, playout);
-        entry
-            .multivariant
-            .get_or_init(|| Rendered::new(hls::render_multivariant(playout)))
+        let index = PACKAGINGS
+            .iter()
+            .position(|candidate| *candidate == packaging)
+            .expect("every packaging has a slot");
+        entry.multivariant[index]
+            .get_or_init(|| Rendered::new(hls::render_multivariant_with(playout, packaging)))
             .clone()
+    }
+
+    /// The MPD at `now`, rendered again only when the window has moved; `None` when the channel
+    /// does not publish DASH. Every request passes the same options (the origin's).
+    pub(crate) fn mpd(
+        &self,
+        slug: &str,
+        playout: &Arc<ChannelPlayout>,
+        now: Timestamp,
+        options: &MpdOptions,
+    ) -> Option<Rendered> {
+        let entry = self.entry(slug, playout);
+        cached(&entry.mpd, hls::window_key(playout.timeline(), now), || {
+            dash::render_mpd(playout, now, options)
+        })
     }
 
     /// The media playlist of rung `rung_index` at `now`, rendered again only when its window
@@ -120,19 +164,10 @@ impl PlaylistCache {
     ) -> Option<Rendered> {
         let entry = self.entry(slug, playout);
         let slot = entry.media_slot(options.packaging, rung_index)?;
-        let key = hls::window_key(playout.timeline(), now);
-        if let Some((cached_key, rendered)) = &*slot.read().unwrap_or_else(PoisonError::into_inner)
-            && *cached_key == key
-        {
-            return Some(rendered.clone());
-        }
-        // Rendered outside the lock: two requests at a boundary may both render, identically.
         let rung = &playout.ladder().rungs[rung_index].name;
-        let rendered = Rendered::new(hls::render_media_playlist_with(
-            playout, rung, now, options,
-        )?);
-        *slot.write().unwrap_or_else(PoisonError::into_inner) = Some((key, rendered.clone()));
-        Some(rendered)
+        cached(slot, hls::window_key(playout.timeline(), now), || {
+            hls::render_media_playlist_with(playout, rung, now, options)
+        })
     }
 
     /// Drops what was rendered for a channel that left the directory.
@@ -242,9 +277,7 @@ mod tests {
         let playout = Arc::new(fixtures::demo_playout(true));
         let now = at_millis(8_000);
         let ts = MediaPlaylistOptions::default();
-        let cmaf = MediaPlaylistOptions {
-            packaging: Packaging::Cmaf,
-        };
+        let cmaf = MediaPlaylistOptions::fmp4();
         let high = cache.media_playlist("demo", &playout, 0, now, &ts).unwrap();
         let low = cache.media_playlist("demo", &playout, 1, now, &ts).unwrap();
         let high_cmaf = cache

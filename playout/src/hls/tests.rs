@@ -122,20 +122,45 @@ fn before_the_first_segment_ends_the_playlist_is_empty_but_numbered() {
     assert!(parsed.segments.is_empty());
 }
 
+/// Was `a_finished_timeline_keeps_its_last_window_without_endlist`: a timeline that ends now
+/// loops the channel's slate (the fixture's tail) instead of freezing its last window.
 #[test]
-fn a_finished_timeline_keeps_its_last_window_without_endlist() {
+fn a_finished_timeline_slides_into_its_slate_tail_without_endlist() {
     let playout = fixtures::demo_playout(false);
-    let at_end = ts_360p(&playout, at_millis(9_520));
-    assert_eq!(ts_360p(&playout, at_millis(86_400_000)), at_end);
-    assert!(!at_end.contains("ENDLIST"));
-    assert!(at_end.contains("#EXT-X-MEDIA-SEQUENCE:2\n"), "{at_end}");
+    assert_snapshot!(ts_360p(&playout, at_millis(13_520)), @r"
+    #EXTM3U
+    #EXT-X-VERSION:3
+    #EXT-X-TARGETDURATION:2
+    #EXT-X-MEDIA-SEQUENCE:4
+    #EXT-X-DISCONTINUITY-SEQUENCE:1
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:28.000Z
+    #EXTINF:1.520,
+    /media/assets/2/360p/ts/00001.ts
+    #EXT-X-DISCONTINUITY
+    #EXT-X-PROGRAM-DATE-TIME:2026-09-21T14:13:29.520Z
+    #EXTINF:2.000,
+    /media/assets/3/360p/ts/00000.ts
+    #EXTINF:2.000,
+    /media/assets/3/360p/ts/00001.ts
+    ");
+    // A day later the slate still loops, numbered on: 21 600 passes of 4 s, 2 segments each,
+    // after the 5 planned segments; the window ends with the last one that has ended.
+    let later = parse(&ts_360p(&playout, at_millis(86_409_520)));
+    assert_eq!(later.media_sequence, 5 + 2 * 21_600 - 3);
+    assert_eq!(later.discontinuity_sequence, 2 + 21_600 - 2);
+    assert!(
+        later
+            .segments
+            .iter()
+            .all(|s| s.uri.starts_with("/media/assets/3/"))
+    );
+    let text = ts_360p(&playout, at_millis(86_409_520));
+    assert!(!text.contains("ENDLIST"));
 }
 
 #[test]
 fn cmaf_playlist_maps_each_run_to_its_init_segment() {
-    let options = MediaPlaylistOptions {
-        packaging: Packaging::Cmaf,
-    };
+    let options = MediaPlaylistOptions::fmp4();
     let text = render_media_playlist_with(
         &fixtures::demo_playout(true),
         "240p",
@@ -178,9 +203,7 @@ fn there_is_no_playlist_for_an_unknown_rung_or_an_unpublished_output() {
     let (mut channel, ladder, timeline, assets) = fixtures::demo_parts(true);
     channel.outputs = vec![OutputFormat::HlsTs];
     let ts_only = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap();
-    let cmaf = MediaPlaylistOptions {
-        packaging: Packaging::Cmaf,
-    };
+    let cmaf = MediaPlaylistOptions::fmp4();
     assert_eq!(
         render_media_playlist_with(&ts_only, "360p", at_millis(8_000), &cmaf),
         None
@@ -233,6 +256,177 @@ fn extinf_adds_up_to_the_next_program_date_time_when_segments_are_not_whole_mill
         "{text}"
     );
     parse(&text);
+}
+
+// ---- ad-break markers ----
+
+fn breaks_ts(now_millis: i64) -> String {
+    render_media_playlist(&fixtures::break_playout(), "360p", at_millis(now_millis)).unwrap()
+}
+
+#[test]
+fn a_break_is_marked_out_continued_and_back_in() {
+    // Window of 4 at 14 s: ad A (6-10 s), ad B (10-12 s), the programme again (12-14 s).
+    let text = breaks_ts(14_000);
+    insta::assert_snapshot!("break_ts_at_14s", text);
+    let playlist = crate::testing::parse_hls(&text);
+    crate::testing::check_hls_cues(&fixtures::break_playout(), &playlist);
+    // m3u8-rs reads it too (it keeps one DATERANGE per segment).
+    parse(&text);
+}
+
+#[test]
+fn a_window_that_starts_inside_a_break_still_declares_it() {
+    let text = breaks_ts(16_000);
+    insta::assert_snapshot!("break_ts_at_16s", text);
+    let playlist = crate::testing::parse_hls(&text);
+    assert_eq!(playlist.leading_dateranges.len(), 1);
+    assert!(
+        playlist.segments[0].cues[0]
+            .starts_with("#EXT-X-CUE-OUT-CONT:ElapsedTime=2.000,Duration=6.000,")
+    );
+    crate::testing::check_hls_cues(&fixtures::break_playout(), &playlist);
+}
+
+#[test]
+fn the_fmp4_playlist_marks_breaks_and_maps_every_run() {
+    let text = render_media_playlist_with(
+        &fixtures::break_playout(),
+        "240p",
+        at_millis(14_000),
+        &MediaPlaylistOptions::fmp4(),
+    )
+    .unwrap();
+    insta::assert_snapshot!("break_fmp4_at_14s", text);
+    let playlist = crate::testing::parse_hls(&text);
+    assert_eq!(
+        playlist
+            .segments
+            .iter()
+            .map(|s| s.map.as_deref().unwrap())
+            .collect::<Vec<_>>(),
+        [
+            "/media/assets/4/240p/cmaf/init.mp4",
+            "/media/assets/4/240p/cmaf/init.mp4",
+            "/media/assets/5/240p/cmaf/init.mp4",
+            "/media/assets/1/240p/cmaf/init.mp4",
+        ]
+    );
+}
+
+#[test]
+fn the_fmp4_multivariant_points_at_the_fmp4_playlists() {
+    assert_snapshot!(render_multivariant_with(&fixtures::demo_playout(true), Packaging::Cmaf), @r#"
+    #EXTM3U
+    #EXT-X-VERSION:6
+    #EXT-X-INDEPENDENT-SEGMENTS
+    #EXT-X-STREAM-INF:BANDWIDTH=896000,AVERAGE-BANDWIDTH=896000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000
+    360p/fmp4.m3u8
+    #EXT-X-STREAM-INF:BANDWIDTH=464000,AVERAGE-BANDWIDTH=464000,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000
+    240p/fmp4.m3u8
+    "#);
+}
+
+#[test]
+fn a_time_signal_cue_carries_a_placement_opportunity() {
+    let options = MediaPlaylistOptions {
+        cue: CueCommand::TimeSignal,
+        ..MediaPlaylistOptions::ts()
+    };
+    let text = render_media_playlist_with(
+        &fixtures::break_playout(),
+        "360p",
+        at_millis(14_000),
+        &options,
+    )
+    .unwrap();
+    let oatcls = text
+        .lines()
+        .find_map(|line| line.strip_prefix("#EXT-OATCLS-SCTE35:"))
+        .unwrap();
+    let cue = crate::testing::decode_base64_cue(oatcls);
+    assert_eq!(cue.command, 0x06);
+    assert_eq!((cue.event_id, cue.duration), (1, Some(6 * 90_000)));
+}
+
+/// A session that fills the break with the slate (two segments, for ad A) and the filler's
+/// first segment (for ad B).
+struct SlateFill {
+    runs: Vec<Run>,
+    assets: HashMap<AssetId, onair_domain::Asset>,
+}
+
+impl crate::window::BreakFill for SlateFill {
+    fn fill(&self, _airing: &onair_domain::BreakAiring) -> Option<crate::window::Fill<'_>> {
+        Some(crate::window::Fill {
+            runs: &self.runs,
+            assets: &self.assets,
+        })
+    }
+}
+
+#[test]
+fn a_session_fill_replaces_the_break_and_keeps_the_numbering() {
+    let playout = fixtures::break_playout();
+    let assets = playout.assets().clone();
+    let slate = fixtures::track(&assets[&fixtures::SLATE]);
+    let filler = fixtures::track(&assets[&fixtures::FILLER]);
+    let fill = SlateFill {
+        runs: vec![
+            Run::whole(RunKind::Slate, fixtures::SLATE, "house ad", slate),
+            Run {
+                n_segments: 1,
+                ..Run::whole(RunKind::Filler, fixtures::FILLER, "promo", filler)
+            },
+        ],
+        assets,
+    };
+    let now = at_millis(14_000);
+    let options = MediaPlaylistOptions::ts();
+    let channel = render_media_playlist(&playout, "360p", now).unwrap();
+    let session = render_session_media_playlist(&playout, "360p", now, &options, &fill).unwrap();
+    let (channel, session) = (
+        crate::testing::parse_hls(&channel),
+        crate::testing::parse_hls(&session),
+    );
+    assert_eq!(
+        session
+            .segments
+            .iter()
+            .map(|s| s.uri.as_str())
+            .collect::<Vec<_>>(),
+        [
+            "/media/assets/3/360p/ts/00000.ts",
+            "/media/assets/3/360p/ts/00001.ts",
+            "/media/assets/2/360p/ts/00000.ts",
+            "/media/assets/1/360p/ts/00001.ts",
+        ]
+    );
+    for (ours, theirs) in session.segments.iter().zip(&channel.segments) {
+        assert_eq!(
+            (
+                ours.media_sequence,
+                ours.discontinuity_sequence,
+                ours.start_millis,
+                &ours.cues
+            ),
+            (
+                theirs.media_sequence,
+                theirs.discontinuity_sequence,
+                theirs.start_millis,
+                &theirs.cues
+            )
+        );
+    }
+    // A fill with the wrong shape is ignored: the session gets the channel's break.
+    let misfit = SlateFill {
+        runs: fill.runs[..1].to_vec(),
+        assets: fill.assets.clone(),
+    };
+    assert_eq!(
+        render_session_media_playlist(&playout, "360p", now, &options, &misfit),
+        render_media_playlist(&playout, "360p", now)
+    );
 }
 
 // ---- properties over random timelines ----
@@ -326,9 +520,12 @@ fn parse(text: &str) -> Parsed {
 struct Case {
     /// Segment durations of each asset, in ticks.
     assets: Vec<Vec<i64>>,
-    /// (asset, in point, segment count) before reduction to what the asset has.
-    runs: Vec<(usize, u32, u32)>,
+    /// (asset, in point, segment count, break) before reduction to what the asset has; break
+    /// 0 is none, and consecutive runs with the same other number are one break.
+    runs: Vec<(usize, u32, u32, u8)>,
     repeat: bool,
+    /// Without repeat: loop the last asset after the end.
+    tail: bool,
     origin: Timestamp,
     first_media_sequence: u64,
     first_discontinuity_sequence: u64,
@@ -349,18 +546,27 @@ impl Case {
         let runs = self
             .runs
             .iter()
-            .map(|(pick, in_point, count)| {
+            .map(|(pick, in_point, count, slot)| {
                 let (asset_id, track) = &tracks[pick % tracks.len()];
                 let first_segment = in_point % track.len();
                 let n_segments = 1 + count % (track.len() - first_segment);
+                let kind = if *slot == 0 {
+                    RunKind::Programme
+                } else {
+                    RunKind::AdBreak
+                };
                 Run {
                     first_segment,
                     n_segments,
-                    ..Run::whole(RunKind::Programme, *asset_id, "run", Arc::clone(track))
+                    ad_break: (*slot != 0).then_some(onair_domain::BreakSlot {
+                        number: u32::from(*slot),
+                        duration: Ticks::ZERO,
+                    }),
+                    ..Run::whole(kind, *asset_id, "run", Arc::clone(track))
                 }
             })
             .collect();
-        let timeline = Timeline::new(
+        let mut timeline = Timeline::new(
             self.origin,
             runs,
             self.repeat,
@@ -368,6 +574,17 @@ impl Case {
             self.first_discontinuity_sequence,
         )
         .unwrap();
+        if self.tail {
+            let (asset_id, track) = tracks.last().unwrap();
+            timeline = timeline
+                .with_tail(Run::whole(
+                    RunKind::Slate,
+                    *asset_id,
+                    "tail",
+                    Arc::clone(track),
+                ))
+                .unwrap();
+        }
         ChannelPlayout::new(
             fixtures::channel("random", self.window_segments),
             ladder,
@@ -381,7 +598,8 @@ impl Case {
 fn case() -> impl Strategy<Value = Case> {
     (
         prop::collection::vec(prop::collection::vec(90_000i64..=540_000, 1..6), 1..4),
-        prop::collection::vec((any::<usize>(), any::<u32>(), any::<u32>()), 1..6),
+        prop::collection::vec((any::<usize>(), any::<u32>(), any::<u32>(), 0u8..3), 1..6),
+        any::<bool>(),
         any::<bool>(),
         0i64..90_000 * 3600,
         0u64..1_000_000,
@@ -393,6 +611,7 @@ fn case() -> impl Strategy<Value = Case> {
                 assets,
                 runs,
                 repeat,
+                tail,
                 origin,
                 first_media_sequence,
                 first_discontinuity_sequence,
@@ -401,6 +620,7 @@ fn case() -> impl Strategy<Value = Case> {
                 assets,
                 runs,
                 repeat,
+                tail: tail && !repeat,
                 origin: Timestamp::from_unix_secs(1_790_000_000) + Ticks(origin),
                 first_media_sequence,
                 first_discontinuity_sequence,
@@ -433,7 +653,7 @@ fn check_against_timeline(playout: &ChannelPlayout, now: Timestamp, parsed: &Par
             "EXTINF is within a millisecond"
         );
         assert!(listed.duration_millis <= parsed.target_duration as i64 * 1000);
-        let asset_id = timeline.runs()[at.run_index].asset_id;
+        let asset_id = timeline.run(at.run_index).asset_id;
         let expected_uri = format!(
             "/media/assets/{asset_id}/360p/ts/{:05}.ts",
             at.segment_index
@@ -451,10 +671,25 @@ proptest! {
     ) {
         let playout = case.playout();
         let (t1, t2) = (case.origin + Ticks(t1), case.origin + Ticks(t1 + gap));
-        let earlier = parse(&render_media_playlist(&playout, "360p", t1).unwrap());
-        let later = parse(&render_media_playlist(&playout, "360p", t2).unwrap());
+        let (text1, text2) = (
+            render_media_playlist(&playout, "360p", t1).unwrap(),
+            render_media_playlist(&playout, "360p", t2).unwrap(),
+        );
+        let (earlier, later) = (parse(&text1), parse(&text2));
         check_against_timeline(&playout, t1, &earlier);
         check_against_timeline(&playout, t2, &later);
+        let (cues1, cues2) = (crate::testing::parse_hls(&text1), crate::testing::parse_hls(&text2));
+        crate::testing::check_hls_cues(&playout, &cues1);
+        crate::testing::check_hls_cues(&playout, &cues2);
+        for segment in &cues1.segments {
+            if let Some(again) = cues2.segments.iter().find(|s| s.media_sequence == segment.media_sequence) {
+                prop_assert_eq!(
+                    (again.discontinuity_sequence, again.start_millis, again.duration_millis, &again.uri, &again.map, &again.cues),
+                    (segment.discontinuity_sequence, segment.start_millis, segment.duration_millis, &segment.uri, &segment.map, &segment.cues),
+                    "a listed segment keeps its tags"
+                );
+            }
+        }
         prop_assert!(later.media_sequence >= earlier.media_sequence);
         prop_assert!(later.discontinuity_sequence >= earlier.discontinuity_sequence);
         prop_assert_eq!(later.target_duration, earlier.target_duration);

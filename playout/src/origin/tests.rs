@@ -463,3 +463,119 @@ async fn a_missing_segment_file_or_a_folder_is_a_404_not_cached_for_a_year() {
         assert!(!headers.contains_key(header::CACHE_CONTROL), "{uri}");
     }
 }
+
+#[tokio::test]
+async fn the_fmp4_and_dash_routes_serve_their_manifests_with_cdn_headers() {
+    let harness = Harness::new();
+    let playout = fixtures::demo_playout(true);
+    let now = at_millis(NOW_MILLIS);
+    let cases = [
+        (
+            "/channels/demo/master-fmp4.m3u8",
+            crate::hls::render_multivariant_with(&playout, onair_domain::Packaging::Cmaf),
+            PLAYLIST_CONTENT_TYPE,
+            "public, max-age=5",
+        ),
+        (
+            "/channels/demo/240p/fmp4.m3u8",
+            crate::hls::render_media_playlist_with(
+                &playout,
+                "240p",
+                now,
+                &MediaPlaylistOptions::fmp4(),
+            )
+            .unwrap(),
+            PLAYLIST_CONTENT_TYPE,
+            "public, max-age=1",
+        ),
+        (
+            "/channels/demo/manifest.mpd",
+            crate::dash::render_mpd(&playout, now, &MpdOptions::default()).unwrap(),
+            "application/dash+xml",
+            "public, max-age=1",
+        ),
+    ];
+    for (uri, expected, content_type, cache_control) in cases {
+        let (status, headers, body) = harness.get(uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+        assert_eq!(body, expected, "{uri}");
+        assert_eq!(
+            header(&headers, header::CONTENT_TYPE),
+            content_type,
+            "{uri}"
+        );
+        assert_eq!(
+            header(&headers, header::CACHE_CONTROL),
+            cache_control,
+            "{uri}"
+        );
+        let etag = header(&headers, header::ETAG).to_owned();
+        let (status, _, _) = harness
+            .send(request(Method::GET, uri, &[("if-none-match", &etag)]))
+            .await;
+        assert_eq!(status, StatusCode::NOT_MODIFIED, "{uri}");
+        let (_, headers, _) = harness
+            .send(request(
+                Method::GET,
+                uri,
+                &[
+                    ("accept-encoding", "gzip"),
+                    ("origin", "https://player.example"),
+                ],
+            ))
+            .await;
+        assert_eq!(header(&headers, header::CONTENT_ENCODING), "gzip", "{uri}");
+        assert_eq!(header(&headers, header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+        let (status, _, body) = harness.send(request(Method::HEAD, uri, &[])).await;
+        assert_eq!((status, body.len()), (StatusCode::OK, 0), "{uri}");
+    }
+}
+
+#[tokio::test]
+async fn the_mpd_is_rendered_once_per_window_position() {
+    let (_, early, _) = Harness::at(at_millis(8_000))
+        .get("/channels/demo/manifest.mpd")
+        .await;
+    let (_, same, _) = Harness::at(at_millis(9_000))
+        .get("/channels/demo/manifest.mpd")
+        .await;
+    let (_, later, _) = Harness::at(at_millis(9_520))
+        .get("/channels/demo/manifest.mpd")
+        .await;
+    assert_eq!(early.get(header::ETAG), same.get(header::ETAG));
+    assert_ne!(early.get(header::ETAG), later.get(header::ETAG));
+}
+
+#[tokio::test]
+async fn the_time_endpoint_gives_the_clock_and_is_never_cached() {
+    let harness = Harness::new();
+    let (status, headers, body) = harness.get("/time").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body, at_millis(NOW_MILLIS).to_rfc3339_millis());
+    assert_eq!(header(&headers, header::CACHE_CONTROL), "no-store");
+}
+
+#[tokio::test]
+async fn each_format_is_a_404_for_a_channel_not_published_in_it() {
+    let harness = Harness::new();
+    let (mut channel, ladder, timeline, assets) = fixtures::demo_parts(true);
+    channel.outputs = vec![OutputFormat::HlsTs];
+    harness.directory.replace(
+        "demo",
+        Arc::new(ChannelPlayout::new(channel, ladder, timeline, assets).unwrap()),
+    );
+    for (uri, output) in [
+        ("/channels/demo/master-fmp4.m3u8", "hls-fmp4"),
+        ("/channels/demo/360p/fmp4.m3u8", "hls-fmp4"),
+        ("/channels/demo/manifest.mpd", "dash"),
+    ] {
+        let (status, _, body) = harness.get(uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert_eq!(
+            body,
+            Bytes::from(format!("channel demo is not published as {output}\n"))
+        );
+    }
+    let (status, _, _) = harness.get("/channels/nope/manifest.mpd").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

@@ -1,0 +1,372 @@
+//! The dynamic DASH MPD as a pure function of (channel playout, now, options): no IO, no clock
+//! reads. It lists the same window as the HLS playlists, over the same CMAF fragments.
+//!
+//! - `availabilityStartTime` is the timeline's origin (to the millisecond); every Period's
+//!   `start` is its run's start relative to it, exact to the microsecond, so it never changes
+//!   while the Period is listed. `publishTime` is the end of the last listed segment: it moves
+//!   only when the window does. `timeShiftBufferDepth` is the window (`window_segments` target
+//!   durations), `minimumUpdatePeriod` and `maxSegmentDuration` one target duration,
+//!   `suggestedPresentationDelay` three (at most the window), and `UTCTiming` points at the
+//!   origin's `/time` (`urn:mpeg:dash:utc:http-iso:2014`).
+//! - One Period per run occurrence, `id="p{n}"` with `n` the run's discontinuity sequence:
+//!   unique per occurrence, even when the timeline repeats or the tail loops, and the same on
+//!   every replica. Every Period has the same AdaptationSet (`id="0"`) and Representations
+//!   (`id` = rung name, codecs and bandwidth channel-wide), so players switch nothing but the
+//!   source.
+//! - `SegmentTemplate` at timescale 90 000 with a `SegmentTimeline`. The media crate writes each
+//!   asset's fragments with `tfdt` starting at zero (video at timescale 2500 for 25 fps, audio at
+//!   48000; checked on real files, see the playout tests' notes), so a segment's media time is
+//!   the sum of the stored durations before it: `S@t` is that, `presentationTimeOffset` is the
+//!   media time of the run's first segment (its in point), and `$Number$` is the segment's index
+//!   in its asset, which is also its file name (`$Number%05d$.m4s`).
+//! - The CMAF renditions are muxed (video and audio in one fragment), so the AdaptationSet has
+//!   two `ContentComponent`s and codecs name both.
+//! - An ad break's first Period carries an `EventStream` with `urn:scte:scte35:2014:xml+bin`:
+//!   one `Event` at the Period's start, for the break's duration, whose id is the splice event
+//!   id and whose body is the break's `splice_info_section` in base64, the same cue as HLS.
+
+use std::borrow::Cow;
+use std::fmt::Write as _;
+
+use onair_domain::{Asset, Ladder, OutputFormat, Packaging, Ticks, Timestamp};
+
+use crate::ChannelPlayout;
+use crate::hls::{
+    BreakCues, CueCommand, advertised_bandwidth, push_media_url, push_percent_encoded,
+};
+use crate::window::{self, Aired, BreakFill, ChannelBreaks};
+
+/// The content type of an MPD.
+pub const MPD_CONTENT_TYPE: &str = "application/dash+xml";
+
+/// The SegmentTemplate timescale: the domain's 90 kHz ticks, exact for every duration.
+pub const TIMESCALE: u32 = 90_000;
+
+/// The placeholder a segment template puts where the rung name goes.
+const REPRESENTATION_ID: &str = "$RepresentationID$";
+
+/// How [`render_mpd`] renders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MpdOptions {
+    /// The `UTCTiming` URL (`urn:mpeg:dash:utc:http-iso:2014`): the origin serves `/time`.
+    pub utc_timing_url: Cow<'static, str>,
+    pub cue: CueCommand,
+}
+
+impl Default for MpdOptions {
+    fn default() -> Self {
+        MpdOptions {
+            utc_timing_url: Cow::Borrowed("/time"),
+            cue: CueCommand::SpliceInsert,
+        }
+    }
+}
+
+/// The live MPD at `now`; `None` when the channel does not publish DASH.
+pub fn render_mpd(
+    playout: &ChannelPlayout,
+    now: Timestamp,
+    options: &MpdOptions,
+) -> Option<String> {
+    render_session_mpd(playout, now, options, &ChannelBreaks)
+}
+
+/// [`render_mpd`] for a session whose breaks air what `fill` chooses (see [`crate::window`]).
+/// `None` also when a fill's asset has no CMAF rendition laid out as a template.
+pub fn render_session_mpd(
+    playout: &ChannelPlayout,
+    now: Timestamp,
+    options: &MpdOptions,
+    fill: &dyn BreakFill,
+) -> Option<String> {
+    if !playout.publishes(OutputFormat::Dash) {
+        return None;
+    }
+    let (numbering, window) = window::live_window(playout, now, fill)?;
+    let timeline = playout.timeline();
+    let target = playout.target_duration_secs();
+    let window_secs = target * i64::from(playout.channel().window_segments.max(1));
+    let delay_secs = (3 * target).min(window_secs);
+    let availability_start = Timestamp::from_unix_millis(timeline.origin().unix_millis());
+    let publish = window.last().map_or(availability_start, |last| {
+        last.end().max(availability_start)
+    });
+
+    let mut out = String::with_capacity(1500 + window.len() * 80);
+    out.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    let _ = writeln!(
+        out,
+        "<MPD xmlns=\"urn:mpeg:dash:schema:mpd:2011\" xmlns:scte35=\"http://www.scte.org/schemas/35/2016\" profiles=\"urn:mpeg:dash:profile:isoff-live:2011\" type=\"dynamic\" availabilityStartTime=\"{}\" publishTime=\"{}\" minimumUpdatePeriod=\"PT{target}S\" minBufferTime=\"PT{target}S\" timeShiftBufferDepth=\"PT{window_secs}S\" suggestedPresentationDelay=\"PT{delay_secs}S\" maxSegmentDuration=\"PT{target}S\">",
+        availability_start.to_rfc3339_millis(),
+        publish.to_rfc3339_millis(),
+    );
+    if window.is_empty() {
+        // Nothing has ended yet: announce the first Period with no segment, so the Period ids
+        // and starts are the ones it will keep.
+        let run = timeline.run(numbering.run_index);
+        let first = Aired {
+            at: numbering,
+            run,
+            asset: playout.assets().get(&run.asset_id)?,
+            run_start: timeline.run_start(&numbering),
+            in_break: timeline.break_of(&numbering),
+            after_break: None,
+        };
+        write_period(
+            &mut out,
+            playout,
+            availability_start,
+            &[first],
+            false,
+            options,
+        )?;
+    } else {
+        let mut rest = &window[..];
+        while let Some(first) = rest.first() {
+            let n = rest
+                .iter()
+                .take_while(|aired| {
+                    aired.at.discontinuity_sequence == first.at.discontinuity_sequence
+                })
+                .count();
+            write_period(
+                &mut out,
+                playout,
+                availability_start,
+                &rest[..n],
+                true,
+                options,
+            )?;
+            rest = &rest[n..];
+        }
+    }
+    let _ = write!(
+        out,
+        "  <UTCTiming schemeIdUri=\"urn:mpeg:dash:utc:http-iso:2014\" value=\"{}\"/>\n</MPD>\n",
+        escape(&options.utc_timing_url)
+    );
+    Some(out)
+}
+
+/// One Period: the listed segments of one run occurrence (`segments` is not empty).
+fn write_period(
+    out: &mut String,
+    playout: &ChannelPlayout,
+    availability_start: Timestamp,
+    segments: &[Aired<'_>],
+    list_segments: bool,
+    options: &MpdOptions,
+) -> Option<()> {
+    let first = segments.first()?;
+    let ladder = playout.ladder();
+    // The channel's assets were checked whole by ChannelPlayout::new; a fill's are checked here.
+    let template = if playout.assets().contains_key(&first.asset.id) {
+        SegmentTemplate::derive(first.asset, ladder)?
+    } else {
+        SegmentTemplate::of(first.asset, ladder)?
+    };
+    let _ = write!(
+        out,
+        "  <Period id=\"p{}\" start=\"",
+        first.at.discontinuity_sequence
+    );
+    push_duration(out, first.run_start - availability_start);
+    out.push_str("\">\n");
+    if let Some(airing) = first.in_break
+        && airing.first_discontinuity_sequence == first.at.discontinuity_sequence
+    {
+        let cues = BreakCues::new(airing, options.cue);
+        let _ = write!(
+            out,
+            "    <EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"{TIMESCALE}\">\n      <Event presentationTime=\"0\" duration=\"{}\" id=\"{}\">\n        <scte35:Signal>\n          <scte35:Binary>{}</scte35:Binary>\n        </scte35:Signal>\n      </Event>\n    </EventStream>\n",
+            airing.duration.0,
+            airing.splice_event_id(),
+            cues.out_base64,
+        );
+    }
+    let (max_width, max_height) = ladder.rungs.iter().fold((0, 0), |(w, h), rung| {
+        (w.max(rung.width), h.max(rung.height))
+    });
+    let _ = write!(
+        out,
+        "    <AdaptationSet id=\"0\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" maxWidth=\"{max_width}\" maxHeight=\"{max_height}\" frameRate=\"{}\">\n      <ContentComponent id=\"1\" contentType=\"video\"/>\n      <ContentComponent id=\"2\" contentType=\"audio\"/>\n",
+        frame_rate(ladder),
+    );
+    let run = first.run;
+    let pto = run.track.start(run.first_segment);
+    let start_number = if list_segments {
+        first.at.segment_index
+    } else {
+        run.first_segment
+    };
+    let _ = writeln!(
+        out,
+        "      <SegmentTemplate timescale=\"{TIMESCALE}\" presentationTimeOffset=\"{}\" startNumber=\"{start_number}\" initialization=\"{}\" media=\"{}\">",
+        pto.0, template.initialization, template.media,
+    );
+    if list_segments {
+        out.push_str("        <SegmentTimeline>\n");
+        let mut index = 0;
+        while index < segments.len() {
+            let duration = segments[index].at.duration;
+            let repeats = segments[index + 1..]
+                .iter()
+                .take_while(|aired| aired.at.duration == duration)
+                .count();
+            let _ = write!(
+                out,
+                "          <S t=\"{}\" d=\"{}\"",
+                segments[index].media_time().0,
+                duration.0
+            );
+            if repeats > 0 {
+                let _ = write!(out, " r=\"{repeats}\"");
+            }
+            out.push_str("/>\n");
+            index += repeats + 1;
+        }
+        out.push_str("        </SegmentTimeline>\n");
+    }
+    out.push_str("      </SegmentTemplate>\n");
+    for rung in &ladder.rungs {
+        let (peak, _) = advertised_bandwidth(playout, rung, Packaging::Cmaf);
+        let _ = write!(
+            out,
+            "      <Representation id=\"{}\" bandwidth=\"{peak}\" width=\"{}\" height=\"{}\" codecs=\"{}\" audioSamplingRate=\"{}\">\n        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>\n      </Representation>\n",
+            escape(&rung.name),
+            rung.width,
+            rung.height,
+            rung.codecs(),
+            ladder.audio_sample_rate,
+            ladder.audio_channels,
+        );
+    }
+    out.push_str("    </AdaptationSet>\n  </Period>\n");
+    Some(())
+}
+
+/// `25` or `30000/1001`.
+fn frame_rate(ladder: &Ladder) -> String {
+    if ladder.frame_rate_den <= 1 {
+        ladder.frame_rate_num.to_string()
+    } else {
+        format!("{}/{}", ladder.frame_rate_num, ladder.frame_rate_den)
+    }
+}
+
+/// `PT{seconds}S`, exact to the microsecond (truncated), without trailing zeros.
+fn push_duration(out: &mut String, ticks: Ticks) {
+    let micros = i128::from(ticks.0.max(0)) * 100 / 9;
+    let (secs, fraction) = (micros / 1_000_000, micros % 1_000_000);
+    let _ = write!(out, "PT{secs}");
+    if fraction != 0 {
+        let digits = format!("{fraction:06}");
+        out.push('.');
+        out.push_str(digits.trim_end_matches('0'));
+    }
+    out.push('S');
+}
+
+/// The URL templates of an asset's CMAF renditions, rung names replaced by
+/// `$RepresentationID$` and segment indexes by `$Number%05d$`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct SegmentTemplate {
+    pub initialization: String,
+    pub media: String,
+}
+
+impl SegmentTemplate {
+    /// `None` unless every rung's CMAF rendition of `asset` has an init segment and segments
+    /// named `{dir}/{index:05}.m4s` in a folder named after the rung, the same for every rung but
+    /// for the rung's name.
+    pub(crate) fn of(asset: &Asset, ladder: &Ladder) -> Option<SegmentTemplate> {
+        SegmentTemplate::build(asset, ladder, true)
+    }
+
+    /// [`SegmentTemplate::of`] from the init segment and the first segment of each rung only:
+    /// for assets already checked whole.
+    fn derive(asset: &Asset, ladder: &Ladder) -> Option<SegmentTemplate> {
+        SegmentTemplate::build(asset, ladder, false)
+    }
+
+    fn build(asset: &Asset, ladder: &Ladder, every_segment: bool) -> Option<SegmentTemplate> {
+        let mut templates: Option<(String, String)> = None;
+        for rung in &ladder.rungs {
+            let rendition = asset.rendition(&rung.name, Packaging::Cmaf)?;
+            let folder = format!("/{}/", rung.name);
+            let placeholder = format!("/{REPRESENTATION_ID}/");
+            let init = rendition.init_path.as_deref()?;
+            let init =
+                format!("/{}", init.trim_start_matches('/')).replacen(&folder, &placeholder, 1);
+            let first = rendition.segments.first()?;
+            let stem = first
+                .path
+                .strip_suffix(&format!("{:05}.m4s", first.index))?;
+            let stem =
+                format!("/{}", stem.trim_start_matches('/')).replacen(&folder, &placeholder, 1);
+            if !init.contains(REPRESENTATION_ID) || !stem.contains(REPRESENTATION_ID) {
+                return None;
+            }
+            let checked = if every_segment {
+                rendition.segments.len()
+            } else {
+                0
+            };
+            for (index, segment) in rendition.segments.iter().enumerate().take(checked) {
+                let expected = format!("{stem}{index:05}.m4s").replacen(&placeholder, &folder, 1);
+                if format!("/{}", segment.path.trim_start_matches('/')) != expected {
+                    return None;
+                }
+            }
+            match &templates {
+                None => templates = Some((init, stem)),
+                Some((known_init, known_stem)) => {
+                    if *known_init != init || *known_stem != stem {
+                        return None;
+                    }
+                }
+            }
+        }
+        let (init, stem) = templates?;
+        Some(SegmentTemplate {
+            initialization: url(&init),
+            media: format!("{}$Number%05d$.m4s", url(&stem)),
+        })
+    }
+}
+
+/// `/media` and the path, percent-encoded but for the template placeholder, XML-escaped.
+fn url(path: &str) -> String {
+    let mut out = String::with_capacity(path.len() + 8);
+    for (position, part) in path.split(REPRESENTATION_ID).enumerate() {
+        if position == 0 {
+            push_media_url(&mut out, part);
+        } else {
+            out.push_str(REPRESENTATION_ID);
+            push_percent_encoded(&mut out, part);
+        }
+    }
+    escape(&out).into_owned()
+}
+
+/// XML attribute escaping.
+fn escape(text: &str) -> Cow<'_, str> {
+    if !text.contains(['&', '<', '>', '"', '\'']) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+#[cfg(test)]
+mod tests;
