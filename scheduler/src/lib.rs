@@ -1,6 +1,27 @@
-//! Grid to timeline: planning turns schedule items into the runs a channel airs, and reports
-//! every problem it finds instead of aborting. Pure: no IO, no clock.
+//! Grid to timeline: a channel's grid (items, blocks, rules, templates, fill rules, ad policy)
+//! becomes the runs it airs, plus every problem found instead of an abort, and the EPG comes
+//! from the same plan. Pure: no IO, no clock; time is always an input.
+//!
+//! The stages, each usable alone and chained by [`pipeline::build_plan`]:
+//! [`template`] (weekly slots, through [`rules`] and their DST semantics) → [`grid::flatten`]
+//! (blocks) → [`fill::fill_gaps`] → [`ad_policy::apply_ad_policy`] → [`plan::plan_grid`] →
+//! [`epg`] (XMLTV and JSON).
 
+pub mod ad_policy;
+pub mod epg;
+pub mod fill;
+pub mod grid;
+pub mod pipeline;
 pub mod plan;
+pub mod rules;
+pub mod template;
 
-pub use plan::{PlanInput, PlanIssue, plan};
+pub use grid::{GridEntry, GridItem, ProgrammeInfo, Start};
+pub use pipeline::{ChannelGrid, Problem, build_plan};
+pub use plan::{
+    Plan, PlanInput, PlanIssue, PlanOptions, PlannedItem, RightsWindow, plan, plan_grid,
+};
+pub use rules::{Rule, RuleError};
+
+#[cfg(test)]
+mod test_support;
