@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use onair_domain::{Asset, AssetId, Channel, ChannelId};
+use onair_domain::{Asset, AssetId, Channel, ChannelId, Run, RunKind, SegmentTrack};
 use onair_playout::ChannelPlayout;
 use onair_playout::origin::Directory;
 use onair_scheduler::{PlanInput, plan};
@@ -20,8 +20,8 @@ pub fn slate_source(slug: &str) -> String {
 pub struct ChannelRefresher {
     store: Store,
     directory: Arc<Directory>,
-    /// What each loaded channel was loaded from: (slug, schedule version, on air).
-    loaded: HashMap<ChannelId, (String, i64, bool)>,
+    /// What each loaded channel was loaded from: the channel row and its schedule version.
+    loaded: HashMap<ChannelId, (Channel, i64)>,
 }
 
 impl ChannelRefresher {
@@ -41,7 +41,7 @@ impl ChannelRefresher {
         let present: HashSet<ChannelId> = channels.iter().map(|channel| channel.id).collect();
         for channel in channels {
             let version = versions.get(&channel.id).copied().unwrap_or(0);
-            let stamp = (channel.slug.to_string(), version, channel.on_air);
+            let stamp = (channel.clone(), version);
             if self.loaded.get(&channel.id) == Some(&stamp) {
                 continue;
             }
@@ -63,8 +63,8 @@ impl ChannelRefresher {
             .copied()
             .collect();
         for id in gone {
-            if let Some((slug, _, _)) = self.loaded.remove(&id) {
-                self.directory.remove(&slug);
+            if let Some((channel, _)) = self.loaded.remove(&id) {
+                self.directory.remove(channel.slug.as_str());
             }
         }
         Ok(())
@@ -111,8 +111,15 @@ impl ChannelRefresher {
         for issue in issues.iter().take(20) {
             tracing::warn!(channel = %channel.slug, "{issue}");
         }
-        let timeline = timeline
+        let mut timeline = timeline
             .with_context(|| format!("channel {} has nothing that can air", channel.slug))?;
+        if !timeline.repeats()
+            && let Some(slate) = slate_id.and_then(|id| assets.get(&id))
+        {
+            // After the last item the slate loops: never dead air.
+            let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
+            timeline = timeline.with_tail(Run::whole(RunKind::Slate, slate.id, "slate", track))?;
+        }
         tracing::info!(channel = %channel.slug, runs = timeline.runs().len(), problems = issues.len(), "channel loaded");
         Ok(ChannelPlayout::new(channel, ladder, timeline, assets)?)
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use anyhow::Context;
 use onair_domain::{Asset, ChannelSlug, Ladder, OutputFormat, Ticks, Timestamp};
 use onair_media::{ClipSpec, FrameRate, TestPattern};
-use onair_store::{NewChannel, NewScheduleItem, Store};
+use onair_store::{NewAdBreak, NewChannel, NewScheduleItem, Store};
 
 use crate::channels::slate_source;
 use crate::config::Config;
@@ -14,6 +14,14 @@ use crate::startup;
 
 const DEMO_SLUG: &str = "demo";
 const DAY: Ticks = Ticks::from_secs(24 * 3600);
+/// The demo's formats: HLS with TS and fMP4 segments, and DASH.
+const OUTPUTS: [OutputFormat; 3] = [
+    OutputFormat::HlsTs,
+    OutputFormat::HlsFmp4,
+    OutputFormat::Dash,
+];
+/// An ad break before every "City News", filled with slate and marked with SCTE-35.
+const BREAK: Ticks = Ticks::from_secs(8);
 
 /// The demo's clips: (title, seconds, test pattern, tone). 12 + 16 + 20 = 48 s, which divides a
 /// day, so the grid repeats cleanly and a clip boundary comes at least every 20 s.
@@ -95,7 +103,7 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
                     name: "onair demo".to_owned(),
                     time_zone: chrono_tz::UTC,
                     ladder_id: ladder.id,
-                    outputs: vec![OutputFormat::HlsTs],
+                    outputs: OUTPUTS.to_vec(),
                     window_segments: 10,
                     grid_repeat: Some(DAY),
                     on_air: true,
@@ -103,18 +111,21 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
                 .await?
         }
     };
+    if channel.outputs != OUTPUTS {
+        store.set_channel_outputs(channel.id, &OUTPUTS).await?;
+    }
     let existing = store.schedule_items(channel.id).await?;
+    let has_breaks = !store.ad_breaks_of_channel(channel.id).await?.is_empty();
     let clip_ids: Vec<_> = clips.iter().map(|clip| clip.id).collect();
-    if existing.is_empty()
-        || existing
-            .iter()
-            .any(|item| !clip_ids.contains(&item.asset_id))
-    {
-        let grid = daily_grid(
-            &clips,
-            midnight_before(Timestamp::from_datetime(chrono::Utc::now())),
-        );
-        store.replace_schedule(channel.id, &grid).await?;
+    let same_clips = existing
+        .iter()
+        .all(|item| clip_ids.contains(&item.asset_id));
+    if existing.is_empty() || !same_clips || !has_breaks {
+        let origin = midnight_before(Timestamp::from_datetime(chrono::Utc::now()));
+        let grid = daily_grid(&clips, origin);
+        store
+            .replace_schedule_with_ad_breaks(channel.id, &grid)
+            .await?;
         tracing::info!(
             items = grid.len(),
             "scheduled a looping 24-hour grid on channel demo"
@@ -166,23 +177,32 @@ async fn ensure_asset(
     Ok(asset)
 }
 
-/// The clips in rotation from `origin`, filling exactly one day.
-fn daily_grid(clips: &[Asset], origin: Timestamp) -> Vec<NewScheduleItem> {
+/// The clips in rotation from `origin` with a break before the last clip of each rotation,
+/// for as many rotations as fit in a day; the planner pads the rest of the day with slate.
+fn daily_grid(clips: &[Asset], origin: Timestamp) -> Vec<(NewScheduleItem, Vec<NewAdBreak>)> {
+    let rotation: Ticks = clips.iter().map(|clip| clip.duration).sum::<Ticks>() + BREAK;
+    let rotations = DAY.0 / rotation.0;
     let mut grid = Vec::new();
     let mut at = origin;
-    let end = origin + DAY;
-    'fill: loop {
-        for clip in clips {
-            if at + clip.duration > end {
-                break 'fill;
-            }
-            grid.push(NewScheduleItem {
+    for _ in 0..rotations {
+        for (index, clip) in clips.iter().enumerate() {
+            let breaks = if index + 1 == clips.len() {
+                vec![NewAdBreak {
+                    offset: Ticks::ZERO,
+                    duration: BREAK,
+                }]
+            } else {
+                Vec::new()
+            };
+            let airs_at = at + breaks.iter().map(|ad_break| ad_break.duration).sum();
+            let item = NewScheduleItem {
                 asset_id: clip.id,
-                start: at,
+                start: airs_at,
                 hard_start: grid.is_empty(),
                 title: clip.title.clone(),
-            });
-            at = at + clip.duration;
+            };
+            grid.push((item, breaks));
+            at = airs_at + clip.duration;
         }
     }
     grid

@@ -126,6 +126,24 @@ impl Store {
         Ok(())
     }
 
+    /// Sets the formats the channel is published in.
+    pub async fn set_channel_outputs(
+        &self,
+        id: ChannelId,
+        outputs: &[OutputFormat],
+    ) -> Result<(), StoreError> {
+        let outputs = serde_json::to_string(outputs).expect("output formats serialise to JSON");
+        let result = sqlx::query("UPDATE channels SET outputs = $2 WHERE id = $1")
+            .bind(id.0)
+            .bind(outputs)
+            .execute(&self.pool)
+            .await?;
+        if result.rows_affected() == 0 {
+            return Err(StoreError::NotFound(format!("channel {}", id.0)));
+        }
+        Ok(())
+    }
+
     /// Each channel's schedule version, by channel id: a cheap poll that tells playout which
     /// channels' schedules changed since it last looked.
     pub async fn schedule_versions(&self) -> Result<Vec<(ChannelId, i64)>, StoreError> {

@@ -329,6 +329,18 @@ async fn a_channel_round_trips(store: Store) {
         store.set_channel_on_air(missing, true).await,
         Err(StoreError::NotFound(_))
     ));
+    store
+        .set_channel_outputs(second.id, &[OutputFormat::HlsTs, OutputFormat::Dash])
+        .await
+        .unwrap();
+    assert_eq!(
+        store.channel(second.id).await.unwrap().unwrap().outputs,
+        vec![OutputFormat::HlsTs, OutputFormat::Dash]
+    );
+    assert!(matches!(
+        store.set_channel_outputs(missing, &[]).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     assert_eq!(
         store.schedule_versions().await.unwrap(),
@@ -624,7 +636,13 @@ async fn replacing_a_schedule_bumps_the_version_and_swaps_every_item(store: Stor
         breaks,
         "a channel's breaks come in one query, by item and offset"
     );
-    assert!(store.ad_breaks_of_channel(other.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .ad_breaks_of_channel(other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert!(
         breaks
             .iter()
