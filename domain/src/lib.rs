@@ -15,7 +15,7 @@ pub mod timeline;
 
 pub use channel::{Channel, ChannelId, ChannelSlug, OutputFormat};
 pub use clock::{Clock, FixedClock, SystemClock, VirtualClock};
-pub use ladder::{Ladder, LadderId, Rung};
+pub use ladder::{Ladder, LadderError, LadderId, LoudnessTarget, Rung};
 pub use media::{Asset, AssetId, AssetState, Packaging, Rendition, SegmentInfo};
 pub use schedule::{AdBreak, Job, JobId, JobKind, JobState, ScheduleItem, ScheduleItemId};
 pub use time::{TICKS_PER_SECOND, Ticks, Timestamp};

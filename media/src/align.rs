@@ -63,7 +63,7 @@ impl VideoSpan {
                 return gst::PadProbeReturn::Ok;
             };
             let Some(extent) = span.wait_past(pad, end) else {
-                return gst::PadProbeReturn::Drop;
+                return crate::ladder::DROP_BUFFER;
             };
             let keep_from = extent
                 .start
@@ -74,7 +74,7 @@ impl VideoSpan {
                 end
             };
             if keep_to <= keep_from {
-                return gst::PadProbeReturn::Drop;
+                return crate::ladder::DROP_BUFFER;
             }
             if keep_from == start && keep_to == end {
                 return gst::PadProbeReturn::Ok;
@@ -87,7 +87,7 @@ impl VideoSpan {
                     *buffer = trimmed;
                     gst::PadProbeReturn::Ok
                 }
-                None => gst::PadProbeReturn::Drop,
+                None => crate::ladder::DROP_BUFFER,
             }
         });
     }

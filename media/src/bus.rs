@@ -1,5 +1,6 @@
 //! Running a pipeline to its end: bus errors in words, progress, timeouts, and always back to NULL.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use gstreamer as gst;
@@ -55,7 +56,12 @@ pub(crate) struct Watch<'a> {
     pub progress: &'a mut dyn FnMut(u8),
     /// Sees every element message, and may fail the run.
     pub on_element: &'a mut dyn FnMut(&gst::Message) -> Result<(), MediaError>,
+    /// Becomes `true` to stop the run with [`MediaError::Cancelled`], within [`CANCEL_POLL`].
+    pub cancel: Option<&'a AtomicBool>,
 }
+
+/// How often a run looks at its cancel flag, at most.
+pub(crate) const CANCEL_POLL: Duration = Duration::from_millis(50);
 
 /// Plays `pipeline` until EOS, failing on the first bus error or when `limits` are exceeded. The
 /// caller keeps ownership and must set the pipeline to NULL (see [`StopOnDrop`]).
@@ -70,7 +76,12 @@ pub(crate) fn run_to_eos(
         expected,
         progress,
         on_element,
+        cancel,
     } = watch;
+    let cancelled = || cancel.is_some_and(|cancel| cancel.load(Ordering::Relaxed));
+    if cancelled() {
+        return Err(MediaError::Cancelled);
+    }
     let bus = pipeline.bus().expect("a pipeline has a bus");
     if let Err(failure) = pipeline.set_state(gst::State::Playing) {
         // The reason, if any, is on the bus.
@@ -93,7 +104,12 @@ pub(crate) fn run_to_eos(
     let mut position = gst::ClockTime::ZERO;
     let mut last_percent = None;
     loop {
-        if let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(50)) {
+        if cancelled() {
+            return Err(MediaError::Cancelled);
+        }
+        if let Some(message) =
+            bus.timed_pop(gst::ClockTime::from_nseconds(CANCEL_POLL.as_nanos() as u64))
+        {
             match message.view() {
                 gst::MessageView::Eos(_) => return Ok(()),
                 gst::MessageView::Error(error) => return Err(bus_error(context, error)),

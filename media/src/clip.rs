@@ -244,6 +244,7 @@ pub fn generate_clip(spec: &ClipSpec, out: &Path) -> Result<(), MediaError> {
         position: &mut || Some(frame * encoded_frames.load(Ordering::Relaxed)),
         expected: Some(stop),
         progress: &mut |_| {},
+        cancel: None,
         on_element: &mut |_| Ok(()),
     };
     run_to_eos(&pipeline, &context, Limits::for_media(Some(media)), watch)?;

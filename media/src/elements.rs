@@ -34,15 +34,21 @@ const REQUIRED: &[(&str, &str)] = &[
     ("mpegtsmux", "gstreamer1.0-plugins-bad"),
     ("x264enc", "gstreamer1.0-plugins-ugly"),
     ("avenc_aac", "gstreamer1.0-libav"),
+    ("jpegenc", "gstreamer1.0-plugins-good"),
     // Registered from the gst-plugin-fmp4 crate linked into this binary, not from the system.
     (
         "isofmp4mux",
         "(none: built into onair; a failed static registration of gst-plugin-fmp4)",
     ),
+    // Registered from the gst-plugin-audiofx crate linked into this binary.
+    (
+        "audioloudnorm",
+        "(none: built into onair; a failed static registration of gst-plugin-audiofx)",
+    ),
 ];
 
-/// Starts GStreamer (once per process), registers the fragmented-MP4 muxers linked into this
-/// binary, and checks that every element the crate uses exists. A missing element names the
+/// Starts GStreamer (once per process), registers the fragmented-MP4 muxers and the loudness
+/// normaliser linked into this binary, and checks that every element the crate uses exists. A missing element names the
 /// Debian package to install. Every public function of this crate calls it, so calling it
 /// up front is only a way to fail early, at startup.
 pub fn init() -> Result<(), MediaError> {
@@ -52,6 +58,9 @@ pub fn init() -> Result<(), MediaError> {
             gst::init().map_err(|error| error.to_string())?;
             gstfmp4::plugin_register_static().map_err(|error| {
                 format!("registering the fragmented MP4 muxers (gst-plugin-fmp4) failed: {error}")
+            })?;
+            gstrsaudiofx::plugin_register_static().map_err(|error| {
+                format!("registering the loudness normaliser (gst-plugin-audiofx) failed: {error}")
             })
         })
         .clone()

@@ -57,6 +57,30 @@ pub enum MediaError {
     #[error("{context}: {detail}")]
     Segments { context: String, detail: String },
 
+    /// The input's picture is larger than [`EncodeOptions`](crate::EncodeOptions) allow.
+    #[error("{}: the video is {width}x{height}, larger than the {max_width}x{max_height} this farm accepts", path.display())]
+    TooLarge {
+        path: PathBuf,
+        width: u32,
+        height: u32,
+        max_width: u32,
+        max_height: u32,
+    },
+
+    /// No decoder is installed for a stream of the input.
+    #[error("{}: unsupported codec: no decoder for {codec}{}", path.display(), .detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default())]
+    UnsupportedCodec {
+        path: PathBuf,
+        /// What the stream is, e.g. "video/x-h265 (H.265 / HEVC)".
+        codec: String,
+        detail: Option<String>,
+    },
+
+    /// The encode was cancelled through [`EncodeOptions::cancel`](crate::EncodeOptions); nothing
+    /// it wrote is left.
+    #[error("the encode was cancelled")]
+    Cancelled,
+
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -5,7 +5,9 @@
 //!
 //! ```text
 //! uridecodebin ┬ video ─ queue ─ videoconvert ─ deinterlace ─ videorate ─ videoconvert ─ I420 @ ladder fps ─ tee
-//!              └ audio ─ queue ─ audioconvert ─ audioresample ─ audiorate ─ ladder rate/channels ─ tee
+//!              │   (no video in the input: videotestsrc black + textoverlay title, as long as the audio)
+//!              └ audio ─ queue ─ audioconvert ─ audioresample ─ audiorate ─ F64 192 kHz ─ audioloudnorm
+//!                        ─ audioconvert ─ audioresample ─ ladder rate/channels ─ tee
 //!                (no audio in the input: audiotestsrc wave=silence instead; either way the raw
 //!                audio is trimmed to the video's span before the tee, see `align`)
 //! for each rung:
@@ -15,12 +17,24 @@
 //!                                                      └ queue ─ aacparse ───────────── isofmp4mux ─ appsink ───┘
 //! ```
 //!
+//! The top rung's scaled frame at a tenth of the duration is copied out (a pad probe) and made
+//! into the poster JPEG after the run.
+//!
+//! Decoding, deinterlacing, conforming the frame rate (videorate: VFR, 25, 29.97, 50 or 60 fps
+//! in, the ladder's rate out), downmixing (audioconvert: mono or 5.1 in, stereo out) and loudness
+//! normalisation (to the ladder's EBU R128 or ATSC A/85 target) happen once, before the tees.
+//! Scaling keeps the picture's aspect ratio and pads with black to the rung's (even) size.
+//!
 //! x264 makes an IDR frame every `frames_per_segment` frames and nowhere else (no scene cuts), so
 //! every segment starts with one and both packagings cut at the same frames. Segment boundaries
 //! come from timestamps (splitmuxsink's fragment messages, the encoder's last frame), never from
 //! counting, and are checked to be identical across rungs and packagings.
+//!
+//! Inputs are refused before any pipeline runs when they are empty, not media, need a decoder
+//! that is not installed, or are larger than [`EncodeOptions`] allow.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -45,6 +59,31 @@ pub struct EncodedAsset {
     pub duration: Ticks,
     /// Every rung as MPEG-TS, in ladder order, then every rung as CMAF (fragmented MP4).
     pub renditions: Vec<Rendition>,
+    /// The poster JPEG (one frame at the top rung's size), relative to the media root.
+    pub poster_path: Option<String>,
+}
+
+/// Limits and controls of one [`encode_ladder`] run.
+#[derive(Debug, Clone)]
+pub struct EncodeOptions {
+    /// Inputs wider than this are refused.
+    pub max_width: u32,
+    /// Inputs taller than this are refused.
+    pub max_height: u32,
+    /// Set it to `true` to stop the encode: it stops promptly, removes what it wrote and returns
+    /// [`MediaError::Cancelled`].
+    pub cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Default for EncodeOptions {
+    /// 4096x2304 at most (DCI 4K width, UHD-ish height), not cancellable.
+    fn default() -> EncodeOptions {
+        EncodeOptions {
+            max_width: 4096,
+            max_height: 2304,
+            cancel: None,
+        }
+    }
 }
 
 /// Raw media queues hold this much; compressed ones are unbounded (they are small, and a bound
@@ -55,34 +94,65 @@ const RAW_QUEUE: gst::ClockTime = gst::ClockTime::from_seconds(1);
 const AUDIO_IN_QUEUE: gst::ClockTime = gst::ClockTime::from_seconds(60);
 const COMPRESSED_QUEUE: gst::ClockTime = gst::ClockTime::ZERO;
 
+/// What a buffer probe returns to drop the buffer. Not `Drop`: gstreamer-rs takes the buffer out
+/// of the probe info and frees it, and GStreamer 1.22 then unrefs the NULL it left behind (a
+/// CRITICAL per buffer). `Handled` frees it once, in Rust.
+pub(crate) const DROP_BUFFER: gst::PadProbeReturn = gst::PadProbeReturn::Handled;
+
+/// x264's speed preset for every rung.
+const X264_PRESET: &str = "veryfast";
+/// The VBV buffer of every rung, in time at its bitrate.
+const VBV_BUFFER: Duration = Duration::from_secs(1);
+
+/// The only rate `audioloudnorm` works at.
+const LOUDNORM_RATE: i32 = 192_000;
+
 /// Decoding may stop this much, plus a thousandth, short of the declared duration before the
 /// input counts as truncated: the streams of an intact file end within a frame or two of it.
 const TRUNCATION_TOLERANCE: Duration = Duration::from_millis(500);
 
 /// Encodes `input` to every rung of `ladder`, into `media_root/asset_dir/{rung}/ts/NNNNN.ts` and
 /// `media_root/asset_dir/{rung}/cmaf/{init.mp4, NNNNN.m4s}`, replacing what those directories
-/// held. `progress` gets percentages as encoding goes. Segment paths in the result are relative
-/// to `media_root`.
+/// held, plus `media_root/asset_dir/poster.jpg`. `progress` gets percentages as encoding goes.
+/// Paths in the result are relative to `media_root`.
+///
+/// Fails before encoding when the ladder does not validate, the input is empty, not media, needs
+/// a decoder that is not installed, or is larger than `options` allow; fails after when it turns
+/// out truncated or an invariant of the segments breaks; and returns [`MediaError::Cancelled`]
+/// within a fraction of a second of `options.cancel` becoming true. A failed or cancelled encode
+/// removes everything it wrote.
 pub fn encode_ladder(
     input: &Path,
     ladder: &Ladder,
     media_root: &Path,
     asset_dir: &str,
+    options: &EncodeOptions,
     progress: &mut dyn FnMut(u8),
 ) -> Result<EncodedAsset, MediaError> {
     init()?;
     let grid = Grid::of(ladder)?;
     check_asset_dir(asset_dir)?;
+    let cancel = options.cancel.as_deref();
+    let cancelled = || cancel.is_some_and(|cancel| cancel.load(Ordering::Relaxed));
+    if cancelled() {
+        return Err(MediaError::Cancelled);
+    }
     let info = probe(input)?;
-    if info.video.is_none() {
-        return Err(MediaError::NoVideo {
+    if let Some(video) = &info.video
+        && (video.width > options.max_width || video.height > options.max_height)
+    {
+        return Err(MediaError::TooLarge {
             path: input.to_owned(),
-            detail: info
-                .audio
-                .as_ref()
-                .map(|audio| format!("it only has {} audio", audio.codec)),
+            width: video.width,
+            height: video.height,
+            max_width: options.max_width,
+            max_height: options.max_height,
         });
     }
+    let slate = match &info.video {
+        Some(_) => None,
+        None => Some(Slate::for_audio_only(input, &info, ladder, &grid)?),
+    };
     let uri = file_uri(input)?;
     let context = format!("encoding {}", input.display());
 
@@ -90,7 +160,11 @@ pub fn encode_ladder(
         root: media_root.to_owned(),
         asset_dir: asset_dir.trim_end_matches('/').to_owned(),
     };
-    let mut cleanup = RemoveOnFailure(Vec::new());
+    let mut cleanup = RemoveOnFailure {
+        dirs: Vec::new(),
+        files: vec![out.root.join(out.poster())],
+        parents: Vec::new(),
+    };
     for rung in &ladder.rungs {
         for packaging in [Packaging::Ts, Packaging::Cmaf] {
             let dir = out.dir(rung, packaging);
@@ -98,17 +172,34 @@ pub fn encode_ladder(
                 std::fs::remove_dir_all(&dir).map_err(MediaError::io(&dir))?;
             }
             std::fs::create_dir_all(&dir).map_err(MediaError::io(&dir))?;
-            cleanup.0.push(dir);
+            cleanup.dirs.push(dir);
         }
+        cleanup
+            .parents
+            .push(out.root.join(&out.asset_dir).join(&rung.name));
+    }
+    cleanup.parents.push(out.root.join(&out.asset_dir));
+    let poster_file = out.root.join(out.poster());
+    if poster_file.exists() {
+        std::fs::remove_file(&poster_file).map_err(MediaError::io(&poster_file))?;
     }
 
     let pipeline = gst::Pipeline::with_name("ladder");
     let stop = StopOnDrop(pipeline.clone());
-    let taps = build(&pipeline, &uri, &info, ladder, &grid, &out)?;
-
     let expected = info
         .duration
         .map(|duration| gst::ClockTime::from_nseconds(ticks_to_nanos(duration)));
+    let taps = build(
+        &pipeline,
+        &uri,
+        &info,
+        ladder,
+        &grid,
+        &out,
+        slate.as_ref(),
+        expected,
+    )?;
+
     let mut opened: Vec<Vec<(String, u64)>> = vec![Vec::new(); ladder.rungs.len()];
     let encoded = taps.encoded.clone();
     let watch = Watch {
@@ -120,11 +211,15 @@ pub fn encode_ladder(
         expected,
         progress,
         on_element: &mut |message| record_fragment(message, &mut opened),
+        cancel,
     };
     let media = expected.map(|expected| Duration::from_nanos(expected.nseconds()));
     run_to_eos(&pipeline, &context, Limits::for_media(media), watch)?;
     // Closes every file before they are measured.
     drop(stop);
+    if cancelled() {
+        return Err(MediaError::Cancelled);
+    }
 
     let decoded = *taps.decoded.lock().expect("decoded");
     if let (Some(expected), Some(decoded)) = (expected, decoded)
@@ -138,25 +233,94 @@ pub fn encode_ladder(
         });
     }
 
-    let asset = collect(ladder, &out, &taps, &opened).map_err(|detail| MediaError::Segments {
-        context: context.clone(),
-        detail,
+    let mut asset = collect(ladder, grid.frame, &out, &taps, &opened).map_err(|detail| {
+        MediaError::Segments {
+            context: context.clone(),
+            detail,
+        }
     })?;
-    cleanup.0.clear();
+    match poster_jpeg(&taps.poster)? {
+        Some(jpeg) => {
+            std::fs::write(&poster_file, jpeg).map_err(MediaError::io(&poster_file))?;
+            asset.poster_path = Some(out.poster());
+        }
+        None => tracing::warn!(input = %input.display(), "no frame was captured for the poster"),
+    }
+    cleanup.dirs.clear();
+    cleanup.files.clear();
+    cleanup.parents.clear();
     progress(100);
     Ok(asset)
 }
 
-/// Removes the directories it holds when dropped: a failed encode leaves no half renditions.
-struct RemoveOnFailure(Vec<PathBuf>);
+/// Removes what a failed or cancelled encode wrote when dropped: no half renditions are left.
+struct RemoveOnFailure {
+    /// Removed with everything in them.
+    dirs: Vec<PathBuf>,
+    files: Vec<PathBuf>,
+    /// Removed when they are left empty.
+    parents: Vec<PathBuf>,
+}
 
 impl Drop for RemoveOnFailure {
     fn drop(&mut self) {
-        for dir in &self.0 {
+        for dir in &self.dirs {
             if let Err(error) = std::fs::remove_dir_all(dir) {
                 tracing::warn!(dir = %dir.display(), %error, "could not remove the output of a failed encode");
             }
         }
+        for file in &self.files {
+            let _ = std::fs::remove_file(file);
+        }
+        for parent in &self.parents {
+            // Fails, as it should, when something else lives there.
+            let _ = std::fs::remove_dir(parent);
+        }
+    }
+}
+
+/// The picture of an input that has none: black, with the input's name, for exactly as many
+/// whole frames as its audio lasts (the audio is trimmed to the frames, see `align`).
+struct Slate {
+    title: String,
+    frames: u64,
+    width: u32,
+    height: u32,
+}
+
+impl Slate {
+    fn for_audio_only(
+        input: &Path,
+        info: &ProbeInfo,
+        ladder: &Ladder,
+        grid: &Grid,
+    ) -> Result<Slate, MediaError> {
+        let no_video = |detail: &str| MediaError::NoVideo {
+            path: input.to_owned(),
+            detail: Some(detail.to_owned()),
+        };
+        if info.audio.is_none() {
+            return Err(no_video("and no audio either: nothing to encode"));
+        }
+        let duration = info.duration.ok_or_else(|| {
+            no_video("it only has audio, of a length the file does not declare: no slate can be made to match it")
+        })?;
+        let frames = duration.0.max(0) as u128 * grid.fps.num as u128
+            / (onair_domain::TICKS_PER_SECOND as u128 * grid.fps.den as u128);
+        if frames == 0 {
+            return Err(no_video("it only has audio, shorter than one frame"));
+        }
+        let top = &ladder.rungs[0];
+        let title = input
+            .file_stem()
+            .map(|stem| stem.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Slate {
+            title,
+            frames: frames as u64,
+            width: top.width,
+            height: top.height,
+        })
     }
 }
 
@@ -174,10 +338,19 @@ impl Layout {
     fn dir(&self, rung: &Rung, packaging: Packaging) -> PathBuf {
         self.root.join(self.relative(rung, packaging))
     }
+
+    /// The poster JPEG, relative to the root.
+    fn poster(&self) -> String {
+        format!("{}/{POSTER_NAME}", self.asset_dir)
+    }
 }
+
+/// The poster's file name in the asset directory.
+const POSTER_NAME: &str = "poster.jpg";
 
 /// The ladder's time grid: every segment is one GOP of whole frames.
 struct Grid {
+    fps: FrameRate,
     frame_rate: gst::Fraction,
     gop_frames: u32,
     gop: gst::ClockTime,
@@ -186,8 +359,11 @@ struct Grid {
 
 impl Grid {
     fn of(ladder: &Ladder) -> Result<Grid, MediaError> {
+        ladder
+            .validate()
+            .map_err(|error| MediaError::Invalid(error.to_string()))?;
         let fps = FrameRate::new(ladder.frame_rate_num, ladder.frame_rate_den);
-        if fps.num == 0 || fps.den == 0 || fps.num > i32::MAX as u32 || fps.den > i32::MAX as u32 {
+        if fps.num > i32::MAX as u32 || fps.den > i32::MAX as u32 {
             return Err(MediaError::Invalid(format!(
                 "ladder {:?}: frame rate {fps} is not a frame rate",
                 ladder.name
@@ -195,61 +371,15 @@ impl Grid {
         }
         let gop_frames = fps
             .whole_frames(ladder.segment_duration)
-            .filter(|frames| *frames > 0)
+            .filter(|frames| *frames > 0 && *frames <= u32::MAX as u64)
             .ok_or_else(|| {
                 MediaError::Invalid(format!(
                     "ladder {:?}: segment duration {} is not a whole number of frames at {fps} fps",
                     ladder.name, ladder.segment_duration
                 ))
             })?;
-        if ladder.rungs.is_empty() {
-            return Err(MediaError::Invalid(format!(
-                "ladder {:?} has no rungs",
-                ladder.name
-            )));
-        }
-        if !(8_000..=96_000).contains(&ladder.audio_sample_rate)
-            || !(1..=8).contains(&ladder.audio_channels)
-        {
-            return Err(MediaError::Invalid(format!(
-                "ladder {:?}: audio {} Hz x {} channels is not something AAC-LC carries",
-                ladder.name, ladder.audio_sample_rate, ladder.audio_channels
-            )));
-        }
-        for (index, rung) in ladder.rungs.iter().enumerate() {
-            let url_safe = rung
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-            if rung.name.is_empty()
-                || !url_safe
-                || ladder.rungs[..index]
-                    .iter()
-                    .any(|other| other.name == rung.name)
-            {
-                return Err(MediaError::Invalid(format!(
-                    "ladder {:?}: rung name {:?} must be unique and made of letters, digits, '-' and '_'",
-                    ladder.name, rung.name
-                )));
-            }
-            if rung.width < 16
-                || rung.height < 16
-                || !rung.width.is_multiple_of(2)
-                || !rung.height.is_multiple_of(2)
-            {
-                return Err(MediaError::Invalid(format!(
-                    "ladder {:?}: rung {} size {}x{} must be even and at least 16x16",
-                    ladder.name, rung.name, rung.width, rung.height
-                )));
-            }
-            if rung.video_bitrate < 1_000 || rung.audio_bitrate < 8_000 {
-                return Err(MediaError::Invalid(format!(
-                    "ladder {:?}: rung {} bitrates {} / {} bit/s are too low",
-                    ladder.name, rung.name, rung.video_bitrate, rung.audio_bitrate
-                )));
-            }
-        }
         Ok(Grid {
+            fps,
             frame_rate: gst::Fraction::new(fps.num as i32, fps.den as i32),
             gop_frames: gop_frames as u32,
             gop: gst::ClockTime::from_nseconds(ticks_to_nanos(ladder.segment_duration)),
@@ -293,6 +423,8 @@ struct Taps {
     cmaf: Vec<Arc<Mutex<Written>>>,
     /// How far decoding got, video or audio, in running time.
     decoded: Arc<Mutex<Option<u64>>>,
+    /// The poster's frame.
+    poster: Arc<Mutex<PosterFrame>>,
 }
 
 /// Running time of `pts` in the segment `pad` last received.
@@ -372,6 +504,7 @@ fn h264_level(level_idc: u8) -> String {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn build(
     pipeline: &gst::Pipeline,
     uri: &str,
@@ -379,6 +512,8 @@ fn build(
     ladder: &Ladder,
     grid: &Grid,
     out: &Layout,
+    slate: Option<&Slate>,
+    expected: Option<gst::ClockTime>,
 ) -> Result<Taps, MediaError> {
     let decoded = Arc::new(Mutex::new(None::<u64>));
     let reach = |pad: &gst::Pad| {
@@ -389,9 +524,12 @@ fn build(
         });
     };
 
-    // Video, decoded once.
+    // Video, decoded once (or a slate when the input has none).
     let decode = make("uridecodebin", "decode")?;
     decode.set_property("uri", uri);
+    pipeline
+        .add(&decode)
+        .map_err(|error| MediaError::gst("assembling the encoder", error))?;
     let video_in = queue("video-in", RAW_QUEUE)?;
     let to_deinterlace = make("videoconvert", "video-convert-in")?;
     let deinterlace = make("deinterlace", "deinterlace")?;
@@ -403,9 +541,6 @@ fn build(
         .build();
     let video_raw = capsfilter("video-raw", video_caps)?;
     let video_tee = make("tee", "video-tee")?;
-    pipeline
-        .add(&decode)
-        .map_err(|error| MediaError::gst("assembling the encoder", error))?;
     add_chain(
         pipeline,
         &[
@@ -418,10 +553,19 @@ fn build(
             &video_tee,
         ],
     )?;
-    // Measured as decoded: videorate and audiorate would fill a truncated stream's gaps.
-    reach(&src_pad(&video_in));
+    match slate {
+        // Measured as decoded: videorate and audiorate would fill a truncated stream's gaps.
+        None => reach(&src_pad(&video_in)),
+        Some(slate) => {
+            let source = slate_source(pipeline, slate, grid)?;
+            source
+                .link(&video_in)
+                .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        }
+    }
 
-    // Audio, decoded once, or silence when the input has none.
+    // Audio, decoded once and brought to the ladder's loudness, or silence when the input has
+    // none.
     let audio_in = queue("audio-in", AUDIO_IN_QUEUE)?;
     let audio_convert = make("audioconvert", "audio-convert-in")?;
     let resample = make("audioresample", "audio-resample")?;
@@ -455,6 +599,19 @@ fn build(
         )?;
         Some(silence)
     } else {
+        // audioloudnorm works on 192 kHz doubles (it measures true peaks); the downmix to the
+        // ladder's channels happens before, where it is cheapest.
+        let loudness_caps = gst::Caps::builder("audio/x-raw")
+            .field("format", "F64LE")
+            .field("layout", "interleaved")
+            .field("rate", LOUDNORM_RATE)
+            .field("channels", ladder.audio_channels as i32)
+            .build();
+        let to_loudnorm = capsfilter("loudnorm-in", loudness_caps)?;
+        let loudnorm = make("audioloudnorm", "loudnorm")?;
+        loudnorm.set_property("loudness-target", ladder.loudness.lufs());
+        let from_loudnorm = make("audioconvert", "audio-convert-out")?;
+        let resample_out = make("audioresample", "audio-resample-out")?;
         add_chain(
             pipeline,
             &[
@@ -462,15 +619,19 @@ fn build(
                 &audio_convert,
                 &resample,
                 &audio_rate,
+                &to_loudnorm,
+                &loudnorm,
+                &from_loudnorm,
+                &resample_out,
                 &audio_raw,
                 &audio_tee,
             ],
         )?;
+        reach(&src_pad(&audio_in));
         None
     };
-    if silence.is_none() {
-        reach(&src_pad(&audio_in));
-    }
+    // Before the span is followed: frames dropped here are not part of it.
+    end_on_nearest_frame(&src_pad(&video_in), &src_pad(&video_raw), grid.frame);
     let bytes_per_frame = 4 * ladder.audio_channels as usize;
     VideoSpan::follow(&src_pad(&video_raw)).trim_audio(
         &src_pad(&audio_raw),
@@ -483,12 +644,13 @@ fn build(
     connect_decoder(
         pipeline,
         &decode,
-        sink_pad(&video_in),
+        slate.is_none().then(|| sink_pad(&video_in)),
         silence.is_none().then(|| sink_pad(&audio_in)),
     );
 
     let mut encoded = Vec::new();
     let mut cmaf_written = Vec::new();
+    let mut poster = None;
     for (index, rung) in ladder.rungs.iter().enumerate() {
         let name = |what: &str| format!("{what}-{index}");
 
@@ -501,9 +663,19 @@ fn build(
             .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
             .build();
         let scaled = capsfilter(&name("scaled"), scaled_caps)?;
+        if index == 0 {
+            poster = Some(keep_poster_frame(&src_pad(&scaled), expected));
+        }
         let encoder = make("x264enc", &name("x264"))?;
+        // Rate control: x264enc's `pass=cbr` is x264's ABR at the target with the VBV capped at
+        // it (vbv-maxrate = bitrate, a buffer of VBV_BUFFER): it holds the average on busy
+        // pictures and never overshoots, and spends no filler bits on easy ones. Everything else
+        // is x264's `veryfast` preset (3 B-frames, rc-lookahead 10, threads auto); the
+        // benchmark's ffmpeg command uses exactly these.
         encoder.set_property("bitrate", (rung.video_bitrate / 1000).max(1));
-        encoder.set_property_from_str("speed-preset", "veryfast");
+        encoder.set_property_from_str("pass", "cbr");
+        encoder.set_property("vbv-buf-capacity", VBV_BUFFER.as_millis() as u32);
+        encoder.set_property_from_str("speed-preset", X264_PRESET);
         encoder.set_property("key-int-max", grid.gop_frames);
         // No scene-cut keyframes: IDRs on the segment grid and nowhere else.
         encoder.set_property(
@@ -617,7 +789,165 @@ fn build(
         encoded,
         cmaf: cmaf_written,
         decoded,
+        poster: poster.expect("a ladder has a top rung"),
     })
+}
+
+/// Rounds the conformed video to the nearest whole frame at its end: when the input ends,
+/// videorate emits every frame the input's last picture overlaps, so 180 frames at 29.97 fps
+/// (6.006 s) would become 181 at 30 fps, and the last segment a single frame. A frame that
+/// begins within half a frame of the input's end (or after it) is dropped instead.
+///
+/// `input` is where decoded video enters (its EOS passes there, in the same streaming thread,
+/// before videorate flushes its last frames); `output` is where conformed frames leave.
+fn end_on_nearest_frame(input: &gst::Pad, output: &gst::Pad, frame: gst::ClockTime) {
+    #[derive(Default)]
+    struct Input {
+        end: Option<u64>,
+        ended: bool,
+    }
+    let state = Arc::new(Mutex::new(Input::default()));
+    let seen = state.clone();
+    input.add_probe(
+        gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
+        move |pad, info| {
+            if let Some(buffer) = info.buffer()
+                && let Some(pts) = buffer.pts()
+                && let Some(start) = running_time(pad, pts)
+            {
+                let end = start + buffer.duration().unwrap_or(frame).nseconds();
+                let mut seen = seen.lock().expect("input end");
+                seen.end = Some(seen.end.map_or(end, |before| before.max(end)));
+            } else if let Some(event) = info.event() {
+                match event.type_() {
+                    gst::EventType::Eos => seen.lock().expect("input end").ended = true,
+                    gst::EventType::FlushStop | gst::EventType::StreamStart => {
+                        *seen.lock().expect("input end") = Input::default();
+                    }
+                    _ => {}
+                }
+            }
+            gst::PadProbeReturn::Ok
+        },
+    );
+    output.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        let input = state.lock().expect("input end");
+        if !input.ended {
+            return gst::PadProbeReturn::Ok;
+        }
+        let Some(end) = input.end else {
+            return gst::PadProbeReturn::Ok;
+        };
+        match info
+            .buffer()
+            .and_then(|buffer| buffer.pts())
+            .and_then(|pts| running_time(pad, pts))
+        {
+            Some(start) if start + frame.nseconds() / 2 >= end => DROP_BUFFER,
+            _ => gst::PadProbeReturn::Ok,
+        }
+    });
+}
+
+/// Black frames at the ladder's rate with the slate's title across them: `num-buffers` ends it
+/// after exactly `frames`.
+fn slate_source(
+    pipeline: &gst::Pipeline,
+    slate: &Slate,
+    grid: &Grid,
+) -> Result<gst::Element, MediaError> {
+    let source = make("videotestsrc", "slate")?;
+    source.set_property_from_str("pattern", "black");
+    source.set_property(
+        "num-buffers",
+        i32::try_from(slate.frames).unwrap_or(i32::MAX),
+    );
+    let caps = capsfilter(
+        "slate-caps",
+        gst::Caps::builder("video/x-raw")
+            .field("format", "I420")
+            .field("width", slate.width as i32)
+            .field("height", slate.height as i32)
+            .field("framerate", grid.frame_rate)
+            .field("pixel-aspect-ratio", gst::Fraction::new(1, 1))
+            .build(),
+    )?;
+    let title = make("textoverlay", "slate-title")?;
+    title.set_property("text", &slate.title);
+    title.set_property(
+        "font-desc",
+        format!("Sans Bold {}px", (slate.height / 12).max(8)),
+    );
+    title.set_property_from_str("valignment", "center");
+    title.set_property_from_str("halignment", "center");
+    title.set_property("wait-text", false);
+    add_chain(pipeline, &[&source, &caps, &title])?;
+    Ok(title)
+}
+
+/// Keeps a copy of one frame of the top rung (scaled, before encoding) for the poster: the
+/// first frame at a tenth of the expected duration, or the very first frame when that one never
+/// comes. Copies, so that no buffer of the encoder's pool is held; no branch or sink of its own,
+/// so nothing waits on it to preroll.
+fn keep_poster_frame(pad: &gst::Pad, expected: Option<gst::ClockTime>) -> Arc<Mutex<PosterFrame>> {
+    let offset = expected.map_or(0, |expected| expected.nseconds() / 10);
+    let kept = Arc::new(Mutex::new(PosterFrame::default()));
+    let frames = kept.clone();
+    pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+        let Some(buffer) = info.buffer() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let Some(at) = buffer.pts().and_then(|pts| running_time(pad, pts)) else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let mut frames = frames.lock().expect("poster");
+        if frames.chosen {
+            return gst::PadProbeReturn::Ok;
+        }
+        let first_at = *frames.first_at.get_or_insert(at);
+        if frames.sample.is_none() || at >= first_at + offset {
+            frames.chosen = at >= first_at + offset;
+            if let Some(caps) = pad.current_caps() {
+                frames.sample = Some(
+                    gst::Sample::builder()
+                        .buffer(&buffer.copy_deep().unwrap_or_else(|_| buffer.to_owned()))
+                        .caps(&caps)
+                        .build(),
+                );
+            }
+        }
+        gst::PadProbeReturn::Ok
+    });
+    kept
+}
+
+/// The raw frame the poster is made from.
+#[derive(Default)]
+struct PosterFrame {
+    first_at: Option<u64>,
+    sample: Option<gst::Sample>,
+    /// The frame at a tenth of the duration was taken: no more copies.
+    chosen: bool,
+}
+
+/// The poster frame as JPEG.
+fn poster_jpeg(frame: &Mutex<PosterFrame>) -> Result<Option<Vec<u8>>, MediaError> {
+    let Some(sample) = frame.lock().expect("poster").sample.take() else {
+        return Ok(None);
+    };
+    let jpeg = gstreamer_video::convert_sample(
+        &sample,
+        &gst::Caps::builder("image/jpeg").build(),
+        gst::ClockTime::from_seconds(10),
+    )
+    .map_err(|error| MediaError::gst("making the poster", error))?;
+    let buffer = jpeg
+        .buffer()
+        .ok_or_else(|| MediaError::gst("making the poster", "the JPEG encoder gave nothing"))?;
+    let map = buffer
+        .map_readable()
+        .map_err(|error| MediaError::gst("making the poster", error))?;
+    Ok(Some(map.as_slice().to_vec()))
 }
 
 fn ts_sink_name(index: usize) -> String {
@@ -629,12 +959,12 @@ fn ts_sink_name(index: usize) -> String {
 fn connect_decoder(
     pipeline: &gst::Pipeline,
     decode: &gst::Element,
-    video: gst::Pad,
+    video: Option<gst::Pad>,
     audio: Option<gst::Pad>,
 ) {
     let (video_used, audio_used) = (video.clone(), audio.clone());
     decode.connect_no_more_pads(move |decode| {
-        if !video_used.is_linked() {
+        if video_used.as_ref().is_some_and(|video| !video.is_linked()) {
             gst::element_error!(
                 decode,
                 gst::StreamError::Decode,
@@ -660,8 +990,10 @@ fn connect_decoder(
             .structure(0)
             .map(|s| s.name().to_string())
             .unwrap_or_default();
-        let target = if kind == "video/x-raw" && !video.is_linked() {
-            Some(&video)
+        let target = if kind == "video/x-raw"
+            && video.as_ref().is_some_and(|video| !video.is_linked())
+        {
+            video.as_ref()
         } else if kind == "audio/x-raw" && audio.as_ref().is_some_and(|audio| !audio.is_linked()) {
             audio.as_ref()
         } else {
@@ -744,6 +1076,7 @@ fn record_fragment(
 /// Checks the cuts and lists the renditions.
 fn collect(
     ladder: &Ladder,
+    frame: gst::ClockTime,
     out: &Layout,
     taps: &Taps,
     opened: &[Vec<(String, u64)>],
@@ -816,10 +1149,11 @@ fn collect(
             boundaries.push(boundaries[index] + duration);
         }
         // Audio-only fragments after the last frame (the AAC encoder's last, padded frame) belong
-        // to the last segment, as they do in MPEG-TS.
+        // to the last segment, as they do in MPEG-TS. Fragment durations are rounded to the
+        // nanosecond, so "after" allows half a frame.
         let kept = boundaries[..boundaries.len() - 1]
             .iter()
-            .filter(|start| **start < video_end)
+            .filter(|start| **start + frame.nseconds() / 2 < video_end)
             .count()
             .max(1);
         let audio_end = boundaries[boundaries.len() - 1];
@@ -861,6 +1195,7 @@ fn collect(
     Ok(EncodedAsset {
         duration: ts_cuts[0].total(),
         renditions,
+        poster_path: None,
     })
 }
 

@@ -8,7 +8,11 @@
 //! - [`probe`] describes a media file (duration, streams, codecs).
 //! - [`generate_clip`] writes a test clip or a slate: a mezzanine MP4 of an exact duration.
 //! - [`encode_ladder`] decodes an input once and encodes every rung of a ladder, packaged as
-//!   MPEG-TS segments and as fragmented MP4 (init segment plus `.m4s` fragments).
+//!   MPEG-TS segments and as fragmented MP4 (init segment plus `.m4s` fragments), with the
+//!   audio normalised to the ladder's loudness target and a poster JPEG. [`EncodeOptions`] caps
+//!   the input's size and can cancel a running encode. Inputs with no video get a slate, inputs
+//!   with no audio a silent track; inputs that cannot be used fail with a [`MediaError`] that
+//!   says why (empty, not media, truncated, a codec with no decoder, too large).
 
 mod align;
 mod bus;
@@ -23,5 +27,5 @@ mod segments;
 pub use clip::{ClipSpec, FrameRate, TestPattern, generate_clip};
 pub use elements::init;
 pub use error::MediaError;
-pub use ladder::{EncodedAsset, encode_ladder};
+pub use ladder::{EncodeOptions, EncodedAsset, encode_ladder};
 pub use probe::{AudioStreamInfo, ProbeInfo, VideoStreamInfo, probe};

@@ -59,15 +59,31 @@ pub fn probe(input: &Path) -> Result<ProbeInfo, MediaError> {
         path: input.to_owned(),
         reason,
     };
+    let length = std::fs::metadata(input)
+        .map_err(MediaError::io(input))?
+        .len();
+    if length == 0 {
+        return Err(unreadable(
+            "the file is empty (0 bytes): an upload or copy that never got its content".into(),
+        ));
+    }
     check_iso_boxes(input).map_err(unreadable)?;
     let mut attempt = 0;
     let info = loop {
         attempt += 1;
         let discoverer = pbutils::Discoverer::new(PROBE_TIMEOUT)
             .map_err(|error| MediaError::gst("starting the media probe", error))?;
-        let info = discoverer
-            .discover_uri(&uri)
-            .map_err(|error| unreadable(explain(&error)))?;
+        let info = match discoverer.discover_uri(&uri) {
+            Ok(info) => info,
+            // The Discoverer reports a missing decoder as an error and drops what it found; a
+            // decodebin run says which one.
+            Err(error) if error.matches(gst::CoreError::MissingPlugin) => {
+                return Err(
+                    missing_decoder(input, &uri).unwrap_or_else(|| unreadable(explain(&error)))
+                );
+            }
+            Err(error) => return Err(unreadable(explain(&error))),
+        };
         if info.result() != pbutils::DiscovererResult::Timeout || attempt == PROBE_ATTEMPTS {
             break info;
         }
@@ -82,8 +98,25 @@ pub fn probe(input: &Path) -> Result<ProbeInfo, MediaError> {
             )));
         }
         pbutils::DiscovererResult::MissingPlugins => {
-            let details = info.missing_elements_installer_details().join(", ");
-            return Err(unreadable(format!("a decoder is missing: {details}")));
+            let details: Vec<String> = info
+                .missing_elements_installer_details()
+                .iter()
+                .map(|detail| detail.to_string())
+                .collect();
+            let missing: Vec<MissingDecoder> = details
+                .iter()
+                .filter_map(|detail| MissingDecoder::parse(detail))
+                .collect();
+            // A decoder missing for a subtitle or data stream does not matter: those are dropped.
+            if let Some(decoder) = missing.iter().find(|decoder| decoder.is_audio_or_video()) {
+                return Err(decoder.error(input));
+            }
+            if missing.is_empty() {
+                return Err(unreadable(format!(
+                    "a GStreamer plugin it needs is not installed: {}",
+                    details.join(", ")
+                )));
+            }
         }
         other => return Err(unreadable(format!("could not be probed ({other:?})"))),
     }
@@ -124,6 +157,120 @@ pub fn probe(input: &Path) -> Result<ProbeInfo, MediaError> {
         video_streams: video_infos.len(),
         audio_streams: audio_infos.len(),
     })
+}
+
+/// A decoder the Discoverer looked for and did not find, read from its installer detail
+/// (`gstreamer|1.0|app|H.265 decoder|decoder-video/x-h265, stream-format=...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct MissingDecoder {
+    /// E.g. `video/x-h265`.
+    media_type: String,
+    /// GStreamer's description, e.g. `H.265 (Main Profile) decoder`.
+    description: String,
+    /// The whole caps, which name the fourcc or codec id of an unknown stream.
+    caps: String,
+}
+
+impl MissingDecoder {
+    fn parse(detail: &str) -> Option<MissingDecoder> {
+        let fields: Vec<&str> = detail.split('|').collect();
+        let caps = fields.get(4)?.strip_prefix("decoder-")?;
+        let media_type = caps.split(',').next()?.trim();
+        Some(MissingDecoder {
+            media_type: media_type.to_owned(),
+            description: fields
+                .get(3)
+                .map(|d| d.trim())
+                .unwrap_or_default()
+                .to_owned(),
+            caps: caps.trim().to_owned(),
+        })
+    }
+
+    fn error(&self, input: &Path) -> MediaError {
+        MediaError::UnsupportedCodec {
+            path: input.to_owned(),
+            codec: self.media_type.clone(),
+            detail: Some(self.detail()),
+        }
+    }
+
+    fn is_audio_or_video(&self) -> bool {
+        self.media_type.starts_with("video/") || self.media_type.starts_with("audio/")
+    }
+
+    /// What a person needs to tell the codec: its description and the stream's caps, minus what
+    /// repeats the media type.
+    fn detail(&self) -> String {
+        let fields = self
+            .caps
+            .strip_prefix(&self.media_type)
+            .unwrap_or(&self.caps)
+            .trim_start_matches(',')
+            .trim();
+        let description =
+            if self.description.is_empty() || self.description.starts_with(&self.media_type) {
+                "GStreamer has no decoder installed for it".to_owned()
+            } else {
+                format!("{}: not installed", self.description)
+            };
+        if fields.is_empty() {
+            description
+        } else {
+            format!("{description}; stream: {fields}")
+        }
+    }
+}
+
+/// Plugs a decodebin on `uri` and reports the first audio or video stream it finds no decoder
+/// for, from its `missing-plugin` messages. `None` when it cannot tell.
+fn missing_decoder(input: &Path, uri: &str) -> Option<MediaError> {
+    let pipeline = gst::Pipeline::with_name("find-decoder");
+    let decode = gst::ElementFactory::make("uridecodebin")
+        .property("uri", uri)
+        .build()
+        .ok()?;
+    pipeline.add(&decode).ok()?;
+    let weak = pipeline.downgrade();
+    decode.connect_pad_added(move |_, pad| {
+        let Some(pipeline) = weak.upgrade() else {
+            return;
+        };
+        if let Ok(sink) = gst::ElementFactory::make("fakesink").build()
+            && pipeline.add(&sink).is_ok()
+            && sink.sync_state_with_parent().is_ok()
+            && let Some(sink_pad) = sink.static_pad("sink")
+        {
+            let _ = pad.link(&sink_pad);
+        }
+    });
+    let bus = pipeline.bus()?;
+    let stop = crate::bus::StopOnDrop(pipeline.clone());
+    pipeline.set_state(gst::State::Paused).ok()?;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let mut found = None;
+    while std::time::Instant::now() < deadline {
+        let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
+            continue;
+        };
+        match message.view() {
+            gst::MessageView::Element(_) if pbutils::MissingPluginMessage::is(&message) => {
+                if let Ok(missing) = pbutils::MissingPluginMessage::parse(&message)
+                    && let Some(decoder) = MissingDecoder::parse(&missing.installer_detail())
+                    && decoder.is_audio_or_video()
+                {
+                    found = Some(decoder.error(input));
+                    break;
+                }
+            }
+            gst::MessageView::Error(_)
+            | gst::MessageView::AsyncDone(_)
+            | gst::MessageView::Eos(_) => break,
+            _ => {}
+        }
+    }
+    drop(stop);
+    found
 }
 
 /// `file://` URI of a local path, made absolute first.
@@ -289,6 +436,23 @@ mod tests {
         );
         let no_index = [iso_box(b"ftyp", 16), iso_box(b"mdat", 100)].concat();
         assert!(check(&no_index).unwrap_err().contains("no 'moov' index"));
+    }
+
+    #[test]
+    fn a_missing_decoder_is_read_from_the_installer_detail() {
+        let decoder = MissingDecoder::parse(
+            "gstreamer|1.0|onair|H.265 (Main Profile) decoder|decoder-video/x-h265, stream-format=(string)hvc1, profile=(string)main",
+        )
+        .unwrap();
+        assert_eq!(decoder.media_type, "video/x-h265");
+        assert!(decoder.is_audio_or_video());
+        assert_eq!(
+            decoder.detail(),
+            "H.265 (Main Profile) decoder: not installed; stream: stream-format=(string)hvc1, profile=(string)main"
+        );
+        let element =
+            MissingDecoder::parse("gstreamer|1.0|onair|Matroska demuxer|element-matroskademux");
+        assert_eq!(element, None);
     }
 
     #[test]

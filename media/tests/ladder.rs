@@ -7,10 +7,17 @@ use std::time::Instant;
 
 use common::{ffmpeg, first_video_frame, number, stream, streams, truncate_copy};
 use onair_domain::{Ladder, Packaging, Ticks};
-use onair_media::{EncodedAsset, MediaError, encode_ladder, probe};
+use onair_media::{EncodeOptions, EncodedAsset, MediaError, encode_ladder, probe};
 
 fn encode(input: &Path, media_root: &Path) -> Result<EncodedAsset, MediaError> {
-    encode_ladder(input, &Ladder::demo(), media_root, "assets/7", &mut |_| {})
+    encode_ladder(
+        input,
+        &Ladder::demo(),
+        media_root,
+        "assets/7",
+        &EncodeOptions::default(),
+        &mut |_| {},
+    )
 }
 
 #[test]
@@ -21,9 +28,14 @@ fn a_six_second_clip_becomes_three_segments_of_exactly_two_seconds_in_every_rend
 
     let mut progress = Vec::new();
     let started = Instant::now();
-    let asset = encode_ladder(&clip, &ladder, dir.path(), "assets/7", &mut |percent| {
-        progress.push(percent)
-    })
+    let asset = encode_ladder(
+        &clip,
+        &ladder,
+        dir.path(),
+        "assets/7",
+        &EncodeOptions::default(),
+        &mut |percent| progress.push(percent),
+    )
     .unwrap();
     eprintln!(
         "encoded the 6 s clip to {} renditions in {:?}",

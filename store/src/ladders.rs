@@ -1,6 +1,6 @@
 //! Ladders and their rungs.
 
-use onair_domain::{Ladder, LadderId, Rung, Ticks};
+use onair_domain::{Ladder, LadderId, LoudnessTarget, Rung, Ticks};
 use sqlx::any::AnyRow;
 
 use crate::Store;
@@ -10,24 +10,22 @@ use crate::rows::{int, text, to_db, uint};
 /// The columns [`Store::ladder_with_rungs`] reads, as a literal for `concat!`.
 macro_rules! ladder_columns {
     () => {
-        "id, name, frame_rate_num, frame_rate_den, segment_duration_ticks, audio_sample_rate, audio_channels"
+        "id, name, frame_rate_num, frame_rate_den, segment_duration_ticks, audio_sample_rate, audio_channels, loudness"
     };
 }
 
 impl Store {
-    /// Stores `ladder` and its rungs under a new id (`ladder.id` is ignored). Ladder names are
-    /// unique: a taken name is a [`StoreError::Conflict`].
+    /// Stores `ladder` and its rungs under a new id (`ladder.id` is ignored). A ladder that does
+    /// not validate ([`Ladder::validate`]) is [`StoreError::Invalid`]; ladder names are unique: a
+    /// taken name is a [`StoreError::Conflict`].
     pub async fn insert_ladder(&self, ladder: &Ladder) -> Result<LadderId, StoreError> {
-        if ladder.rungs.is_empty() {
-            return Err(StoreError::Invalid(format!(
-                "ladder {:?} has no rungs",
-                ladder.name
-            )));
-        }
+        ladder
+            .validate()
+            .map_err(|error| StoreError::Invalid(error.to_string()))?;
         let mut transaction = self.begin_write().await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO ladders (name, frame_rate_num, frame_rate_den, segment_duration_ticks, \
-             audio_sample_rate, audio_channels) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+             audio_sample_rate, audio_channels, loudness) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(&ladder.name)
         .bind(i64::from(ladder.frame_rate_num))
@@ -35,6 +33,7 @@ impl Store {
         .bind(ladder.segment_duration.0)
         .bind(i64::from(ladder.audio_sample_rate))
         .bind(i64::from(ladder.audio_channels))
+        .bind(ladder.loudness.as_str())
         .fetch_one(&mut *transaction)
         .await
         .map_err(|error| {
@@ -126,6 +125,12 @@ impl Store {
             segment_duration: Ticks(int(row, "segment_duration_ticks")?),
             audio_sample_rate: uint(row, "audio_sample_rate")?,
             audio_channels: uint(row, "audio_channels")?,
+            loudness: {
+                let loudness = text(row, "loudness")?;
+                LoudnessTarget::parse(&loudness).ok_or_else(|| {
+                    StoreError::Invalid(format!("unknown loudness target {loudness:?}"))
+                })?
+            },
             rungs,
         })
     }
@@ -147,4 +152,32 @@ fn rung_from_row(row: &AnyRow) -> Result<Rung, StoreError> {
         h264_level_idc: byte("h264_level_idc")?,
         audio_bitrate: uint(row, "audio_bitrate")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use onair_domain::{Ladder, LoudnessTarget};
+
+    use crate::{Store, StoreError};
+
+    #[tokio::test]
+    async fn the_loudness_target_round_trips_and_an_invalid_ladder_is_refused() {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let mut atsc = Ladder::fast_default();
+        atsc.loudness = LoudnessTarget::AtscA85;
+        let id = store.insert_ladder(&atsc).await.unwrap();
+        let stored = store.ladder(id).await.unwrap().unwrap();
+        assert_eq!(stored, Ladder { id, ..atsc });
+
+        let mut odd = Ladder::fast_default();
+        odd.name = "odd".into();
+        odd.rungs[1].height = 721;
+        let error = store.insert_ladder(&odd).await.unwrap_err();
+        assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+        assert!(
+            error.to_string().contains("1280x721 must be even"),
+            "{error}"
+        );
+    }
 }
