@@ -19,6 +19,7 @@ pub struct Config {
     pub http: HttpConfig,
     pub storage: StorageConfig,
     pub playout: PlayoutConfig,
+    pub transcode: TranscodeConfig,
     pub log: LogConfig,
 }
 
@@ -27,6 +28,55 @@ pub struct Config {
 pub struct HttpConfig {
     /// Where the origin, the API and the pages listen. Port 0 picks a free port.
     pub addr: SocketAddr,
+    /// When set, every `/api` request needs `Authorization: Bearer <token>`.
+    pub api_token: Option<Secret>,
+}
+
+/// A secret: compared and used, never printed.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("\"***\"")
+    }
+}
+
+/// The transcode farm: its workers, the job queue's leases and the inputs it accepts.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TranscodeConfig {
+    /// Jobs `onair worker` runs at once (each encode already uses every core it can).
+    pub concurrency: usize,
+    /// How long a claimed job stays a worker's without a heartbeat.
+    #[serde(deserialize_with = "duration_text")]
+    pub lease: Duration,
+    /// How often a worker reports progress and renews its lease; shorter than `lease`.
+    #[serde(deserialize_with = "duration_text")]
+    pub heartbeat: Duration,
+    /// Attempts per job, counting retries after a crash or a transient error.
+    pub max_attempts: u32,
+    /// `POST /api/assets {"path": …}` takes files from this folder, and nowhere else.
+    pub import_dir: Option<PathBuf>,
+    /// The largest upload or download accepted, e.g. "4GiB", "500MB" or a number of bytes.
+    #[serde(deserialize_with = "size_text")]
+    pub max_upload_size: u64,
+    /// Download from private, loopback and link-local addresses (refused by default).
+    pub allow_private_urls: bool,
+    /// Inputs with a larger picture are refused.
+    pub max_width: u32,
+    pub max_height: u32,
+    /// `onair serve` runs one worker too.
+    pub embedded_worker: bool,
+    /// The ladder of a job that names none.
+    pub default_ladder: String,
 }
 
 #[derive(Clone, PartialEq, Deserialize)]
@@ -75,6 +125,44 @@ impl Default for HttpConfig {
     fn default() -> HttpConfig {
         HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            api_token: None,
+        }
+    }
+}
+
+impl Default for TranscodeConfig {
+    fn default() -> TranscodeConfig {
+        TranscodeConfig {
+            concurrency: 1,
+            lease: Duration::from_secs(30),
+            heartbeat: Duration::from_secs(5),
+            max_attempts: 3,
+            import_dir: None,
+            max_upload_size: 4 << 30,
+            allow_private_urls: false,
+            max_width: 4096,
+            max_height: 2304,
+            embedded_worker: true,
+            default_ladder: "fast".into(),
+        }
+    }
+}
+
+impl TranscodeConfig {
+    /// What the farm needs to know, with the folders resolved against `storage`.
+    pub fn farm_settings(&self, storage: &StorageConfig) -> onair_transcode::FarmSettings {
+        onair_transcode::FarmSettings {
+            media_root: storage.media_dir(),
+            incoming_dir: storage.data_dir.join("incoming"),
+            import_dir: self.import_dir.clone(),
+            max_upload_size: self.max_upload_size,
+            allow_private_urls: self.allow_private_urls,
+            max_width: self.max_width,
+            max_height: self.max_height,
+            max_attempts: self.max_attempts,
+            lease: self.lease,
+            heartbeat: self.heartbeat,
+            default_ladder: self.default_ladder.clone(),
         }
     }
 }
@@ -168,12 +256,16 @@ impl Config {
         toml::from_str(text).map_err(|error| anyhow::anyhow!("{}", one_line(&error)))
     }
 
-    /// `ONAIR_HTTP_ADDR`, `ONAIR_DATA_DIR`, `ONAIR_MEDIA_DIR`, `ONAIR_DATABASE_URL`, `ONAIR_LOG`.
+    /// `ONAIR_HTTP_ADDR`, `ONAIR_API_TOKEN`, `ONAIR_DATA_DIR`, `ONAIR_MEDIA_DIR`,
+    /// `ONAIR_DATABASE_URL`, `ONAIR_LOG`; then checks what the types cannot.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(addr) = var("ONAIR_HTTP_ADDR") {
             self.http.addr = addr.parse().with_context(|| {
                 format!("ONAIR_HTTP_ADDR={addr:?} is not an address like 127.0.0.1:8080")
             })?;
+        }
+        if let Some(token) = var("ONAIR_API_TOKEN") {
+            self.http.api_token = Some(Secret(token));
         }
         if let Some(dir) = var("ONAIR_DATA_DIR") {
             self.storage.data_dir = PathBuf::from(dir);
@@ -189,6 +281,41 @@ impl Config {
         }
         if self.playout.refresh_interval.is_zero() {
             bail!("playout.refresh_interval must be more than zero");
+        }
+        self.check_transcode()
+    }
+
+    fn check_transcode(&self) -> anyhow::Result<()> {
+        let transcode = &self.transcode;
+        if self
+            .http
+            .api_token
+            .as_ref()
+            .is_some_and(|token| token.0.trim().is_empty())
+        {
+            bail!("http.api_token is empty: set a token or remove the key");
+        }
+        if transcode.concurrency == 0 {
+            bail!("transcode.concurrency must be at least 1");
+        }
+        if transcode.max_attempts == 0 {
+            bail!("transcode.max_attempts must be at least 1");
+        }
+        if transcode.heartbeat.is_zero() || transcode.heartbeat >= transcode.lease {
+            bail!(
+                "transcode.heartbeat ({:?}) must be more than zero and shorter than transcode.lease ({:?})",
+                transcode.heartbeat,
+                transcode.lease
+            );
+        }
+        if transcode.max_upload_size == 0 {
+            bail!("transcode.max_upload_size must be more than zero");
+        }
+        if transcode.max_width == 0 || transcode.max_height == 0 {
+            bail!("transcode.max_width and transcode.max_height must be more than zero");
+        }
+        if transcode.default_ladder.trim().is_empty() {
+            bail!("transcode.default_ladder must name a ladder");
         }
         Ok(())
     }
@@ -221,6 +348,50 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         _ => Err(format!(
             "{text:?} is not a duration like \"2s\" (units: ms, s, m, h)"
         )),
+    }
+}
+
+/// `"4GiB"`, `"500MB"`, `"64KiB"`, `"1000"` (bytes); binary and decimal units.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let number: u64 = number
+        .parse()
+        .map_err(|_| format!("{text:?} is not a size like \"4GiB\""))?;
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        _ => {
+            return Err(format!(
+                "{text:?} is not a size like \"4GiB\" (units: B, KB, MB, GB, TB, KiB, MiB, GiB, TiB)"
+            ));
+        }
+    };
+    number
+        .checked_mul(multiplier)
+        .ok_or_else(|| format!("{text:?} is too large"))
+}
+
+fn size_text<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum Size {
+        Bytes(u64),
+        Text(String),
+    }
+    match Size::deserialize(deserializer)? {
+        Size::Bytes(bytes) => Ok(bytes),
+        Size::Text(text) => parse_size(&text).map_err(serde::de::Error::custom),
     }
 }
 
@@ -285,6 +456,44 @@ mod tests {
         let debug = format!("{config:?}");
         assert!(!debug.contains("s3cret"), "{debug}");
         assert!(debug.contains("postgres://onair:***@db/onair"), "{debug}");
+    }
+
+    #[test]
+    fn sizes_read_as_text_or_bytes() {
+        assert_eq!(parse_size("4GiB"), Ok(4 << 30));
+        assert_eq!(parse_size("500MB"), Ok(500_000_000));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("4 parsecs").is_err());
+        assert!(parse_size("99999999999TiB").is_err());
+        let config = Config::parse("[transcode]\nmax_upload_size = 1000\n").unwrap();
+        assert_eq!(config.transcode.max_upload_size, 1000);
+        let config = Config::parse("[transcode]\nmax_upload_size = \"2KiB\"\n").unwrap();
+        assert_eq!(config.transcode.max_upload_size, 2048);
+    }
+
+    #[test]
+    fn the_api_token_is_redacted_in_debug_output() {
+        let mut config = Config::default();
+        config
+            .apply_env(|name| (name == "ONAIR_API_TOKEN").then(|| "t0ps3cret".into()))
+            .unwrap();
+        assert_eq!(
+            config.http.api_token.as_ref().unwrap().expose(),
+            "t0ps3cret"
+        );
+        let debug = format!("{config:?}");
+        assert!(!debug.contains("t0ps3cret"), "{debug}");
+        assert!(debug.contains("api_token: Some(\"***\")"), "{debug}");
+    }
+
+    #[test]
+    fn a_heartbeat_no_shorter_than_the_lease_is_refused() {
+        let mut config =
+            Config::parse("[transcode]\nlease = \"5s\"\nheartbeat = \"5s\"\n").unwrap();
+        let error = config.apply_env(|_| None).unwrap_err().to_string();
+        assert!(error.contains("transcode.heartbeat"), "{error}");
+        let mut config = Config::parse("[transcode]\nconcurrency = 0\n").unwrap();
+        assert!(config.apply_env(|_| None).is_err());
     }
 
     #[test]

@@ -1,9 +1,11 @@
 //! The subcommands, one module each.
 
+mod asset;
 mod config_cmd;
 mod demo;
 mod migrate;
 mod serve;
+mod worker;
 
 use std::path::PathBuf;
 
@@ -24,8 +26,17 @@ pub struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every role in one process: origin, pages and API.
+    /// Run every role in one process: origin, pages, API and one transcode worker.
     Serve,
+    /// Run transcode workers only, until Ctrl-C or SIGTERM (running jobs go back to the queue).
+    Worker {
+        /// Jobs run at once; default: transcode.concurrency.
+        #[arg(long, short = 'j')]
+        concurrency: Option<usize>,
+    },
+    /// Manage assets.
+    #[command(subcommand)]
+    Asset(AssetCommand),
     /// Apply the database migrations and exit.
     Migrate,
     /// Set up the demo channel (clips, ladder, a looping 24-hour grid), then serve it.
@@ -37,6 +48,31 @@ enum Command {
     /// Print or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum AssetCommand {
+    /// Transcode a local file or an http(s) URL into an asset, with a progress bar.
+    ///
+    /// A local file is read where it is (not copied): keep it in place until the job ends. The
+    /// command runs a worker for its own job unless --no-local-worker, so it completes even when
+    /// no other worker runs; it exits non-zero with the reason when the job fails.
+    Add {
+        /// A media file, or an http:// or https:// URL.
+        source: String,
+        /// The asset's title; default: the file name.
+        #[arg(long, short)]
+        title: Option<String>,
+        /// The ladder to encode to; default: transcode.default_ladder.
+        #[arg(long, short)]
+        ladder: Option<String>,
+        /// Leave the job to the running workers (`onair worker`, `onair serve`).
+        #[arg(long)]
+        no_local_worker: bool,
+        /// Queue the job, print its id and the asset's, and exit at once.
+        #[arg(long, conflicts_with = "no_local_worker")]
+        no_wait: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,7 +94,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if let Command::Config(ConfigCommand::Check { file }) = &args.command {
         return config_cmd::check(file.as_deref().or(args.config.as_deref()));
     }
-    let config = Config::load(args.config.as_deref())?;
+    let mut config = Config::load(args.config.as_deref())?;
+    if matches!(args.command, Command::Asset(_)) && std::env::var_os("RUST_LOG").is_none() {
+        // The progress bar is the report; workers' routine lines would break it up.
+        config.log.filter = format!("{},onair_transcode=warn", config.log.filter);
+    }
     crate::startup::init_tracing(&config);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -66,6 +106,26 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match args.command {
             Command::Serve => serve::run(&config).await,
+            Command::Worker { concurrency } => worker::run(&config, concurrency).await,
+            Command::Asset(AssetCommand::Add {
+                source,
+                title,
+                ladder,
+                no_local_worker,
+                no_wait,
+            }) => {
+                asset::add(
+                    &config,
+                    asset::AddArgs {
+                        source,
+                        title,
+                        ladder,
+                        local_worker: !no_local_worker && !no_wait,
+                        wait: !no_wait,
+                    },
+                )
+                .await
+            }
             Command::Migrate => migrate::run(&config).await,
             Command::Demo { setup_only } => demo::run(&config, setup_only).await,
             Command::Config(_) => unreachable!("handled above"),

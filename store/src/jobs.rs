@@ -117,15 +117,7 @@ impl Store {
                 "a job lease must be positive, not {lease}"
             )));
         }
-        sqlx::query(
-            "UPDATE jobs SET state = 'failed', lease_expires_at = NULL, updated_at = $1, \
-             error = 'gave up after ' || attempts || ' attempts: the lease of worker ' || COALESCE(worker, '?') \
-                     || ' expired before the job finished' \
-             WHERE state = 'running' AND lease_expires_at <= $1 AND attempts >= max_attempts",
-        )
-        .bind(now.0)
-        .execute(&self.pool)
-        .await?;
+        self.fail_expired_jobs(now).await?;
         let sql = match self.backend() {
             Backend::Sqlite => CLAIM_SQLITE,
             Backend::Postgres => CLAIM_POSTGRES,
@@ -137,6 +129,58 @@ impl Store {
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Claims job `id` alone, on the same terms as [`Store::claim_job`]: when it is queued, or
+    /// running under a lease that expired by `now`, with attempts left. `None` when it cannot be
+    /// claimed now (held by a live lease, finished, or missing).
+    pub async fn claim_job_by_id(
+        &self,
+        id: JobId,
+        worker: &str,
+        lease: Ticks,
+        now: Timestamp,
+    ) -> Result<Option<Job>, StoreError> {
+        if lease.0 <= 0 {
+            return Err(StoreError::Invalid(format!(
+                "a job lease must be positive, not {lease}"
+            )));
+        }
+        self.fail_expired_jobs(now).await?;
+        // One row by its key: atomic on both backends (PostgreSQL re-checks the condition after
+        // waiting for a concurrent claim's row lock).
+        let sql = concat!(
+            "UPDATE jobs SET state = 'running', worker = $1, attempts = attempts + 1, progress_percent = 0, \
+             lease_expires_at = $2, updated_at = $3 \
+             WHERE id = $4 AND (state = 'queued' OR (state = 'running' AND lease_expires_at <= $3)) \
+               AND attempts < max_attempts \
+             RETURNING ",
+            job_columns!()
+        );
+        let row = sqlx::query(sql)
+            .bind(worker)
+            .bind((now + lease).0)
+            .bind(now.0)
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(job_from_row).transpose()
+    }
+
+    /// Fails every running job whose lease expired by `now` with no attempts left, with a reason
+    /// naming its last worker, and returns them (so that the caller can fail what they worked
+    /// on). [`Store::claim_job`] does this first too.
+    pub async fn fail_expired_jobs(&self, now: Timestamp) -> Result<Vec<Job>, StoreError> {
+        let sql = concat!(
+            "UPDATE jobs SET state = 'failed', lease_expires_at = NULL, updated_at = $1, \
+             error = 'gave up after ' || attempts || ' attempts: the lease of worker ' || COALESCE(worker, '?') \
+                     || ' expired before the job finished' \
+             WHERE state = 'running' AND lease_expires_at <= $1 AND attempts >= max_attempts \
+             RETURNING ",
+            job_columns!()
+        );
+        let rows = sqlx::query(sql).bind(now.0).fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
     }
 
     /// Reports progress on a job `worker` holds and extends its lease to `lease_until`. A
@@ -209,6 +253,55 @@ impl Store {
             Some(row) => parse_job_state(&text(&row, "state")?),
             None => Err(self.not_held(id, worker).await),
         }
+    }
+
+    /// Fails a job `worker` holds at once, whatever attempts it has left: for a reason another
+    /// attempt cannot change (a corrupt input, a refused URL).
+    pub async fn give_up_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        reason: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'failed', error = $3, lease_expires_at = NULL, updated_at = $4 \
+             WHERE id = $1 AND state = 'running' AND worker = $2",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .bind(reason)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(self.not_held(id, worker).await);
+        }
+        Ok(())
+    }
+
+    /// Hands a job `worker` holds back to the queue without counting the attempt, e.g. when the
+    /// worker shuts down before finishing it.
+    pub async fn release_job(
+        &self,
+        id: JobId,
+        worker: &str,
+        now: Timestamp,
+    ) -> Result<(), StoreError> {
+        let result = sqlx::query(
+            "UPDATE jobs SET state = 'queued', attempts = attempts - 1, progress_percent = 0, \
+             worker = NULL, lease_expires_at = NULL, updated_at = $3 \
+             WHERE id = $1 AND state = 'running' AND worker = $2 AND attempts > 0",
+        )
+        .bind(id.0)
+        .bind(worker)
+        .bind(now.0)
+        .execute(&self.pool)
+        .await?;
+        if result.rows_affected() == 0 {
+            return Err(self.not_held(id, worker).await);
+        }
+        Ok(())
     }
 
     /// Cancels a queued or running job. Its worker learns at its next heartbeat.

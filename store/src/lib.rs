@@ -17,8 +17,10 @@ mod jobs;
 mod ladders;
 mod rows;
 mod schedule;
+mod versions;
 
 pub use channels::NewChannel;
 pub use connect::{Backend, Store};
 pub use error::{StoreError, redact_url};
 pub use schedule::{NewAdBreak, NewScheduleItem};
+pub use versions::{PublishedVersion, ScheduleEdit, ScheduleEntry};

@@ -62,6 +62,11 @@ on_both_backends! {
     a_job_out_of_attempts_fails_with_a_reason,
     a_failed_attempt_is_retried_until_attempts_run_out,
     a_cancelled_job_is_never_claimed_and_its_worker_is_told,
+    a_job_claimed_by_id_is_that_job_and_only_when_claimable,
+    concurrent_claims_by_id_give_the_job_to_one_worker,
+    expired_jobs_out_of_attempts_are_failed_and_returned,
+    giving_up_fails_a_job_with_attempts_left,
+    a_released_job_is_queued_again_without_counting_the_attempt,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1075,6 +1080,199 @@ async fn a_cancelled_job_is_never_claimed_and_its_worker_is_told(store: Store) {
         store.job(queued).await.unwrap().unwrap().state,
         JobState::Cancelled
     );
+}
+
+async fn a_job_claimed_by_id_is_that_job_and_only_when_claimable(store: Store) {
+    let first = store
+        .enqueue_job(JobKind::Transcode, "{\"n\":1}", 2, at(0))
+        .await
+        .unwrap();
+    let second = store
+        .enqueue_job(JobKind::Transcode, "{\"n\":2}", 2, at(0))
+        .await
+        .unwrap();
+    let claimed = store
+        .claim_job_by_id(second, "local", LEASE, at(1))
+        .await
+        .unwrap()
+        .expect("the job asked for, though an older one is queued");
+    assert_eq!(
+        (claimed.id, claimed.state, claimed.attempts),
+        (second, JobState::Running, 1)
+    );
+    assert_eq!(
+        store
+            .claim_job_by_id(second, "other", LEASE, at(2))
+            .await
+            .unwrap(),
+        None,
+        "held under a live lease"
+    );
+    let taken_over = store
+        .claim_job_by_id(second, "other", LEASE, at(61))
+        .await
+        .unwrap()
+        .expect("an expired lease is taken over");
+    assert_eq!(taken_over.attempts, 2);
+    store
+        .finish_job(second, "other", Ok(()), at(62))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .claim_job_by_id(second, "local", LEASE, at(63))
+            .await
+            .unwrap(),
+        None,
+        "finished"
+    );
+    assert_eq!(
+        store
+            .claim_job_by_id(onair_domain::JobId(second.0 + 100), "local", LEASE, at(63))
+            .await
+            .unwrap(),
+        None,
+        "missing"
+    );
+    assert!(matches!(
+        store
+            .claim_job_by_id(first, "local", Ticks(0), at(63))
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(
+        store.job(first).await.unwrap().unwrap().state,
+        JobState::Queued,
+        "the other job was left alone"
+    );
+}
+
+async fn concurrent_claims_by_id_give_the_job_to_one_worker(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 3, at(0))
+        .await
+        .unwrap();
+    let mut claimers = Vec::new();
+    for worker in 0..16 {
+        let store = store.clone();
+        claimers.push(tokio::spawn(async move {
+            store
+                .claim_job_by_id(id, &format!("worker-{worker}"), LEASE, at(1))
+                .await
+                .unwrap()
+        }));
+    }
+    let mut winners = 0;
+    for claimer in claimers {
+        if let Some(job) = claimer.await.unwrap() {
+            assert_eq!(job.attempts, 1);
+            winners += 1;
+        }
+    }
+    assert_eq!(winners, 1, "exactly one claim wins");
+}
+
+async fn expired_jobs_out_of_attempts_are_failed_and_returned(store: Store) {
+    let spent = store
+        .enqueue_job(JobKind::Transcode, "{\"asset\":7}", 1, at(0))
+        .await
+        .unwrap();
+    let retried = store
+        .enqueue_job(JobKind::Transcode, "{}", 2, at(0))
+        .await
+        .unwrap();
+    store.claim_job("w1", LEASE, at(0)).await.unwrap().unwrap();
+    store.claim_job("w2", LEASE, at(0)).await.unwrap().unwrap();
+    assert_eq!(store.fail_expired_jobs(at(59)).await.unwrap(), vec![]);
+
+    let failed = store.fail_expired_jobs(at(60)).await.unwrap();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(
+        (failed[0].id, failed[0].state, failed[0].payload.as_str()),
+        (spent, JobState::Failed, "{\"asset\":7}")
+    );
+    let reason = failed[0].error.as_deref().unwrap();
+    assert!(
+        reason.contains("gave up after 1 attempts") && reason.contains("w1"),
+        "{reason}"
+    );
+    assert_eq!(
+        store.fail_expired_jobs(at(61)).await.unwrap(),
+        vec![],
+        "only once"
+    );
+    assert_eq!(
+        store.job(retried).await.unwrap().unwrap().state,
+        JobState::Running,
+        "a job with attempts left waits for a claim"
+    );
+}
+
+async fn giving_up_fails_a_job_with_attempts_left(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 5, at(0))
+        .await
+        .unwrap();
+    store.claim_job("w", LEASE, at(0)).await.unwrap().unwrap();
+    assert!(matches!(
+        store.give_up_job(id, "intruder", "not mine", at(1)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store
+        .give_up_job(id, "w", "not a media file", at(2))
+        .await
+        .unwrap();
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            job.state,
+            job.attempts,
+            job.error.as_deref(),
+            job.updated_at
+        ),
+        (JobState::Failed, 1, Some("not a media file"), at(2))
+    );
+    assert_eq!(store.claim_job("w", LEASE, at(3)).await.unwrap(), None);
+    assert!(matches!(
+        store.give_up_job(id, "w", "again", at(4)).await,
+        Err(StoreError::Conflict(_))
+    ));
+}
+
+async fn a_released_job_is_queued_again_without_counting_the_attempt(store: Store) {
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 1, at(0))
+        .await
+        .unwrap();
+    store
+        .claim_job("leaving", LEASE, at(0))
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .heartbeat_job(id, "leaving", 30, "half way", at(1), at(61))
+        .await
+        .unwrap();
+    assert!(matches!(
+        store.release_job(id, "intruder", at(2)).await,
+        Err(StoreError::Conflict(_))
+    ));
+    store.release_job(id, "leaving", at(2)).await.unwrap();
+    let job = store.job(id).await.unwrap().unwrap();
+    assert_eq!(
+        (job.state, job.attempts, job.progress_percent),
+        (JobState::Queued, 0, 0)
+    );
+    let again = store
+        .claim_job("staying", LEASE, at(3))
+        .await
+        .unwrap()
+        .expect("its only attempt is still there");
+    assert_eq!((again.id, again.attempts), (id, 1));
+    assert!(matches!(
+        store.release_job(id, "leaving", at(4)).await,
+        Err(StoreError::Conflict(_))
+    ));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -2,8 +2,11 @@
 //! atomically, or fail it with the reason and remove what was written.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use onair_domain::{Asset, AssetId, Ladder};
+use onair_media::{EncodeOptions, EncodedAsset, MediaError};
 use onair_store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -28,61 +31,94 @@ pub async fn ingest_file(
 ) -> Result<Asset, TranscodeError> {
     let asset_id = store.insert_asset(title, source_key, ladder.id).await?;
     let asset_dir = format!("assets/{asset_id}");
+    let source_name = source_path.display().to_string();
+    let progress = Arc::new(AtomicU8::new(0));
+    let logger = {
+        let progress = progress.clone();
+        let title = title.to_owned();
+        tokio::spawn(async move {
+            let mut last_logged = 0u8;
+            loop {
+                tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+                let percent = progress.load(Ordering::Relaxed);
+                if percent >= last_logged.saturating_add(25) {
+                    last_logged = percent;
+                    tracing::info!(%title, percent, "transcoding");
+                }
+            }
+        })
+    };
     let encoded = encode_blocking(
         source_path.to_owned(),
         ladder.clone(),
         media_root.to_owned(),
         asset_dir.clone(),
-        title,
+        EncodeOptions::default(),
+        progress,
     )
     .await;
-    let encoded = match encoded {
-        Ok(encoded) => encoded,
-        Err(error) => {
-            let _ = std::fs::remove_dir_all(media_root.join(&asset_dir));
-            store.fail_asset(asset_id, &error.to_string()).await?;
-            return Err(error);
-        }
+    logger.abort();
+    let outcome = match encoded {
+        Ok(encoded) => publish(store, asset_id, &encoded).await,
+        Err(EncodeFailure::Media(error)) => Err(TranscodeError::Media {
+            source_name,
+            reason: error.to_string(),
+        }),
+        Err(EncodeFailure::Interrupted) => Err(TranscodeError::Interrupted(source_name)),
     };
-    store
-        .publish_asset(asset_id, encoded.duration, &encoded.renditions)
-        .await?;
+    if let Err(error) = outcome {
+        let _ = std::fs::remove_dir_all(media_root.join(&asset_dir));
+        store.fail_asset(asset_id, &error.to_string()).await?;
+        return Err(error);
+    }
     fetch(store, asset_id).await
 }
 
-async fn encode_blocking(
+/// Why [`encode_blocking`] produced nothing.
+#[derive(Debug)]
+pub(crate) enum EncodeFailure {
+    Media(MediaError),
+    /// The encoding thread panicked or was torn down.
+    Interrupted,
+}
+
+/// Runs [`onair_media::encode_ladder`] on a blocking thread, storing its progress in `progress`.
+pub(crate) async fn encode_blocking(
     source_path: PathBuf,
     ladder: Ladder,
     media_root: PathBuf,
     asset_dir: String,
-    title: &str,
-) -> Result<onair_media::EncodedAsset, TranscodeError> {
-    let source_name = source_path.display().to_string();
-    let name_for_log = title.to_owned();
+    options: EncodeOptions,
+    progress: Arc<AtomicU8>,
+) -> Result<EncodedAsset, EncodeFailure> {
     let task = tokio::task::spawn_blocking(move || {
-        let mut last_logged = 0u8;
-        let mut progress = |percent: u8| {
-            if percent >= last_logged.saturating_add(25) {
-                last_logged = percent;
-                tracing::info!(title = %name_for_log, percent, "transcoding");
-            }
-        };
+        let mut report = |percent: u8| progress.store(percent.min(100), Ordering::Relaxed);
         onair_media::encode_ladder(
             &source_path,
             &ladder,
             &media_root,
             &asset_dir,
-            &mut progress,
+            &options,
+            &mut report,
         )
     });
     match task.await {
         Ok(Ok(encoded)) => Ok(encoded),
-        Ok(Err(error)) => Err(TranscodeError::Media {
-            source_name,
-            reason: error.to_string(),
-        }),
-        Err(_) => Err(TranscodeError::Interrupted(source_name)),
+        Ok(Err(error)) => Err(EncodeFailure::Media(error)),
+        Err(_) => Err(EncodeFailure::Interrupted),
     }
+}
+
+/// Publishes every rendition of `encoded` in one step.
+pub(crate) async fn publish(
+    store: &Store,
+    asset_id: AssetId,
+    encoded: &EncodedAsset,
+) -> Result<(), TranscodeError> {
+    store
+        .publish_asset(asset_id, encoded.duration, &encoded.renditions)
+        .await?;
+    Ok(())
 }
 
 async fn fetch(store: &Store, asset_id: AssetId) -> Result<Asset, TranscodeError> {
