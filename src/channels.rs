@@ -1,34 +1,77 @@
 //! Keeps the origin's channel directory in step with the database: loads each channel's grid,
-//! plans it into a timeline, and reloads a channel when its schedule version changes.
+//! plans it into a timeline, and reloads a channel when its schedule version changes. The plan
+//! each channel was loaded from is kept in a [`PlanDirectory`], which the EPG endpoints read:
+//! one planning, so the EPG lists exactly what playout airs.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
 use onair_domain::{Asset, AssetId, Channel, ChannelId, Run, RunKind, SegmentTrack};
 use onair_playout::ChannelPlayout;
 use onair_playout::origin::Directory;
-use onair_scheduler::{PlanInput, plan};
+use onair_scheduler::{Plan, PlanInput, plan_stored};
 use onair_store::Store;
+use onair_web_ui::epg::{PlannedChannel, PlannedChannels};
 
 /// The source key of a channel's generated slate asset.
 pub fn slate_source(slug: &str) -> String {
     format!("generated:slate/{slug}")
 }
 
+/// The plan each loaded channel airs, by slug: what the EPG is built from.
+#[derive(Debug, Default)]
+pub struct PlanDirectory(RwLock<HashMap<String, PlannedChannel>>);
+
+impl PlanDirectory {
+    fn replace(&self, channel: PlannedChannel) {
+        let mut plans = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        plans.insert(channel.slug.clone(), channel);
+    }
+
+    fn remove(&self, slug: &str) {
+        let mut plans = self
+            .0
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        plans.remove(slug);
+    }
+}
+
+impl PlannedChannels for PlanDirectory {
+    fn planned(&self) -> Vec<PlannedChannel> {
+        let plans = self
+            .0
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut channels: Vec<PlannedChannel> = plans.values().cloned().collect();
+        channels.sort_by(|a, b| a.slug.cmp(&b.slug));
+        channels
+    }
+}
+
 pub struct ChannelRefresher {
     store: Store,
     directory: Arc<Directory>,
+    plans: Arc<PlanDirectory>,
     /// What each loaded channel was loaded from: the channel row and its schedule version.
     loaded: HashMap<ChannelId, (Channel, i64)>,
 }
 
 impl ChannelRefresher {
-    pub fn new(store: Store, directory: Arc<Directory>) -> ChannelRefresher {
+    pub fn new(
+        store: Store,
+        directory: Arc<Directory>,
+        plans: Arc<PlanDirectory>,
+    ) -> ChannelRefresher {
         ChannelRefresher {
             store,
             directory,
+            plans,
             loaded: HashMap::new(),
         }
     }
@@ -46,9 +89,16 @@ impl ChannelRefresher {
                 continue;
             }
             let (id, slug) = (channel.id, channel.slug.to_string());
+            let (name, on_air) = (channel.name.clone(), channel.on_air);
             match self.load(channel).await {
-                Ok(playout) => {
+                Ok((playout, plan)) => {
                     self.directory.replace(&slug, Arc::new(playout));
+                    self.plans.replace(PlannedChannel {
+                        slug: slug.clone(),
+                        name,
+                        on_air,
+                        plan: Arc::new(plan),
+                    });
                     self.loaded.insert(id, stamp);
                 }
                 Err(error) => {
@@ -65,12 +115,14 @@ impl ChannelRefresher {
         for id in gone {
             if let Some((channel, _)) = self.loaded.remove(&id) {
                 self.directory.remove(channel.slug.as_str());
+                self.plans.remove(channel.slug.as_str());
             }
         }
         Ok(())
     }
 
-    async fn load(&self, channel: Channel) -> anyhow::Result<ChannelPlayout> {
+    /// The channel's playout and the plan it follows (its timeline the one playout airs).
+    async fn load(&self, channel: Channel) -> anyhow::Result<(ChannelPlayout, Plan)> {
         let ladder = self
             .store
             .ladder(channel.ladder_id)
@@ -101,7 +153,7 @@ impl ChannelRefresher {
         if let Some(slate) = slate {
             assets.insert(slate.id, slate);
         }
-        let (timeline, issues) = plan(PlanInput {
+        let (mut plan, issues) = plan_stored(PlanInput {
             items: &items,
             assets: &assets,
             ad_breaks: &ad_breaks,
@@ -111,7 +163,9 @@ impl ChannelRefresher {
         for issue in issues.iter().take(20) {
             tracing::warn!(channel = %channel.slug, "{issue}");
         }
-        let mut timeline = timeline
+        let mut timeline = plan
+            .timeline
+            .take()
             .with_context(|| format!("channel {} has nothing that can air", channel.slug))?;
         if !timeline.repeats()
             && let Some(slate) = slate_id.and_then(|id| assets.get(&id))
@@ -121,7 +175,11 @@ impl ChannelRefresher {
             timeline = timeline.with_tail(Run::whole(RunKind::Slate, slate.id, "slate", track))?;
         }
         tracing::info!(channel = %channel.slug, runs = timeline.runs().len(), problems = issues.len(), "channel loaded");
-        Ok(ChannelPlayout::new(channel, ladder, timeline, assets)?)
+        plan.timeline = Some(timeline.clone());
+        Ok((
+            ChannelPlayout::new(channel, ladder, timeline, assets)?,
+            plan,
+        ))
     }
 
     pub async fn run(mut self, every: Duration) {

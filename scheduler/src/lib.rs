@@ -20,6 +20,7 @@ pub use grid::{GridEntry, GridItem, ProgrammeInfo, Start};
 pub use pipeline::{ChannelGrid, Problem, build_plan};
 pub use plan::{
     Plan, PlanInput, PlanIssue, PlanOptions, PlannedItem, RightsWindow, plan, plan_grid,
+    plan_stored,
 };
 pub use rules::{Rule, RuleError};
 

@@ -262,6 +262,12 @@ pub enum PlanIssue {
 /// Plans stored items: converts them to grid items (sorted by start; the first item, hard or
 /// not, anchors the grid) and calls [`plan_grid`]. `None` only when nothing at all can air.
 pub fn plan(input: PlanInput<'_>) -> (Option<Timeline>, Vec<PlanIssue>) {
+    let (plan, issues) = plan_stored(input);
+    (plan.timeline, issues)
+}
+
+/// [`plan`], keeping the whole [`Plan`] (where each item landed), which the EPG is built from.
+pub fn plan_stored(input: PlanInput<'_>) -> (Plan, Vec<PlanIssue>) {
     let mut breaks_of: HashMap<ScheduleItemId, Vec<&AdBreak>> = HashMap::new();
     for ad_break in input.ad_breaks {
         breaks_of
@@ -297,8 +303,7 @@ pub fn plan(input: PlanInput<'_>) -> (Option<Timeline>, Vec<PlanIssue>) {
         grid_repeat: input.grid_repeat,
         ..PlanOptions::default()
     };
-    let (plan, issues) = plan_grid(&grid, input.assets, &options);
-    (plan.timeline, issues)
+    plan_grid(&grid, input.assets, &options)
 }
 
 /// Plans grid items (already flattened, filled and with their breaks) into a timeline.

@@ -1,11 +1,13 @@
-//! `onair serve`: every role in one process.
+//! `onair serve`: every role in one process: the origin, the pages, the API, and (unless
+//! `transcode.embedded_worker = false`) one transcode worker.
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use onair_playout::origin::{self, OriginState};
+use tokio::sync::watch;
 
-use crate::channels::{ChannelRefresher, DirectoryChannelList};
+use crate::channels::{ChannelRefresher, DirectoryChannelList, PlanDirectory};
 use crate::config::Config;
 use crate::startup;
 
@@ -19,12 +21,12 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
 pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result<()> {
     let clock = startup::clock(config);
     let directory = Arc::new(onair_playout::origin::Directory::default());
-    let mut refresher = ChannelRefresher::new(store.clone(), directory.clone());
+    let plans = Arc::new(PlanDirectory::default());
+    let mut refresher = ChannelRefresher::new(store.clone(), directory.clone(), plans.clone());
     refresher
         .refresh_all()
         .await
         .context("cannot load the channels")?;
-    let refresh_task = tokio::spawn(refresher.run(config.playout.refresh_interval));
 
     let origin = origin::router(OriginState {
         directory: directory.clone(),
@@ -34,21 +36,89 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
     let pages = onair_web_ui::router(onair_web_ui::WebState {
         channels: Arc::new(DirectoryChannelList(directory)),
     });
-    let app = origin.merge(pages);
+    let settings = config.transcode.farm_settings(&config.storage);
+    let api = onair_transcode::api::router(onair_transcode::api::ApiState {
+        store: store.clone(),
+        settings: Arc::new(settings.clone()),
+        api_token: config
+            .http
+            .api_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
+    });
+    let schedule_api = onair_web_ui::api::router(onair_web_ui::api::ScheduleApiState {
+        store: store.clone(),
+        clock: clock.clone(),
+        lock_margin: onair_web_ui::api::DEFAULT_LOCK_MARGIN,
+        api_token: config
+            .http
+            .api_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
+    });
+    let epg = onair_web_ui::epg::router(onair_web_ui::epg::EpgState {
+        channels: plans,
+        clock: clock.clone(),
+        domain: onair_web_ui::epg::DEFAULT_XMLTV_DOMAIN.to_owned(),
+    });
+    let app = origin
+        .merge(pages)
+        .merge(api)
+        .merge(schedule_api)
+        .merge(epg);
 
     let addr = config.http.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    let worker = if config.transcode.embedded_worker {
+        Some(onair_transcode::Worker::new(
+            store.clone(),
+            settings,
+            onair_transcode::WorkerOptions::new(1),
+        )?)
+    } else {
+        None
+    };
+
+    // One signal stops the HTTP server and the embedded worker.
+    let stop_sender = Arc::new(watch::channel(false).0);
+    let signal_task = tokio::spawn({
+        let stop_sender = stop_sender.clone();
+        async move {
+            startup::shutdown_signal().await;
+            let _ = stop_sender.send(true);
+        }
+    });
+    let stopped = |mut stop: watch::Receiver<bool>| async move {
+        let _ = stop.wait_for(|stop| *stop).await;
+    };
+    let refresh_task = tokio::spawn(refresher.run(config.playout.refresh_interval));
+    let worker_task = worker.map(|worker| {
+        let stop = stop_sender.subscribe();
+        tokio::spawn(async move {
+            if let Err(error) = worker.run(stopped(stop)).await {
+                tracing::error!(%error, "the embedded transcode worker stopped: jobs wait for `onair worker`");
+            }
+        })
+    });
+
     // A stable line on stdout: tests and scripts read the port from it.
     println!("onair listening on http://{local}");
     tracing::info!(%local, "serving");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(startup::shutdown_signal())
+    let served = axum::serve(listener, app)
+        .with_graceful_shutdown(stopped(stop_sender.subscribe()))
         .await
-        .context("the HTTP server failed")?;
+        .context("the HTTP server failed");
+    let _ = stop_sender.send(true);
+    signal_task.abort();
+    if let Some(worker_task) = worker_task {
+        // The worker hands its running job back to the queue before the process exits.
+        let _ = worker_task.await;
+    }
     refresh_task.abort();
+    served?;
     tracing::info!("stopped");
     Ok(())
 }

@@ -7,6 +7,7 @@ use onair_domain::{
     AdBreak, AssetId, AssetState, ChannelId, ScheduleItem, ScheduleItemId, Ticks, Timestamp,
 };
 use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 use crate::Store;
 use crate::error::StoreError;
@@ -27,6 +28,87 @@ pub struct NewScheduleItem {
 pub struct NewAdBreak {
     pub offset: Ticks,
     pub duration: Ticks,
+}
+
+/// Refuses items (with their ad breaks) that play an asset that is missing or not ready, or
+/// whose ad breaks start before their item or last no time.
+pub(crate) async fn check_items(
+    transaction: &mut Transaction<'static, Any>,
+    items: &[(NewScheduleItem, Vec<NewAdBreak>)],
+) -> Result<(), StoreError> {
+    for (item, ad_breaks) in items {
+        for ad_break in ad_breaks {
+            check_ad_break(
+                &format!("schedule item {:?}", item.title),
+                ad_break.offset,
+                ad_break.duration,
+            )?;
+        }
+    }
+    check_assets_ready(transaction, items).await
+}
+
+async fn check_assets_ready(
+    transaction: &mut Transaction<'static, Any>,
+    items: &[(NewScheduleItem, Vec<NewAdBreak>)],
+) -> Result<(), StoreError> {
+    let mut asset_states: HashMap<AssetId, Option<String>> = HashMap::new();
+    for (item, _) in items {
+        if let Entry::Vacant(slot) = asset_states.entry(item.asset_id) {
+            let state: Option<String> =
+                sqlx::query_scalar("SELECT state FROM assets WHERE id = $1")
+                    .bind(item.asset_id.0)
+                    .fetch_optional(&mut **transaction)
+                    .await?;
+            slot.insert(state);
+        }
+        match asset_states[&item.asset_id].as_deref() {
+            Some(state) if state == AssetState::Ready.as_str() => {}
+            Some(state) => {
+                return Err(StoreError::Invalid(format!(
+                    "schedule item {:?} plays asset {}, which is {state}: only ready assets can be scheduled",
+                    item.title, item.asset_id
+                )));
+            }
+            None => {
+                return Err(StoreError::Invalid(format!(
+                    "schedule item {:?} plays asset {}, which does not exist",
+                    item.title, item.asset_id
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Inserts items of `channel` with their ad breaks.
+pub(crate) async fn insert_items(
+    transaction: &mut Transaction<'static, Any>,
+    channel: ChannelId,
+    items: &[(NewScheduleItem, Vec<NewAdBreak>)],
+) -> Result<(), StoreError> {
+    for (item, ad_breaks) in items {
+        let item_id: i64 = sqlx::query_scalar(
+            "INSERT INTO schedule_items (channel_id, asset_id, start_at, hard_start, title) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+        )
+        .bind(channel.0)
+        .bind(item.asset_id.0)
+        .bind(item.start.0)
+        .bind(item.hard_start)
+        .bind(&item.title)
+        .fetch_one(&mut **transaction)
+        .await?;
+        for ad_break in ad_breaks {
+            sqlx::query("INSERT INTO ad_breaks (schedule_item_id, offset_ticks, duration_ticks) VALUES ($1, $2, $3)")
+                .bind(item_id)
+                .bind(ad_break.offset.0)
+                .bind(ad_break.duration.0)
+                .execute(&mut **transaction)
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// The columns [`item_from_row`] reads, as a literal for `concat!`.
@@ -78,32 +160,7 @@ impl Store {
         let version =
             version.ok_or_else(|| StoreError::NotFound(format!("channel {}", channel.0)))?;
 
-        let mut asset_states: HashMap<AssetId, Option<String>> = HashMap::new();
-        for (item, _) in items {
-            if let Entry::Vacant(slot) = asset_states.entry(item.asset_id) {
-                let state: Option<String> =
-                    sqlx::query_scalar("SELECT state FROM assets WHERE id = $1")
-                        .bind(item.asset_id.0)
-                        .fetch_optional(&mut *transaction)
-                        .await?;
-                slot.insert(state);
-            }
-            match asset_states[&item.asset_id].as_deref() {
-                Some(state) if state == AssetState::Ready.as_str() => {}
-                Some(state) => {
-                    return Err(StoreError::Invalid(format!(
-                        "schedule item {:?} plays asset {}, which is {state}: only ready assets can be scheduled",
-                        item.title, item.asset_id
-                    )));
-                }
-                None => {
-                    return Err(StoreError::Invalid(format!(
-                        "schedule item {:?} plays asset {}, which does not exist",
-                        item.title, item.asset_id
-                    )));
-                }
-            }
-        }
+        check_assets_ready(&mut transaction, items).await?;
 
         sqlx::query(
             "DELETE FROM ad_breaks WHERE schedule_item_id IN (SELECT id FROM schedule_items WHERE channel_id = $1)",
@@ -115,27 +172,7 @@ impl Store {
             .bind(channel.0)
             .execute(&mut *transaction)
             .await?;
-        for (item, ad_breaks) in items {
-            let item_id: i64 = sqlx::query_scalar(
-                "INSERT INTO schedule_items (channel_id, asset_id, start_at, hard_start, title) \
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-            )
-            .bind(channel.0)
-            .bind(item.asset_id.0)
-            .bind(item.start.0)
-            .bind(item.hard_start)
-            .bind(&item.title)
-            .fetch_one(&mut *transaction)
-            .await?;
-            for ad_break in ad_breaks {
-                sqlx::query("INSERT INTO ad_breaks (schedule_item_id, offset_ticks, duration_ticks) VALUES ($1, $2, $3)")
-                    .bind(item_id)
-                    .bind(ad_break.offset.0)
-                    .bind(ad_break.duration.0)
-                    .execute(&mut *transaction)
-                    .await?;
-            }
-        }
+        insert_items(&mut transaction, channel, items).await?;
         transaction.commit().await?;
         Ok(version)
     }

@@ -1,4 +1,8 @@
-//! The pages people see: today the channel list with a player per channel; later the operator UI.
+//! The pages people see (today the channel list with a player per channel; later the operator
+//! UI), the scheduler's REST API ([`api`]) and the EPG endpoints ([`epg`]).
+
+pub mod api;
+pub mod epg;
 
 use std::sync::Arc;
 

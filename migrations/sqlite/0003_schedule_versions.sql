@@ -1,0 +1,13 @@
+-- Every published version of a channel's schedule: who published it, when, and the whole
+-- schedule it left (items with their ad breaks) as JSON, so that any version can be restored.
+-- `version` is the channel's schedule_version right after the publication.
+CREATE TABLE schedule_versions (
+    channel_id   INTEGER NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+    version      INTEGER NOT NULL,
+    author       TEXT    NOT NULL,
+    -- 90 kHz ticks since the Unix epoch.
+    published_at INTEGER NOT NULL,
+    -- A JSON array of {asset_id, start, hard_start, title, ad_breaks: [{offset, duration}]}.
+    items        TEXT    NOT NULL,
+    PRIMARY KEY (channel_id, version)
+);

@@ -1,0 +1,307 @@
+//! Published schedule versions: edits of a window of a channel's schedule, applied atomically
+//! under an optimistic-concurrency precondition (the schedule version the editor saw), each one
+//! kept with who published it, when, and the whole schedule it left, so it can be restored.
+
+use onair_domain::{AdBreak, AssetId, ChannelId, ScheduleItem, Ticks, Timestamp};
+use serde::{Deserialize, Serialize};
+use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
+
+use crate::Store;
+use crate::error::StoreError;
+use crate::rows::{int, text};
+use crate::schedule::{NewAdBreak, NewScheduleItem, check_items, insert_items};
+
+/// An item with its ad breaks, as published.
+pub type ScheduleEntry = (NewScheduleItem, Vec<NewAdBreak>);
+
+/// An edit of windows `[from, to)` of a channel's schedule: the items starting in them are
+/// replaced by `items` (which must each start in one of them), provided the schedule is still at
+/// `expected_version`. Several windows (a day copied to several dates) are one edit.
+#[derive(Debug, Clone, Copy)]
+pub struct ScheduleEdit<'a> {
+    pub channel: ChannelId,
+    pub expected_version: i64,
+    /// `(from, to)` pairs, none empty, none overlapping another.
+    pub windows: &'a [(Timestamp, Timestamp)],
+    pub items: &'a [ScheduleEntry],
+    /// Who publishes it, e.g. a user name from a header, or `api`.
+    pub author: &'a str,
+    pub now: Timestamp,
+}
+
+/// A published version: the schedule as it stood right after the publication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublishedVersion {
+    pub version: i64,
+    pub author: String,
+    pub published_at: Timestamp,
+    pub items: Vec<ScheduleEntry>,
+}
+
+/// The JSON form of a stored schedule entry (integers: ticks and asset ids).
+#[derive(Serialize, Deserialize)]
+struct StoredEntry {
+    asset_id: i64,
+    start: i64,
+    hard_start: bool,
+    title: String,
+    ad_breaks: Vec<StoredBreak>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct StoredBreak {
+    offset: i64,
+    duration: i64,
+}
+
+impl Store {
+    /// The channel's schedule version, bumped by every change to its schedule.
+    pub async fn schedule_version(&self, channel: ChannelId) -> Result<i64, StoreError> {
+        let version: Option<i64> =
+            sqlx::query_scalar("SELECT schedule_version FROM channels WHERE id = $1")
+                .bind(channel.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        version.ok_or_else(|| StoreError::NotFound(format!("channel {}", channel.0)))
+    }
+
+    /// The channel's items that start in `[from, to)`, by start, each with its ad breaks (by
+    /// offset).
+    pub async fn schedule_between_with_ad_breaks(
+        &self,
+        channel: ChannelId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(ScheduleItem, Vec<AdBreak>)>, StoreError> {
+        let items = self.schedule_items_between(channel, from, to).await?;
+        let mut breaks = self.ad_breaks_of_channel(channel).await?;
+        breaks.sort_by_key(|ad_break| (ad_break.schedule_item_id, ad_break.offset, ad_break.id));
+        Ok(items
+            .into_iter()
+            .map(|item| {
+                let own = breaks
+                    .iter()
+                    .filter(|ad_break| ad_break.schedule_item_id == item.id)
+                    .cloned()
+                    .collect();
+                (item, own)
+            })
+            .collect())
+    }
+
+    /// Applies `edit` in one transaction and returns the new schedule version. A schedule no
+    /// longer at `edit.expected_version` is a [`StoreError::Conflict`] naming the current one,
+    /// and changes nothing: two editors are serialised, the second must reload and re-apply.
+    /// Items that start outside the window, or play a missing or unready asset, are
+    /// [`StoreError::Invalid`]. The published version is kept (see
+    /// [`Store::published_versions`]).
+    pub async fn publish_schedule_edit(&self, edit: &ScheduleEdit<'_>) -> Result<i64, StoreError> {
+        check_windows(edit.windows)?;
+        if let Some((item, _)) = edit.items.iter().find(|(item, _)| {
+            !edit
+                .windows
+                .iter()
+                .any(|(from, to)| item.start >= *from && item.start < *to)
+        }) {
+            return Err(StoreError::Invalid(format!(
+                "schedule item {:?} starts at {}, outside the window of the edit",
+                item.title, item.start
+            )));
+        }
+        let mut transaction = self.begin_write().await?;
+        let version: Option<i64> = sqlx::query_scalar(
+            "UPDATE channels SET schedule_version = schedule_version + 1 \
+             WHERE id = $1 AND schedule_version = $2 RETURNING schedule_version",
+        )
+        .bind(edit.channel.0)
+        .bind(edit.expected_version)
+        .fetch_optional(&mut *transaction)
+        .await?;
+        let Some(version) = version else {
+            let current: Option<i64> =
+                sqlx::query_scalar("SELECT schedule_version FROM channels WHERE id = $1")
+                    .bind(edit.channel.0)
+                    .fetch_optional(&mut *transaction)
+                    .await?;
+            return Err(match current {
+                None => StoreError::NotFound(format!("channel {}", edit.channel.0)),
+                Some(current) => StoreError::Conflict(format!(
+                    "the schedule changed: it is at version {current}, not {}; reload it and apply the edit again",
+                    edit.expected_version
+                )),
+            });
+        };
+        check_items(&mut transaction, edit.items).await?;
+        for (from, to) in edit.windows {
+            sqlx::query(
+                "DELETE FROM ad_breaks WHERE schedule_item_id IN \
+                 (SELECT id FROM schedule_items WHERE channel_id = $1 AND start_at >= $2 AND start_at < $3)",
+            )
+            .bind(edit.channel.0)
+            .bind(from.0)
+            .bind(to.0)
+            .execute(&mut *transaction)
+            .await?;
+            sqlx::query(
+                "DELETE FROM schedule_items WHERE channel_id = $1 AND start_at >= $2 AND start_at < $3",
+            )
+            .bind(edit.channel.0)
+            .bind(from.0)
+            .bind(to.0)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        insert_items(&mut transaction, edit.channel, edit.items).await?;
+        let snapshot = snapshot(&mut transaction, edit.channel).await?;
+        sqlx::query(
+            "INSERT INTO schedule_versions (channel_id, version, author, published_at, items) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(edit.channel.0)
+        .bind(version)
+        .bind(edit.author)
+        .bind(edit.now.0)
+        .bind(snapshot)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(version)
+    }
+
+    /// Every version published through [`Store::publish_schedule_edit`], newest first.
+    pub async fn published_versions(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Vec<PublishedVersion>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT version, author, published_at, items FROM schedule_versions \
+             WHERE channel_id = $1 ORDER BY version DESC",
+        )
+        .bind(channel.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(version_from_row).collect()
+    }
+
+    /// One published version, if it was published.
+    pub async fn published_version(
+        &self,
+        channel: ChannelId,
+        version: i64,
+    ) -> Result<Option<PublishedVersion>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version, author, published_at, items FROM schedule_versions \
+             WHERE channel_id = $1 AND version = $2",
+        )
+        .bind(channel.0)
+        .bind(version)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(version_from_row).transpose()
+    }
+}
+
+/// Refuses no window, an empty window, or windows that overlap.
+fn check_windows(windows: &[(Timestamp, Timestamp)]) -> Result<(), StoreError> {
+    if windows.is_empty() {
+        return Err(StoreError::Invalid("the edit names no window".to_owned()));
+    }
+    let mut sorted = windows.to_vec();
+    sorted.sort();
+    for (from, to) in &sorted {
+        if to <= from {
+            return Err(StoreError::Invalid(format!(
+                "the window {from} to {to} is empty"
+            )));
+        }
+    }
+    for pair in sorted.windows(2) {
+        if pair[1].0 < pair[0].1 {
+            return Err(StoreError::Invalid(format!(
+                "the windows {} to {} and {} to {} overlap",
+                pair[0].0, pair[0].1, pair[1].0, pair[1].1
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The channel's whole schedule, as JSON.
+async fn snapshot(
+    transaction: &mut Transaction<'static, Any>,
+    channel: ChannelId,
+) -> Result<String, StoreError> {
+    let items = sqlx::query(
+        "SELECT id, asset_id, start_at, hard_start, title FROM schedule_items \
+         WHERE channel_id = $1 ORDER BY start_at, id",
+    )
+    .bind(channel.0)
+    .fetch_all(&mut **transaction)
+    .await?;
+    let breaks = sqlx::query(
+        "SELECT b.schedule_item_id, b.offset_ticks, b.duration_ticks FROM ad_breaks b \
+         JOIN schedule_items i ON i.id = b.schedule_item_id \
+         WHERE i.channel_id = $1 ORDER BY b.schedule_item_id, b.offset_ticks, b.id",
+    )
+    .bind(channel.0)
+    .fetch_all(&mut **transaction)
+    .await?;
+    let mut entries = Vec::with_capacity(items.len());
+    for row in &items {
+        let id = int(row, "id")?;
+        let mut ad_breaks = Vec::new();
+        for ad_break in &breaks {
+            if int(ad_break, "schedule_item_id")? == id {
+                ad_breaks.push(StoredBreak {
+                    offset: int(ad_break, "offset_ticks")?,
+                    duration: int(ad_break, "duration_ticks")?,
+                });
+            }
+        }
+        entries.push(StoredEntry {
+            asset_id: int(row, "asset_id")?,
+            start: int(row, "start_at")?,
+            hard_start: crate::rows::flag(row, "hard_start")?,
+            title: text(row, "title")?,
+            ad_breaks,
+        });
+    }
+    Ok(serde_json::to_string(&entries).expect("schedule entries serialise to JSON"))
+}
+
+fn version_from_row(row: &AnyRow) -> Result<PublishedVersion, StoreError> {
+    let version = int(row, "version")?;
+    let json = text(row, "items")?;
+    let entries: Vec<StoredEntry> = serde_json::from_str(&json).map_err(|error| {
+        StoreError::Invalid(format!(
+            "schedule version {version} has unreadable items: {error}"
+        ))
+    })?;
+    Ok(PublishedVersion {
+        version,
+        author: text(row, "author")?,
+        published_at: Timestamp(int(row, "published_at")?),
+        items: entries
+            .into_iter()
+            .map(|entry| {
+                (
+                    NewScheduleItem {
+                        asset_id: AssetId(entry.asset_id),
+                        start: Timestamp(entry.start),
+                        hard_start: entry.hard_start,
+                        title: entry.title,
+                    },
+                    entry
+                        .ad_breaks
+                        .into_iter()
+                        .map(|ad_break| NewAdBreak {
+                            offset: Ticks(ad_break.offset),
+                            duration: Ticks(ad_break.duration),
+                        })
+                        .collect(),
+                )
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,298 @@
+//! End to end: the real `onair` binary serves the scheduler's API and the EPG. The EPG of the
+//! demo channel validates with `tv_validate_file` (Debian's `xmltv-util`; without it the
+//! validation is skipped with a loud message, unless `CI=true`, where it fails) and lists what
+//! the schedule API says is scheduled; an edit published through the API reaches playout and
+//! the EPG together.
+
+mod support;
+
+use std::collections::HashSet;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+
+use onair_domain::{ChannelSlug, OutputFormat, Timestamp};
+use onair_store::{NewChannel, Store};
+use serde_json::{Value, json};
+use support::{Server, demo_data_dir, get_text};
+
+const XMLTV_DTD: &str = "/usr/share/xmltv/xmltv.dtd";
+
+/// Validates an XMLTV file with `tv_validate_file`, or says loudly why it cannot.
+fn validate_xmltv(path: &Path) {
+    let available = Command::new("tv_validate_file")
+        .arg("--help")
+        .output()
+        .is_ok()
+        && Path::new(XMLTV_DTD).exists();
+    if !available {
+        let message = "TV_VALIDATE_FILE NOT FOUND (install Debian's xmltv-util): the XMLTV EPG is not validated";
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!("{message}; CI=true, so this fails");
+        }
+        let banner = "!".repeat(96);
+        let _ = writeln!(std::io::stderr(), "\n{banner}\n{message}\n{banner}\n");
+        return;
+    }
+    let output = Command::new("tv_validate_file")
+        .args(["--dtd-file", XMLTV_DTD])
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "tv_validate_file refused {}:\n{}\n{}\n{}",
+        path.display(),
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr),
+        std::fs::read_to_string(path).unwrap_or_default()
+    );
+}
+
+#[test]
+fn the_demo_epg_validates_with_tv_validate_file_and_lists_only_scheduled_programmes() {
+    let data = demo_data_dir();
+    let server = Server::start(&data);
+    let scratch = tempfile::tempdir().unwrap();
+
+    for (name, path) in [("all", "/epg.xml"), ("demo", "/channels/demo/epg.xml")] {
+        let (status, xml) = get_text(&format!("{}{path}", server.url));
+        assert_eq!(status, 200, "{path}: {xml}");
+        assert!(
+            xml.contains(r#"<channel id="demo.onair.example">"#),
+            "{xml}"
+        );
+        assert!(
+            xml.contains("<programme "),
+            "{path} lists programmes: {xml}"
+        );
+        let file = scratch.path().join(format!("{name}.xml"));
+        std::fs::write(&file, &xml).unwrap();
+        validate_xmltv(&file);
+    }
+
+    let (status, schedule) = get_text(&format!(
+        "{}/api/channels/demo/schedule?from=1970-01-01T00:00:00Z&to=2100-01-01T00:00:00Z",
+        server.url
+    ));
+    assert_eq!(status, 200, "{schedule}");
+    let schedule: Value = serde_json::from_str(&schedule).unwrap();
+    let scheduled: HashSet<&str> = schedule["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| item["title"].as_str().unwrap())
+        .collect();
+    assert!(!scheduled.is_empty());
+
+    let (status, feed) = get_text(&format!("{}/channels/demo/epg.json", server.url));
+    assert_eq!(status, 200, "{feed}");
+    let feed: Value = serde_json::from_str(&feed).unwrap();
+    let programmes = feed["channels"][0]["programs"].as_array().unwrap();
+    assert!(!programmes.is_empty(), "{feed}");
+    for programme in programmes {
+        if programme["type"] == "programme" {
+            let title = programme["title"].as_str().unwrap();
+            let title = title.split(" (part ").next().unwrap();
+            assert!(
+                scheduled
+                    .iter()
+                    .any(|scheduled| scheduled.starts_with(title) || title.starts_with(scheduled)),
+                "the EPG lists {title:?}, which is not scheduled: {scheduled:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn with_a_token_the_schedule_api_needs_it_and_the_epg_stays_public() {
+    let data = demo_data_dir();
+    let server = Server::start_with(
+        &["serve"],
+        &[
+            ("ONAIR_DATA_DIR", data.to_str().unwrap()),
+            ("ONAIR_API_TOKEN", "e2e-t0ken"),
+        ],
+    );
+    let (status, body) = get_text(&format!("{}/api/channels", server.url));
+    assert_eq!(status, 401, "{body}");
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (status, body) = runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .get(format!("{}/api/channels", server.url))
+            .bearer_auth("e2e-t0ken")
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    });
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains(r#""slug":"demo""#), "{body}");
+    let (status, _) = get_text(&format!("{}/epg.xml", server.url));
+    assert_eq!(status, 200);
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A private copy of the shared demo database (a consistent snapshot, `VACUUM INTO`), with a
+/// second channel `news` (no repeat) on the demo ladder; the media stay shared (read only).
+/// Returns the copy's folder and the ids of the demo's ready clips.
+fn private_demo_copy() -> (tempfile::TempDir, std::path::PathBuf, Vec<i64>) {
+    let shared = demo_data_dir();
+    let copy = tempfile::tempdir().unwrap();
+    block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", shared.join("onair.db").display());
+        let mut source = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let target = copy.path().join("onair.db");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "VACUUM INTO '{}'",
+            target.display()
+        )))
+        .execute(&mut source)
+        .await
+        .unwrap();
+        source.close().await.unwrap();
+    });
+    let clips = block_on(async {
+        let store = Store::connect(&format!(
+            "sqlite://{}",
+            copy.path().join("onair.db").display()
+        ))
+        .await
+        .unwrap();
+        let demo = store
+            .channel_by_slug(&ChannelSlug::parse("demo").unwrap())
+            .await
+            .unwrap()
+            .expect("the demo channel");
+        store
+            .insert_channel(&NewChannel {
+                slug: ChannelSlug::parse("news").unwrap(),
+                name: "News".into(),
+                time_zone: chrono_tz::Europe::Berlin,
+                ladder_id: demo.ladder_id,
+                outputs: vec![OutputFormat::HlsTs],
+                window_segments: demo.window_segments,
+                grid_repeat: None,
+                on_air: true,
+            })
+            .await
+            .unwrap();
+        let mut clips: Vec<i64> = store
+            .schedule_items(demo.id)
+            .await
+            .unwrap()
+            .iter()
+            .map(|item| item.asset_id.0)
+            .collect();
+        clips.sort();
+        clips.dedup();
+        store.close().await;
+        clips
+    });
+    (copy, shared.join("media"), clips)
+}
+
+#[test]
+fn an_edit_published_through_the_api_reaches_playout_and_the_epg_together() {
+    let (copy, media, clips) = private_demo_copy();
+    let server = Server::start_with(
+        &["serve"],
+        &[
+            ("ONAIR_DATA_DIR", copy.path().to_str().unwrap()),
+            ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+        ],
+    );
+    // A hard start 15 minutes from now, on a whole minute, then the clips one after another.
+    let now_secs = chrono::Utc::now().timestamp();
+    let start_secs = (now_secs / 60 + 16) * 60;
+    let start = Timestamp::from_unix_secs(start_secs).to_rfc3339_millis();
+    let items: Vec<Value> = clips
+        .iter()
+        .enumerate()
+        .map(|(index, clip)| {
+            json!({"asset_id": clip, "start": start, "hard_start": index == 0, "title": format!("Clip {index}")})
+        })
+        .collect();
+    let body = json!({
+        "from": Timestamp::from_unix_secs(start_secs - 60).to_rfc3339_millis(),
+        "to": Timestamp::from_unix_secs(start_secs + 3600).to_rfc3339_millis(),
+        "items": items,
+    });
+    let (status, answer) = block_on(async {
+        let response = reqwest::Client::new()
+            .put(format!("{}/api/channels/news/schedule", server.url))
+            .header("If-Match", "\"0\"")
+            .header("X-Onair-Author", "e2e")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    });
+    assert_eq!(status, 200, "{answer}");
+
+    // The server reloads the channel (every 2 s by default): the EPG then lists the edit.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    let programmes = loop {
+        let (status, feed) = get_text(&format!("{}/channels/news/epg.json", server.url));
+        if status == 200 {
+            let feed: Value = serde_json::from_str(&feed).unwrap();
+            let programmes = feed["channels"][0]["programs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            if !programmes.is_empty() {
+                break programmes;
+            }
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the EPG of news never listed the edit: {status}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    };
+    let first_start =
+        chrono::DateTime::parse_from_rfc3339(programmes[0]["start"].as_str().unwrap())
+            .unwrap()
+            .timestamp();
+    assert_eq!(first_start, start_secs, "{programmes:?}");
+    assert_eq!(programmes[0]["title"], "Clip 0", "{programmes:?}");
+
+    // The same reload put the channel on the origin.
+    let (status, playlist) = get_text(&format!("{}/channels/news/master.m3u8", server.url));
+    assert_eq!(status, 200, "{playlist}");
+
+    // Both channels in one XMLTV document that validates.
+    let (status, xml) = get_text(&format!("{}/epg.xml", server.url));
+    assert_eq!(status, 200);
+    assert!(
+        xml.contains(r#"<channel id="news.onair.example">"#),
+        "{xml}"
+    );
+    assert!(
+        xml.contains(r#"<channel id="demo.onair.example">"#),
+        "{xml}"
+    );
+    let file = copy.path().join("all.xml");
+    std::fs::write(&file, &xml).unwrap();
+    validate_xmltv(&file);
+
+    // The publication is kept with its author.
+    let (status, versions) = get_text(&format!(
+        "{}/api/channels/news/schedule/versions",
+        server.url
+    ));
+    assert_eq!(status, 200);
+    assert!(versions.contains(r#""author":"e2e""#), "{versions}");
+}
