@@ -333,6 +333,19 @@ async fn an_uploaded_clip_becomes_a_ready_asset_and_corrupt_uploads_fail_alone()
     let asset = get_json(&server, &format!("/api/assets/{good_asset}")).await;
     assert_ready(&asset, 3.0);
     assert_eq!(asset["title"], "Good");
+    let poster_url = asset["poster_url"]
+        .as_str()
+        .expect("a ready asset has a poster");
+    let poster = reqwest::get(format!("{}{poster_url}", server.url))
+        .await
+        .unwrap();
+    assert_eq!(
+        poster.status(),
+        200,
+        "the origin serves the poster at {poster_url}"
+    );
+    let poster = poster.bytes().await.unwrap();
+    assert_eq!(&poster[..3], &[0xFF, 0xD8, 0xFF], "the poster is a JPEG");
 
     for (job, name) in [(bad_job, "truncated.mp4"), (garbage_job, "garbage.mov")] {
         let view = wait_ended(&server, job).await;

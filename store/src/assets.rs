@@ -113,19 +113,43 @@ impl Store {
     /// asset stays processing. Fails with [`StoreError::Conflict`] unless the asset is
     /// processing, and with [`StoreError::Invalid`] for renditions that do not add up to
     /// `duration` or that repeat a rendition or a segment index.
+    /// The asset's poster JPEG, relative to the media root, once it is published with one.
+    pub async fn asset_poster(&self, id: AssetId) -> Result<Option<String>, StoreError> {
+        let poster: Option<Option<String>> =
+            sqlx::query_scalar("SELECT poster_path FROM assets WHERE id = $1")
+                .bind(id.0)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(poster.flatten())
+    }
+
     pub async fn publish_asset(
         &self,
         id: AssetId,
         duration: Ticks,
         renditions: &[Rendition],
     ) -> Result<(), StoreError> {
+        self.publish_asset_with_poster(id, duration, renditions, None)
+            .await
+    }
+
+    /// [`Store::publish_asset`], recording the poster JPEG (relative to the media root) in the
+    /// same transaction.
+    pub async fn publish_asset_with_poster(
+        &self,
+        id: AssetId,
+        duration: Ticks,
+        renditions: &[Rendition],
+        poster_path: Option<&str>,
+    ) -> Result<(), StoreError> {
         check_publishable(id, duration, renditions)?;
         let mut transaction = self.begin_write().await?;
         let flipped = sqlx::query(
-            "UPDATE assets SET state = 'ready', duration_ticks = $2, error = NULL WHERE id = $1 AND state = 'processing'",
+            "UPDATE assets SET state = 'ready', duration_ticks = $2, error = NULL, poster_path = $3 WHERE id = $1 AND state = 'processing'",
         )
         .bind(id.0)
         .bind(duration.0)
+        .bind(poster_path)
         .execute(&mut *transaction)
         .await?;
         if flipped.rows_affected() == 0 {

@@ -400,7 +400,16 @@ async fn a_published_asset_round_trips_with_renditions_and_segments_in_order(sto
     let durations: Vec<i64> = std::iter::repeat_n(2, 450).chain([1]).collect();
     let total = secs(durations.iter().sum());
     let published = renditions(id, &durations);
-    store.publish_asset(id, total, &published).await.unwrap();
+    assert_eq!(store.asset_poster(id).await.unwrap(), None);
+    store
+        .publish_asset_with_poster(id, total, &published, Some("assets/1/poster.jpg"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.asset_poster(id).await.unwrap().as_deref(),
+        Some("assets/1/poster.jpg"),
+        "the poster is recorded with the renditions"
+    );
 
     let asset = store.asset(id).await.unwrap().expect("stored");
     assert_eq!(asset.state, AssetState::Ready);

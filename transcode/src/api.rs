@@ -419,6 +419,8 @@ pub struct AssetView {
     pub duration_seconds: f64,
     pub duration_ticks: i64,
     pub renditions: Vec<RenditionView>,
+    /// Where the origin serves the poster JPEG, once published.
+    pub poster_url: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -433,8 +435,9 @@ pub struct RenditionView {
     pub segments: usize,
 }
 
-fn asset_view(asset: Asset, error: Option<String>) -> AssetView {
+fn asset_view(asset: Asset, error: Option<String>, poster_path: Option<String>) -> AssetView {
     AssetView {
+        poster_url: poster_path.map(|path| format!("/media/{path}")),
         id: asset.id,
         title: asset.title,
         source: asset.source,
@@ -475,5 +478,6 @@ async fn get_asset(
     } else {
         None
     };
-    Ok(Json(asset_view(asset, error)))
+    let poster = state.store.asset_poster(asset.id).await?;
+    Ok(Json(asset_view(asset, error, poster)))
 }

@@ -116,7 +116,12 @@ pub(crate) async fn publish(
     encoded: &EncodedAsset,
 ) -> Result<(), TranscodeError> {
     store
-        .publish_asset(asset_id, encoded.duration, &encoded.renditions)
+        .publish_asset_with_poster(
+            asset_id,
+            encoded.duration,
+            &encoded.renditions,
+            encoded.poster_path.as_deref(),
+        )
         .await?;
     Ok(())
 }
