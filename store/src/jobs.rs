@@ -4,7 +4,7 @@
 //! stops renewing the lease (it crashed) loses the job: the next claim takes it over, counting
 //! another attempt. A job out of attempts fails instead of running again.
 
-use onair_domain::{Job, JobId, JobKind, JobState, Ticks, Timestamp};
+use onair_domain::{AssetId, Job, JobId, JobKind, JobState, Ticks, Timestamp};
 use sqlx::any::AnyRow;
 
 use crate::Store;
@@ -253,6 +253,53 @@ impl Store {
             Some(row) => parse_job_state(&text(&row, "state")?),
             None => Err(self.not_held(id, worker).await),
         }
+    }
+
+    /// Closes a failed attempt of a job `worker` holds and, when that ends the job (`permanent`,
+    /// or no attempts left), fails `asset` with the same reason in the same transaction: nobody
+    /// sees a failed job whose asset still says processing. Returns the job's new state
+    /// (`queued` for another attempt, or `failed`).
+    pub async fn fail_job_attempt(
+        &self,
+        id: JobId,
+        worker: &str,
+        reason: &str,
+        permanent: bool,
+        asset: AssetId,
+        now: Timestamp,
+    ) -> Result<JobState, StoreError> {
+        let sql = if permanent {
+            "UPDATE jobs SET state = 'failed', error = $3, lease_expires_at = NULL, updated_at = $4 \
+             WHERE id = $1 AND state = 'running' AND worker = $2 RETURNING state"
+        } else {
+            "UPDATE jobs SET state = CASE WHEN attempts < max_attempts THEN 'queued' ELSE 'failed' END, \
+             error = $3, lease_expires_at = NULL, updated_at = $4 \
+             WHERE id = $1 AND state = 'running' AND worker = $2 RETURNING state"
+        };
+        let mut transaction = self.begin_write().await?;
+        let row = sqlx::query(sql)
+            .bind(id.0)
+            .bind(worker)
+            .bind(reason)
+            .bind(now.0)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let Some(row) = row else {
+            drop(transaction);
+            return Err(self.not_held(id, worker).await);
+        };
+        let state = parse_job_state(&text(&row, "state")?)?;
+        if state == JobState::Failed {
+            sqlx::query(
+                "UPDATE assets SET state = 'failed', error = $2 WHERE id = $1 AND state = 'processing'",
+            )
+            .bind(asset.0)
+            .bind(reason)
+            .execute(&mut *transaction)
+            .await?;
+        }
+        transaction.commit().await?;
+        Ok(state)
     }
 
     /// Fails a job `worker` holds at once, whatever attempts it has left: for a reason another

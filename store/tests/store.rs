@@ -67,6 +67,7 @@ on_both_backends! {
     expired_jobs_out_of_attempts_are_failed_and_returned,
     giving_up_fails_a_job_with_attempts_left,
     a_released_job_is_queued_again_without_counting_the_attempt,
+    the_attempt_that_ends_a_job_fails_its_asset_in_the_same_step,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1369,4 +1370,49 @@ async fn an_in_memory_sqlite_store_keeps_its_data_across_queries() {
     }
     assert_eq!(store.channels().await.unwrap().len(), 4);
     assert_eq!(store.ladder(ladder).await.unwrap().unwrap().rungs.len(), 2);
+}
+
+async fn the_attempt_that_ends_a_job_fails_its_asset_in_the_same_step(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let asset = store
+        .insert_asset("Clip", "/in/clip.mp4", ladder)
+        .await
+        .unwrap();
+    let id = store
+        .enqueue_job(JobKind::Transcode, "{}", 2, at(0))
+        .await
+        .unwrap();
+    store.claim_job("w", LEASE, at(0)).await.unwrap().unwrap();
+    let state = store
+        .fail_job_attempt(id, "w", "network hiccup", false, asset, at(1))
+        .await
+        .unwrap();
+    assert_eq!(state, JobState::Queued, "an attempt is left");
+    assert_eq!(
+        store.asset(asset).await.unwrap().unwrap().state,
+        AssetState::Processing,
+        "the asset waits for the next attempt"
+    );
+
+    store.claim_job("w", LEASE, at(2)).await.unwrap().unwrap();
+    let state = store
+        .fail_job_attempt(id, "w", "the file is truncated", true, asset, at(3))
+        .await
+        .unwrap();
+    assert_eq!(state, JobState::Failed);
+    assert_eq!(
+        store.asset(asset).await.unwrap().unwrap().state,
+        AssetState::Failed
+    );
+    assert_eq!(
+        store.asset_error(asset).await.unwrap().as_deref(),
+        Some("the file is truncated")
+    );
+    assert!(
+        store
+            .fail_job_attempt(id, "w", "again", true, asset, at(4))
+            .await
+            .is_err(),
+        "a job no longer held cannot be failed again"
+    );
 }

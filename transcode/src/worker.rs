@@ -501,10 +501,10 @@ impl Shared {
                 tracing::warn!(job = id.0, %reason, "job failed");
                 match self
                     .store
-                    .give_up_job(id, worker_id, &reason, crate::now())
+                    .fail_job_attempt(id, worker_id, &reason, true, payload.asset_id, crate::now())
                     .await
                 {
-                    Ok(()) => self.fail_for_good(payload, &reason).await,
+                    Ok(_) => self.fail_for_good(payload, &reason).await,
                     Err(error) => tracing::warn!(job = id.0, %error, "cannot fail the job"),
                 }
             }
@@ -513,7 +513,14 @@ impl Shared {
                 self.heartbeat(id, worker_id, running).await;
                 match self
                     .store
-                    .finish_job(id, worker_id, Err(reason.clone()), crate::now())
+                    .fail_job_attempt(
+                        id,
+                        worker_id,
+                        &reason,
+                        false,
+                        payload.asset_id,
+                        crate::now(),
+                    )
                     .await
                 {
                     Ok(JobState::Failed) => {
