@@ -21,10 +21,11 @@ const OUTPUTS: [OutputFormat; 3] = [
     OutputFormat::Dash,
 ];
 /// An ad break before every "City News", filled with slate and marked with SCTE-35.
-const BREAK: Ticks = Ticks::from_secs(8);
+const BREAK: Ticks = Ticks::from_secs(12);
 
-/// The demo's clips: (title, seconds, test pattern, tone). 12 + 16 + 20 = 48 s, which divides a
-/// day, so the grid repeats cleanly and a clip boundary comes at least every 20 s.
+/// The demo's clips: (title, seconds, test pattern, tone). With the break, a rotation is
+/// 12 + 16 + 20 + 12 = 60 s, which divides a day, so the grid repeats cleanly with no slate at the
+/// end of the day, and a clip boundary comes at least every 20 s.
 const CLIPS: [(&str, i64, TestPattern, u32); 3] = [
     ("Morning Show", 12, TestPattern::Smpte, 440),
     ("Nature Break", 16, TestPattern::Ball, 523),
