@@ -4,44 +4,16 @@
 //! `postgres://postgres@127.0.0.1:5432/test`; skipped loudly without one, failing under `CI=true`).
 //! The harness is the one of `store.rs`.
 
-use std::future::Future;
-use std::io::Write;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+#[macro_use]
+mod common;
 
 use onair_domain::{
     AssetId, ChannelId, ChannelSlug, Ladder, LadderId, OutputFormat, Packaging, Rendition,
     SegmentInfo, Ticks, Timestamp,
 };
 use onair_store::{
-    Backend, NewAdBreak, NewChannel, NewScheduleItem, ScheduleEdit, ScheduleEntry, Store,
-    StoreError,
+    NewAdBreak, NewChannel, NewScheduleItem, ScheduleEdit, ScheduleEntry, Store, StoreError,
 };
-use sqlx::Connection;
-
-const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
-
-/// Generates `sqlite::NAME` and `postgres::NAME` from each `async fn NAME(store: Store)`.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::run_on_sqlite(super::$name).await;
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    super::run_on_postgres(stringify!($name), super::$name).await;
-                }
-            )*
-        }
-    };
-}
 
 on_both_backends! {
     an_edit_replaces_only_its_window_and_is_kept_as_a_version,
@@ -51,98 +23,6 @@ on_both_backends! {
     an_edit_with_an_item_outside_its_window_is_invalid,
     an_edit_of_several_windows_replaces_each_in_one_version,
     an_edit_of_overlapping_windows_is_invalid,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Harness
-
-async fn run_on_sqlite<F, Fut>(body: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let url = format!("sqlite://{}", dir.path().join("onair.db").display());
-    let store = Store::connect(&url).await.expect("SQLite opens");
-    assert_eq!(store.backend(), Backend::Sqlite);
-    store.migrate().await.expect("SQLite migrates");
-    body(store.clone()).await;
-    store.close().await;
-}
-
-async fn run_on_postgres<F, Fut>(test_name: &str, body: F)
-where
-    F: FnOnce(Store) -> Fut,
-    Fut: Future<Output = ()> + Send + 'static,
-{
-    let base_url = std::env::var("ONAIR_TEST_POSTGRES_URL")
-        .unwrap_or_else(|_| DEFAULT_POSTGRES_URL.to_owned());
-    let Some(mut admin) = reach_postgres(&base_url).await else {
-        return;
-    };
-
-    static NEXT_SCHEMA: AtomicUsize = AtomicUsize::new(0);
-    let prefix: String = test_name.chars().take(40).collect();
-    let schema = format!(
-        "t_{prefix}_{}_{}",
-        std::process::id(),
-        NEXT_SCHEMA.fetch_add(1, Ordering::Relaxed)
-    );
-    run_admin(
-        &mut admin,
-        format!("DROP SCHEMA IF EXISTS {schema} CASCADE"),
-    )
-    .await;
-    run_admin(&mut admin, format!("CREATE SCHEMA {schema}")).await;
-
-    let separator = if base_url.contains('?') { '&' } else { '?' };
-    let url = format!("{base_url}{separator}options=-c%20search_path%3D{schema}");
-    let store = Store::connect(&url).await.expect("PostgreSQL opens");
-    assert_eq!(store.backend(), Backend::Postgres);
-    store.migrate().await.expect("PostgreSQL migrates");
-
-    // Run the body as a task so that the schema is dropped even when it panics.
-    let outcome = tokio::spawn(body(store.clone())).await;
-    store.close().await;
-    run_admin(&mut admin, format!("DROP SCHEMA {schema} CASCADE")).await;
-    if let Err(error) = outcome {
-        std::panic::resume_unwind(error.into_panic());
-    }
-}
-
-/// A connection to the test server, or `None` (after a loud message) when none answers.
-async fn reach_postgres(url: &str) -> Option<sqlx::PgConnection> {
-    let attempt =
-        tokio::time::timeout(Duration::from_secs(5), sqlx::PgConnection::connect(url)).await;
-    let error = match attempt {
-        Ok(Ok(connection)) => return Some(connection),
-        Ok(Err(error)) => error.to_string(),
-        Err(_) => "no answer within 5 s".to_owned(),
-    };
-    let redacted = onair_store::redact_url(url);
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!(
-            "POSTGRESQL NOT REACHABLE at {redacted} ({error}): CI=true, so the PostgreSQL store tests fail"
-        );
-    }
-    // Once per run, straight to the process's stderr so that test output capture cannot hide it.
-    static WARN_ONCE: std::sync::Once = std::sync::Once::new();
-    WARN_ONCE.call_once(|| {
-        let banner = "!".repeat(96);
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n{banner}\nPOSTGRESQL NOT REACHABLE at {redacted} ({error}): skipping the PostgreSQL half of the store tests\n\
-             (set ONAIR_TEST_POSTGRES_URL to a server where the user may create schemas; with CI=true this fails)\n{banner}\n"
-        );
-    });
-    None
-}
-
-async fn run_admin(admin: &mut sqlx::PgConnection, sql: String) {
-    sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
-        .execute(admin)
-        .await
-        .unwrap_or_else(|error| panic!("{sql}: {error}"));
 }
 
 // ---------------------------------------------------------------------------------------------
