@@ -888,39 +888,8 @@ fn nearest_boundary(track: &SegmentTrack, first: u32, end: u32, offset: Ticks) -
 #[allow(clippy::type_complexity, reason = "table tests spell out their rows")]
 mod tests {
     use super::*;
-    use onair_domain::{ChannelId, LadderId, Packaging, Rendition, ScheduleItemId, SegmentInfo};
-
-    fn asset(id: i64, segments_secs: &[i64]) -> Asset {
-        let segments = segments_secs
-            .iter()
-            .enumerate()
-            .map(|(index, secs)| SegmentInfo {
-                index: index as u32,
-                duration: Ticks::from_secs(*secs),
-                size_bytes: 1,
-                path: format!("a{id}/{index}.ts"),
-            })
-            .collect();
-        Asset {
-            id: AssetId(id),
-            title: format!("asset {id}"),
-            source: String::new(),
-            ladder_id: LadderId(1),
-            state: AssetState::Ready,
-            duration: Ticks::from_secs(segments_secs.iter().sum()),
-            renditions: vec![Rendition {
-                rung: "360p".into(),
-                packaging: Packaging::Ts,
-                codecs: String::new(),
-                width: 640,
-                height: 360,
-                peak_bandwidth: 1,
-                average_bandwidth: 1,
-                init_path: None,
-                segments,
-            }],
-        }
-    }
+    use crate::test_support::{asset_with_segments as asset, assets};
+    use onair_domain::{ChannelId, ScheduleItemId};
 
     fn item(asset_id: i64, start_secs: i64, hard_start: bool) -> ScheduleItem {
         ScheduleItem {
@@ -931,10 +900,6 @@ mod tests {
             hard_start,
             title: format!("item at {start_secs}"),
         }
-    }
-
-    fn assets(list: Vec<Asset>) -> HashMap<AssetId, Asset> {
-        list.into_iter().map(|asset| (asset.id, asset)).collect()
     }
 
     fn kinds_and_lengths(timeline: &Timeline) -> Vec<(RunKind, i64)> {
