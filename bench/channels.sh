@@ -4,9 +4,11 @@
 #   bench/channels.sh                   1,000 copies of the demo channel, 30 s of idle CPU
 #   CHANNELS=2000 IDLE_SECONDS=60 bench/channels.sh
 #   FRESH=1 bench/channels.sh           seed again from scratch
+#   UNIQUE_TITLES=1 bench/channels.sh   every item titled apart (`Clip #N`): no rotation repeats,
+#                                       so no plan folds; the worst case for memory
 #
 # examples/seed_channels.rs copies the demo channel (its ladder, window, outputs, its whole day
-# of schedule: 1,542 rotations of three clips and an ad break, 7,722 runs, and a slate of its
+# of schedule: 1,440 one-minute rotations of three clips and an ad break, and a slate of its
 # own) into a copy of the demo database, as ch-0001 … ch-1000. onair serve (release, wall
 # clock, default configuration) loads them all before it listens; then the script reads, from
 # /proc:
@@ -20,6 +22,11 @@ source "$(dirname "$0")/common.sh"
 CHANNELS="${CHANNELS:-1000}"
 IDLE_SECONDS="${IDLE_SECONDS:-30}"
 WORK="$PWD/target/bench/channels"
+SEED_FLAGS=()
+if [[ "${UNIQUE_TITLES:-0}" == 1 ]]; then
+  WORK="$PWD/target/bench/channels-unique"
+  SEED_FLAGS=(--unique-titles)
+fi
 
 run scripts/install-deps --bench
 build_release
@@ -31,7 +38,7 @@ if [[ "${FRESH:-0}" == 1 || ! -f "$WORK/onair.db" ]]; then
 fi
 mkdir -p "$WORK/logs"
 SEED_STARTED=$(date +%s.%N)
-run "$SEED" --database "sqlite://$WORK/onair.db" --from demo --count "$CHANNELS" --prefix ch
+run "$SEED" --database "sqlite://$WORK/onair.db" --from demo --count "$CHANNELS" --prefix ch "${SEED_FLAGS[@]}"
 SEED_SECONDS=$(echo "$(date +%s.%N) - $SEED_STARTED" | bc)
 DB_MIB=$(du -m "$WORK/onair.db" | cut -f1)
 

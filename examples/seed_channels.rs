@@ -35,6 +35,10 @@ struct Args {
     /// original's.
     #[arg(long, value_delimiter = ',')]
     outputs: Vec<String>,
+    /// Number every item's title (`Title #N`), so no two rotations of a grid are alike and
+    /// nothing folds: the worst case for memory.
+    #[arg(long)]
+    unique_titles: bool,
 }
 
 /// The source key `onair serve` finds a channel's slate by (`src/channels.rs`).
@@ -69,7 +73,8 @@ async fn main() -> anyhow::Result<()> {
     let breaks = store.ad_breaks_of_channel(original.id).await?;
     let schedule: Vec<(NewScheduleItem, Vec<NewAdBreak>)> = items
         .iter()
-        .map(|item| {
+        .enumerate()
+        .map(|(index, item)| {
             let item_breaks = breaks
                 .iter()
                 .filter(|b| b.schedule_item_id == item.id)
@@ -82,7 +87,11 @@ async fn main() -> anyhow::Result<()> {
                 asset_id: item.asset_id,
                 start: item.start,
                 hard_start: item.hard_start,
-                title: item.title.clone(),
+                title: if args.unique_titles {
+                    format!("{} #{}", item.title, index + 1)
+                } else {
+                    item.title.clone()
+                },
             };
             (new_item, item_breaks)
         })

@@ -8,7 +8,9 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context;
-use onair_domain::{Asset, AssetId, Channel, ChannelId, Run, RunKind, SegmentTrack};
+use onair_domain::{
+    Asset, AssetId, Channel, ChannelId, Run, RunKind, SegmentTrack, Timeline, Timestamp,
+};
 use onair_playout::ChannelPlayout;
 use onair_playout::origin::Directory;
 use onair_scheduler::{Plan, PlanInput, plan_stored};
@@ -153,7 +155,7 @@ impl ChannelRefresher {
         if let Some(slate) = slate {
             assets.insert(slate.id, slate);
         }
-        let (mut plan, issues) = plan_stored(PlanInput {
+        let (plan, issues) = plan_stored(PlanInput {
             items: &items,
             assets: &assets,
             ad_breaks: &ad_breaks,
@@ -163,19 +165,39 @@ impl ChannelRefresher {
         for issue in issues.iter().take(20) {
             tracing::warn!(channel = %channel.slug, "{issue}");
         }
-        let mut timeline = plan
-            .timeline
-            .take()
-            .with_context(|| format!("channel {} has nothing that can air", channel.slug))?;
+        // A grid of identical rotations is held once: same segments, numbers and EPG.
+        let mut plan = plan.folded();
+        let mut timeline = match (plan.timeline.take(), slate_id.and_then(|id| assets.get(&id))) {
+            (Some(timeline), _) => timeline,
+            // Nothing in the grid can air: the slate loops, from the epoch so every replica
+            // numbers it alike, rather than the channel going dark.
+            (None, Some(slate)) => {
+                tracing::warn!(channel = %channel.slug, "nothing in the grid can air: airing the slate");
+                let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
+                let run = Run::whole(RunKind::Slate, slate.id, "slate", track);
+                Arc::new(Timeline::new(Timestamp(0), vec![run], true, 0, 0)?)
+            }
+            (None, None) => anyhow::bail!(
+                "channel {} has nothing that can air and no slate",
+                channel.slug
+            ),
+        };
         if !timeline.repeats()
             && let Some(slate) = slate_id.and_then(|id| assets.get(&id))
         {
             // After the last item the slate loops: never dead air.
             let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
-            timeline = timeline.with_tail(Run::whole(RunKind::Slate, slate.id, "slate", track))?;
+            let run = Run::whole(RunKind::Slate, slate.id, "slate", track);
+            timeline = Arc::new(Arc::unwrap_or_clone(timeline).with_tail(run)?);
         }
-        tracing::info!(channel = %channel.slug, runs = timeline.runs().len(), problems = issues.len(), "channel loaded");
-        plan.timeline = Some(timeline.clone());
+        tracing::info!(
+            channel = %channel.slug,
+            runs = timeline.runs().len(),
+            rotations = plan.fold.as_ref().map_or(1, |fold| fold.copies),
+            problems = issues.len(),
+            "channel loaded"
+        );
+        plan.timeline = Some(Arc::clone(&timeline));
         Ok((
             ChannelPlayout::new(channel, ladder, timeline, assets)?,
             plan,

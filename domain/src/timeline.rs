@@ -320,6 +320,56 @@ impl Timeline {
         Ok(self)
     }
 
+    /// Whether the runs are copies of their first `every` runs, laid end to end, in a repeating
+    /// timeline: then [`Timeline::with_first_runs`]`(every)` airs exactly the same segments with
+    /// the same numbers (media and discontinuity sequences, break occurrences, times), because
+    /// every number comes from prefix sums over a pass, and a pass of the copies is `copies`
+    /// passes of the first. Runs match when they play the same thing; their break numbers may
+    /// differ (they only group runs into breaks), but breaks must group alike and none may cross
+    /// from one copy into the next.
+    pub fn repeats_every(&self, every: usize) -> bool {
+        let n = self.runs.len();
+        if !self.repeat || every == 0 || every >= n || !n.is_multiple_of(every) {
+            return false;
+        }
+        let relative = |index: usize| {
+            self.break_runs[index].map(|(first, last)| (index - first, last - index))
+        };
+        if self.break_runs[..every]
+            .iter()
+            .flatten()
+            .any(|(_, last)| *last >= every)
+        {
+            return false;
+        }
+        (every..n).all(|index| {
+            let (run, copy) = (&self.runs[index], &self.runs[index % every]);
+            run.kind == copy.kind
+                && run.asset_id == copy.asset_id
+                && run.title == copy.title
+                && (Arc::ptr_eq(&run.track, &copy.track) || run.track == copy.track)
+                && run.first_segment == copy.first_segment
+                && run.n_segments == copy.n_segments
+                && run.ad_break.map(|slot| slot.duration) == copy.ad_break.map(|slot| slot.duration)
+                && relative(index) == relative(index % every)
+        })
+    }
+
+    /// The same timeline with only its first `count` runs (and the same tail and numbering).
+    /// Airs the same as this one when [`Timeline::repeats_every`]`(count)`.
+    pub fn with_first_runs(&self, count: usize) -> Result<Timeline, TimelineError> {
+        let count = count.min(self.runs.len());
+        let mut timeline = Timeline::new(
+            self.origin,
+            self.runs[..count].to_vec(),
+            self.repeat,
+            self.first_media_sequence,
+            self.first_discontinuity_sequence,
+        )?;
+        timeline.tail = self.tail.clone();
+        Ok(timeline)
+    }
+
     /// The run that loops after the end, if any.
     pub fn tail(&self) -> Option<&Run> {
         self.tail.as_ref()
@@ -778,5 +828,62 @@ mod tests {
             None,
             "same occurrence"
         );
+    }
+
+    /// A rotation of a programme and a two-run break, `copies` times, numbering breaks per pass.
+    fn rotations(copies: u32) -> Timeline {
+        let programme = Run::whole(RunKind::Programme, AssetId(1), "P", track(&[2, 2, 1]));
+        let ad = |title: &str, number| Run {
+            ad_break: Some(BreakSlot {
+                number,
+                duration: Ticks::from_secs(6),
+            }),
+            ..Run::whole(RunKind::AdBreak, AssetId(5), title, track(&[2, 1]))
+        };
+        let runs = (1..=copies)
+            .flat_map(|number| [programme.clone(), ad("a", number), ad("b", number)])
+            .collect();
+        Timeline::new(Timestamp(0), runs, true, 7, 3).unwrap()
+    }
+
+    #[test]
+    fn a_repeating_timeline_of_copies_airs_the_same_as_its_first_copy() {
+        let long = rotations(40);
+        assert!(long.repeats_every(3));
+        assert!(!long.repeats_every(2), "a copy must hold whole breaks");
+        let short = long.with_first_runs(3).unwrap();
+        assert_eq!(short.runs().len(), 3);
+        for seconds in 0..3 * long.period().0 / 90_000 {
+            let at = Timestamp::from_unix_secs(seconds);
+            let (a, b) = (long.segment_at(at).unwrap(), short.segment_at(at).unwrap());
+            assert_eq!(
+                (a.media_sequence, a.discontinuity_sequence, a.start, a.duration),
+                (b.media_sequence, b.discontinuity_sequence, b.start, b.duration),
+                "at {seconds} s"
+            );
+            let (break_a, break_b) = (long.break_of(&a), short.break_of(&b));
+            assert_eq!(
+                break_a.map(|airing| (airing.splice_event_id(), airing.start, airing.n_runs)),
+                break_b.map(|airing| (airing.splice_event_id(), airing.start, airing.n_runs)),
+                "at {seconds} s"
+            );
+            assert_eq!(
+                long.break_ending_before(&a).map(|airing| airing.start),
+                short.break_ending_before(&b).map(|airing| airing.start)
+            );
+        }
+    }
+
+    #[test]
+    fn runs_that_differ_or_a_timeline_that_ends_do_not_fold() {
+        let mut runs = rotations(4).runs().to_vec();
+        runs[6].first_segment = 1;
+        runs[6].n_segments = 2;
+        let changed = Timeline::new(Timestamp(0), runs, true, 0, 0).unwrap();
+        assert!(!changed.repeats_every(3));
+        assert!(!changed.repeats_every(6) && !changed.repeats_every(12));
+        let ends = Timeline::new(Timestamp(0), rotations(4).runs().to_vec(), false, 0, 0).unwrap();
+        assert!(!ends.repeats_every(3), "only a repeating timeline folds");
+        assert!(!rotations(4).repeats_every(5), "the copies must divide the runs");
     }
 }

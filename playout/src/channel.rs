@@ -1,6 +1,7 @@
 //! What one channel plays, checked once so that rendering its manifests cannot fail.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use onair_domain::{Asset, AssetId, Channel, Ladder, OutputFormat, Packaging, Ticks, Timeline};
 
@@ -53,7 +54,8 @@ pub enum PlayoutError {
 pub struct ChannelPlayout {
     channel: Channel,
     ladder: Ladder,
-    timeline: Timeline,
+    /// Shared with the plan the EPG is built from: one copy per channel.
+    timeline: Arc<Timeline>,
     assets: HashMap<AssetId, Asset>,
     /// `timeline.longest_segment().ceil_secs()`, computed once: it walks every segment.
     target_duration_secs: i64,
@@ -66,9 +68,10 @@ impl ChannelPlayout {
     pub fn new(
         channel: Channel,
         ladder: Ladder,
-        timeline: Timeline,
+        timeline: impl Into<Arc<Timeline>>,
         assets: HashMap<AssetId, Asset>,
     ) -> Result<ChannelPlayout, PlayoutError> {
+        let timeline: Arc<Timeline> = timeline.into();
         let mut packagings = Vec::with_capacity(2);
         if channel.outputs.contains(&OutputFormat::HlsTs) {
             packagings.push(Packaging::Ts);

@@ -232,7 +232,7 @@ pub fn programmes(
     let mut entries: Vec<EpgProgramme> = Vec::new();
     for span in spans {
         match span.source {
-            Some((item_index, _)) => {
+            Some((item_index, pass)) => {
                 let item = &plan.items[item_index];
                 let mut info = item.info.clone();
                 if info.title.trim().is_empty() {
@@ -248,7 +248,7 @@ pub fn programmes(
                     },
                     info,
                     live_source: item.live.as_ref().map(|live| live.source_key.clone()),
-                    item_id: item.id,
+                    item_id: plan.item_id(item_index, pass),
                     part: None,
                 });
             }

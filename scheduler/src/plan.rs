@@ -135,19 +135,143 @@ pub struct PlannedItem {
 /// The planner's result: the timeline and where each item landed in it.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Plan {
-    /// `None` only when nothing at all can air.
-    pub timeline: Option<Timeline>,
+    /// `None` only when nothing at all can air. Shared: playout airs this very timeline.
+    pub timeline: Option<Arc<Timeline>>,
     /// In timeline order.
     pub items: Vec<PlannedItem>,
     /// For each run of the timeline, the index in `items` of the item it belongs to; `None`
     /// for gap fill (filler and slate).
     pub run_items: Vec<Option<usize>>,
+    /// Set by [`Plan::folded`]: the grid was `copies` identical rotations, held once.
+    pub fold: Option<Fold>,
+}
+
+/// How a folded plan stands for the rotations it was made of: `items` hold the first
+/// rotation, and pass `p` of the folded timeline is rotation `p mod copies` of the original.
+/// Only the schedule item ids differ between rotations; they are kept here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fold {
+    pub copies: usize,
+    pub ids: FoldedIds,
+}
+
+/// The schedule item ids of every rotation of a folded plan.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FoldedIds {
+    /// Rotation `c`'s item `j` has the id of the first rotation's item `j` plus `c × stride`
+    /// (items saved in order get consecutive ids), or none when the first's has none.
+    Stride(i64),
+    /// Every rotation's ids, rotation after rotation.
+    List(Vec<Option<ScheduleItemId>>),
 }
 
 impl Plan {
     /// The item a run of the timeline belongs to.
     pub fn item_of_run(&self, run_index: usize) -> Option<&PlannedItem> {
         self.items.get((*self.run_items.get(run_index)?)?)
+    }
+
+    /// The schedule item id of `items[item_index]` as it airs in pass `pass` of the timeline
+    /// (pass 0 starts at the origin). The same as `items[item_index].id` unless folded.
+    pub fn item_id(&self, item_index: usize, pass: i64) -> Option<ScheduleItemId> {
+        let item = self.items.get(item_index)?;
+        let Some(fold) = &self.fold else {
+            return item.id;
+        };
+        let copy = pass.rem_euclid(fold.copies as i64);
+        match &fold.ids {
+            FoldedIds::Stride(stride) => item.id.map(|id| ScheduleItemId(id.0 + copy * stride)),
+            FoldedIds::List(ids) => ids
+                .get(copy as usize * self.items.len() + item_index)
+                .copied()
+                .flatten(),
+        }
+    }
+
+    /// The same plan, held once per rotation when its repeating timeline is made of identical
+    /// rotations (the same runs, and items with the same asset, metadata and place in each):
+    /// it airs the same segments with the same numbers and gives the same EPG, in a fraction
+    /// of the memory. A looping 24 h grid of a one-minute rotation folds to one minute. The
+    /// shortest such rotation is chosen; a plan that has none is returned as it is.
+    pub fn folded(self) -> Plan {
+        let Some(timeline) = self.timeline.as_deref() else {
+            return self;
+        };
+        let n = timeline.runs().len();
+        if !timeline.repeats() || self.fold.is_some() || self.run_items.len() != n {
+            return self;
+        }
+        let Some(every) = (1..n)
+            .filter(|every| n.is_multiple_of(*every))
+            .find(|every| timeline.repeats_every(*every) && self.items_repeat_every(*every))
+        else {
+            return self;
+        };
+        let copies = n / every;
+        let per_copy = self.items.len() / copies;
+        let Ok(short) = timeline.with_first_runs(every) else {
+            return self;
+        };
+        let ids: Vec<Option<ScheduleItemId>> = self.items.iter().map(|item| item.id).collect();
+        let stride = match (ids.first().copied().flatten(), ids.get(per_copy).copied().flatten())
+        {
+            (Some(first), Some(second)) => Some(second.0 - first.0),
+            _ => None,
+        };
+        let strided = stride.is_some_and(|stride| {
+            ids.iter().enumerate().all(|(index, id)| {
+                let base = ids[index % per_copy];
+                let copy = (index / per_copy) as i64;
+                *id == base.map(|base| ScheduleItemId(base.0 + copy * stride))
+            })
+        });
+        let ids = match stride {
+            Some(stride) if strided => FoldedIds::Stride(stride),
+            _ => FoldedIds::List(ids),
+        };
+        let mut items = self.items;
+        items.truncate(per_copy);
+        items.shrink_to_fit();
+        let mut run_items = self.run_items;
+        run_items.truncate(every);
+        run_items.shrink_to_fit();
+        Plan {
+            timeline: Some(Arc::new(short)),
+            items,
+            run_items,
+            fold: Some(Fold { copies, ids }),
+        }
+    }
+
+    /// Whether items and their runs repeat with the runs, every `every` runs.
+    fn items_repeat_every(&self, every: usize) -> bool {
+        let Some(timeline) = self.timeline.as_deref() else {
+            return false;
+        };
+        let copies = timeline.runs().len() / every;
+        if copies < 2 || !self.items.len().is_multiple_of(copies) {
+            return false;
+        }
+        let per_copy = self.items.len() / copies;
+        let copy_length = Ticks(timeline.period().0 / copies as i64);
+        let runs_match = self.run_items.iter().enumerate().all(|(run, item)| {
+            let copy = run / every;
+            *item == self.run_items[run % every].map(|item| item + copy * per_copy)
+        });
+        runs_match
+            && self.items.iter().enumerate().all(|(index, item)| {
+                let base = &self.items[index % per_copy];
+                let copy = index / per_copy;
+                let shift = Ticks(copy_length.0 * copy as i64);
+                item.asset_id == base.asset_id
+                    && item.info == base.info
+                    && item.live == base.live
+                    && item.start == base.start + shift
+                    && item.end == base.end + shift
+                    && item.runs.start == base.runs.start + copy * every
+                    && item.runs.end == base.runs.end + copy * every
+                    && base.runs.end <= every
+            })
     }
 }
 
@@ -263,7 +387,7 @@ pub enum PlanIssue {
 /// not, anchors the grid) and calls [`plan_grid`]. `None` only when nothing at all can air.
 pub fn plan(input: PlanInput<'_>) -> (Option<Timeline>, Vec<PlanIssue>) {
     let (plan, issues) = plan_stored(input);
-    (plan.timeline, issues)
+    (plan.timeline.map(Arc::unwrap_or_clone), issues)
 }
 
 /// [`plan`], keeping the whole [`Plan`] (where each item landed), which the EPG is built from.
@@ -437,9 +561,10 @@ pub fn plan_grid(
         }
     }
     let plan = Plan {
-        timeline,
+        timeline: timeline.map(Arc::new),
         items: planned,
         run_items: run_planned,
+        fold: None,
     };
     (plan, issues)
 }
@@ -1572,5 +1697,89 @@ mod tests {
         assert_eq!(layout(&plan), ["P4", "B2", "P4", "B2"]);
         assert_eq!(plan.run_items, vec![Some(0); 4]);
         assert_eq!(plan.items[0].end, Timestamp::from_unix_secs(12));
+    }
+
+    /// `rotations` one-minute rotations of two titled items (the second with a 10 s break) on
+    /// a grid that loops after them; item ids count up as an import saves them.
+    fn rotations_plan(rotations: i64, retitle: Option<i64>) -> Plan {
+        let assets = assets(vec![
+            asset(1, &[6, 6, 6, 2]),
+            asset(2, &[6, 6, 6, 6, 6]),
+            asset(9, &[2]),
+        ]);
+        let mut items = Vec::new();
+        let mut breaks = Vec::new();
+        for rotation in 0..rotations {
+            let start = rotation * 60;
+            for (slot, asset_id, at) in [(0, 1, start), (1, 2, start + 20)] {
+                let title = match retitle {
+                    Some(changed) if changed == rotation => format!("special {slot}"),
+                    _ => format!("show {slot}"),
+                };
+                items.push(ScheduleItem {
+                    id: ScheduleItemId(100 + rotation * 2 + slot),
+                    title,
+                    hard_start: slot == 0,
+                    ..item(asset_id, at, true)
+                });
+            }
+            breaks.push(AdBreak {
+                schedule_item_id: ScheduleItemId(100 + rotation * 2 + 1),
+                ..ad_break(start + 20, 12, 10)
+            });
+        }
+        let (plan, issues) = plan_stored(PlanInput {
+            items: &items,
+            assets: &assets,
+            ad_breaks: &breaks,
+            slate: Some(AssetId(9)),
+            grid_repeat: Some(Ticks::from_secs(60 * rotations)),
+        });
+        assert_eq!(issues, vec![]);
+        plan
+    }
+
+    #[test]
+    fn a_grid_of_identical_rotations_folds_to_one_and_airs_and_lists_the_same() {
+        let whole = rotations_plan(30, None);
+        let folded = whole.clone().folded();
+        let (long, short) = (
+            whole.timeline.as_deref().unwrap(),
+            folded.timeline.as_deref().unwrap(),
+        );
+        assert_eq!(short.runs().len() * 30, long.runs().len());
+        assert_eq!(folded.items.len(), 2);
+        assert_eq!(folded.fold.as_ref().unwrap().copies, 30);
+        assert_eq!(folded.fold.as_ref().unwrap().ids, FoldedIds::Stride(2));
+        for second in (0..2 * 1800).step_by(3) {
+            let at = Timestamp::from_unix_secs(second);
+            let (a, b) = (long.segment_at(at).unwrap(), short.segment_at(at).unwrap());
+            assert_eq!(
+                (a.media_sequence, a.discontinuity_sequence, a.start, a.duration),
+                (b.media_sequence, b.discontinuity_sequence, b.start, b.duration)
+            );
+            assert_eq!(
+                long.break_of(&a).map(|airing| airing.splice_event_id()),
+                short.break_of(&b).map(|airing| airing.splice_event_id())
+            );
+        }
+        // Every item listed as it airs: none merged for being short.
+        let options = crate::epg::EpgOptions {
+            min_programme: Ticks::ZERO,
+            ..crate::epg::EpgOptions::default()
+        };
+        let (from, to) = (Timestamp::from_unix_secs(1700), Timestamp::from_unix_secs(5000));
+        let listed = crate::epg::programmes(&whole, from, to, &options);
+        assert!(listed.len() > 100);
+        // Rotation 28 starts at 1680 s; its first item ends at 1700 s, so its second is first.
+        assert_eq!(listed[0].item_id, Some(ScheduleItemId(100 + 28 * 2 + 1)));
+        assert_eq!(crate::epg::programmes(&folded, from, to, &options), listed);
+    }
+
+    #[test]
+    fn rotations_that_differ_in_one_title_do_not_fold() {
+        let plan = rotations_plan(30, Some(17)).folded();
+        assert_eq!(plan.fold, None);
+        assert_eq!(plan.items.len(), 60);
     }
 }
