@@ -296,3 +296,44 @@ fn an_edit_published_through_the_api_reaches_playout_and_the_epg_together() {
     assert_eq!(status, 200);
     assert!(versions.contains(r#""author":"e2e""#), "{versions}");
 }
+
+#[test]
+fn a_channel_whose_grid_has_nothing_that_can_air_airs_its_slate_instead_of_going_dark() {
+    let (copy, media, _) = private_demo_copy();
+    let slate_id: i64 = block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", copy.path().join("onair.db").display());
+        let mut db = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        for statement in ["DELETE FROM ad_breaks", "DELETE FROM schedule_items"] {
+            sqlx::query(statement).execute(&mut db).await.unwrap();
+        }
+        let slate: (i64,) =
+            sqlx::query_as("SELECT id FROM assets WHERE source = 'generated:slate/demo'")
+                .fetch_one(&mut db)
+                .await
+                .unwrap();
+        db.close().await.unwrap();
+        slate.0
+    });
+    let server = Server::start_with(
+        &["serve"],
+        &[
+            ("ONAIR_DATA_DIR", copy.path().to_str().unwrap()),
+            ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+        ],
+    );
+    let (status, playlist) = get_text(&format!("{}/channels/demo/360p/ts.m3u8", server.url));
+    assert_eq!(status, 200, "{playlist}");
+    let segments: Vec<&str> = playlist
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .collect();
+    assert!(segments.len() >= 3, "{playlist}");
+    let slate_path = format!("assets/{slate_id}/");
+    assert!(
+        segments.iter().all(|uri| uri.contains(&slate_path)),
+        "every segment is the slate's ({slate_path}):\n{playlist}"
+    );
+    let (status, _) = get_text(&format!("{}/channels/demo/manifest.mpd", server.url));
+    assert_eq!(status, 200);
+}
