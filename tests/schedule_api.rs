@@ -308,7 +308,10 @@ fn a_channel_whose_grid_has_nothing_that_can_air_airs_its_slate_instead_of_going
             sqlx::query(statement).execute(&mut db).await.unwrap();
         }
         let slate: (i64,) =
-            sqlx::query_as("SELECT id FROM assets WHERE source = 'generated:slate/demo'")
+            // The newest, as onair serve picks it (a re-encoded demo leaves the old one).
+            sqlx::query_as(
+                "SELECT id FROM assets WHERE source = 'generated:slate/demo' ORDER BY id DESC LIMIT 1",
+            )
                 .fetch_one(&mut db)
                 .await
                 .unwrap();
