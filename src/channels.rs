@@ -1,5 +1,7 @@
 //! Keeps the origin's channel directory in step with the database: loads each channel's grid,
-//! plans it into a timeline, and reloads a channel when its schedule version changes. The plan
+//! plans it into a timeline (`onair_web_ui::api::grid::plan_channel`: stored items and grid
+//! through the scheduler's pipeline), and reloads a channel when its schedule version changes or
+//! when its plan reaches a new local day (a grid planned 14 days ahead moves on daily). The plan
 //! each channel was loaded from is kept in a [`PlanDirectory`], which the EPG endpoints read:
 //! one planning, so the EPG lists exactly what playout airs.
 
@@ -9,17 +11,18 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onair_domain::{
-    Asset, AssetId, Channel, ChannelId, Run, RunKind, SegmentTrack, Timeline, Timestamp,
+    Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Timeline, Timestamp,
 };
 use onair_playout::ChannelPlayout;
 use onair_playout::origin::Directory;
-use onair_scheduler::{Plan, PlanInput, plan_stored};
+use onair_scheduler::Plan;
 use onair_store::Store;
+use onair_web_ui::api::grid::plan_channel;
 use onair_web_ui::epg::{PlannedChannel, PlannedChannels};
 
 /// The source key of a channel's generated slate asset.
 pub fn slate_source(slug: &str) -> String {
-    format!("generated:slate/{slug}")
+    onair_web_ui::api::grid::slate_source(slug)
 }
 
 /// The plan each loaded channel airs, by slug: what the EPG is built from.
@@ -62,6 +65,11 @@ pub struct ChannelRefresher {
     plans: Arc<PlanDirectory>,
     /// What each loaded channel was loaded from: the channel row and its schedule version.
     loaded: HashMap<ChannelId, (Channel, i64)>,
+    /// When a loaded channel's plan must be made again, whatever its version: its window moves
+    /// on with the days.
+    replan_at: HashMap<ChannelId, Timestamp>,
+    /// Where plans start from: the server's clock.
+    clock: Arc<dyn Clock>,
 }
 
 impl ChannelRefresher {
@@ -75,11 +83,21 @@ impl ChannelRefresher {
             directory,
             plans,
             loaded: HashMap::new(),
+            replan_at: HashMap::new(),
+            clock: Arc::new(SystemClock),
         }
     }
 
-    /// Loads every channel whose schedule changed since the last call, drops deleted ones.
+    /// Plans with `clock` (the one playout and the API use) instead of the system clock.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> ChannelRefresher {
+        self.clock = clock;
+        self
+    }
+
+    /// Loads every channel whose schedule changed since the last call or whose plan is due to
+    /// be made again, drops deleted ones.
     pub async fn refresh_all(&mut self) -> anyhow::Result<()> {
+        let now = self.clock.now();
         let versions: HashMap<ChannelId, i64> =
             self.store.schedule_versions().await?.into_iter().collect();
         let channels = self.store.channels().await?;
@@ -87,21 +105,27 @@ impl ChannelRefresher {
         for channel in channels {
             let version = versions.get(&channel.id).copied().unwrap_or(0);
             let stamp = (channel.clone(), version);
-            if self.loaded.get(&channel.id) == Some(&stamp) {
+            let due = self.replan_at.get(&channel.id).is_some_and(|at| now >= *at);
+            if self.loaded.get(&channel.id) == Some(&stamp) && !due {
                 continue;
             }
             let (id, slug) = (channel.id, channel.slug.to_string());
             let (name, on_air) = (channel.name.clone(), channel.on_air);
-            match self.load(channel).await {
-                Ok((playout, plan)) => {
+            match self.load(channel, now).await {
+                Ok((playout, plan, replan_at)) => {
                     self.directory.replace(&slug, Arc::new(playout));
                     self.plans.replace(PlannedChannel {
                         slug: slug.clone(),
                         name,
                         on_air,
                         plan: Arc::new(plan),
+                        schedule_version: version,
                     });
                     self.loaded.insert(id, stamp);
+                    match replan_at {
+                        Some(at) => self.replan_at.insert(id, at),
+                        None => self.replan_at.remove(&id),
+                    };
                 }
                 Err(error) => {
                     tracing::error!(channel = %slug, error = format!("{error:#}"), "cannot load channel")
@@ -115,6 +139,7 @@ impl ChannelRefresher {
             .copied()
             .collect();
         for id in gone {
+            self.replan_at.remove(&id);
             if let Some((channel, _)) = self.loaded.remove(&id) {
                 self.directory.remove(channel.slug.as_str());
                 self.plans.remove(channel.slug.as_str());
@@ -123,8 +148,13 @@ impl ChannelRefresher {
         Ok(())
     }
 
-    /// The channel's playout and the plan it follows (its timeline the one playout airs).
-    async fn load(&self, channel: Channel) -> anyhow::Result<(ChannelPlayout, Plan)> {
+    /// The channel's playout, the plan it follows (its timeline the one playout airs), and when
+    /// the plan must be made again.
+    async fn load(
+        &self,
+        channel: Channel,
+        now: Timestamp,
+    ) -> anyhow::Result<(ChannelPlayout, Plan, Option<Timestamp>)> {
         let ladder = self
             .store
             .ladder(channel.ladder_id)
@@ -135,39 +165,23 @@ impl ChannelRefresher {
                     channel.slug, channel.ladder_id
                 )
             })?;
-        let items = self.store.schedule_items(channel.id).await?;
-        let ad_breaks = self.store.ad_breaks_of_channel(channel.id).await?;
-        let mut asset_ids: Vec<AssetId> = items.iter().map(|item| item.asset_id).collect();
-        asset_ids.sort();
-        asset_ids.dedup();
-        let mut assets: HashMap<AssetId, Asset> = self
-            .store
-            .assets_by_ids(&asset_ids)
-            .await?
-            .into_iter()
-            .map(|asset| (asset.id, asset))
-            .collect();
-        let slate = self
-            .store
-            .asset_by_source(&slate_source(channel.slug.as_str()))
-            .await?;
-        let slate_id = slate.as_ref().map(|slate| slate.id);
-        if let Some(slate) = slate {
-            assets.insert(slate.id, slate);
+        // Items alone plan exactly as `plan_stored` planned them; a grid goes through the
+        // pipeline, in stages by version.
+        let planned = plan_channel(&self.store, &channel, now).await?;
+        for note in &planned.notes {
+            tracing::warn!(channel = %channel.slug, "{note}");
         }
-        let (plan, issues) = plan_stored(PlanInput {
-            items: &items,
-            assets: &assets,
-            ad_breaks: &ad_breaks,
-            slate: slate_id,
-            grid_repeat: channel.grid_repeat,
-        });
+        let (plan, issues, assets) = (planned.plan, planned.problems, planned.assets);
+        let slate_id = planned.slate;
         for issue in issues.iter().take(20) {
             tracing::warn!(channel = %channel.slug, "{issue}");
         }
         // A grid of identical rotations is held once: same segments, numbers and EPG.
         let mut plan = plan.folded();
-        let mut timeline = match (plan.timeline.take(), slate_id.and_then(|id| assets.get(&id))) {
+        let mut timeline = match (
+            plan.timeline.take(),
+            slate_id.and_then(|id| assets.get(&id)),
+        ) {
             (Some(timeline), _) => timeline,
             // Nothing in the grid can air: the slate loops, from the epoch so every replica
             // numbers it alike, rather than the channel going dark.
@@ -201,6 +215,7 @@ impl ChannelRefresher {
         Ok((
             ChannelPlayout::new(channel, ladder, timeline, assets)?,
             plan,
+            planned.replan_at,
         ))
     }
 

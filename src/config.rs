@@ -20,6 +20,7 @@ pub struct Config {
     pub storage: StorageConfig,
     pub playout: PlayoutConfig,
     pub transcode: TranscodeConfig,
+    pub as_run: AsRunConfig,
     pub log: LogConfig,
 }
 
@@ -114,6 +115,22 @@ fn one() -> f64 {
     1.0
 }
 
+/// The as-run log: what each channel aired, recorded by `onair serve`.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AsRunConfig {
+    /// Record what airs. Several servers on one database may all record: entries do not double.
+    pub enabled: bool,
+    /// How often what aired is recorded, in the server clock's time (a virtual clock running
+    /// faster records more often in real time, never less than every 50 ms).
+    #[serde(deserialize_with = "duration_text")]
+    pub interval: Duration,
+    /// After a restart, what aired while the server was down is recorded from the plans
+    /// (marked recovered), this far back at most.
+    #[serde(deserialize_with = "duration_text")]
+    pub max_recovery: Duration,
+}
+
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
@@ -182,6 +199,16 @@ impl Default for PlayoutConfig {
         PlayoutConfig {
             refresh_interval: Duration::from_secs(2),
             virtual_clock: None,
+        }
+    }
+}
+
+impl Default for AsRunConfig {
+    fn default() -> AsRunConfig {
+        AsRunConfig {
+            enabled: true,
+            interval: Duration::from_secs(5),
+            max_recovery: Duration::from_secs(7 * 24 * 3600),
         }
     }
 }
@@ -281,6 +308,18 @@ impl Config {
         }
         if self.playout.refresh_interval.is_zero() {
             bail!("playout.refresh_interval must be more than zero");
+        }
+        if self.as_run.interval.is_zero() {
+            bail!("as_run.interval must be more than zero");
+        }
+        if let Some(clock) = &self.playout.virtual_clock
+            && !(clock.speed.is_finite() && clock.speed >= 0.0)
+        {
+            // Zero is a frozen clock: a fixed instant, for previews and tests.
+            bail!(
+                "playout.virtual_clock.speed must be zero (frozen) or a positive number, not {}",
+                clock.speed
+            );
         }
         self.check_transcode()
     }
@@ -494,6 +533,30 @@ mod tests {
         assert!(error.contains("transcode.heartbeat"), "{error}");
         let mut config = Config::parse("[transcode]\nconcurrency = 0\n").unwrap();
         assert!(config.apply_env(|_| None).is_err());
+    }
+
+    #[test]
+    fn the_as_run_log_can_be_turned_off_and_its_interval_must_be_positive() {
+        let config = Config::parse("[as_run]\nenabled = false\ninterval = \"1s\"\n").unwrap();
+        assert!(!config.as_run.enabled);
+        assert_eq!(config.as_run.interval, Duration::from_secs(1));
+        let mut zero = Config::parse("[as_run]\ninterval = \"0s\"\n").unwrap();
+        let error = zero.apply_env(|_| None).unwrap_err().to_string();
+        assert!(error.contains("as_run.interval"), "{error}");
+    }
+
+    #[test]
+    fn a_virtual_clock_may_be_frozen_but_never_run_backwards() {
+        let clock = |speed: &str| {
+            Config::parse(&format!(
+                "[playout]\nvirtual_clock = {{ start = \"2026-10-22T00:00:00Z\", speed = {speed} }}\n"
+            ))
+            .unwrap()
+            .apply_env(|_| None)
+        };
+        assert!(clock("0.0").is_ok(), "zero is a frozen clock");
+        let error = clock("-1.0").unwrap_err().to_string();
+        assert!(error.contains("playout.virtual_clock.speed"), "{error}");
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! The `onair` binary: parses the command line and dispatches to a subcommand.
 
+mod as_run;
 mod channels;
 mod cli;
 mod config;

@@ -4,6 +4,7 @@ mod asset;
 mod config_cmd;
 mod demo;
 mod migrate;
+mod schedule;
 mod serve;
 mod worker;
 
@@ -48,6 +49,12 @@ enum Command {
     /// Print or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Export, import and copy a channel's schedule; list and restore its versions.
+    #[command(subcommand)]
+    Schedule(schedule::ScheduleCommand),
+    /// Export what a channel aired (the as-run log).
+    #[command(subcommand)]
+    AsRun(schedule::AsRunCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -95,6 +102,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return config_cmd::check(file.as_deref().or(args.config.as_deref()));
     }
     let mut config = Config::load(args.config.as_deref())?;
+    if matches!(args.command, Command::Schedule(_) | Command::AsRun(_))
+        && std::env::var_os("RUST_LOG").is_none()
+    {
+        // What these print is the answer; routine log lines would only be noise.
+        config.log.filter = format!("{},onair=warn,sqlx=warn", config.log.filter);
+    }
     if matches!(args.command, Command::Asset(_)) && std::env::var_os("RUST_LOG").is_none() {
         // The progress bar is the report; workers' routine lines would break it up.
         config.log.filter = format!("{},onair_transcode=warn", config.log.filter);
@@ -128,6 +141,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             }
             Command::Migrate => migrate::run(&config).await,
             Command::Demo { setup_only } => demo::run(&config, setup_only).await,
+            Command::Schedule(command) => schedule::schedule(&config, command).await,
+            Command::AsRun(command) => schedule::as_run(&config, command).await,
             Command::Config(_) => unreachable!("handled above"),
         }
     })

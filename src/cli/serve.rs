@@ -1,5 +1,6 @@
-//! `onair serve`: every role in one process: the origin, the pages, the API, and (unless
-//! `transcode.embedded_worker = false`) one transcode worker.
+//! `onair serve`: every role in one process: the origin, the pages, the API, the as-run
+//! recorder (unless `as_run.enabled = false`), and (unless `transcode.embedded_worker = false`)
+//! one transcode worker.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use anyhow::Context;
 use onair_playout::origin::{self, OriginState};
 use tokio::sync::watch;
 
+use crate::as_run::{AsRunRecorder, wall_period};
 use crate::channels::{ChannelRefresher, DirectoryChannelList, PlanDirectory};
 use crate::config::Config;
 use crate::startup;
@@ -22,7 +24,8 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
     let clock = startup::clock(config);
     let directory = Arc::new(onair_playout::origin::Directory::default());
     let plans = Arc::new(PlanDirectory::default());
-    let mut refresher = ChannelRefresher::new(store.clone(), directory.clone(), plans.clone());
+    let mut refresher = ChannelRefresher::new(store.clone(), directory.clone(), plans.clone())
+        .with_clock(clock.clone());
     refresher
         .refresh_all()
         .await
@@ -56,8 +59,28 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
             .as_ref()
             .map(|token| Arc::from(token.expose())),
     });
+    let grid_api = onair_web_ui::api::grid::router(onair_web_ui::api::ScheduleApiState {
+        store: store.clone(),
+        clock: clock.clone(),
+        lock_margin: onair_web_ui::api::DEFAULT_LOCK_MARGIN,
+        api_token: config
+            .http
+            .api_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
+    });
+    let as_run_api = onair_web_ui::api::as_run::router(onair_web_ui::api::as_run::AsRunApiState {
+        store: store.clone(),
+        plans: plans.clone(),
+        clock: clock.clone(),
+        api_token: config
+            .http
+            .api_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
+    });
     let epg = onair_web_ui::epg::router(onair_web_ui::epg::EpgState {
-        channels: plans,
+        channels: plans.clone(),
         clock: clock.clone(),
         domain: onair_web_ui::epg::DEFAULT_XMLTV_DOMAIN.to_owned(),
     });
@@ -65,6 +88,8 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         .merge(pages)
         .merge(api)
         .merge(schedule_api)
+        .merge(grid_api)
+        .merge(as_run_api)
         .merge(epg);
 
     let addr = config.http.addr;
@@ -95,6 +120,17 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         let _ = stop.wait_for(|stop| *stop).await;
     };
     let refresh_task = tokio::spawn(refresher.run(config.playout.refresh_interval));
+    let as_run_task = config.as_run.enabled.then(|| {
+        let recorder =
+            AsRunRecorder::new(store.clone(), plans.clone(), clock.clone(), &config.as_run);
+        let speed = config
+            .playout
+            .virtual_clock
+            .as_ref()
+            .map_or(1.0, |clock| clock.speed);
+        let period = wall_period(config.as_run.interval, speed);
+        tokio::spawn(recorder.run(period, stopped(stop_sender.subscribe())))
+    });
     let worker_task = worker.map(|worker| {
         let stop = stop_sender.subscribe();
         tokio::spawn(async move {
@@ -116,6 +152,10 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
     if let Some(worker_task) = worker_task {
         // The worker hands its running job back to the queue before the process exits.
         let _ = worker_task.await;
+    }
+    if let Some(as_run_task) = as_run_task {
+        // The last record: a clean stop leaves nothing to recover.
+        let _ = as_run_task.await;
     }
     refresh_task.abort();
     served?;

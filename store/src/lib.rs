@@ -9,16 +9,19 @@
 //! [`Timestamp`]: onair_domain::Timestamp
 //! [`Ticks`]: onair_domain::Ticks
 
+mod as_run;
 mod assets;
 mod channels;
 mod connect;
 mod error;
+pub mod grid;
 mod jobs;
 mod ladders;
 mod rows;
 mod schedule;
 mod versions;
 
+pub use as_run::AsRunEntry;
 pub use channels::NewChannel;
 pub use connect::{Backend, Store};
 pub use error::{StoreError, redact_url};

@@ -34,6 +34,8 @@ pub struct PlannedChannel {
     pub name: String,
     pub on_air: bool,
     pub plan: Arc<Plan>,
+    /// The schedule version the plan was made from (what the as-run log credits).
+    pub schedule_version: i64,
 }
 
 /// Where the EPG gets the plans from; the binary provides it (from its channel loader).

@@ -810,6 +810,7 @@ async fn the_epg_lists_the_items_of_the_plan_it_is_given_as_xmltv_and_json() {
             name: "News".into(),
             on_air: true,
             plan: Arc::new(plan),
+            schedule_version: 0,
         }])),
         clock: Arc::new(FixedClock(at(0))),
         domain: "onair.example".into(),

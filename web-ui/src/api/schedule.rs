@@ -556,46 +556,18 @@ async fn restore_version(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let channel = channel(&state.store, &slug).await?;
-    let wanted = published(&state.store, &channel, number).await?;
     let expected = match if_match(&headers)? {
         Some(version) => version,
         None => state.store.schedule_version(channel.id).await?,
     };
-    let (start, end) = (Timestamp(i64::MIN), Timestamp(i64::MAX));
-    let current: Vec<ScheduleEntry> = state
-        .store
-        .schedule_between_with_ad_breaks(channel.id, start, end)
-        .await?
-        .into_iter()
-        .map(entry_of)
-        .collect();
-    let Some(change) = earliest_change(&current, &wanted.items) else {
-        return Ok(with_etag(
-            expected,
-            Json(json!({ "version": expected, "unchanged": true })),
-        ));
+    let restored =
+        super::transfer::restore(&state, &channel, number, expected, &author(&headers)).await?;
+    let body = if restored.unchanged {
+        json!({ "version": restored.version, "unchanged": true })
+    } else {
+        json!({ "version": restored.version })
     };
-    let now = state.clock.now();
-    check_lock(&state, &channel, now, change).await?;
-    let items: Vec<ScheduleEntry> = wanted
-        .items
-        .iter()
-        .filter(|(item, _)| item.start >= change)
-        .cloned()
-        .collect();
-    let author = format!("{} (restore of version {number})", author(&headers));
-    let version = state
-        .store
-        .publish_schedule_edit(&ScheduleEdit {
-            channel: channel.id,
-            expected_version: expected,
-            windows: &[(change, end)],
-            items: &items,
-            author: &author,
-            now,
-        })
-        .await?;
-    Ok(with_etag(version, Json(json!({ "version": version }))))
+    Ok(with_etag(restored.version, Json(body)))
 }
 
 // ---------------------------------------------------------------------------------------------

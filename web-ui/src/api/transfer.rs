@@ -24,33 +24,123 @@
 //! those days held, all in one version. A time that does not exist on the target day (the
 //! spring-forward hour) moves to the transition just after the gap; an ambiguous one (the
 //! fall-back hour) takes its first occurrence: the scheduler's rules (`scheduler::rules`).
+//!
+//! **Outside HTTP.** [`export_schedule`], [`import_schedule`], [`copy_schedule`] and
+//! [`restore_schedule`] do what the routes do (the same parsing, checks, lock horizon and
+//! publication) for `onair schedule`, which edits the database directly; a refusal comes back as
+//! a [`Refusal`] carrying the status and the problems the API would answer with. Where HTTP needs
+//! the version an edit was made on (`If-Match`), they take it from the caller, else from the
+//! file, else the current one.
+
+use std::fmt;
 
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::rejection::JsonRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, HeaderValue, header};
-use axum::response::Response;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
-use onair_domain::Timestamp;
+use onair_domain::{Channel, Timestamp};
+use onair_store::{ScheduleEdit, ScheduleEntry, Store};
 use serde::Deserialize;
 use serde_json::json;
 
 use super::schedule::{
-    ApiError, BreakWire, ItemIn, Problem, ScheduleApiState, WindowQuery, channel, entry_of,
-    expected_version, item_in, parse_window, query_window, read_consistent, submit, with_etag,
+    ApiError, BreakWire, ItemIn, Problem, ScheduleApiState, WindowQuery, channel, check_lock,
+    earliest_change, entry_of, expected_version, item_in, parse_window, query_window,
+    read_consistent, submit, with_etag,
 };
 
 /// The longest copy, in days.
 const MAX_COPY_DAYS: u64 = 31;
 
+/// The header that names who publishes an edit.
+const AUTHOR_HEADER: &str = "x-onair-author";
+
+/// The file format of an export or an import (and of the as-run exports).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub(super) enum Format {
+pub enum Format {
     #[default]
     Json,
     Csv,
+}
+
+impl Format {
+    /// `json` or `csv`.
+    pub fn parse(text: &str) -> Option<Format> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "json" => Some(Format::Json),
+            "csv" => Some(Format::Csv),
+            _ => None,
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Json => "application/json",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+/// Why the schedule API refused a request, for callers that do not speak HTTP (the CLI): the
+/// status the API answers with, its message and the problems it lists.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub status: u16,
+    pub message: String,
+    pub problems: Vec<Problem>,
+}
+
+impl fmt::Display for Refusal {
+    /// One line: the message, then each problem with its item index or CSV line.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)?;
+        for (position, problem) in self.problems.iter().enumerate() {
+            f.write_str(if position == 0 { ": " } else { "; " })?;
+            match (problem.line, problem.index) {
+                (Some(line), _) => write!(f, "line {line}: ")?,
+                (None, Some(index)) => write!(f, "item {index}: ")?,
+                (None, None) => {}
+            }
+            f.write_str(&problem.message)?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for Refusal {}
+
+impl From<ApiError> for Refusal {
+    fn from(error: ApiError) -> Refusal {
+        let refusal = |status: StatusCode, message: String| Refusal {
+            status: status.as_u16(),
+            message,
+            problems: Vec::new(),
+        };
+        match error {
+            ApiError::BadRequest(message) => refusal(StatusCode::BAD_REQUEST, message),
+            ApiError::NotFound(message) => refusal(StatusCode::NOT_FOUND, message),
+            ApiError::Conflict(message) => refusal(StatusCode::CONFLICT, message),
+            ApiError::Locked { message, .. } => refusal(StatusCode::CONFLICT, message),
+            ApiError::PreconditionRequired => refusal(
+                StatusCode::PRECONDITION_REQUIRED,
+                "name the schedule version the edit was made on".to_owned(),
+            ),
+            ApiError::Invalid(problems) => Refusal {
+                status: StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
+                message: format!(
+                    "the schedule was refused with {} problem(s); nothing was changed",
+                    problems.len()
+                ),
+                problems,
+            },
+            ApiError::Internal(detail) => refusal(StatusCode::INTERNAL_SERVER_ERROR, detail),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -78,23 +168,57 @@ struct JsonFile {
     items: Vec<ItemIn>,
 }
 
-#[derive(Debug, Deserialize)]
+/// Copy the items of `days` local days from `from_date` onto each of `to_dates`.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct CopyRequest {
+pub struct CopyRequest {
+    /// The schedule version the copy was decided on.
     #[serde(default)]
-    version: Option<i64>,
+    pub version: Option<i64>,
     /// The first local day copied, `YYYY-MM-DD`.
-    from_date: String,
+    pub from_date: String,
     /// How many days from it (1 for a day, 7 for a week).
     #[serde(default = "one")]
-    days: u64,
+    pub days: u64,
     /// Where each copy starts, `YYYY-MM-DD`.
-    to_dates: Vec<String>,
+    pub to_dates: Vec<String>,
 }
 
 fn one() -> u64 {
     1
 }
+
+/// An exported window: the schedule version it was read at, and the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Exported {
+    pub version: i64,
+    pub format: Format,
+    pub body: Vec<u8>,
+}
+
+/// A file to import, as the HTTP route and the CLI receive it.
+#[derive(Debug, Clone, Copy)]
+pub struct ImportFile<'a> {
+    pub format: Format,
+    pub body: &'a [u8],
+    /// The window the file replaces (RFC 3339); for JSON, the file's own when absent.
+    pub from: Option<&'a str>,
+    pub to: Option<&'a str>,
+}
+
+/// An import read and checked for what can be checked without the store.
+struct ParsedImport {
+    items: Vec<ItemIn>,
+    windows: Vec<(Timestamp, Timestamp)>,
+    problems: Vec<Problem>,
+    /// The version the file names (JSON exports carry one).
+    file_version: Option<i64>,
+    /// For CSV: the line of each item, so problems name lines.
+    lines: Option<Vec<usize>>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// The HTTP routes
 
 pub(super) async fn export(
     State(state): State<ScheduleApiState>,
@@ -107,38 +231,25 @@ pub(super) async fn export(
         to: query.to.clone(),
     };
     let (from, to) = query_window(&window, state.clock.now())?;
-    let (version, items) = read_consistent(&state.store, &channel, from, to).await?;
-    let items: Vec<ItemIn> = items
-        .into_iter()
-        .map(|pair| item_in(&entry_of(pair)))
-        .collect();
-    match query.format {
-        Format::Json => Ok(with_etag(
-            version,
-            Json(json!({
-                "channel": channel.slug.as_str(),
-                "version": version,
-                "from": from.to_rfc3339_millis(),
-                "to": to.to_rfc3339_millis(),
-                "items": items,
-            })),
-        )),
-        Format::Csv => {
-            let mut response = with_etag(version, write_csv(&items));
-            let headers = response.headers_mut();
-            headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/csv; charset=utf-8"),
-            );
-            if let Ok(value) = HeaderValue::from_str(&format!(
-                "attachment; filename=\"{}-schedule.csv\"",
-                channel.slug
-            )) {
-                headers.insert(header::CONTENT_DISPOSITION, value);
-            }
-            Ok(response)
-        }
+    let exported = export_window(&state.store, &channel, from, to, query.format).await?;
+    let mut response = with_etag(
+        exported.version,
+        (
+            [(header::CONTENT_TYPE, exported.format.content_type())],
+            exported.body,
+        ),
+    );
+    if exported.format == Format::Csv
+        && let Ok(value) = HeaderValue::from_str(&format!(
+            "attachment; filename=\"{}-schedule.csv\"",
+            channel.slug
+        ))
+    {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_DISPOSITION, value);
     }
+    Ok(response)
 }
 
 pub(super) async fn import(
@@ -149,52 +260,14 @@ pub(super) async fn import(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let channel = channel(&state.store, &slug).await?;
-    let mut problems = Vec::new();
-    match query.format {
-        Format::Json => {
-            let file: JsonFile = serde_json::from_slice(&body).map_err(|error| {
-                ApiError::BadRequest(format!("the file is not the JSON expected: {error}"))
-            })?;
-            let expected = expected_version(&headers, query.version.or(file.version))?;
-            let window = window_of(
-                query.from.as_deref().or(file.from.as_deref()),
-                query.to.as_deref().or(file.to.as_deref()),
-                &mut problems,
-            );
-            let windows: Vec<(Timestamp, Timestamp)> = window.into_iter().collect();
-            submit(
-                &state,
-                &channel,
-                &headers,
-                expected,
-                &windows,
-                &file.items,
-                problems,
-                |problem| problem,
-            )
-            .await
-        }
-        Format::Csv => {
-            let expected = expected_version(&headers, query.version)?;
-            let window = window_of(query.from.as_deref(), query.to.as_deref(), &mut problems);
-            let windows: Vec<(Timestamp, Timestamp)> = window.into_iter().collect();
-            let (items, lines) = read_csv(&body, &mut problems);
-            submit(
-                &state,
-                &channel,
-                &headers,
-                expected,
-                &windows,
-                &items,
-                problems,
-                move |problem| match problem.index {
-                    Some(index) => Problem::on_line(lines[index], problem.message),
-                    None => problem,
-                },
-            )
-            .await
-        }
-    }
+    let parsed = parse_import(&ImportFile {
+        format: query.format,
+        body: &body,
+        from: query.from.as_deref(),
+        to: query.to.as_deref(),
+    })?;
+    let expected = expected_version(&headers, query.version.or(parsed.file_version))?;
+    submit_import(&state, &channel, &headers, expected, parsed).await
 }
 
 pub(super) async fn copy(
@@ -206,6 +279,258 @@ pub(super) async fn copy(
     let Json(request) = body?;
     let channel = channel(&state.store, &slug).await?;
     let expected = expected_version(&headers, request.version)?;
+    copy_days(&state, &channel, &headers, expected, &request).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same, for callers outside HTTP (the CLI): same checks, same store calls, same files
+
+/// The items of `slug` starting in `[from, to)` as a file, as `GET …/schedule/export` answers.
+pub async fn export_schedule(
+    store: &Store,
+    slug: &str,
+    from: Timestamp,
+    to: Timestamp,
+    format: Format,
+) -> Result<Exported, Refusal> {
+    let channel = channel(store, slug).await?;
+    Ok(export_window(store, &channel, from, to, format).await?)
+}
+
+/// Imports `file` into `slug`'s schedule as `POST …/schedule/import` does, published by
+/// `author`; returns the new schedule version. The edit is made on `version`, else on the
+/// version the file names, else on the current one (read just before publishing: an edit that
+/// lands in between still makes this one fail).
+pub async fn import_schedule(
+    state: &ScheduleApiState,
+    slug: &str,
+    file: &ImportFile<'_>,
+    version: Option<i64>,
+    author: &str,
+) -> Result<i64, Refusal> {
+    let channel = channel(&state.store, slug).await?;
+    let parsed = parse_import(file)?;
+    let expected = match version.or(parsed.file_version) {
+        Some(version) => version,
+        None => current_version(&state.store, &channel).await?,
+    };
+    let headers = author_headers(author);
+    let response = submit_import(state, &channel, &headers, expected, parsed).await?;
+    Ok(published_version(&response)?)
+}
+
+/// Copies days of `slug`'s schedule as `POST …/schedule/copy` does, published by `author`;
+/// returns the new schedule version. Made on `request.version`, else on the current version.
+pub async fn copy_schedule(
+    state: &ScheduleApiState,
+    slug: &str,
+    request: &CopyRequest,
+    author: &str,
+) -> Result<i64, Refusal> {
+    let channel = channel(&state.store, slug).await?;
+    let expected = match request.version {
+        Some(version) => version,
+        None => current_version(&state.store, &channel).await?,
+    };
+    let headers = author_headers(author);
+    let response = copy_days(state, &channel, &headers, expected, request).await?;
+    Ok(published_version(&response)?)
+}
+
+/// What a restore did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Restored {
+    /// The schedule version after the restore.
+    pub version: i64,
+    /// The schedule already was the restored version's: nothing was published.
+    pub unchanged: bool,
+}
+
+/// Makes published version `number` of `slug`'s schedule current again, as
+/// `POST …/schedule/versions/{n}/restore` does: only what changes from the earliest difference
+/// on is replaced, in a new version by `author`, and a difference inside the lock horizon is
+/// refused.
+pub async fn restore_schedule(
+    state: &ScheduleApiState,
+    slug: &str,
+    number: i64,
+    author: &str,
+) -> Result<Restored, Refusal> {
+    let channel = channel(&state.store, slug).await?;
+    let expected = current_version(&state.store, &channel).await?;
+    Ok(restore(state, &channel, number, expected, author).await?)
+}
+
+/// Restores version `number` on top of version `expected`.
+pub(super) async fn restore(
+    state: &ScheduleApiState,
+    channel: &Channel,
+    number: i64,
+    expected: i64,
+    author: &str,
+) -> Result<Restored, ApiError> {
+    let wanted = state
+        .store
+        .published_version(channel.id, number)
+        .await?
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "channel {} has no published schedule version {number}",
+                channel.slug
+            ))
+        })?;
+    let (start, end) = (Timestamp(i64::MIN), Timestamp(i64::MAX));
+    let current: Vec<ScheduleEntry> = state
+        .store
+        .schedule_between_with_ad_breaks(channel.id, start, end)
+        .await?
+        .into_iter()
+        .map(entry_of)
+        .collect();
+    let Some(change) = earliest_change(&current, &wanted.items) else {
+        return Ok(Restored {
+            version: expected,
+            unchanged: true,
+        });
+    };
+    let now = state.clock.now();
+    check_lock(state, channel, now, change).await?;
+    let items: Vec<ScheduleEntry> = wanted
+        .items
+        .iter()
+        .filter(|(item, _)| item.start >= change)
+        .cloned()
+        .collect();
+    let author = format!("{author} (restore of version {number})");
+    let version = state
+        .store
+        .publish_schedule_edit(&ScheduleEdit {
+            channel: channel.id,
+            expected_version: expected,
+            windows: &[(change, end)],
+            items: &items,
+            author: &author,
+            now,
+        })
+        .await?;
+    Ok(Restored {
+        version,
+        unchanged: false,
+    })
+}
+
+/// `[local midnight of date, local midnight days later)` in `zone`: local days as instants.
+pub fn local_days(zone: Tz, date: NaiveDate, days: u64) -> (Timestamp, Timestamp) {
+    (
+        local_midnight(zone, date),
+        local_midnight(zone, date + Days::new(days)),
+    )
+}
+
+// ---------------------------------------------------------------------------------------------
+// What both share
+
+async fn export_window(
+    store: &Store,
+    channel: &Channel,
+    from: Timestamp,
+    to: Timestamp,
+    format: Format,
+) -> Result<Exported, ApiError> {
+    let (version, items) = read_consistent(store, channel, from, to).await?;
+    let items: Vec<ItemIn> = items
+        .into_iter()
+        .map(|pair| item_in(&entry_of(pair)))
+        .collect();
+    let body = match format {
+        Format::Json => serde_json::to_vec(&json!({
+            "channel": channel.slug.as_str(),
+            "version": version,
+            "from": from.to_rfc3339_millis(),
+            "to": to.to_rfc3339_millis(),
+            "items": items,
+        }))
+        .expect("an export serialises to JSON"),
+        Format::Csv => write_csv(&items),
+    };
+    Ok(Exported {
+        version,
+        format,
+        body,
+    })
+}
+
+fn parse_import(file: &ImportFile<'_>) -> Result<ParsedImport, ApiError> {
+    let mut problems = Vec::new();
+    match file.format {
+        Format::Json => {
+            let parsed: JsonFile = serde_json::from_slice(file.body).map_err(|error| {
+                ApiError::BadRequest(format!("the file is not the JSON expected: {error}"))
+            })?;
+            let window = window_of(
+                file.from.or(parsed.from.as_deref()),
+                file.to.or(parsed.to.as_deref()),
+                &mut problems,
+            );
+            Ok(ParsedImport {
+                items: parsed.items,
+                windows: window.into_iter().collect(),
+                problems,
+                file_version: parsed.version,
+                lines: None,
+            })
+        }
+        Format::Csv => {
+            let window = window_of(file.from, file.to, &mut problems);
+            let (items, lines) = read_csv(file.body, &mut problems);
+            Ok(ParsedImport {
+                items,
+                windows: window.into_iter().collect(),
+                problems,
+                file_version: None,
+                lines: Some(lines),
+            })
+        }
+    }
+}
+
+async fn submit_import(
+    state: &ScheduleApiState,
+    channel: &Channel,
+    headers: &HeaderMap,
+    expected: i64,
+    parsed: ParsedImport,
+) -> Result<Response, ApiError> {
+    let ParsedImport {
+        items,
+        windows,
+        problems,
+        lines,
+        ..
+    } = parsed;
+    submit(
+        state,
+        channel,
+        headers,
+        expected,
+        &windows,
+        &items,
+        problems,
+        move |problem| match (problem.index, &lines) {
+            (Some(index), Some(lines)) => Problem::on_line(lines[index], problem.message),
+            _ => problem,
+        },
+    )
+    .await
+}
+
+async fn copy_days(
+    state: &ScheduleApiState,
+    channel: &Channel,
+    headers: &HeaderMap,
+    expected: i64,
+    request: &CopyRequest,
+) -> Result<Response, ApiError> {
     let zone = channel.time_zone;
     let mut problems = Vec::new();
     if request.days == 0 || request.days > MAX_COPY_DAYS {
@@ -227,14 +552,11 @@ pub(super) async fn copy(
         return Err(ApiError::Invalid(problems));
     };
     let days = request.days;
-    let span = |first: NaiveDate| {
-        (
-            local_midnight(zone, first),
-            local_midnight(zone, first + Days::new(days)),
-        )
-    };
-    let (from, to) = span(source);
-    let mut windows: Vec<(Timestamp, Timestamp)> = targets.iter().map(|date| span(*date)).collect();
+    let (from, to) = local_days(zone, source, days);
+    let mut windows: Vec<(Timestamp, Timestamp)> = targets
+        .iter()
+        .map(|date| local_days(zone, *date, days))
+        .collect();
     windows.sort();
     for pair in windows.windows(2) {
         if pair[1].0 < pair[0].1 {
@@ -265,9 +587,9 @@ pub(super) async fn copy(
         }
     }
     submit(
-        &state,
-        &channel,
-        &headers,
+        state,
+        channel,
+        headers,
         expected,
         &windows,
         &items,
@@ -275,6 +597,44 @@ pub(super) async fn copy(
         |problem| problem,
     )
     .await
+}
+
+async fn current_version(store: &Store, channel: &Channel) -> Result<i64, ApiError> {
+    Ok(store.schedule_version(channel.id).await?)
+}
+
+fn author_headers(author: &str) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Ok(value) = HeaderValue::from_str(author) {
+        headers.insert(AUTHOR_HEADER, value);
+    }
+    headers
+}
+
+/// The version a successful publication answers with, in its `ETag: "<version>"`.
+fn published_version(response: &Response) -> Result<i64, ApiError> {
+    response
+        .headers()
+        .get(header::ETAG)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim_matches('"').parse().ok())
+        .ok_or_else(|| {
+            ApiError::Internal(format!(
+                "the publication answered {} without a version",
+                response.status()
+            ))
+        })
+}
+
+impl IntoResponse for Restored {
+    fn into_response(self) -> Response {
+        let body = if self.unchanged {
+            json!({ "version": self.version, "unchanged": true })
+        } else {
+            json!({ "version": self.version })
+        };
+        with_etag(self.version, Json(body))
+    }
 }
 
 fn window_of(

@@ -1,0 +1,864 @@
+//! The as-run log over HTTP, behind the `/api` token like the rest of the API.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/channels/{slug}/as-run?from=&to=&format=json\|csv` | every run that aired in `[from, to)` |
+//! | `GET /api/channels/{slug}/as-run/reconcile?from=&to=&format=json\|csv` | the plan's items in `[from, to)` against what aired |
+//!
+//! `from` and `to` are RFC 3339 instants; by default the 24 hours up to now. An interval longer
+//! than [`MAX_INTERVAL`] (31 days), empty or reversed, or a malformed instant or format is a 400;
+//! an unknown channel a 404; errors are `{"error": …}`.
+//!
+//! **As-run** JSON is `{"channel", "from", "to", "entries": [...]}`; an entry (a CSV row, with
+//! the same names as its header) is `start`, `end` (RFC 3339, on segment boundaries: the run's
+//! own, even when they lie outside the interval; `end` is as far as recorded while it is on air),
+//! `duration_ms`, `kind` (`programme`, `live`, `ad_break`, `filler` or `slate`),
+//! `schedule_item_id` (the item a programme's content and its breaks belong to; empty for gap
+//! fill), `title`, `asset_id`, `live_source`, `break_number` and `break_duration_ms` (for ad
+//! breaks), `media_sequence` (of the run's first segment, as the HLS playlists number it),
+//! `schedule_version` (of the plan it aired from) and `recovered` (`true` when it was recorded
+//! from the plan after the recorder was down rather than seen airing).
+//!
+//! **Reconcile** sets each occurrence of a planned item that touches the interval, with the
+//! start and end the plan gives it (the EPG's times), against the entries of that item:
+//! `{"channel", "from", "to", "items": [{"status": "aired" | "not_aired", "schedule_item_id",
+//! "title", "kind", "live_source", "planned_start", "planned_end", "aired_start", "aired_end",
+//! "start_delta_ms", "end_delta_ms"}], "unplanned": [entries]}`; deltas are aired minus planned
+//! (positive: late), the end delta only for items planned to end inside the interval.
+//! `unplanned` lists what aired that no planned item accounts for: slate and filler filling gaps,
+//! and runs of items the plan no longer has. The plan is the one playout follows now; `to` is
+//! cut to now, as nothing after it has aired. The CSV is one table: `status` (`aired`,
+//! `not_aired` or `unplanned`), `kind`, `schedule_item_id`, `title`, the four instants and the
+//! two deltas, by time.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Router, middleware};
+use onair_domain::{Clock, Ticks, Timestamp};
+use onair_scheduler::as_run::{AiredRun, Reconciliation, kind_label, reconcile, reconcile_span};
+use onair_store::{AsRunEntry, Store};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::auth::{ApiToken, require_bearer};
+use super::schedule::{ApiError, channel, parse_instant};
+use super::transfer::{Format, Refusal};
+use crate::epg::PlannedChannels;
+
+/// The longest interval one request may ask for.
+pub const MAX_INTERVAL: Ticks = Ticks::from_secs(31 * 86_400);
+
+/// The interval when a request names none: the day up to now.
+const DEFAULT_INTERVAL: Ticks = Ticks::from_secs(86_400);
+
+/// What the as-run routes need.
+#[derive(Clone)]
+pub struct AsRunApiState {
+    pub store: Store,
+    /// The plans playout follows, for reconciliation.
+    pub plans: Arc<dyn PlannedChannels>,
+    pub clock: Arc<dyn Clock>,
+    /// When set, every route needs `Authorization: Bearer <token>`.
+    pub api_token: ApiToken,
+}
+
+/// The as-run routes, ready to merge into the server's router.
+pub fn router(state: AsRunApiState) -> Router {
+    Router::new()
+        .route("/api/channels/{slug}/as-run", get(entries))
+        .route("/api/channels/{slug}/as-run/reconcile", get(reconciliation))
+        .route_layer(middleware::from_fn_with_state(
+            state.api_token.clone(),
+            require_bearer,
+        ))
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct IntervalQuery {
+    from: Option<String>,
+    to: Option<String>,
+    format: Option<String>,
+}
+
+/// `[from, to)` from RFC 3339 text; without `to`, `now`; without `from`, a day before `to`.
+/// Refuses malformed instants and what [`check_interval`] refuses.
+pub fn interval(
+    from: Option<&str>,
+    to: Option<&str>,
+    now: Timestamp,
+) -> Result<(Timestamp, Timestamp), String> {
+    let to = match to {
+        Some(text) => parse_instant(text).map_err(|error| format!("to: {error}"))?,
+        None => now,
+    };
+    let from = match from {
+        Some(text) => parse_instant(text).map_err(|error| format!("from: {error}"))?,
+        None => to - DEFAULT_INTERVAL,
+    };
+    check_interval(from, to)?;
+    Ok((from, to))
+}
+
+/// Refuses an empty or reversed interval, and one longer than [`MAX_INTERVAL`].
+pub fn check_interval(from: Timestamp, to: Timestamp) -> Result<(), String> {
+    if to <= from {
+        return Err(format!(
+            "from ({}) must be before to ({})",
+            from.to_rfc3339_millis(),
+            to.to_rfc3339_millis()
+        ));
+    }
+    if to - from > MAX_INTERVAL {
+        return Err(format!(
+            "the interval {} to {} is longer than {} days: ask for less at a time",
+            from.to_rfc3339_millis(),
+            to.to_rfc3339_millis(),
+            MAX_INTERVAL.0 / Ticks::from_secs(86_400).0
+        ));
+    }
+    Ok(())
+}
+
+fn read_query(
+    query: Result<Query<IntervalQuery>, QueryRejection>,
+    now: Timestamp,
+) -> Result<(Timestamp, Timestamp, Format), ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let format = match query.format.as_deref() {
+        None => Format::Json,
+        Some(text) => Format::parse(text).ok_or_else(|| {
+            ApiError::BadRequest(format!("format {text:?} is neither json nor csv"))
+        })?,
+    };
+    let (from, to) =
+        interval(query.from.as_deref(), query.to.as_deref(), now).map_err(ApiError::BadRequest)?;
+    Ok((from, to, format))
+}
+
+async fn entries(
+    State(state): State<AsRunApiState>,
+    Path(slug): Path<String>,
+    query: Result<Query<IntervalQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let (from, to, format) = read_query(query, state.clock.now())?;
+    let body = as_run_file(&state.store, &slug, from, to, format).await?;
+    Ok(file_response(format, body))
+}
+
+async fn reconciliation(
+    State(state): State<AsRunApiState>,
+    Path(slug): Path<String>,
+    query: Result<Query<IntervalQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let (from, to, format) = read_query(query, now)?;
+    let to = to.min(now);
+    if to <= from {
+        return Err(ApiError::BadRequest(format!(
+            "nothing has aired from {} yet: reconcile an interval that starts before now ({})",
+            from.to_rfc3339_millis(),
+            now.to_rfc3339_millis()
+        )));
+    }
+    let channel = channel(&state.store, &slug).await?;
+    let planned = state
+        .plans
+        .planned()
+        .into_iter()
+        .find(|planned| planned.slug == channel.slug.as_str())
+        .ok_or_else(|| {
+            ApiError::NotFound(format!(
+                "channel {slug:?} has no plan loaded: nothing of it airs"
+            ))
+        })?;
+    let (span_from, span_to) = reconcile_span(&planned.plan, from, to);
+    let recorded = state
+        .store
+        .as_run_between(channel.id, span_from, span_to)
+        .await?;
+    let aired: Vec<AiredRun> = recorded.iter().map(aired_of).collect();
+    let result = reconcile(&planned.plan, &aired, from, to);
+    let by_start: HashMap<Timestamp, &AsRunEntry> =
+        recorded.iter().map(|entry| (entry.start, entry)).collect();
+    let body = match format {
+        Format::Json => reconciliation_json(&slug, from, to, &result, &by_start),
+        Format::Csv => reconciliation_csv(&result),
+    };
+    Ok(file_response(format, body))
+}
+
+/// The as-run log of `slug` in `[from, to)` as a file, as `GET …/as-run` answers (after the
+/// same checks of the interval).
+pub async fn export_as_run(
+    store: &Store,
+    slug: &str,
+    from: Timestamp,
+    to: Timestamp,
+    format: Format,
+) -> Result<Vec<u8>, Refusal> {
+    check_interval(from, to).map_err(|message| Refusal::from(ApiError::BadRequest(message)))?;
+    Ok(as_run_file(store, slug, from, to, format).await?)
+}
+
+async fn as_run_file(
+    store: &Store,
+    slug: &str,
+    from: Timestamp,
+    to: Timestamp,
+    format: Format,
+) -> Result<Vec<u8>, ApiError> {
+    let channel = channel(store, slug).await?;
+    let entries = store.as_run_between(channel.id, from, to).await?;
+    Ok(match format {
+        Format::Json => to_json(&json!({
+            "channel": channel.slug.as_str(),
+            "from": from.to_rfc3339_millis(),
+            "to": to.to_rfc3339_millis(),
+            "entries": entries.iter().map(EntryOut::of).collect::<Vec<_>>(),
+        })),
+        Format::Csv => to_csv(ENTRY_HEADER, entries.iter().map(EntryOut::of)),
+    })
+}
+
+fn file_response(format: Format, body: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
+}
+
+/// A recorded entry as a run that aired, for [`reconcile`].
+fn aired_of(entry: &AsRunEntry) -> AiredRun {
+    AiredRun {
+        run_start: entry.start,
+        run_end: entry.end,
+        start: entry.start,
+        end: entry.end,
+        kind: entry.kind,
+        item_id: entry.schedule_item_id,
+        title: entry.title.clone(),
+        asset_id: entry.asset_id,
+        ad_break: entry.ad_break,
+        live_source: entry.live_source.clone(),
+        media_sequence: entry.media_sequence,
+    }
+}
+
+/// The columns of the as-run CSV: [`EntryOut`]'s fields.
+const ENTRY_HEADER: &[&str] = &[
+    "start",
+    "end",
+    "duration_ms",
+    "kind",
+    "schedule_item_id",
+    "title",
+    "asset_id",
+    "live_source",
+    "break_number",
+    "break_duration_ms",
+    "media_sequence",
+    "schedule_version",
+    "recovered",
+];
+
+/// The columns of the reconciliation CSV: [`ReconciledOut`]'s fields.
+const RECONCILED_HEADER: &[&str] = &[
+    "status",
+    "kind",
+    "schedule_item_id",
+    "title",
+    "live_source",
+    "planned_start",
+    "planned_end",
+    "aired_start",
+    "aired_end",
+    "start_delta_ms",
+    "end_delta_ms",
+];
+
+/// An entry as JSON and as a CSV row (the field order is the CSV's column order).
+#[derive(Debug, Serialize)]
+struct EntryOut {
+    start: String,
+    end: String,
+    duration_ms: i64,
+    kind: &'static str,
+    schedule_item_id: Option<i64>,
+    title: String,
+    asset_id: i64,
+    live_source: Option<String>,
+    break_number: Option<u32>,
+    break_duration_ms: Option<i64>,
+    media_sequence: u64,
+    schedule_version: i64,
+    recovered: bool,
+}
+
+impl EntryOut {
+    fn of(entry: &AsRunEntry) -> EntryOut {
+        EntryOut {
+            start: entry.start.to_rfc3339_millis(),
+            end: entry.end.to_rfc3339_millis(),
+            duration_ms: (entry.end - entry.start).as_millis(),
+            kind: kind_label(entry.kind, entry.live_source.is_some()),
+            schedule_item_id: entry.schedule_item_id.map(|id| id.0),
+            title: entry.title.clone(),
+            asset_id: entry.asset_id.0,
+            live_source: entry.live_source.clone(),
+            break_number: entry.ad_break.map(|slot| slot.number),
+            break_duration_ms: entry.ad_break.map(|slot| slot.duration.as_millis()),
+            media_sequence: entry.media_sequence,
+            schedule_version: entry.schedule_version,
+            recovered: entry.recovered,
+        }
+    }
+}
+
+/// A row of the reconciliation (the field order is the CSV's column order).
+#[derive(Debug, Serialize)]
+struct ReconciledOut {
+    status: &'static str,
+    kind: &'static str,
+    schedule_item_id: Option<i64>,
+    title: String,
+    live_source: Option<String>,
+    planned_start: Option<String>,
+    planned_end: Option<String>,
+    aired_start: Option<String>,
+    aired_end: Option<String>,
+    start_delta_ms: Option<i64>,
+    end_delta_ms: Option<i64>,
+}
+
+fn planned_rows(result: &Reconciliation) -> Vec<(Timestamp, ReconciledOut)> {
+    result
+        .items
+        .iter()
+        .map(|item| {
+            let planned = &item.planned;
+            (
+                planned.start,
+                ReconciledOut {
+                    status: if item.aired.is_some() {
+                        "aired"
+                    } else {
+                        "not_aired"
+                    },
+                    kind: if planned.live_source.is_some() {
+                        "live"
+                    } else {
+                        "programme"
+                    },
+                    schedule_item_id: planned.item_id.map(|id| id.0),
+                    title: planned.title.clone(),
+                    live_source: planned.live_source.clone(),
+                    planned_start: Some(planned.start.to_rfc3339_millis()),
+                    planned_end: Some(planned.end.to_rfc3339_millis()),
+                    aired_start: item.aired.map(|(start, _)| start.to_rfc3339_millis()),
+                    aired_end: item.aired.map(|(_, end)| end.to_rfc3339_millis()),
+                    start_delta_ms: item.start_delta().map(Ticks::as_millis),
+                    end_delta_ms: item.end_delta().map(Ticks::as_millis),
+                },
+            )
+        })
+        .collect()
+}
+
+fn reconciliation_json(
+    slug: &str,
+    from: Timestamp,
+    to: Timestamp,
+    result: &Reconciliation,
+    recorded: &HashMap<Timestamp, &AsRunEntry>,
+) -> Vec<u8> {
+    let items: Vec<ReconciledOut> = planned_rows(result)
+        .into_iter()
+        .map(|(_, row)| row)
+        .collect();
+    let unplanned: Vec<EntryOut> = result
+        .unplanned
+        .iter()
+        .filter_map(|run| recorded.get(&run.run_start))
+        .map(|entry| EntryOut::of(entry))
+        .collect();
+    to_json(&json!({
+        "channel": slug,
+        "from": from.to_rfc3339_millis(),
+        "to": to.to_rfc3339_millis(),
+        "items": items,
+        "unplanned": unplanned,
+    }))
+}
+
+fn reconciliation_csv(result: &Reconciliation) -> Vec<u8> {
+    let mut rows = planned_rows(result);
+    rows.extend(result.unplanned.iter().map(|run| {
+        (
+            run.run_start,
+            ReconciledOut {
+                status: "unplanned",
+                kind: run.label(),
+                schedule_item_id: run.item_id.map(|id| id.0),
+                title: run.title.clone(),
+                live_source: None,
+                planned_start: None,
+                planned_end: None,
+                aired_start: Some(run.run_start.to_rfc3339_millis()),
+                aired_end: Some(run.end.to_rfc3339_millis()),
+                start_delta_ms: None,
+                end_delta_ms: None,
+            },
+        )
+    }));
+    rows.sort_by_key(|(at, _)| *at);
+    to_csv(RECONCILED_HEADER, rows.into_iter().map(|(_, row)| row))
+}
+
+fn to_json(value: &serde_json::Value) -> Vec<u8> {
+    serde_json::to_vec(value).expect("JSON values serialise")
+}
+
+/// `header`, then the rows (whose fields are the header's columns, in order).
+fn to_csv<T: Serialize>(header: &[&str], rows: impl Iterator<Item = T>) -> Vec<u8> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    let write = || -> csv::Result<()> {
+        writer.write_record(header)?;
+        for row in rows {
+            writer.serialize(row)?;
+        }
+        writer.flush()?;
+        Ok(())
+    };
+    write().expect("writing CSV to memory cannot fail");
+    writer
+        .into_inner()
+        .expect("writing CSV to memory cannot fail")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::epg::PlannedChannel;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode};
+    use onair_domain::{
+        Asset, AssetId, AssetState, ChannelSlug, FixedClock, Ladder, OutputFormat, Packaging,
+        Rendition, ScheduleItemId, SegmentInfo,
+    };
+    use onair_scheduler::as_run::aired;
+    use onair_scheduler::{GridItem, Plan, PlanOptions, ProgrammeInfo, Start, plan_grid};
+    use onair_store::NewChannel;
+    use serde_json::Value;
+    use tower::ServiceExt;
+
+    /// 2026-10-25T12:00:00Z.
+    const NOW_SECS: i64 = 1_792_929_600;
+
+    fn at(offset_secs: i64) -> Timestamp {
+        Timestamp::from_unix_secs(NOW_SECS + offset_secs)
+    }
+
+    fn rfc(offset_secs: i64) -> String {
+        at(offset_secs).to_rfc3339_millis()
+    }
+
+    /// A ready asset of `secs` seconds in 6 s segments.
+    fn asset(id: i64, secs: i64) -> Asset {
+        let segments = (0..secs / 6)
+            .map(|index| SegmentInfo {
+                index: index as u32,
+                duration: Ticks::from_secs(6),
+                size_bytes: 1,
+                path: format!("a{id}/{index}.ts"),
+            })
+            .collect();
+        Asset {
+            id: AssetId(id),
+            title: format!("asset {id}"),
+            source: String::new(),
+            ladder_id: onair_domain::LadderId(1),
+            state: AssetState::Ready,
+            duration: Ticks::from_secs(secs),
+            renditions: vec![Rendition {
+                rung: "360p".into(),
+                packaging: Packaging::Ts,
+                codecs: String::new(),
+                width: 640,
+                height: 360,
+                peak_bandwidth: 1,
+                average_bandwidth: 1,
+                init_path: None,
+                segments,
+            }],
+        }
+    }
+
+    /// News (item 1, 20 min) at 11:00 with a 1-minute break at 10 min, slate to 11:30, Film
+    /// (item 2, 25 min) at 11:30; now is 12:00.
+    fn plan() -> Plan {
+        let assets: HashMap<AssetId, Asset> = [asset(1, 1200), asset(2, 1500), asset(9, 60)]
+            .into_iter()
+            .map(|asset| (asset.id, asset))
+            .collect();
+        let item = |id: i64, asset_id: i64, start: i64, title: &str| GridItem {
+            id: Some(ScheduleItemId(id)),
+            ..GridItem::new(
+                AssetId(asset_id),
+                Start::Hard(at(start)),
+                ProgrammeInfo::titled(title),
+            )
+        };
+        let items = [
+            GridItem {
+                breaks: vec![onair_scheduler::grid::AdBreakSpec::at(
+                    Ticks::from_secs(600),
+                    Ticks::from_secs(60),
+                )],
+                ..item(1, 1, -3600, "News")
+            },
+            item(2, 2, -1800, "Film"),
+        ];
+        let options = PlanOptions {
+            slate: Some(AssetId(9)),
+            ..PlanOptions::default()
+        };
+        plan_grid(&items, &assets, &options).0
+    }
+
+    struct FixedPlans(Vec<PlannedChannel>);
+
+    impl PlannedChannels for FixedPlans {
+        fn planned(&self) -> Vec<PlannedChannel> {
+            self.0.clone()
+        }
+    }
+
+    struct Fixture {
+        _dir: tempfile::TempDir,
+        store: Store,
+        channel: onair_domain::ChannelId,
+        plan: Arc<Plan>,
+    }
+
+    impl Fixture {
+        async fn new() -> Fixture {
+            let dir = tempfile::tempdir().unwrap();
+            let url = format!("sqlite://{}", dir.path().join("onair.db").display());
+            let store = Store::connect(&url).await.unwrap();
+            store.migrate().await.unwrap();
+            let ladder = store.insert_ladder(&Ladder::demo()).await.unwrap();
+            let channel = store
+                .insert_channel(&NewChannel {
+                    slug: ChannelSlug::parse("news").unwrap(),
+                    name: "News".into(),
+                    time_zone: chrono_tz::Europe::Berlin,
+                    ladder_id: ladder,
+                    outputs: vec![OutputFormat::HlsTs],
+                    window_segments: 6,
+                    grid_repeat: None,
+                    on_air: true,
+                })
+                .await
+                .unwrap()
+                .id;
+            Fixture {
+                _dir: dir,
+                store,
+                channel,
+                plan: Arc::new(plan()),
+            }
+        }
+
+        /// Records what the plan aired in `[from, to)` (offsets from now), skipping `skip`.
+        async fn record(&self, from: i64, to: i64, skip: Option<ScheduleItemId>) {
+            let entries: Vec<AsRunEntry> = aired(&self.plan, at(from), at(to))
+                .into_iter()
+                .filter(|run| skip.is_none() || run.item_id != skip)
+                .map(|run| AsRunEntry {
+                    start: run.run_start,
+                    end: run.end,
+                    kind: run.kind,
+                    schedule_item_id: run.item_id,
+                    title: run.title,
+                    asset_id: run.asset_id,
+                    live_source: run.live_source,
+                    ad_break: run.ad_break,
+                    media_sequence: run.media_sequence,
+                    schedule_version: 3,
+                    recovered: false,
+                })
+                .collect();
+            self.store
+                .record_as_run(self.channel, &entries, at(to))
+                .await
+                .unwrap();
+        }
+
+        fn app(&self, token: Option<&str>) -> Router {
+            router(AsRunApiState {
+                store: self.store.clone(),
+                plans: Arc::new(FixedPlans(vec![PlannedChannel {
+                    slug: "news".into(),
+                    name: "News".into(),
+                    on_air: true,
+                    plan: self.plan.clone(),
+                    schedule_version: 0,
+                }])),
+                clock: Arc::new(FixedClock(at(0))),
+                api_token: token.map(Arc::from),
+            })
+        }
+
+        async fn get(&self, uri: &str) -> (StatusCode, String) {
+            let request = Request::get(uri).body(Body::empty()).unwrap();
+            let response = self.app(None).oneshot(request).await.unwrap();
+            let status = response.status();
+            let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+                .await
+                .unwrap();
+            (status, String::from_utf8(bytes.to_vec()).unwrap())
+        }
+
+        async fn get_json(&self, uri: &str) -> (StatusCode, Value) {
+            let (status, text) = self.get(uri).await;
+            (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+        }
+    }
+
+    fn as_run(query: &str) -> String {
+        format!("/api/channels/news/as-run?{query}")
+    }
+
+    fn reconcile_uri(query: &str) -> String {
+        format!("/api/channels/news/as-run/reconcile?{query}")
+    }
+
+    #[tokio::test]
+    async fn the_log_lists_each_run_that_aired_with_its_times_kind_and_item() {
+        let fixture = Fixture::new().await;
+        fixture.record(-3600, 0, None).await;
+        let (status, body) = fixture
+            .get_json(&as_run(&format!("from={}&to={}", rfc(-3600), rfc(-2400))))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let entries = body["entries"].as_array().unwrap();
+        let brief: Vec<String> = entries
+            .iter()
+            .map(|entry| {
+                format!(
+                    "{} {} {} {}",
+                    entry["kind"].as_str().unwrap(),
+                    entry["title"].as_str().unwrap(),
+                    entry["start"].as_str().unwrap(),
+                    entry["end"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(
+            brief,
+            [
+                "programme News 2026-10-25T11:00:00.000Z 2026-10-25T11:10:00.000Z",
+                "ad_break ad break 2026-10-25T11:10:00.000Z 2026-10-25T11:11:00.000Z",
+                "programme News 2026-10-25T11:11:00.000Z 2026-10-25T11:21:00.000Z",
+            ]
+        );
+        assert_eq!(entries[1]["schedule_item_id"], 1, "the break is News's");
+        assert_eq!(entries[1]["break_number"], 0);
+        assert_eq!(entries[1]["break_duration_ms"], 60_000);
+        assert_eq!(entries[2]["media_sequence"], 110);
+        assert_eq!(entries[2]["schedule_version"], 3);
+        assert_eq!(entries[2]["recovered"], false);
+        assert_eq!(entries[2]["duration_ms"], 600_000);
+    }
+
+    #[tokio::test]
+    async fn the_log_as_csv_has_its_header_and_a_row_per_run() {
+        let fixture = Fixture::new().await;
+        let (status, empty) = fixture.get(&as_run("format=csv")).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(empty, format!("{}\n", ENTRY_HEADER.join(",")));
+        fixture.record(-3600, 0, None).await;
+        let (_, csv) = fixture.get(&as_run("format=csv")).await;
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(
+            lines.len(),
+            1 + 3 + 9 + 1,
+            "News in 3 runs, 9 of slate, Film"
+        );
+        assert_eq!(
+            lines[2],
+            "2026-10-25T11:10:00.000Z,2026-10-25T11:11:00.000Z,60000,ad_break,1,ad break,9,,0,60000,100,3,false"
+        );
+    }
+
+    #[tokio::test]
+    async fn bad_requests_are_clear_400s_and_an_unknown_channel_a_404() {
+        let fixture = Fixture::new().await;
+        let table: &[(String, StatusCode, &str)] = &[
+            (
+                as_run("from=yesterday"),
+                StatusCode::BAD_REQUEST,
+                "from: \"yesterday\" is not an RFC 3339 instant",
+            ),
+            (
+                as_run(&format!("from={}&to={}", rfc(0), rfc(0))),
+                StatusCode::BAD_REQUEST,
+                "must be before to",
+            ),
+            (
+                as_run(&format!("from={}&to={}", rfc(0), rfc(-60))),
+                StatusCode::BAD_REQUEST,
+                "must be before to",
+            ),
+            (
+                as_run(&format!("from={}", rfc(-32 * 86_400))),
+                StatusCode::BAD_REQUEST,
+                "longer than 31 days",
+            ),
+            (
+                as_run("format=xml"),
+                StatusCode::BAD_REQUEST,
+                "format \"xml\" is neither json nor csv",
+            ),
+            (
+                "/api/channels/nope/as-run".into(),
+                StatusCode::NOT_FOUND,
+                "channel \"nope\" not found",
+            ),
+            (
+                reconcile_uri(&format!("from={}&to={}", rfc(60), rfc(120))),
+                StatusCode::BAD_REQUEST,
+                "nothing has aired from 2026-10-25T12:01:00.000Z yet",
+            ),
+            (
+                "/api/channels/nope/as-run/reconcile".into(),
+                StatusCode::NOT_FOUND,
+                "channel \"nope\" not found",
+            ),
+        ];
+        for (uri, status, message) in table {
+            let (got, body) = fixture.get_json(uri).await;
+            assert_eq!(got, *status, "{uri}: {body}");
+            let error = body["error"].as_str().unwrap_or_default();
+            assert!(error.contains(message), "{uri}: {error}");
+        }
+    }
+
+    #[tokio::test]
+    async fn what_aired_as_planned_reconciles_with_zero_deltas_and_gap_fill_unplanned() {
+        let fixture = Fixture::new().await;
+        fixture.record(-3600, 0, None).await;
+        let (status, body) = fixture
+            .get_json(&reconcile_uri(&format!("from={}", rfc(-3000))))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 2, "{body}");
+        assert_eq!(items[0]["title"], "News");
+        assert_eq!(items[0]["status"], "aired");
+        assert_eq!(
+            (&items[0]["planned_start"], &items[0]["aired_start"]),
+            (
+                &json!("2026-10-25T11:00:00.000Z"),
+                &json!("2026-10-25T11:00:00.000Z")
+            ),
+            "from its first run, before the interval"
+        );
+        assert_eq!(
+            (&items[0]["start_delta_ms"], &items[0]["end_delta_ms"]),
+            (&json!(0), &json!(0))
+        );
+        assert_eq!(items[1]["title"], "Film");
+        assert_eq!(items[1]["end_delta_ms"], 0);
+        let unplanned = body["unplanned"].as_array().unwrap();
+        assert_eq!(unplanned.len(), 9, "the slate between News and Film");
+        assert!(unplanned.iter().all(|entry| entry["kind"] == "slate"));
+        assert_eq!(unplanned[0]["start"], "2026-10-25T11:21:00.000Z");
+    }
+
+    #[tokio::test]
+    async fn an_item_that_did_not_air_is_listed_as_not_aired_in_the_csv() {
+        let fixture = Fixture::new().await;
+        fixture.record(-3600, 0, Some(ScheduleItemId(2))).await;
+        let (status, csv) = fixture
+            .get(&reconcile_uri(&format!(
+                "from={}&to={}&format=csv",
+                rfc(-3600),
+                rfc(3600)
+            )))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{csv}");
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines[0], RECONCILED_HEADER.join(","));
+        assert_eq!(
+            lines[1],
+            "aired,programme,1,News,,2026-10-25T11:00:00.000Z,2026-10-25T11:21:00.000Z,2026-10-25T11:00:00.000Z,2026-10-25T11:21:00.000Z,0,0"
+        );
+        assert!(lines[2].starts_with("unplanned,slate,,slate,,,,2026-10-25T11:21:00.000Z"));
+        assert_eq!(
+            lines.last().unwrap(),
+            &"not_aired,programme,2,Film,,2026-10-25T11:30:00.000Z,2026-10-25T11:55:00.000Z,,,,"
+        );
+    }
+
+    #[tokio::test]
+    async fn with_a_token_the_as_run_routes_need_it() {
+        let fixture = Fixture::new().await;
+        let app = fixture.app(Some("s3cret"));
+        let request = Request::get(as_run("")).body(Body::empty()).unwrap();
+        let response = app.clone().oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        let request = Request::get(as_run(""))
+            .header(header::AUTHORIZATION, "Bearer s3cret")
+            .body(Body::empty())
+            .unwrap();
+        let response = app.oneshot(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK);
+    }
+
+    /// The header serde derives for a row.
+    fn derived_header<T: Serialize>(row: &T) -> String {
+        let mut writer = csv::Writer::from_writer(Vec::new());
+        writer.serialize(row).unwrap();
+        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
+        text.lines().next().unwrap().to_owned()
+    }
+
+    #[test]
+    fn the_csv_headers_are_the_fields_in_order() {
+        let entry = EntryOut::of(&AsRunEntry {
+            start: at(0),
+            end: at(6),
+            kind: onair_domain::RunKind::Slate,
+            schedule_item_id: None,
+            title: "slate".into(),
+            asset_id: AssetId(9),
+            live_source: None,
+            ad_break: None,
+            media_sequence: 0,
+            schedule_version: 1,
+            recovered: false,
+        });
+        assert_eq!(derived_header(&entry), ENTRY_HEADER.join(","));
+        let row = ReconciledOut {
+            status: "aired",
+            kind: "programme",
+            schedule_item_id: None,
+            title: String::new(),
+            live_source: None,
+            planned_start: None,
+            planned_end: None,
+            aired_start: None,
+            aired_end: None,
+            start_delta_ms: None,
+            end_delta_ms: None,
+        };
+        assert_eq!(derived_header(&row), RECONCILED_HEADER.join(","));
+    }
+}
