@@ -4,6 +4,7 @@
 //! timescale) and [`Timestamp`] is an instant, 90 kHz ticks since the Unix epoch (UTC). Nothing
 //! in this crate uses `f64` seconds for anything that must add up.
 
+pub mod auth;
 pub mod channel;
 pub mod clock;
 pub mod ladder;
