@@ -244,12 +244,23 @@ fn assert_ready(asset: &Value, seconds: f64) {
         .collect();
     assert_eq!(
         names,
-        ["360p/ts", "240p/ts", "360p/cmaf", "240p/cmaf"],
+        [
+            "360p/ts",
+            "240p/ts",
+            "360p/cmaf",
+            "240p/cmaf",
+            "audio-96k/cmaf-audio",
+            "audio-64k/cmaf-audio"
+        ],
         "{asset:#}"
     );
     for rendition in renditions {
         assert!(rendition["segments"].as_u64().unwrap() >= 1, "{rendition}");
-        assert!(rendition["codecs"].as_str().unwrap().starts_with("avc1."));
+        let codecs = rendition["codecs"].as_str().unwrap();
+        match rendition["packaging"].as_str().unwrap() {
+            "cmaf-audio" => assert_eq!(codecs, "mp4a.40.2", "{rendition}"),
+            _ => assert!(codecs.starts_with("avc1."), "{rendition}"),
+        }
     }
 }
 

@@ -30,7 +30,13 @@ mod tests {
         let token = "s3cret";
         assert!(bearer_matches(Some("Bearer s3cret"), token));
         assert!(bearer_matches(Some("bearer s3cret "), token));
-        for wrong in ["Bearer s3cre", "Bearer s3cret2", "Basic s3cret", "s3cret", "Bearer "] {
+        for wrong in [
+            "Bearer s3cre",
+            "Bearer s3cret2",
+            "Basic s3cret",
+            "s3cret",
+            "Bearer ",
+        ] {
             assert!(!bearer_matches(Some(wrong), token), "{wrong:?}");
         }
         assert!(!bearer_matches(None, token));

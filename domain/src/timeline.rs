@@ -857,8 +857,18 @@ mod tests {
             let at = Timestamp::from_unix_secs(seconds);
             let (a, b) = (long.segment_at(at).unwrap(), short.segment_at(at).unwrap());
             assert_eq!(
-                (a.media_sequence, a.discontinuity_sequence, a.start, a.duration),
-                (b.media_sequence, b.discontinuity_sequence, b.start, b.duration),
+                (
+                    a.media_sequence,
+                    a.discontinuity_sequence,
+                    a.start,
+                    a.duration
+                ),
+                (
+                    b.media_sequence,
+                    b.discontinuity_sequence,
+                    b.start,
+                    b.duration
+                ),
                 "at {seconds} s"
             );
             let (break_a, break_b) = (long.break_of(&a), short.break_of(&b));
@@ -884,6 +894,9 @@ mod tests {
         assert!(!changed.repeats_every(6) && !changed.repeats_every(12));
         let ends = Timeline::new(Timestamp(0), rotations(4).runs().to_vec(), false, 0, 0).unwrap();
         assert!(!ends.repeats_every(3), "only a repeating timeline folds");
-        assert!(!rotations(4).repeats_every(5), "the copies must divide the runs");
+        assert!(
+            !rotations(4).repeats_every(5),
+            "the copies must divide the runs"
+        );
     }
 }

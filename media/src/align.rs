@@ -4,6 +4,10 @@
 //!
 //! The video branch reports how far it has got; the audio branch holds each raw buffer until
 //! the video has reached past it (or ended), then drops or trims what lies outside the video.
+//!
+//! The same span tells the audio-only CMAF muxers where to cut: the video branch notes where
+//! every segment starts (each GOP's first frame), and each encoded audio stream asks its muxer
+//! for a new fragment before the AAC frame nearest to each of those instants.
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
@@ -12,11 +16,15 @@ use gstreamer as gst;
 use gstreamer::prelude::*;
 
 /// Running time covered by the video so far, in nanoseconds.
-#[derive(Debug, Default, Clone, Copy)]
+#[derive(Debug, Default, Clone)]
 struct Extent {
     start: Option<u64>,
     end: u64,
     ended: bool,
+    /// Frames seen so far.
+    frames: u64,
+    /// Where each segment starts: every `gop_frames`-th frame, from the first.
+    segment_starts: Vec<u64>,
 }
 
 #[derive(Debug, Default)]
@@ -25,11 +33,17 @@ pub(crate) struct VideoSpan {
     moved: Condvar,
 }
 
+/// The custom downstream event that makes an fMP4 muxer in `manual-split` mode start a new
+/// fragment with the next buffer (gst-plugin-fmp4 0.14, `GstFMP4Mux:manual-split`).
+const SPLIT_NOW: &str = "FMP4MuxSplitNow";
+
 impl VideoSpan {
-    /// Follows the video leaving `pad`.
-    pub fn follow(pad: &gst::Pad) -> Arc<VideoSpan> {
+    /// Follows the conformed video leaving `pad`, where every `gop_frames`-th frame starts a
+    /// segment (the encoders make an IDR frame there and nowhere else).
+    pub fn follow(pad: &gst::Pad, gop_frames: u32) -> Arc<VideoSpan> {
         let span = Arc::new(VideoSpan::default());
         let follower = span.clone();
+        let gop_frames = u64::from(gop_frames.max(1));
         pad.add_probe(
             gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
             move |pad, info| {
@@ -39,6 +53,10 @@ impl VideoSpan {
                     let mut extent = follower.extent.lock().expect("video span");
                     extent.start.get_or_insert(start);
                     extent.end = extent.end.max(end);
+                    if extent.frames.is_multiple_of(gop_frames) {
+                        extent.segment_starts.push(start);
+                    }
+                    extent.frames += 1;
                     follower.moved.notify_all();
                 } else if info
                     .event()
@@ -62,17 +80,13 @@ impl VideoSpan {
             let Some((start, end)) = info.buffer().and_then(|buffer| span_of(pad, buffer)) else {
                 return gst::PadProbeReturn::Ok;
             };
-            let Some(extent) = span.wait_past(pad, end) else {
+            let Some((video_start, video_end, ended)) =
+                span.wait_past(pad, end, |extent| (extent.start, extent.end, extent.ended))
+            else {
                 return crate::ladder::DROP_BUFFER;
             };
-            let keep_from = extent
-                .start
-                .map_or(start, |video_start| video_start.max(start));
-            let keep_to = if extent.ended {
-                end.min(extent.end)
-            } else {
-                end
-            };
+            let keep_from = video_start.map_or(start, |video_start| video_start.max(start));
+            let keep_to = if ended { end.min(video_end) } else { end };
             if keep_to <= keep_from {
                 return crate::ladder::DROP_BUFFER;
             }
@@ -92,12 +106,58 @@ impl VideoSpan {
         });
     }
 
-    /// Waits until the video covers `until` or has ended; `None` when the pad starts flushing.
-    fn wait_past(&self, pad: &gst::Pad, until: u64) -> Option<Extent> {
+    /// Cuts the encoded audio leaving `pad` (into an fMP4 muxer with `manual-split=true`) into
+    /// fragments that start with the AAC frame nearest to each video segment's start: before
+    /// the first frame `f` with `f.start + f.duration / 2 >= segment start`, so `|f.start -
+    /// segment start| <= f.duration / 2`. The first fragment starts with the first frame.
+    pub fn split_audio_at_segments(self: &Arc<Self>, pad: &gst::Pad) {
+        let span = self.clone();
+        // The next segment start to cut at: the first one starts the first fragment anyway.
+        let next_segment = Mutex::new(1usize);
+        pad.add_probe(gst::PadProbeType::BUFFER, move |pad, info| {
+            let Some((start, end)) = info.buffer().and_then(|buffer| span_of(pad, buffer)) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            let middle = start + (end - start) / 2;
+            // Every segment start up to the middle of this frame is known once the video
+            // covers it: frames come in order, on the frame grid.
+            let mut next = next_segment.lock().expect("audio cuts");
+            let Some(cut_here) = span.wait_past(pad, middle + 1, |extent| {
+                extent
+                    .segment_starts
+                    .get(*next)
+                    .is_some_and(|segment_start| *segment_start <= middle)
+            }) else {
+                return gst::PadProbeReturn::Ok;
+            };
+            if cut_here {
+                *next += 1;
+                drop(next);
+                let split = gst::event::CustomDownstream::new(
+                    gst::Structure::builder(SPLIT_NOW)
+                        .field("chunk", false)
+                        .build(),
+                );
+                if !pad.push_event(split) {
+                    tracing::warn!(pad = %pad.name(), "the muxer refused a split-now event");
+                }
+            }
+            gst::PadProbeReturn::Ok
+        });
+    }
+
+    /// Waits until the video covers `until` or has ended, then reads the extent with `read`;
+    /// `None` when the pad starts flushing.
+    fn wait_past<R>(
+        &self,
+        pad: &gst::Pad,
+        until: u64,
+        read: impl FnOnce(&Extent) -> R,
+    ) -> Option<R> {
         let mut extent = self.extent.lock().expect("video span");
         loop {
             if extent.ended || extent.end >= until {
-                return Some(*extent);
+                return Some(read(&extent));
             }
             if pad.pad_flags().contains(gst::PadFlags::FLUSHING) {
                 return None;

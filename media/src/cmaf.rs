@@ -1,5 +1,5 @@
-//! Writing fragmented MP4 from the muxer's output: the header to `init.mp4`, each fragment to
-//! its own `.m4s`, with the fragment's timing for the checks against the MPEG-TS cuts.
+//! Writing a CMAF track from its muxer's output: the header to `init.mp4`, each fragment to its
+//! own `.m4s`, with the fragment's timing for the checks against the MPEG-TS cuts.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -108,21 +108,4 @@ fn write_all(path: &Path, buffers: &[&gst::BufferRef]) -> Result<u64, String> {
     }
     file.flush().map_err(fail)?;
     Ok(size)
-}
-
-/// Appends fragments `from..to` of `dir` to fragment `from - 1` and removes them.
-pub(crate) fn merge_into_last(dir: &Path, from: usize, to: usize) -> Result<(), String> {
-    let target = dir.join(fragment_name(from - 1));
-    let mut file = std::fs::OpenOptions::new()
-        .append(true)
-        .open(&target)
-        .map_err(|error| format!("{}: {error}", target.display()))?;
-    for index in from..to {
-        let tail = dir.join(fragment_name(index));
-        let bytes = std::fs::read(&tail).map_err(|error| format!("{}: {error}", tail.display()))?;
-        file.write_all(&bytes)
-            .map_err(|error| format!("{}: {error}", target.display()))?;
-        std::fs::remove_file(&tail).map_err(|error| format!("{}: {error}", tail.display()))?;
-    }
-    Ok(())
 }

@@ -37,7 +37,7 @@ const REQUIRED: &[(&str, &str)] = &[
     ("jpegenc", "gstreamer1.0-plugins-good"),
     // Registered from the gst-plugin-fmp4 crate linked into this binary, not from the system.
     (
-        "isofmp4mux",
+        "cmafmux",
         "(none: built into onair; a failed static registration of gst-plugin-fmp4)",
     ),
     // Registered from the gst-plugin-audiofx crate linked into this binary.

@@ -1,5 +1,6 @@
-//! The ladder encoder: the input decoded once, every rung encoded from it, each rung packaged as
-//! MPEG-TS segments and as fragmented MP4, cut at the same instants in every rendition.
+//! The ladder encoder: the input decoded once, every rung encoded from it and packaged as
+//! MPEG-TS segments (video and audio muxed) and as a CMAF video track, and every distinct audio
+//! bitrate encoded once and packaged as a CMAF audio track, all cut at the same instants.
 //!
 //! One pipeline per input:
 //!
@@ -10,11 +11,13 @@
 //!                        ─ audioconvert ─ audioresample ─ ladder rate/channels ─ tee
 //!                (no audio in the input: audiotestsrc wave=silence instead; either way the raw
 //!                audio is trimmed to the video's span before the tee, see `align`)
+//! for each audio track (distinct audio bitrate of the ladder):
+//!   audio tee ─ queue ─ audioconvert ─ avenc_aac ─ tee ┬ queue ─ aacparse ─ cmafmux (manual split) ─ appsink
+//!                                                      └ (to the TS muxer of every rung with this bitrate)
 //! for each rung:
-//!   video tee ─ queue ─ videoscale (borders) ─ W x H ─ x264enc ─ profile/level ─ tee ┬ queue ─ h264parse ─┐
-//!                                                                                    └ queue ─ h264parse ─┼─┐
-//!   audio tee ─ queue ─ audioconvert ─ avenc_aac ─ tee ┬ queue ─ aacparse ───────────── splitmuxsink(mpegtsmux) │
-//!                                                      └ queue ─ aacparse ───────────── isofmp4mux ─ appsink ───┘
+//!   video tee ─ queue ─ videoscale (borders) ─ W x H ─ x264enc ─ profile/level ─ tee ┬ queue ─ h264parse ─ cmafmux ─ appsink
+//!                                                                                    └ queue ─ h264parse ─┐
+//!   the track's AAC tee ─ queue ─ aacparse ───────────────────────────────────────── splitmuxsink(mpegtsmux)
 //! ```
 //!
 //! The top rung's scaled frame at a tenth of the duration is copied out (a pad probe) and made
@@ -27,8 +30,12 @@
 //!
 //! x264 makes an IDR frame every `frames_per_segment` frames and nowhere else (no scene cuts), so
 //! every segment starts with one and both packagings cut at the same frames. Segment boundaries
-//! come from timestamps (splitmuxsink's fragment messages, the encoder's last frame), never from
-//! counting, and are checked to be identical across rungs and packagings.
+//! come from timestamps (splitmuxsink's fragment messages, the encoder's last frame, the CMAF
+//! muxers' fragments), never from counting, and are checked to be identical across rungs and
+//! packagings. AAC frames (1024 samples) do not fall on video frames: each audio track's
+//! fragments start with the AAC frame nearest to each segment's start (see `align`), which is
+//! checked to be within half an AAC frame of it, so an audio fragment covers its video segment's
+//! time to within ±10.7 ms at 48 kHz, as the audio in a TS segment does.
 //!
 //! Inputs are refused before any pipeline runs when they are empty, not media, need a decoder
 //! that is not installed, or are larger than [`EncodeOptions`] allow.
@@ -41,7 +48,8 @@ use std::time::Duration;
 use gstreamer as gst;
 use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
-use onair_domain::{Ladder, Packaging, Rendition, Rung, SegmentInfo, Ticks};
+use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
+use onair_domain::{Ladder, Packaging, Rendition, SegmentInfo, Ticks};
 
 use crate::align::VideoSpan;
 use crate::bus::{Limits, StopOnDrop, Watch, run_to_eos};
@@ -57,7 +65,9 @@ use crate::segments::{Cuts, bandwidth, check_identical, secs};
 pub struct EncodedAsset {
     /// Exact: the sum of the segment durations, the same in every rendition.
     pub duration: Ticks,
-    /// Every rung as MPEG-TS, in ladder order, then every rung as CMAF (fragmented MP4).
+    /// Every rung as MPEG-TS (video and audio), in ladder order, then every rung as a CMAF
+    /// video track, then every audio track of the ladder ([`AudioTrack::of_ladder`]) as a CMAF
+    /// audio track. All have the same segment durations.
     pub renditions: Vec<Rendition>,
     /// The poster JPEG (one frame at the top rung's size), relative to the media root.
     pub poster_path: Option<String>,
@@ -111,9 +121,11 @@ const LOUDNORM_RATE: i32 = 192_000;
 /// input counts as truncated: the streams of an intact file end within a frame or two of it.
 const TRUNCATION_TOLERANCE: Duration = Duration::from_millis(500);
 
-/// Encodes `input` to every rung of `ladder`, into `media_root/asset_dir/{rung}/ts/NNNNN.ts` and
-/// `media_root/asset_dir/{rung}/cmaf/{init.mp4, NNNNN.m4s}`, replacing what those directories
-/// held, plus `media_root/asset_dir/poster.jpg`. `progress` gets percentages as encoding goes.
+/// Encodes `input` to every rung of `ladder`, into `media_root/asset_dir/{rung}/ts/NNNNN.ts`,
+/// `media_root/asset_dir/{rung}/cmaf/{init.mp4, NNNNN.m4s}` (video only) and
+/// `media_root/asset_dir/{audio track}/cmaf-audio/{init.mp4, NNNNN.m4s}` (AAC only, one folder
+/// per distinct audio bitrate, e.g. `audio-96k`), replacing what those directories held, plus
+/// `media_root/asset_dir/poster.jpg`. `progress` gets percentages as encoding goes.
 /// Paths in the result are relative to `media_root`.
 ///
 /// Fails before encoding when the ladder does not validate, the input is empty, not media, needs
@@ -165,18 +177,29 @@ pub fn encode_ladder(
         files: vec![out.root.join(out.poster())],
         parents: Vec::new(),
     };
-    for rung in &ladder.rungs {
-        for packaging in [Packaging::Ts, Packaging::Cmaf] {
-            let dir = out.dir(rung, packaging);
-            if dir.exists() {
-                std::fs::remove_dir_all(&dir).map_err(MediaError::io(&dir))?;
-            }
-            std::fs::create_dir_all(&dir).map_err(MediaError::io(&dir))?;
-            cleanup.dirs.push(dir);
+    let tracks = AudioTrack::of_ladder(ladder);
+    let folders = ladder
+        .rungs
+        .iter()
+        .flat_map(|rung| {
+            [Packaging::Ts, Packaging::Cmaf].map(|packaging| (rung.name.as_str(), packaging))
+        })
+        .chain(
+            tracks
+                .iter()
+                .map(|track| (track.name.as_str(), Packaging::CmafAudio)),
+        );
+    for (name, packaging) in folders {
+        let dir = out.dir(name, packaging);
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(MediaError::io(&dir))?;
         }
-        cleanup
-            .parents
-            .push(out.root.join(&out.asset_dir).join(&rung.name));
+        std::fs::create_dir_all(&dir).map_err(MediaError::io(&dir))?;
+        cleanup.dirs.push(dir);
+        let parent = out.root.join(&out.asset_dir).join(name);
+        if !cleanup.parents.contains(&parent) {
+            cleanup.parents.push(parent);
+        }
     }
     cleanup.parents.push(out.root.join(&out.asset_dir));
     let poster_file = out.root.join(out.poster());
@@ -194,6 +217,7 @@ pub fn encode_ladder(
         &uri,
         &info,
         ladder,
+        &tracks,
         &grid,
         &out,
         slate.as_ref(),
@@ -233,12 +257,11 @@ pub fn encode_ladder(
         });
     }
 
-    let mut asset = collect(ladder, grid.frame, &out, &taps, &opened).map_err(|detail| {
-        MediaError::Segments {
+    let mut asset =
+        collect(ladder, &tracks, &out, &taps, &opened).map_err(|detail| MediaError::Segments {
             context: context.clone(),
             detail,
-        }
-    })?;
+        })?;
     match poster_jpeg(&taps.poster)? {
         Some(jpeg) => {
             std::fs::write(&poster_file, jpeg).map_err(MediaError::io(&poster_file))?;
@@ -331,12 +354,13 @@ struct Layout {
 }
 
 impl Layout {
-    fn relative(&self, rung: &Rung, packaging: Packaging) -> String {
-        format!("{}/{}/{}", self.asset_dir, rung.name, packaging.as_str())
+    /// The folder of a rung's (or an audio track's) rendition, relative to the root.
+    fn relative(&self, name: &str, packaging: Packaging) -> String {
+        format!("{}/{name}/{}", self.asset_dir, packaging.as_str())
     }
 
-    fn dir(&self, rung: &Rung, packaging: Packaging) -> PathBuf {
-        self.root.join(self.relative(rung, packaging))
+    fn dir(&self, name: &str, packaging: Packaging) -> PathBuf {
+        self.root.join(self.relative(name, packaging))
     }
 
     /// The poster JPEG, relative to the root.
@@ -419,8 +443,10 @@ struct EncodedTrace {
 struct Taps {
     /// Per rung.
     encoded: Vec<Arc<Mutex<EncodedTrace>>>,
-    /// Per rung.
-    cmaf: Vec<Arc<Mutex<Written>>>,
+    /// Per rung: the CMAF video tracks.
+    cmaf_video: Vec<Arc<Mutex<Written>>>,
+    /// Per audio track: the CMAF audio tracks.
+    cmaf_audio: Vec<Arc<Mutex<Written>>>,
     /// How far decoding got, video or audio, in running time.
     decoded: Arc<Mutex<Option<u64>>>,
     /// The poster's frame.
@@ -510,6 +536,7 @@ fn build(
     uri: &str,
     info: &ProbeInfo,
     ladder: &Ladder,
+    tracks: &[AudioTrack],
     grid: &Grid,
     out: &Layout,
     slate: Option<&Slate>,
@@ -633,7 +660,8 @@ fn build(
     // Before the span is followed: frames dropped here are not part of it.
     end_on_nearest_frame(&src_pad(&video_in), &src_pad(&video_raw), grid.frame);
     let bytes_per_frame = 4 * ladder.audio_channels as usize;
-    VideoSpan::follow(&src_pad(&video_raw)).trim_audio(
+    let span = VideoSpan::follow(&src_pad(&video_raw), grid.gop_frames);
+    span.trim_audio(
         &src_pad(&audio_raw),
         ladder.audio_sample_rate,
         bytes_per_frame,
@@ -648,8 +676,50 @@ fn build(
         silence.is_none().then(|| sink_pad(&audio_in)),
     );
 
+    // Audio, encoded once per audio track (distinct bitrate): to the track's CMAF audio
+    // rendition, and to the MPEG-TS segments of every rung with that bitrate.
+    let mut aac_tees = Vec::with_capacity(tracks.len());
+    let mut cmaf_audio = Vec::with_capacity(tracks.len());
+    for track in tracks {
+        let name = |what: &str| format!("{what}-{}", track.name);
+        let audio_queue = queue(&name("audio"), RAW_QUEUE)?;
+        let audio_convert = make("audioconvert", &name("audio-convert"))?;
+        let audio_encoder = make("avenc_aac", &name("aac"))?;
+        audio_encoder.set_property("bitrate", track.bitrate.min(i32::MAX as u32) as i32);
+        let aac_tee = make("tee", &name("aac-tee"))?;
+        add_chain(
+            pipeline,
+            &[&audio_queue, &audio_convert, &audio_encoder, &aac_tee],
+        )?;
+        audio_tee
+            .link(&audio_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+
+        // The CMAF audio track: fragments cut by hand at the video's segment starts.
+        let cmaf_queue = queue(&name("cmaf-audio"), COMPRESSED_QUEUE)?;
+        let cmaf_parse = make("aacparse", &name("cmaf-aacparse"))?;
+        let cmafmux = make("cmafmux", &name("cmafmux"))?;
+        cmafmux.set_property("manual-split", true);
+        // Only for the latency it reports, in manual-split mode.
+        cmafmux.set_property("fragment-duration", grid.gop.nseconds());
+        let appsink = cmaf_sink(&name("cmaf-sink"));
+        add_chain(
+            pipeline,
+            &[&cmaf_queue, &cmaf_parse, &cmafmux, appsink.upcast_ref()],
+        )?;
+        aac_tee
+            .link(&cmaf_queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+        span.split_audio_at_segments(&src_pad(&cmaf_parse));
+        cmaf_audio.push(cmaf::write_into(
+            &appsink,
+            out.dir(&track.name, Packaging::CmafAudio),
+        ));
+        aac_tees.push(aac_tee);
+    }
+
     let mut encoded = Vec::new();
-    let mut cmaf_written = Vec::new();
+    let mut cmaf_video = Vec::new();
     let mut poster = None;
     for (index, rung) in ladder.rungs.iter().enumerate() {
         let name = |what: &str| format!("{what}-{index}");
@@ -698,20 +768,11 @@ fn build(
             .link(&video_queue)
             .map_err(|error| MediaError::gst("assembling the encoder", error))?;
 
-        let audio_queue = queue(&name("audio"), RAW_QUEUE)?;
-        let audio_convert = make("audioconvert", &name("audio-convert"))?;
-        let audio_encoder = make("avenc_aac", &name("aac"))?;
-        audio_encoder.set_property("bitrate", rung.audio_bitrate.min(i32::MAX as u32) as i32);
-        let aac_tee = make("tee", &name("aac-tee"))?;
-        add_chain(
-            pipeline,
-            &[&audio_queue, &audio_convert, &audio_encoder, &aac_tee],
-        )?;
-        audio_tee
-            .link(&audio_queue)
-            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
-
-        // MPEG-TS segments.
+        // MPEG-TS segments: the rung's video and its audio track, muxed.
+        let track_index = tracks
+            .iter()
+            .position(|track| *track == AudioTrack::of_rung(rung))
+            .expect("every rung's audio track is among the ladder's");
         let ts_video_queue = queue(&name("ts-video"), COMPRESSED_QUEUE)?;
         let ts_video_parse = make("h264parse", &name("ts-h264parse"))?;
         ts_video_parse.set_property("config-interval", -1i32);
@@ -721,7 +782,7 @@ fn build(
         let muxer = make("mpegtsmux", &name("mpegtsmux"))?;
         splitmux.set_property("muxer", &muxer);
         splitmux.set_property("max-size-time", grid.gop.nseconds());
-        let ts_dir = out.dir(rung, Packaging::Ts);
+        let ts_dir = out.dir(&rung.name, Packaging::Ts);
         // splitmuxsink formats the location with printf: a '%' in the directory must be doubled.
         let pattern = format!("{}/%05d.ts", ts_dir.to_string_lossy().replace('%', "%%"));
         splitmux.set_property("location", pattern);
@@ -733,41 +794,40 @@ fn build(
         h264_tee
             .link(&ts_video_queue)
             .map_err(|error| MediaError::gst("assembling the encoder", error))?;
-        aac_tee
+        aac_tees[track_index]
             .link(&ts_audio_queue)
             .map_err(|error| MediaError::gst("assembling the encoder", error))?;
         link_request(&ts_video_parse, &splitmux, "video")?;
         link_request(&ts_audio_parse, &splitmux, "audio_%u")?;
 
-        // Fragmented MP4, fragments cut at the same keyframes. The fragment duration is half a
-        // frame short of the GOP so that rounding in frame timestamps never skips a keyframe.
+        // The CMAF video track, fragments cut at the same keyframes. The fragment duration is
+        // half a frame short of the GOP so that rounding in frame timestamps never skips a
+        // keyframe.
         let cmaf_video_queue = queue(&name("cmaf-video"), COMPRESSED_QUEUE)?;
         let cmaf_video_parse = make("h264parse", &name("cmaf-h264parse"))?;
-        let cmaf_audio_queue = queue(&name("cmaf-audio"), COMPRESSED_QUEUE)?;
-        let cmaf_audio_parse = make("aacparse", &name("cmaf-aacparse"))?;
-        let fmp4 = make("isofmp4mux", &name("fmp4mux"))?;
-        fmp4.set_property(
+        let cmafmux = make("cmafmux", &name("cmafmux"))?;
+        cmafmux.set_property(
             "fragment-duration",
             grid.gop.nseconds() - grid.frame.nseconds() / 2,
         );
-        fmp4.set_property("send-force-keyunit", false);
-        let appsink = gst_app::AppSink::builder()
-            .name(name("cmaf-sink"))
-            .buffer_list(true)
-            .sync(false)
-            .build();
-        add_chain(pipeline, &[&cmaf_video_queue, &cmaf_video_parse])?;
-        add_chain(pipeline, &[&cmaf_audio_queue, &cmaf_audio_parse])?;
-        add_chain(pipeline, &[&fmp4, appsink.upcast_ref()])?;
+        cmafmux.set_property("send-force-keyunit", false);
+        let appsink = cmaf_sink(&name("cmaf-sink"));
+        add_chain(
+            pipeline,
+            &[
+                &cmaf_video_queue,
+                &cmaf_video_parse,
+                &cmafmux,
+                appsink.upcast_ref(),
+            ],
+        )?;
         h264_tee
             .link(&cmaf_video_queue)
             .map_err(|error| MediaError::gst("assembling the encoder", error))?;
-        aac_tee
-            .link(&cmaf_audio_queue)
-            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
-        link_request(&cmaf_video_parse, &fmp4, "sink_%u")?;
-        link_request(&cmaf_audio_parse, &fmp4, "sink_%u")?;
-        cmaf_written.push(cmaf::write_into(&appsink, out.dir(rung, Packaging::Cmaf)));
+        cmaf_video.push(cmaf::write_into(
+            &appsink,
+            out.dir(&rung.name, Packaging::Cmaf),
+        ));
 
         let trace = Arc::new(Mutex::new(EncodedTrace::default()));
         let record = trace.clone();
@@ -787,10 +847,20 @@ fn build(
     }
     Ok(Taps {
         encoded,
-        cmaf: cmaf_written,
+        cmaf_video,
+        cmaf_audio,
         decoded,
         poster: poster.expect("a ladder has a top rung"),
     })
+}
+
+/// The sink the CMAF writer reads a muxer's output from.
+fn cmaf_sink(name: &str) -> gst_app::AppSink {
+    gst_app::AppSink::builder()
+        .name(name)
+        .buffer_list(true)
+        .sync(false)
+        .build()
 }
 
 /// Rounds the conformed video to the nearest whole frame at its end: when the input ends,
@@ -1073,10 +1143,17 @@ fn record_fragment(
     Ok(())
 }
 
+/// The samples in one AAC-LC frame.
+const AAC_FRAME_SAMPLES: u64 = 1024;
+
+/// How far, in nanoseconds, a CMAF video track's end may be from the encoder's last frame's end
+/// and still be the same instant (rounding of frame durations to the nanosecond).
+const END_ROUNDING: u64 = 1_000;
+
 /// Checks the cuts and lists the renditions.
 fn collect(
     ladder: &Ladder,
-    frame: gst::ClockTime,
+    tracks: &[AudioTrack],
     out: &Layout,
     taps: &Taps,
     opened: &[Vec<(String, u64)>],
@@ -1096,7 +1173,9 @@ fn collect(
         };
         cuts.check()?;
         for (index, (location, _)) in opened.iter().enumerate() {
-            let expected = out.dir(rung, Packaging::Ts).join(format!("{index:05}.ts"));
+            let expected = out
+                .dir(&rung.name, Packaging::Ts)
+                .join(format!("{index:05}.ts"));
             if Path::new(location) != expected {
                 return Err(format!(
                     "{label}: segment {index} was written to {location}, not {}",
@@ -1122,90 +1201,168 @@ fn collect(
     }
     check_identical(&ts_cuts)?;
 
-    let video = &ts_cuts[0].boundaries;
-    let (video_start, video_end) = (video[0], video[video.len() - 1]);
-    let mut cmaf_cuts = Vec::new();
-    for (rung, written) in ladder.rungs.iter().zip(&taps.cmaf) {
-        let written = written.lock().expect("written");
-        let label = format!("{} cmaf", rung.name);
-        if written.init_size.is_none() {
-            return Err(format!("{label}: no init segment was written"));
-        }
-        // The muxer starts its first fragment at the earliest sample of any stream and ends each
-        // fragment where a video GOP ends: its boundaries are the first start plus durations.
-        let first = written
-            .fragments
-            .first()
-            .ok_or_else(|| format!("{label}: no fragment was written"))?;
-        let mut boundaries = vec![
-            first
-                .start
-                .ok_or_else(|| format!("{label}: the first fragment has no timestamp"))?,
-        ];
-        for (index, fragment) in written.fragments.iter().enumerate() {
-            let duration = fragment
-                .duration
-                .ok_or_else(|| format!("{label}: fragment {index} has no duration"))?;
-            boundaries.push(boundaries[index] + duration);
-        }
-        // Audio-only fragments after the last frame (the AAC encoder's last, padded frame) belong
-        // to the last segment, as they do in MPEG-TS. Fragment durations are rounded to the
-        // nanosecond, so "after" allows half a frame.
-        let kept = boundaries[..boundaries.len() - 1]
-            .iter()
-            .filter(|start| **start + frame.nseconds() / 2 < video_end)
-            .count()
-            .max(1);
-        let audio_end = boundaries[boundaries.len() - 1];
-        if kept < written.fragments.len() {
-            cmaf::merge_into_last(
-                &out.dir(rung, Packaging::Cmaf),
-                kept,
-                written.fragments.len(),
-            )
-            .map_err(|error| format!("{label}: {error}"))?;
-        }
-        boundaries.truncate(kept + 1);
-        if boundaries[0] > video_start || audio_end < video_end {
-            return Err(format!(
-                "{label}: fragments span {} s to {} s but the video spans {} s to {} s",
-                secs(boundaries[0]),
-                secs(audio_end),
-                secs(video_start),
-                secs(video_end)
-            ));
-        }
-        boundaries[0] = video_start;
-        boundaries[kept] = video_end;
-        let cuts = Cuts { label, boundaries };
-        cuts.check()?;
-        cmaf_cuts.push(cuts);
-    }
+    // The CMAF video tracks: one fragment per GOP, at exactly the TS cuts. The muxer ends the
+    // last fragment with the last frame's duration as it computes it, which can differ from the
+    // encoder's by a nanosecond of rounding (at 30 fps a frame is 33 333 333.3 ns): an end within
+    // a microsecond of the video's is the video's.
+    let video_end = *ts_cuts[0].boundaries.last().expect("checked cuts");
     let mut all = ts_cuts.clone();
-    all.extend(cmaf_cuts);
+    for (rung, written) in ladder.rungs.iter().zip(&taps.cmaf_video) {
+        let mut cuts = fragment_cuts(
+            &format!("{} cmaf", rung.name),
+            &written.lock().expect("written"),
+        )?;
+        if let Some(end) = cuts.boundaries.last_mut()
+            && end.abs_diff(video_end) <= END_ROUNDING
+        {
+            *end = video_end;
+        }
+        cuts.check()?;
+        all.push(cuts);
+    }
     check_identical(&all)?;
 
-    let durations = ts_cuts[0].durations();
+    // The CMAF audio tracks: one fragment per segment, each starting with the AAC frame nearest
+    // to the segment's start, and covering the video from its first frame to its last.
+    let video = &ts_cuts[0];
+    let aac_frame = AAC_FRAME_SAMPLES * 1_000_000_000 / u64::from(ladder.audio_sample_rate);
+    for (track, written) in tracks.iter().zip(&taps.cmaf_audio) {
+        let cuts = fragment_cuts(
+            &format!("{} cmaf-audio", track.name),
+            &written.lock().expect("written"),
+        )?;
+        cuts.check()?;
+        check_audio_cuts(video, &cuts, aac_frame)?;
+    }
+
+    let durations = video.durations();
     let mut renditions = Vec::new();
     for packaging in [Packaging::Ts, Packaging::Cmaf] {
         for rung in &ladder.rungs {
-            renditions.push(rendition(rung, packaging, out, &durations)?);
+            let codecs = match packaging {
+                Packaging::Ts => rung.codecs(),
+                _ => rung.video_codec(),
+            };
+            renditions.push(rendition(
+                &rung.name,
+                packaging,
+                codecs,
+                (rung.width, rung.height),
+                out,
+                &durations,
+            )?);
         }
     }
+    for track in tracks {
+        renditions.push(rendition(
+            &track.name,
+            Packaging::CmafAudio,
+            AAC_LC_CODEC.to_owned(),
+            (0, 0),
+            out,
+            &durations,
+        )?);
+    }
     Ok(EncodedAsset {
-        duration: ts_cuts[0].total(),
+        duration: video.total(),
         renditions,
         poster_path: None,
     })
 }
 
+/// Where a CMAF track's fragments start, and where the last one ends: each fragment must start
+/// where the one before it ends.
+fn fragment_cuts(label: &str, written: &Written) -> Result<Cuts, String> {
+    if written.init_size.is_none() {
+        return Err(format!("{label}: no init segment was written"));
+    }
+    if written.fragments.is_empty() {
+        return Err(format!("{label}: no fragment was written"));
+    }
+    let mut boundaries = Vec::with_capacity(written.fragments.len() + 1);
+    for (index, fragment) in written.fragments.iter().enumerate() {
+        let start = fragment
+            .start
+            .ok_or_else(|| format!("{label}: fragment {index} has no timestamp"))?;
+        if let Some(end) = boundaries.last().copied()
+            && start != end
+        {
+            return Err(format!(
+                "{label}: fragment {index} starts at {} s but the one before ends at {} s",
+                secs(start),
+                secs(end)
+            ));
+        }
+        let duration = fragment
+            .duration
+            .ok_or_else(|| format!("{label}: fragment {index} has no duration"))?;
+        if boundaries.is_empty() {
+            boundaries.push(start);
+        }
+        boundaries.push(start + duration);
+    }
+    Ok(Cuts {
+        label: label.to_owned(),
+        boundaries,
+    })
+}
+
+/// Fails unless `audio` has as many fragments as `video` has segments, each starting within half
+/// an AAC frame of the segment, the first not before the video and the last ending no earlier
+/// than half a frame before the video ends, and no later than the encoder's padding allows: the
+/// last AAC frame is padded to 1024 samples and the encoder's priming delay (one frame) comes
+/// out at the end, so two frames.
+fn check_audio_cuts(video: &Cuts, audio: &Cuts, aac_frame: u64) -> Result<(), String> {
+    let (v, a) = (&video.boundaries, &audio.boundaries);
+    if v.len() != a.len() {
+        return Err(format!(
+            "{} has {} segments but {} has {} fragments",
+            video.label,
+            v.len() - 1,
+            audio.label,
+            a.len() - 1
+        ));
+    }
+    let last = v.len() - 1;
+    let half = aac_frame / 2 + 1;
+    for index in 0..=last {
+        let (at_video, at_audio) = (v[index], a[index]);
+        let fits = if index == 0 {
+            at_audio >= at_video && at_audio - at_video < half
+        } else if index == last {
+            at_audio + half > at_video && at_audio <= at_video + 2 * aac_frame + 1
+        } else {
+            at_audio.abs_diff(at_video) < half
+        };
+        if !fits {
+            let what = match index {
+                0 => "starts".to_owned(),
+                _ if index == last => "ends".to_owned(),
+                _ => format!("starts segment {index}"),
+            };
+            return Err(format!(
+                "{} {what} at {} s but {} at {} s, more than an AAC frame's half ({} s) apart",
+                video.label,
+                secs(at_video),
+                audio.label,
+                secs(at_audio),
+                secs(half)
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The rendition written in `name`'s folder for `packaging`, with the video's segment durations.
 fn rendition(
-    rung: &Rung,
+    name: &str,
     packaging: Packaging,
+    codecs: String,
+    (width, height): (u32, u32),
     out: &Layout,
     durations: &[Ticks],
 ) -> Result<Rendition, String> {
-    let relative_dir = out.relative(rung, packaging);
+    let relative_dir = out.relative(name, packaging);
     let size_of = |relative: &str| -> Result<u64, String> {
         let path = out.root.join(relative);
         let size = std::fs::metadata(&path)
@@ -1220,7 +1377,9 @@ fn rendition(
     for (index, duration) in durations.iter().enumerate() {
         let path = match packaging {
             Packaging::Ts => format!("{relative_dir}/{index:05}.ts"),
-            Packaging::Cmaf => format!("{relative_dir}/{}", cmaf::fragment_name(index)),
+            Packaging::Cmaf | Packaging::CmafAudio => {
+                format!("{relative_dir}/{}", cmaf::fragment_name(index))
+            }
         };
         segments.push(SegmentInfo {
             index: index as u32,
@@ -1246,13 +1405,12 @@ fn rendition(
             segments.len()
         ));
     }
-    let init_path = match packaging {
-        Packaging::Ts => None,
-        Packaging::Cmaf => {
-            let init = format!("{relative_dir}/{}", cmaf::INIT_NAME);
-            size_of(&init)?;
-            Some(init)
-        }
+    let init_path = if packaging.has_init_segment() {
+        let init = format!("{relative_dir}/{}", cmaf::INIT_NAME);
+        size_of(&init)?;
+        Some(init)
+    } else {
+        None
     };
     let sizes: Vec<(u64, Ticks)> = segments
         .iter()
@@ -1260,11 +1418,11 @@ fn rendition(
         .collect();
     let (peak_bandwidth, average_bandwidth) = bandwidth(&sizes);
     Ok(Rendition {
-        rung: rung.name.clone(),
+        rung: name.to_owned(),
         packaging,
-        codecs: rung.codecs(),
-        width: rung.width,
-        height: rung.height,
+        codecs,
+        width,
+        height,
         peak_bandwidth,
         average_bandwidth,
         init_path,

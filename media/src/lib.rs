@@ -8,7 +8,8 @@
 //! - [`probe`] describes a media file (duration, streams, codecs).
 //! - [`generate_clip`] writes a test clip or a slate: a mezzanine MP4 of an exact duration.
 //! - [`encode_ladder`] decodes an input once and encodes every rung of a ladder, packaged as
-//!   MPEG-TS segments and as fragmented MP4 (init segment plus `.m4s` fragments), with the
+//!   MPEG-TS segments (video and audio muxed) and as a CMAF video track (init segment plus
+//!   `.m4s` fragments), and each distinct audio bitrate once as a CMAF audio track, with the
 //!   audio normalised to the ladder's loudness target and a poster JPEG. [`EncodeOptions`] caps
 //!   the input's size and can cancel a running encode. Inputs with no video get a slate, inputs
 //!   with no audio a silent track; inputs that cannot be used fail with a [`MediaError`] that

@@ -5,8 +5,12 @@ mod common;
 use std::path::Path;
 use std::time::Instant;
 
-use common::{ffmpeg, first_video_frame, number, stream, streams, truncate_copy};
-use onair_domain::{Ladder, Packaging, Ticks};
+use common::{
+    HALF_AAC_FRAME, concat, ffmpeg, first_video_frame, number, start_time, stream, streams,
+    truncate_copy,
+};
+use onair_domain::media::AAC_LC_CODEC;
+use onair_domain::{Ladder, Packaging, Rendition, Ticks};
 use onair_media::{EncodeOptions, EncodedAsset, MediaError, encode_ladder, probe};
 
 fn encode(input: &Path, media_root: &Path) -> Result<EncodedAsset, MediaError> {
@@ -55,11 +59,12 @@ fn a_six_second_clip_becomes_three_segments_of_exactly_two_seconds_in_every_rend
             ("360p", Packaging::Ts),
             ("240p", Packaging::Ts),
             ("360p", Packaging::Cmaf),
-            ("240p", Packaging::Cmaf)
+            ("240p", Packaging::Cmaf),
+            ("audio-96k", Packaging::CmafAudio),
+            ("audio-64k", Packaging::CmafAudio)
         ]
     );
     for rendition in &asset.renditions {
-        let rung = ladder.rung(&rendition.rung).unwrap();
         let durations: Vec<Ticks> = rendition
             .segments
             .iter()
@@ -72,11 +77,15 @@ fn a_six_second_clip_becomes_three_segments_of_exactly_two_seconds_in_every_rend
             rendition.rung,
             rendition.packaging
         );
-        assert_eq!(rendition.codecs, rung.codecs());
-        assert_eq!(
-            (rendition.width, rendition.height),
-            (rung.width, rung.height)
-        );
+        let (codecs, size) = match ladder.rung(&rendition.rung) {
+            Some(rung) if rendition.packaging == Packaging::Ts => {
+                (rung.codecs(), (rung.width, rung.height))
+            }
+            Some(rung) => (rung.video_codec(), (rung.width, rung.height)),
+            None => (AAC_LC_CODEC.to_owned(), (0, 0)),
+        };
+        assert_eq!(rendition.codecs, codecs);
+        assert_eq!((rendition.width, rendition.height), size);
         assert!(
             rendition.average_bandwidth > 0
                 && rendition.peak_bandwidth >= rendition.average_bandwidth
@@ -101,7 +110,7 @@ fn a_six_second_clip_becomes_three_segments_of_exactly_two_seconds_in_every_rend
         }
         match rendition.packaging {
             Packaging::Ts => assert_eq!(rendition.init_path, None),
-            Packaging::Cmaf => {
+            Packaging::Cmaf | Packaging::CmafAudio => {
                 let init = rendition.init_path.as_deref().expect("an init segment");
                 assert_eq!(init, format!("{folder}/init.mp4"));
                 assert!(std::fs::metadata(dir.path().join(init)).unwrap().len() > 0);
@@ -175,25 +184,55 @@ fn every_ts_segment_starts_with_a_keyframe_and_carries_the_rung_video_and_48_khz
     }
 }
 
+/// `init` followed by `fragments`, written to `to`: a playable fragmented MP4.
+fn joined(
+    root: &Path,
+    rendition: &Rendition,
+    fragments: &[usize],
+    to: &Path,
+) -> std::path::PathBuf {
+    let mut parts = vec![root.join(rendition.init_path.as_ref().unwrap())];
+    parts.extend(
+        fragments
+            .iter()
+            .map(|index| root.join(&rendition.segments[*index].path)),
+    );
+    concat(&parts, to)
+}
+
+fn codec_types(file: &Path) -> Vec<String> {
+    streams(file)
+        .iter()
+        .map(|stream| stream["codec_type"].as_str().unwrap_or("?").to_owned())
+        .collect()
+}
+
 #[test]
-fn cmaf_fragments_play_after_their_init_segment_and_each_starts_with_a_keyframe() {
+fn cmaf_video_tracks_hold_only_video_and_audio_tracks_only_aac_cut_at_the_same_boundaries() {
     let dir = tempfile::tempdir().unwrap();
     let clip = common::clip(dir.path(), "six.mp4", 6, 640, 360);
     let asset = encode(&clip, dir.path()).unwrap();
+    let root = dir.path();
+    let of = |packaging| {
+        asset
+            .renditions
+            .iter()
+            .filter(move |r| r.packaging == packaging)
+    };
 
-    for rendition in asset
-        .renditions
-        .iter()
-        .filter(|r| r.packaging == Packaging::Cmaf)
-    {
-        let init = std::fs::read(dir.path().join(rendition.init_path.as_ref().unwrap())).unwrap();
-        let mut whole = init.clone();
+    // Video tracks: each fragment plays after the init segment, starts with a keyframe, and
+    // starts where the same segment of every other rung starts; the whole track is video only.
+    let mut video_starts: Vec<Vec<f64>> = Vec::new();
+    for rendition in of(Packaging::Cmaf) {
+        let mut starts = Vec::new();
         for segment in &rendition.segments {
-            let fragment = std::fs::read(dir.path().join(&segment.path)).unwrap();
-            let alone = dir
-                .path()
-                .join(format!("{}-{}.mp4", rendition.rung, segment.index));
-            std::fs::write(&alone, [init.as_slice(), fragment.as_slice()].concat()).unwrap();
+            let index = segment.index as usize;
+            let alone = joined(
+                root,
+                rendition,
+                &[index],
+                &root.join(format!("{}-{index}.mp4", rendition.rung)),
+            );
             let first = first_video_frame(&alone);
             assert_eq!(
                 (first["key_frame"].as_i64(), first["pict_type"].as_str()),
@@ -201,18 +240,25 @@ fn cmaf_fragments_play_after_their_init_segment_and_each_starts_with_a_keyframe(
                 "{}",
                 segment.path
             );
-            whole.extend_from_slice(&fragment);
+            assert_eq!(codec_types(&alone), ["video"], "{}", segment.path);
+            starts.push(start_time(&alone, "v:0"));
         }
-        let joined = dir.path().join(format!("{}-all.mp4", rendition.rung));
-        std::fs::write(&joined, whole).unwrap();
-        let all = streams(&joined);
-        let video = stream(&all, "video").expect("video");
+        video_starts.push(starts);
+        let all: Vec<usize> = (0..rendition.segments.len()).collect();
+        let whole = joined(
+            root,
+            rendition,
+            &all,
+            &root.join(format!("{}-all.mp4", rendition.rung)),
+        );
+        assert_eq!(codec_types(&whole), ["video"], "{}", rendition.rung);
+        let video = &streams(&whole)[0];
         assert_eq!(
             (video["width"].as_u64(), video["height"].as_u64()),
             (Some(rendition.width as u64), Some(rendition.height as u64))
         );
         let frames = common::ffprobe(
-            &joined,
+            &whole,
             &[
                 "-select_streams",
                 "v:0",
@@ -227,14 +273,96 @@ fn cmaf_fragments_play_after_their_init_segment_and_each_starts_with_a_keyframe(
             "{}",
             rendition.rung
         );
-        let audio = stream(&all, "audio").expect("audio");
+    }
+    assert_eq!(video_starts.len(), 2);
+    assert_eq!(
+        video_starts[0], video_starts[1],
+        "every rung's video cuts at the same instants"
+    );
+    let reference = &video_starts[0];
+    // Every track's media time starts at zero (the DASH SegmentTimeline relies on it); ffmpeg
+    // shows the first frame's presentation a couple of frames later, past the B-frames' decode
+    // delay.
+    assert!(
+        reference[0] >= 0.0 && reference[0] < 0.2,
+        "the video track starts at {} s",
+        reference[0]
+    );
+    for (index, start) in reference.iter().enumerate() {
+        assert!(
+            (start - reference[0] - 2.0 * index as f64).abs() < 1e-6,
+            "video segment {index} starts at {start} s"
+        );
+    }
+
+    // Audio tracks: AAC-LC only, one fragment per segment, each starting within half an AAC
+    // frame of its segment's start.
+    let audio: Vec<&Rendition> = of(Packaging::CmafAudio).collect();
+    assert_eq!(audio.len(), 2, "one audio track per distinct audio bitrate");
+    for rendition in audio {
+        assert_eq!(rendition.segments.len(), reference.len());
+        let mut starts = Vec::new();
+        for segment in &rendition.segments {
+            let index = segment.index as usize;
+            let alone = joined(
+                root,
+                rendition,
+                &[index],
+                &root.join(format!("{}-{index}.mp4", rendition.rung)),
+            );
+            assert_eq!(codec_types(&alone), ["audio"], "{}", segment.path);
+            starts.push(start_time(&alone, "a:0"));
+        }
+        assert!(
+            starts[0].abs() < 1e-6,
+            "{} starts at {} s",
+            rendition.rung,
+            starts[0]
+        );
+        for (index, (audio_start, video_start)) in starts.iter().zip(reference).enumerate() {
+            let (audio_start, video_start) = (audio_start - starts[0], video_start - reference[0]);
+            assert!(
+                (audio_start - video_start).abs() < HALF_AAC_FRAME,
+                "{} fragment {index} starts at {audio_start} s, the video segment at {video_start} s",
+                rendition.rung
+            );
+        }
+        let all: Vec<usize> = (0..rendition.segments.len()).collect();
+        let whole = joined(
+            root,
+            rendition,
+            &all,
+            &root.join(format!("{}-all.mp4", rendition.rung)),
+        );
+        let streams = streams(&whole);
+        assert_eq!(streams.len(), 1, "{streams:?}");
         assert_eq!(
             (
-                audio["codec_name"].as_str(),
-                audio["sample_rate"].as_str(),
-                audio["channels"].as_u64()
+                streams[0]["codec_type"].as_str(),
+                streams[0]["codec_name"].as_str(),
+                streams[0]["profile"].as_str(),
+                streams[0]["sample_rate"].as_str(),
+                streams[0]["channels"].as_u64()
             ),
-            (Some("aac"), Some("48000"), Some(2))
+            (
+                Some("audio"),
+                Some("aac"),
+                Some("LC"),
+                Some("48000"),
+                Some(2)
+            )
+        );
+        let bitrate = rendition.average_bandwidth;
+        let nominal = if rendition.rung == "audio-96k" {
+            96_000
+        } else {
+            64_000
+        };
+        // Encoded at its own bitrate: 96 and 64 kbit/s are told apart.
+        assert!(
+            bitrate.abs_diff(nominal) < nominal / 4,
+            "{}: {bitrate} bit/s for {nominal}",
+            rendition.rung
         );
     }
 }
@@ -321,6 +449,10 @@ fn a_clip_with_no_audio_still_gets_an_audio_track_in_every_rendition() {
     assert_eq!(asset.duration, Ticks::from_secs(4));
     for rendition in &asset.renditions {
         assert_eq!(rendition.segments.len(), 2);
+        if rendition.packaging == Packaging::Cmaf {
+            // The video tracks hold video only: the silent track is in the audio tracks.
+            continue;
+        }
         let segment = dir.path().join(&rendition.segments[1].path);
         let file = match &rendition.init_path {
             None => segment,
@@ -458,10 +590,16 @@ fn a_truncated_file_that_still_decodes_fails_when_decoding_stops_short_of_its_de
         error.to_string().contains("half.mkv") && error.to_string().contains("truncated"),
         "{error}"
     );
-    assert!(
-        !dir.path().join("assets/7/360p/ts").exists(),
-        "a failed encode leaves no half rendition"
-    );
+    for folder in [
+        "assets/7/360p/ts",
+        "assets/7/360p/cmaf",
+        "assets/7/audio-96k",
+    ] {
+        assert!(
+            !dir.path().join(folder).exists(),
+            "a failed encode leaves no half rendition: {folder}"
+        );
+    }
 }
 
 #[test]

@@ -3,7 +3,10 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use onair_domain::{Asset, AssetId, Channel, Ladder, OutputFormat, Packaging, Ticks, Timeline};
+use onair_domain::media::AudioTrack;
+use onair_domain::{
+    Asset, AssetId, Channel, Ladder, OutputFormat, Packaging, Rung, Ticks, Timeline,
+};
 
 use crate::dash::SegmentTemplate;
 
@@ -37,12 +40,36 @@ pub enum PlayoutError {
         needed: u32,
         available: usize,
     },
-    #[error("asset {asset_id}'s cmaf rendition of rung {rung} has no init segment")]
-    MissingInitSegment { asset_id: AssetId, rung: String },
+    #[error("asset {asset_id}'s {} rendition of {rung} has no init segment", .packaging.as_str())]
+    MissingInitSegment {
+        asset_id: AssetId,
+        rung: String,
+        packaging: Packaging,
+    },
     #[error(
-        "asset {asset_id}'s cmaf renditions are not laid out as `{{dir}}/{{rung}}/.../{{index:05}}.m4s` with an init segment beside, which the DASH segment template needs"
+        "asset {asset_id} has no cmaf-audio rendition of audio track {track}, which HLS-fMP4 and DASH play beside the video: an asset packaged before audio and video were split (muxed CMAF) must be encoded again"
     )]
-    NoSegmentTemplate { asset_id: AssetId },
+    MissingAudioTrack { asset_id: AssetId, track: String },
+    #[error(
+        "rung {rung} is named like an audio track of the ladder: their media playlists and DASH representations would share a name"
+    )]
+    RungNamedLikeAnAudioTrack { rung: String },
+    #[error(
+        "asset {asset_id}'s {} renditions are not laid out as `{{dir}}/{{name}}/.../{{index:05}}.m4s` with an init segment beside, which the DASH segment template needs",
+        .packaging.as_str()
+    )]
+    NoSegmentTemplate {
+        asset_id: AssetId,
+        packaging: Packaging,
+    },
+}
+
+/// A track a media playlist lists: a rung (its MPEG-TS or CMAF video rendition) or, in CMAF, an
+/// audio track of the ladder; by position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum MediaTrack {
+    Rung(usize),
+    Audio(usize),
 }
 
 /// A channel with its ladder, its timeline and the assets the timeline plays.
@@ -57,14 +84,19 @@ pub struct ChannelPlayout {
     /// Shared with the plan the EPG is built from: one copy per channel.
     timeline: Arc<Timeline>,
     assets: HashMap<AssetId, Asset>,
+    /// The ladder's audio tracks ([`AudioTrack::of_ladder`]).
+    audio_tracks: Vec<AudioTrack>,
     /// `timeline.longest_segment().ceil_secs()`, computed once: it walks every segment.
     target_duration_secs: i64,
 }
 
 impl ChannelPlayout {
     /// Checks the timeline (its runs and its tail) against the assets for the packagings
-    /// `channel.outputs` needs: MPEG-TS for HLS-TS, CMAF (fragments and init segment) for
-    /// HLS-fMP4 and DASH, and for DASH CMAF files laid out so a segment template names them.
+    /// `channel.outputs` needs: MPEG-TS for HLS-TS; for HLS-fMP4 and DASH, a CMAF video track
+    /// of every rung and a CMAF audio track of every audio track of the ladder (fragments and
+    /// init segment; an asset packaged before audio and video were split has none, see
+    /// [`PlayoutError::MissingAudioTrack`]); and for DASH, CMAF files laid out so a segment
+    /// template names them.
     pub fn new(
         channel: Channel,
         ladder: Ladder,
@@ -84,6 +116,22 @@ impl ChannelPlayout {
             packagings.push(Packaging::Cmaf);
         }
         let dash = channel.outputs.contains(&OutputFormat::Dash);
+        let cmaf = packagings.contains(&Packaging::Cmaf);
+        let audio_tracks = AudioTrack::of_ladder(&ladder);
+        if let Some(rung) = ladder
+            .rungs
+            .iter()
+            .find(|rung| audio_tracks.iter().any(|track| track.name == rung.name))
+        {
+            return Err(PlayoutError::RungNamedLikeAnAudioTrack {
+                rung: rung.name.clone(),
+            });
+        }
+        let rung_names: Vec<&str> = ladder.rungs.iter().map(|rung| rung.name.as_str()).collect();
+        let track_names: Vec<&str> = audio_tracks
+            .iter()
+            .map(|track| track.name.as_str())
+            .collect();
         for (run_index, run) in timeline.runs().iter().chain(timeline.tail()).enumerate() {
             let asset = assets
                 .get(&run.asset_id)
@@ -106,8 +154,29 @@ impl ChannelPlayout {
                     check_rendition(asset, &rung.name, *packaging, end)?;
                 }
             }
-            if dash && SegmentTemplate::of(asset, &ladder).is_none() {
-                return Err(PlayoutError::NoSegmentTemplate { asset_id: asset.id });
+            if cmaf {
+                for track in &audio_tracks {
+                    if asset.rendition(&track.name, Packaging::CmafAudio).is_none() {
+                        return Err(PlayoutError::MissingAudioTrack {
+                            asset_id: asset.id,
+                            track: track.name.clone(),
+                        });
+                    }
+                    check_rendition(asset, &track.name, Packaging::CmafAudio, end)?;
+                }
+            }
+            if dash {
+                for (names, packaging) in [
+                    (&rung_names, Packaging::Cmaf),
+                    (&track_names, Packaging::CmafAudio),
+                ] {
+                    if SegmentTemplate::of(asset, names, packaging).is_none() {
+                        return Err(PlayoutError::NoSegmentTemplate {
+                            asset_id: asset.id,
+                            packaging,
+                        });
+                    }
+                }
             }
         }
         let target_duration_secs = timeline.longest_segment().ceil_secs();
@@ -116,6 +185,7 @@ impl ChannelPlayout {
             ladder,
             timeline,
             assets,
+            audio_tracks,
             target_duration_secs,
         })
     }
@@ -154,6 +224,56 @@ impl ChannelPlayout {
             .iter()
             .position(|candidate| candidate.name == rung)
     }
+
+    /// The ladder's audio tracks: one per distinct audio bitrate, the top rung's first.
+    pub fn audio_tracks(&self) -> &[AudioTrack] {
+        &self.audio_tracks
+    }
+
+    /// The audio track a rung of the ladder plays beside its CMAF video.
+    pub fn audio_track_of(&self, rung: &Rung) -> &AudioTrack {
+        self.audio_tracks
+            .iter()
+            .find(|track| track.bitrate == rung.audio_bitrate)
+            .expect("every rung's audio bitrate has a track")
+    }
+
+    /// The track whose media playlist `name` names in `packaging`: a rung, or with CMAF an
+    /// audio track.
+    pub(crate) fn media_track(&self, name: &str, packaging: Packaging) -> Option<MediaTrack> {
+        if let Some(index) = self.rung_index(name) {
+            return Some(MediaTrack::Rung(index));
+        }
+        if packaging == Packaging::Ts {
+            return None;
+        }
+        self.audio_tracks
+            .iter()
+            .position(|track| track.name == name)
+            .map(MediaTrack::Audio)
+    }
+
+    /// The name and packaging of `track`'s renditions in the HLS flavour `packaging` (MPEG-TS
+    /// or CMAF); `None` for an audio track in MPEG-TS, which has none of its own.
+    pub(crate) fn rendition_key(
+        &self,
+        track: MediaTrack,
+        packaging: Packaging,
+    ) -> Option<(&str, Packaging)> {
+        match (track, packaging) {
+            (MediaTrack::Rung(index), Packaging::Ts) => {
+                Some((self.ladder.rungs.get(index)?.name.as_str(), Packaging::Ts))
+            }
+            (MediaTrack::Rung(index), _) => {
+                Some((self.ladder.rungs.get(index)?.name.as_str(), Packaging::Cmaf))
+            }
+            (MediaTrack::Audio(_), Packaging::Ts) => None,
+            (MediaTrack::Audio(index), _) => Some((
+                self.audio_tracks.get(index)?.name.as_str(),
+                Packaging::CmafAudio,
+            )),
+        }
+    }
 }
 
 fn check_rendition(
@@ -179,10 +299,11 @@ fn check_rendition(
             available: rendition.segments.len(),
         });
     }
-    if packaging == Packaging::Cmaf && rendition.init_path.is_none() {
+    if packaging.has_init_segment() && rendition.init_path.is_none() {
         return Err(PlayoutError::MissingInitSegment {
             asset_id: asset.id,
             rung: rung.to_owned(),
+            packaging,
         });
     }
     Ok(())
@@ -237,6 +358,85 @@ mod tests {
             asset.renditions.retain(|r| r.packaging == Packaging::Ts);
         }
         assert!(ChannelPlayout::new(channel, ladder, timeline, assets).is_ok());
+    }
+
+    #[test]
+    fn an_asset_without_audio_tracks_is_refused_for_cmaf_outputs_and_played_in_mpeg_ts() {
+        // As an asset packaged before audio and video were split: muxed CMAF, no audio track.
+        let (mut channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+        assets
+            .get_mut(&AssetId(2))
+            .unwrap()
+            .renditions
+            .retain(|r| r.packaging != Packaging::CmafAudio);
+        let error = ChannelPlayout::new(
+            channel.clone(),
+            ladder.clone(),
+            timeline.clone(),
+            assets.clone(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            error,
+            PlayoutError::MissingAudioTrack {
+                asset_id: AssetId(2),
+                track: "audio-96k".into()
+            }
+        );
+        assert!(
+            error.to_string().contains("must be encoded again"),
+            "{error}"
+        );
+        channel.outputs = vec![OutputFormat::HlsTs];
+        assert!(ChannelPlayout::new(channel, ladder, timeline, assets).is_ok());
+    }
+
+    #[test]
+    fn an_audio_track_without_an_init_segment_is_refused() {
+        let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+        let audio = assets
+            .get_mut(&AssetId(1))
+            .unwrap()
+            .renditions
+            .iter_mut()
+            .find(|r| r.rung == "audio-64k")
+            .unwrap();
+        audio.init_path = None;
+        let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "asset 1's cmaf-audio rendition of audio-64k has no init segment"
+        );
+    }
+
+    #[test]
+    fn a_rung_named_like_an_audio_track_is_refused() {
+        let (channel, mut ladder, timeline, assets) = fixtures::demo_parts(true);
+        ladder.rungs[1].name = "audio-96k".into();
+        let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
+        assert_eq!(
+            error,
+            PlayoutError::RungNamedLikeAnAudioTrack {
+                rung: "audio-96k".into()
+            }
+        );
+    }
+
+    #[test]
+    fn each_rung_plays_the_audio_track_of_its_audio_bitrate() {
+        let playout = fixtures::demo_playout(true);
+        let ladder = playout.ladder();
+        assert_eq!(playout.audio_track_of(&ladder.rungs[0]).name, "audio-96k");
+        assert_eq!(playout.audio_track_of(&ladder.rungs[1]).name, "audio-64k");
+        assert_eq!(
+            playout.media_track("audio-64k", Packaging::Cmaf),
+            Some(MediaTrack::Audio(1))
+        );
+        assert_eq!(playout.media_track("audio-64k", Packaging::Ts), None);
+        assert_eq!(
+            playout.media_track("240p", Packaging::Ts),
+            Some(MediaTrack::Rung(1))
+        );
     }
 
     #[test]

@@ -10,29 +10,41 @@
 //!   origin's `/time` (`urn:mpeg:dash:utc:http-iso:2014`).
 //! - One Period per run occurrence, `id="p{n}"` with `n` the run's discontinuity sequence:
 //!   unique per occurrence, even when the timeline repeats or the tail loops, and the same on
-//!   every replica. Every Period has the same AdaptationSet (`id="0"`) and Representations
-//!   (`id` = rung name, codecs and bandwidth channel-wide), so players switch nothing but the
-//!   source.
-//! - `SegmentTemplate` at timescale 90 000 with a `SegmentTimeline`. The media crate writes each
-//!   asset's fragments with `tfdt` starting at zero (video at timescale 2500 for 25 fps, audio at
-//!   48000; checked on real files, see the playout tests' notes), so a segment's media time is
+//!   every replica. Every Period has the same two AdaptationSets, so players switch nothing but
+//!   the source: the video (`id="0"`, `contentType="video"`, a Representation per rung, `id` =
+//!   rung name) and the audio (`id="1"`, `contentType="audio"`, `lang="und"`, a Representation
+//!   per audio track of the ladder, `id` = track name such as `audio-96k`), codecs and
+//!   bandwidths channel-wide. The CMAF tracks are strict (one track per file): dash.js refuses
+//!   multiplexed representations.
+//! - Each AdaptationSet has a `SegmentTemplate` at timescale 90 000 with the same
+//!   `SegmentTimeline` and `presentationTimeOffset`. The media crate writes each asset's
+//!   fragments with `tfdt` starting at zero (video at timescale 2500 for 25 fps, audio at
+//!   48000; checked on real files, see the media crate's tests), so a segment's media time is
 //!   the sum of the stored durations before it: `S@t` is that, `presentationTimeOffset` is the
-//!   media time of the run's first segment (its in point), and `$Number$` is the segment's index
-//!   in its asset, which is also its file name (`$Number%05d$.m4s`).
-//! - The CMAF renditions are muxed (video and audio in one fragment), so the AdaptationSet has
-//!   two `ContentComponent`s and codecs name both.
-//! - An ad break's first Period carries an `EventStream` with `urn:scte:scte35:2014:xml+bin`:
-//!   one `Event` at the Period's start, for the break's duration, whose id is the splice event
-//!   id and whose body is the break's `splice_info_section` in base64, the same cue as HLS.
+//!   media time of the run's first segment (its in point), and `$Number$` is the segment's
+//!   index in its asset, which is also its file name (`$Number%05d$.m4s`). Audio fragments start with the AAC frame
+//!   nearest to their video segment's start, so an audio fragment's `tfdt` is within half an
+//!   AAC frame (±10.7 ms at 48 kHz) of its `S@t`: players place media by `tfdt`.
+//! - Every Period of an ad break carries an `EventStream` with `urn:scte:scte35:2014:xml+bin`
+//!   and one `Event` for the whole break, with the splice event id as `id` and the break's
+//!   `splice_info_section` in base64 as body, the same cue as HLS: in the break's first
+//!   Period at `presentationTime="0"`; in each later one (a break of several runs spans
+//!   several Periods) the same Event, placed by the EventStream's `presentationTimeOffset`
+//!   (ISO/IEC 23009-1, 5.10.2), which is the time from the break's start to the Period's, so
+//!   that the Event still starts at the break's start and lasts the break's duration. A player
+//!   that joins in the middle of a break so learns of it, and one that saw it already knows it
+//!   by its id.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
+use onair_domain::media::AAC_LC_CODEC;
 use onair_domain::{Asset, Ladder, OutputFormat, Packaging, Ticks, Timestamp};
 
 use crate::ChannelPlayout;
 use crate::hls::{
-    BreakCues, CueCommand, advertised_bandwidth, push_media_url, push_percent_encoded,
+    BreakCues, CueCommand, advertised_bandwidth, audio_bandwidth, push_media_url,
+    push_percent_encoded,
 };
 use crate::window::{self, Aired, BreakFill, ChannelBreaks};
 
@@ -42,8 +54,12 @@ pub const MPD_CONTENT_TYPE: &str = "application/dash+xml";
 /// The SegmentTemplate timescale: the domain's 90 kHz ticks, exact for every duration.
 pub const TIMESCALE: u32 = 90_000;
 
-/// The placeholder a segment template puts where the rung name goes.
+/// The placeholder a segment template puts where the rung (or audio track) name goes.
 const REPRESENTATION_ID: &str = "$RepresentationID$";
+
+/// The language of the audio AdaptationSet: undetermined (ISO 639-2), as the ladder does not
+/// say what is spoken.
+const AUDIO_LANGUAGE: &str = "und";
 
 /// How [`render_mpd`] renders.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +88,7 @@ pub fn render_mpd(
 }
 
 /// [`render_mpd`] for a session whose breaks air what `fill` chooses (see [`crate::window`]).
-/// `None` also when a fill's asset has no CMAF rendition laid out as a template.
+/// `None` also when a fill's asset has no CMAF video or audio renditions laid out as templates.
 pub fn render_session_mpd(
     playout: &ChannelPlayout,
     now: Timestamp,
@@ -159,12 +175,23 @@ fn write_period(
 ) -> Option<()> {
     let first = segments.first()?;
     let ladder = playout.ladder();
+    let rungs: Vec<&str> = ladder.rungs.iter().map(|rung| rung.name.as_str()).collect();
+    let tracks: Vec<&str> = playout
+        .audio_tracks()
+        .iter()
+        .map(|track| track.name.as_str())
+        .collect();
     // The channel's assets were checked whole by ChannelPlayout::new; a fill's are checked here.
-    let template = if playout.assets().contains_key(&first.asset.id) {
-        SegmentTemplate::derive(first.asset, ladder)?
-    } else {
-        SegmentTemplate::of(first.asset, ladder)?
+    let checked = playout.assets().contains_key(&first.asset.id);
+    let template = |names: &[&str], packaging| {
+        if checked {
+            SegmentTemplate::derive(first.asset, names, packaging)
+        } else {
+            SegmentTemplate::of(first.asset, names, packaging)
+        }
     };
+    let video_template = template(&rungs, Packaging::Cmaf)?;
+    let audio_template = template(&tracks, Packaging::CmafAudio)?;
     let _ = write!(
         out,
         "  <Period id=\"p{}\" start=\"",
@@ -172,13 +199,19 @@ fn write_period(
     );
     push_duration(out, first.run_start - availability_start);
     out.push_str("\">\n");
-    if let Some(airing) = first.in_break
-        && airing.first_discontinuity_sequence == first.at.discontinuity_sequence
-    {
+    if let Some(airing) = first.in_break {
+        // The break's start relative to this Period's: zero in its first Period, the time
+        // already aired in the later ones.
+        let into_break = first.run_start - airing.start;
         let cues = BreakCues::new(airing, options.cue);
+        out.push_str("    <EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"");
+        let _ = write!(out, "{TIMESCALE}\"");
+        if into_break > Ticks::ZERO {
+            let _ = write!(out, " presentationTimeOffset=\"{}\"", into_break.0);
+        }
         let _ = write!(
             out,
-            "    <EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"{TIMESCALE}\">\n      <Event presentationTime=\"0\" duration=\"{}\" id=\"{}\">\n        <scte35:Signal>\n          <scte35:Binary>{}</scte35:Binary>\n        </scte35:Signal>\n      </Event>\n    </EventStream>\n",
+            ">\n      <Event presentationTime=\"0\" duration=\"{}\" id=\"{}\">\n        <scte35:Signal>\n          <scte35:Binary>{}</scte35:Binary>\n        </scte35:Signal>\n      </Event>\n    </EventStream>\n",
             airing.duration.0,
             airing.splice_event_id(),
             cues.out_base64,
@@ -187,11 +220,53 @@ fn write_period(
     let (max_width, max_height) = ladder.rungs.iter().fold((0, 0), |(w, h), rung| {
         (w.max(rung.width), h.max(rung.height))
     });
-    let _ = write!(
+    let _ = writeln!(
         out,
-        "    <AdaptationSet id=\"0\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" maxWidth=\"{max_width}\" maxHeight=\"{max_height}\" frameRate=\"{}\">\n      <ContentComponent id=\"1\" contentType=\"video\"/>\n      <ContentComponent id=\"2\" contentType=\"audio\"/>\n",
+        "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" maxWidth=\"{max_width}\" maxHeight=\"{max_height}\" frameRate=\"{}\">",
         frame_rate(ladder),
     );
+    write_segment_template(out, segments, list_segments, &video_template);
+    for rung in &ladder.rungs {
+        let (peak, _) = advertised_bandwidth(playout, rung, Packaging::Cmaf);
+        let _ = writeln!(
+            out,
+            "      <Representation id=\"{}\" bandwidth=\"{peak}\" width=\"{}\" height=\"{}\" codecs=\"{}\"/>",
+            escape(&rung.name),
+            rung.width,
+            rung.height,
+            rung.video_codec(),
+        );
+    }
+    out.push_str("    </AdaptationSet>\n");
+    let _ = write!(
+        out,
+        "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"{AUDIO_LANGUAGE}\" segmentAlignment=\"true\" startWithSAP=\"1\" codecs=\"{AAC_LC_CODEC}\" audioSamplingRate=\"{}\">\n      <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>\n",
+        ladder.audio_sample_rate, ladder.audio_channels,
+    );
+    write_segment_template(out, segments, list_segments, &audio_template);
+    for track in playout.audio_tracks() {
+        let (peak, _) = audio_bandwidth(playout, track);
+        let _ = writeln!(
+            out,
+            "      <Representation id=\"{}\" bandwidth=\"{peak}\"/>",
+            escape(&track.name),
+        );
+    }
+    out.push_str("    </AdaptationSet>\n  </Period>\n");
+    Some(())
+}
+
+/// The `SegmentTemplate` of one AdaptationSet of a Period, with its `SegmentTimeline` when
+/// `list_segments`: the same numbers for video and audio, only the URLs differ.
+fn write_segment_template(
+    out: &mut String,
+    segments: &[Aired<'_>],
+    list_segments: bool,
+    template: &SegmentTemplate,
+) {
+    let Some(first) = segments.first() else {
+        return;
+    };
     let run = first.run;
     let pto = run.track.start(run.first_segment);
     let start_number = if list_segments {
@@ -228,21 +303,6 @@ fn write_period(
         out.push_str("        </SegmentTimeline>\n");
     }
     out.push_str("      </SegmentTemplate>\n");
-    for rung in &ladder.rungs {
-        let (peak, _) = advertised_bandwidth(playout, rung, Packaging::Cmaf);
-        let _ = write!(
-            out,
-            "      <Representation id=\"{}\" bandwidth=\"{peak}\" width=\"{}\" height=\"{}\" codecs=\"{}\" audioSamplingRate=\"{}\">\n        <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>\n      </Representation>\n",
-            escape(&rung.name),
-            rung.width,
-            rung.height,
-            rung.codecs(),
-            ladder.audio_sample_rate,
-            ladder.audio_channels,
-        );
-    }
-    out.push_str("    </AdaptationSet>\n  </Period>\n");
-    Some(())
 }
 
 /// `25` or `30000/1001`.
@@ -267,8 +327,8 @@ fn push_duration(out: &mut String, ticks: Ticks) {
     out.push('S');
 }
 
-/// The URL templates of an asset's CMAF renditions, rung names replaced by
-/// `$RepresentationID$` and segment indexes by `$Number%05d$`.
+/// The URL templates of an asset's CMAF renditions of one kind (video tracks of the rungs, or
+/// audio tracks), names replaced by `$RepresentationID$` and segment indexes by `$Number%05d$`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct SegmentTemplate {
     pub initialization: String,
@@ -276,24 +336,33 @@ pub(crate) struct SegmentTemplate {
 }
 
 impl SegmentTemplate {
-    /// `None` unless every rung's CMAF rendition of `asset` has an init segment and segments
-    /// named `{dir}/{index:05}.m4s` in a folder named after the rung, the same for every rung but
-    /// for the rung's name.
-    pub(crate) fn of(asset: &Asset, ladder: &Ladder) -> Option<SegmentTemplate> {
-        SegmentTemplate::build(asset, ladder, true)
+    /// `None` unless the `packaging` rendition of each of `names` in `asset` has an init
+    /// segment and segments named `{dir}/{index:05}.m4s` in a folder named after it, the same
+    /// for every name but for the name.
+    pub(crate) fn of(
+        asset: &Asset,
+        names: &[&str],
+        packaging: Packaging,
+    ) -> Option<SegmentTemplate> {
+        SegmentTemplate::build(asset, names, packaging, true)
     }
 
-    /// [`SegmentTemplate::of`] from the init segment and the first segment of each rung only:
-    /// for assets already checked whole.
-    fn derive(asset: &Asset, ladder: &Ladder) -> Option<SegmentTemplate> {
-        SegmentTemplate::build(asset, ladder, false)
+    /// [`SegmentTemplate::of`] from the init segment and the first segment of each rendition
+    /// only: for assets already checked whole.
+    fn derive(asset: &Asset, names: &[&str], packaging: Packaging) -> Option<SegmentTemplate> {
+        SegmentTemplate::build(asset, names, packaging, false)
     }
 
-    fn build(asset: &Asset, ladder: &Ladder, every_segment: bool) -> Option<SegmentTemplate> {
+    fn build(
+        asset: &Asset,
+        names: &[&str],
+        packaging: Packaging,
+        every_segment: bool,
+    ) -> Option<SegmentTemplate> {
         let mut templates: Option<(String, String)> = None;
-        for rung in &ladder.rungs {
-            let rendition = asset.rendition(&rung.name, Packaging::Cmaf)?;
-            let folder = format!("/{}/", rung.name);
+        for name in names {
+            let rendition = asset.rendition(name, packaging)?;
+            let folder = format!("/{name}/");
             let placeholder = format!("/{REPRESENTATION_ID}/");
             let init = rendition.init_path.as_deref()?;
             let init =

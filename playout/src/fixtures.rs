@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
 use onair_domain::timeline::SegmentTrack;
 use onair_domain::{
     Asset, AssetId, AssetState, BreakSlot, Channel, ChannelId, ChannelSlug, Ladder, OutputFormat,
@@ -43,7 +44,8 @@ pub(crate) fn channel(slug: &str, window_segments: u32) -> Channel {
     }
 }
 
-/// An asset with a TS and a CMAF rendition of every rung, files named after the segment index.
+/// An asset as the media crate writes it: a TS and a CMAF video rendition of every rung, and a
+/// CMAF audio rendition of every audio track of the ladder, files named after the segment index.
 /// `bandwidth(rung)` gives (peak, average) for its TS renditions; zero means not measured.
 pub(crate) fn asset(
     id: AssetId,
@@ -51,35 +53,53 @@ pub(crate) fn asset(
     ladder: &Ladder,
     bandwidth: impl Fn(&str) -> (u32, u32),
 ) -> Asset {
+    let rendition = |name: &str, packaging: Packaging, codecs: String, size: (u32, u32)| {
+        let dir = format!("assets/{id}/{name}/{}", packaging.as_str());
+        let (peak_bandwidth, average_bandwidth) = match packaging {
+            Packaging::Ts => bandwidth(name),
+            _ => (0, 0),
+        };
+        Rendition {
+            rung: name.to_owned(),
+            packaging,
+            codecs,
+            width: size.0,
+            height: size.1,
+            peak_bandwidth,
+            average_bandwidth,
+            init_path: packaging
+                .has_init_segment()
+                .then(|| format!("{dir}/init.mp4")),
+            segments: durations
+                .iter()
+                .enumerate()
+                .map(|(index, duration)| SegmentInfo {
+                    index: index as u32,
+                    duration: *duration,
+                    size_bytes: 1000,
+                    path: format!("{dir}/{index:05}.{}", packaging.segment_extension()),
+                })
+                .collect(),
+        }
+    };
     let mut renditions = Vec::new();
     for rung in &ladder.rungs {
-        for packaging in [Packaging::Ts, Packaging::Cmaf] {
-            let dir = format!("assets/{id}/{}/{}", rung.name, packaging.as_str());
-            let (peak_bandwidth, average_bandwidth) = match packaging {
-                Packaging::Ts => bandwidth(&rung.name),
-                Packaging::Cmaf => (0, 0),
-            };
-            renditions.push(Rendition {
-                rung: rung.name.clone(),
-                packaging,
-                codecs: rung.codecs(),
-                width: rung.width,
-                height: rung.height,
-                peak_bandwidth,
-                average_bandwidth,
-                init_path: (packaging == Packaging::Cmaf).then(|| format!("{dir}/init.mp4")),
-                segments: durations
-                    .iter()
-                    .enumerate()
-                    .map(|(index, duration)| SegmentInfo {
-                        index: index as u32,
-                        duration: *duration,
-                        size_bytes: 1000,
-                        path: format!("{dir}/{index:05}.{}", packaging.segment_extension()),
-                    })
-                    .collect(),
-            });
-        }
+        let size = (rung.width, rung.height);
+        renditions.push(rendition(&rung.name, Packaging::Ts, rung.codecs(), size));
+        renditions.push(rendition(
+            &rung.name,
+            Packaging::Cmaf,
+            rung.video_codec(),
+            size,
+        ));
+    }
+    for track in AudioTrack::of_ladder(ladder) {
+        renditions.push(rendition(
+            &track.name,
+            Packaging::CmafAudio,
+            AAC_LC_CODEC.to_owned(),
+            (0, 0),
+        ));
     }
     Asset {
         id,

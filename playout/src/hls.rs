@@ -43,13 +43,23 @@
 //! CMAF with EXT-X-MAP) and the cue command, and a [`BreakFill`] what airs in the breaks, so a
 //! per-session playlist whose breaks play ads ([`render_session_media_playlist`]) goes through
 //! the same window and writer as the channel's.
+//!
+//! MPEG-TS segments carry a rung's video and audio together. CMAF tracks carry one or the other:
+//! the HLS-fMP4 multivariant playlist lists one `EXT-X-MEDIA` audio rendition per audio track of
+//! the ladder (one per distinct audio bitrate, e.g. `audio-96k`), each in its own group, and
+//! every video variant names its rung's group in `AUDIO`, with CODECS and BANDWIDTH covering
+//! both. An audio track's media playlist (`audio-96k/fmp4.m3u8`) is written by the same code
+//! from the same window as the video's: the same numbers, dates, discontinuities, maps and cues,
+//! only the files differ.
 
 use std::fmt::Write as _;
 
+use onair_domain::media::AudioTrack;
 use onair_domain::scte35::{self, SpliceInfoSection};
 use onair_domain::{BreakAiring, OutputFormat, Packaging, Rung, Ticks, Timeline, Timestamp};
 
 use crate::ChannelPlayout;
+use crate::channel::MediaTrack;
 use crate::window::{self, Aired, BreakFill, ChannelBreaks};
 
 /// Where segment and init files are served from: paths in renditions are relative to it.
@@ -58,8 +68,9 @@ pub const MEDIA_URL_PREFIX: &str = "/media/";
 /// How [`render_media_playlist_with`] renders a media playlist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MediaPlaylistOptions {
-    /// `Ts`: MPEG-TS segments, EXT-X-VERSION 3. `Cmaf`: fMP4 fragments, each run preceded by an
-    /// EXT-X-MAP of its asset's init segment, EXT-X-VERSION 6.
+    /// `Ts`: MPEG-TS segments, EXT-X-VERSION 3. `Cmaf` (or `CmafAudio`, the same): fMP4
+    /// fragments of a rung's video or of an audio track, each run preceded by an EXT-X-MAP of
+    /// its asset's init segment, EXT-X-VERSION 6.
     pub packaging: Packaging,
     /// The SCTE-35 command that marks ad breaks.
     pub cue: CueCommand,
@@ -111,7 +122,7 @@ impl MediaPlaylistOptions {
 fn output_format(packaging: Packaging) -> OutputFormat {
     match packaging {
         Packaging::Ts => OutputFormat::HlsTs,
-        Packaging::Cmaf => OutputFormat::HlsFmp4,
+        Packaging::Cmaf | Packaging::CmafAudio => OutputFormat::HlsFmp4,
     }
 }
 
@@ -119,15 +130,16 @@ fn version(packaging: Packaging) -> u8 {
     match packaging {
         Packaging::Ts => 3,
         // EXT-X-MAP outside an I-frame playlist (RFC 8216, section 7).
-        Packaging::Cmaf => 6,
+        Packaging::Cmaf | Packaging::CmafAudio => 6,
     }
 }
 
-/// The media playlist of a rung relative to its multivariant playlist, e.g. `360p/ts.m3u8`.
+/// The media playlist of a rung (or an audio track) relative to its multivariant playlist, e.g.
+/// `360p/ts.m3u8` or `audio-96k/fmp4.m3u8`.
 pub fn media_playlist_name(packaging: Packaging) -> &'static str {
     match packaging {
         Packaging::Ts => "ts.m3u8",
-        Packaging::Cmaf => "fmp4.m3u8",
+        Packaging::Cmaf | Packaging::CmafAudio => "fmp4.m3u8",
     }
 }
 
@@ -140,30 +152,57 @@ pub fn render_multivariant(playout: &ChannelPlayout) -> String {
     render_multivariant_with(playout, Packaging::Ts)
 }
 
-/// The multivariant playlist of the HLS output in `packaging`: variants at `{rung}/ts.m3u8` or
-/// `{rung}/fmp4.m3u8`, bandwidths measured on that packaging's renditions.
+/// The multivariant playlist of the HLS output in `packaging`: variants at `{rung}/ts.m3u8`
+/// (video and audio muxed), or at `{rung}/fmp4.m3u8` (video only) with an `EXT-X-MEDIA` audio
+/// rendition per audio track at `{track}/fmp4.m3u8`, each in a group of its own that the variants
+/// of its rungs name in `AUDIO`. Bandwidths are measured on that packaging's renditions; a CMAF
+/// variant's add its audio track's.
 pub fn render_multivariant_with(playout: &ChannelPlayout, packaging: Packaging) -> String {
     let ladder = playout.ladder();
-    let mut out = String::with_capacity(64 + ladder.rungs.len() * 160);
+    let tracks = playout.audio_tracks();
+    let mut out = String::with_capacity(64 + (ladder.rungs.len() + tracks.len()) * 180);
     let _ = write!(
         out,
         "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-INDEPENDENT-SEGMENTS\n",
         version(packaging)
     );
+    let cmaf = packaging != Packaging::Ts;
+    if cmaf {
+        for track in tracks {
+            let _ = writeln!(
+                out,
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{name}\",NAME=\"{name}\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{name}/{}\"",
+                ladder.audio_channels,
+                media_playlist_name(Packaging::CmafAudio),
+                name = track.name,
+            );
+        }
+    }
     let frame_rate_millis = frame_rate_millis(playout);
     for rung in &ladder.rungs {
-        let (peak, average) = advertised_bandwidth(playout, rung, packaging);
+        let (mut peak, mut average) = advertised_bandwidth(playout, rung, packaging);
+        let audio_group = if cmaf {
+            let track = playout.audio_track_of(rung);
+            let (audio_peak, audio_average) = audio_bandwidth(playout, track);
+            peak += audio_peak;
+            average += audio_average;
+            Some(track.name.as_str())
+        } else {
+            None
+        };
         let _ = write!(
             out,
-            "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{}\",RESOLUTION={}x{},FRAME-RATE={}.{:03}\n{}/{}\n",
+            "#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},CODECS=\"{}\",RESOLUTION={}x{},FRAME-RATE={}.{:03}",
             rung.codecs(),
             rung.width,
             rung.height,
             frame_rate_millis / 1000,
             frame_rate_millis % 1000,
-            rung.name,
-            media_playlist_name(packaging),
         );
+        if let Some(group) = audio_group {
+            let _ = write!(out, ",AUDIO=\"{group}\"");
+        }
+        let _ = writeln!(out, "\n{}/{}", rung.name, media_playlist_name(packaging));
     }
     out
 }
@@ -174,23 +213,41 @@ fn frame_rate_millis(playout: &ChannelPlayout) -> u64 {
         / u64::from(ladder.frame_rate_den.max(1))
 }
 
-/// (peak, average) bits per second for a rung: the highest over the assets' renditions, each
-/// falling back to the rung's nominal bitrate when no rendition has it measured.
+/// (peak, average) bits per second for a rung's renditions in `packaging` (video and audio in
+/// MPEG-TS, video only in CMAF): the highest over the assets' renditions, each falling back to
+/// the rung's nominal bitrate when no rendition has it measured.
 pub(crate) fn advertised_bandwidth(
     playout: &ChannelPlayout,
     rung: &Rung,
     packaging: Packaging,
 ) -> (u32, u32) {
+    let nominal = match packaging {
+        Packaging::Ts => rung.total_bitrate(),
+        Packaging::Cmaf | Packaging::CmafAudio => rung.video_bitrate,
+    };
+    measured_bandwidth(playout, &rung.name, packaging, nominal)
+}
+
+/// (peak, average) bits per second for an audio track, as [`advertised_bandwidth`] measures.
+pub(crate) fn audio_bandwidth(playout: &ChannelPlayout, track: &AudioTrack) -> (u32, u32) {
+    measured_bandwidth(playout, &track.name, Packaging::CmafAudio, track.bitrate)
+}
+
+fn measured_bandwidth(
+    playout: &ChannelPlayout,
+    name: &str,
+    packaging: Packaging,
+    nominal: u32,
+) -> (u32, u32) {
     let (mut peak, mut average) = (0, 0);
     for rendition in playout
         .assets()
         .values()
-        .filter_map(|asset| asset.rendition(&rung.name, packaging))
+        .filter_map(|asset| asset.rendition(name, packaging))
     {
         peak = peak.max(rendition.peak_bandwidth);
         average = average.max(rendition.average_bandwidth);
     }
-    let nominal = rung.total_bitrate();
     let average = if average == 0 { nominal } else { average };
     let peak = if peak == 0 { nominal } else { peak };
     (peak.max(average), average)
@@ -206,8 +263,9 @@ pub fn render_media_playlist(
     render_media_playlist_with(playout, rung, now, &MediaPlaylistOptions::default())
 }
 
-/// The live media playlist of `rung` at `now` in the flavour `options` asks for; `None` when the
-/// ladder has no such rung or the channel does not publish that output.
+/// The live media playlist of `rung` at `now` in the flavour `options` asks for: with CMAF,
+/// `rung` may also name an audio track (`audio-96k`). `None` when the ladder has no such rung
+/// (or track) or the channel does not publish that output.
 pub fn render_media_playlist_with(
     playout: &ChannelPlayout,
     rung: &str,
@@ -227,15 +285,27 @@ pub fn render_session_media_playlist(
     options: &MediaPlaylistOptions,
     fill: &dyn BreakFill,
 ) -> Option<String> {
+    let track = playout.media_track(rung, options.packaging)?;
+    render_track_playlist(playout, track, now, options, fill)
+}
+
+/// The media playlist of `track`, found by name or by position.
+pub(crate) fn render_track_playlist(
+    playout: &ChannelPlayout,
+    track: MediaTrack,
+    now: Timestamp,
+    options: &MediaPlaylistOptions,
+    fill: &dyn BreakFill,
+) -> Option<String> {
     if !playout.publishes(options.output_format()) {
         return None;
     }
-    let rung = playout.ladder().rung(rung)?;
+    let (name, packaging) = playout.rendition_key(track, options.packaging)?;
     let (numbering, window) = window::live_window(playout, now, fill)?;
     let mut listed = Vec::with_capacity(window.len());
     for aired in window {
         // ChannelPlayout::new checked that every file of the channel's own assets exists.
-        let rendition = aired.asset.rendition(&rung.name, options.packaging)?;
+        let rendition = aired.asset.rendition(name, packaging)?;
         let segment = rendition.segments.get(aired.at.segment_index as usize)?;
         listed.push(ListedSegment {
             aired,

@@ -5,12 +5,14 @@
 //! - `/channels/{slug}/master.m3u8`: the multivariant playlist of the HLS-TS output.
 //! - `/channels/{slug}/{rung}/ts.m3u8`: a live HLS-TS media playlist.
 //! - `/channels/{slug}/master-fmp4.m3u8`: the multivariant playlist of the HLS-fMP4 output.
-//! - `/channels/{slug}/{rung}/fmp4.m3u8`: a live HLS-fMP4 media playlist (EXT-X-MAP after every
-//!   discontinuity).
-//! - `/channels/{slug}/manifest.mpd`: the dynamic DASH MPD, over the same fMP4 fragments.
+//! - `/channels/{slug}/{rung}/fmp4.m3u8`: a live HLS-fMP4 media playlist of a rung's video
+//!   (EXT-X-MAP after every discontinuity), and `/channels/{slug}/{audio track}/fmp4.m3u8`
+//!   (e.g. `audio-96k/fmp4.m3u8`) the same of an audio track.
+//! - `/channels/{slug}/manifest.mpd`: the dynamic DASH MPD, over the same CMAF tracks.
 //! - `/time`: the origin's clock as ISO 8601 with milliseconds, for the MPD's `UTCTiming`
 //!   (`urn:mpeg:dash:utc:http-iso:2014`); never cached.
-//! - `/media/{*path}`: a segment or init file, with byte ranges; `..` is refused.
+//! - `/media/{*path}`: a segment or init file (MPEG-TS, CMAF video or CMAF audio alike), with
+//!   byte ranges; `..` is refused.
 //!
 //! Each manifest exists only for a channel published in its format (`hls-ts`, `hls-fmp4`,
 //! `dash`): otherwise, as for an unknown or stopped channel, a 404 that says why.
@@ -286,11 +288,13 @@ impl Origin {
             slug: slug.to_owned(),
             rung: rung.to_owned(),
         };
-        let rung_index = playout.rung_index(rung).ok_or_else(unknown_rung)?;
+        let track = playout
+            .media_track(rung, options.packaging)
+            .ok_or_else(unknown_rung)?;
         let now = self.state.clock.now();
         let rendered = self
             .cache
-            .media_playlist(slug, &playout, rung_index, now, options)
+            .media_playlist(slug, &playout, track, now, options)
             .ok_or_else(unknown_rung)?;
         Ok(manifest_response(
             &rendered,

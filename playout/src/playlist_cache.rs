@@ -16,6 +16,7 @@ use http::HeaderValue;
 use onair_domain::{Packaging, Timestamp};
 
 use crate::ChannelPlayout;
+use crate::channel::MediaTrack;
 use crate::dash::{self, MpdOptions};
 use crate::hls::{self, MediaPlaylistOptions, WindowKey};
 
@@ -73,7 +74,8 @@ struct ChannelEntry {
     playout: Arc<ChannelPlayout>,
     /// One per packaging, in the order of `PACKAGINGS`.
     multivariant: [OnceLock<Rendered>; 2],
-    /// One slot per packaging and rung: every TS rung, then every CMAF rung.
+    /// One slot per packaging and track: every TS rung, then every CMAF rung, then every audio
+    /// track (CMAF only).
     media: Vec<MediaSlot>,
     mpd: MediaSlot,
 }
@@ -82,7 +84,7 @@ const PACKAGINGS: [Packaging; 2] = [Packaging::Ts, Packaging::Cmaf];
 
 impl ChannelEntry {
     fn new(playout: Arc<ChannelPlayout>) -> ChannelEntry {
-        let slots = PACKAGINGS.len() * playout.ladder().rungs.len();
+        let slots = PACKAGINGS.len() * playout.ladder().rungs.len() + playout.audio_tracks().len();
         ChannelEntry {
             playout,
             multivariant: [OnceLock::new(), OnceLock::new()],
@@ -91,15 +93,21 @@ impl ChannelEntry {
         }
     }
 
-    fn media_slot(&self, packaging: Packaging, rung_index: usize) -> Option<&MediaSlot> {
+    fn media_slot(&self, packaging: Packaging, track: MediaTrack) -> Option<&MediaSlot> {
         let n_rungs = self.playout.ladder().rungs.len();
-        if rung_index >= n_rungs {
-            return None;
+        match track {
+            MediaTrack::Rung(rung_index) if rung_index < n_rungs => {
+                let packaging_index = match packaging {
+                    Packaging::Ts => 0,
+                    Packaging::Cmaf | Packaging::CmafAudio => 1,
+                };
+                self.media.get(packaging_index * n_rungs + rung_index)
+            }
+            MediaTrack::Audio(track_index) if packaging != Packaging::Ts => {
+                self.media.get(PACKAGINGS.len() * n_rungs + track_index)
+            }
+            _ => None,
         }
-        let packaging_index = PACKAGINGS
-            .iter()
-            .position(|candidate| *candidate == packaging)?;
-        self.media.get(packaging_index * n_rungs + rung_index)
     }
 }
 
@@ -128,10 +136,10 @@ impl PlaylistCache {
         packaging: Packaging,
     ) -> Rendered {
         let entry = self.entry(slug, playout);
-        let index = PACKAGINGS
-            .iter()
-            .position(|candidate| *candidate == packaging)
-            .expect("every packaging has a slot");
+        let index = match packaging {
+            Packaging::Ts => 0,
+            Packaging::Cmaf | Packaging::CmafAudio => 1,
+        };
         entry.multivariant[index]
             .get_or_init(|| Rendered::new(hls::render_multivariant_with(playout, packaging)))
             .clone()
@@ -152,21 +160,20 @@ impl PlaylistCache {
         })
     }
 
-    /// The media playlist of rung `rung_index` at `now`, rendered again only when its window
-    /// has moved; `None` when the renderer has none (see [`hls::render_media_playlist_with`]).
+    /// The media playlist of `track` at `now`, rendered again only when its window has moved;
+    /// `None` when the renderer has none (see [`hls::render_media_playlist_with`]).
     pub(crate) fn media_playlist(
         &self,
         slug: &str,
         playout: &Arc<ChannelPlayout>,
-        rung_index: usize,
+        track: MediaTrack,
         now: Timestamp,
         options: &MediaPlaylistOptions,
     ) -> Option<Rendered> {
         let entry = self.entry(slug, playout);
-        let slot = entry.media_slot(options.packaging, rung_index)?;
-        let rung = &playout.ladder().rungs[rung_index].name;
+        let slot = entry.media_slot(options.packaging, track)?;
         cached(slot, hls::window_key(playout.timeline(), now), || {
-            hls::render_media_playlist_with(playout, rung, now, options)
+            hls::render_track_playlist(playout, track, now, options, &crate::window::ChannelBreaks)
         })
     }
 
@@ -229,13 +236,31 @@ mod tests {
         let playout = Arc::new(fixtures::demo_playout(true));
         let options = MediaPlaylistOptions::default();
         let first = cache
-            .media_playlist("demo", &playout, 0, at_millis(8_000), &options)
+            .media_playlist(
+                "demo",
+                &playout,
+                MediaTrack::Rung(0),
+                at_millis(8_000),
+                &options,
+            )
             .unwrap();
         let same_window = cache
-            .media_playlist("demo", &playout, 0, at_millis(9_519), &options)
+            .media_playlist(
+                "demo",
+                &playout,
+                MediaTrack::Rung(0),
+                at_millis(9_519),
+                &options,
+            )
             .unwrap();
         let next_window = cache
-            .media_playlist("demo", &playout, 0, at_millis(9_520), &options)
+            .media_playlist(
+                "demo",
+                &playout,
+                MediaTrack::Rung(0),
+                at_millis(9_520),
+                &options,
+            )
             .unwrap();
         assert_eq!(first.etag, same_window.etag);
         assert_eq!(
@@ -254,10 +279,10 @@ mod tests {
         let once = Arc::new(fixtures::demo_playout(false));
         let now = at_millis(30_000);
         let before = cache
-            .media_playlist("demo", &looping, 0, now, &options)
+            .media_playlist("demo", &looping, MediaTrack::Rung(0), now, &options)
             .unwrap();
         let after = cache
-            .media_playlist("demo", &once, 0, now, &options)
+            .media_playlist("demo", &once, MediaTrack::Rung(0), now, &options)
             .unwrap();
         assert_ne!(before.identity, after.identity);
         assert_eq!(
@@ -278,10 +303,14 @@ mod tests {
         let now = at_millis(8_000);
         let ts = MediaPlaylistOptions::default();
         let cmaf = MediaPlaylistOptions::fmp4();
-        let high = cache.media_playlist("demo", &playout, 0, now, &ts).unwrap();
-        let low = cache.media_playlist("demo", &playout, 1, now, &ts).unwrap();
+        let high = cache
+            .media_playlist("demo", &playout, MediaTrack::Rung(0), now, &ts)
+            .unwrap();
+        let low = cache
+            .media_playlist("demo", &playout, MediaTrack::Rung(1), now, &ts)
+            .unwrap();
         let high_cmaf = cache
-            .media_playlist("demo", &playout, 0, now, &cmaf)
+            .media_playlist("demo", &playout, MediaTrack::Rung(0), now, &cmaf)
             .unwrap();
         assert_eq!(
             high.identity,
@@ -297,8 +326,22 @@ mod tests {
         );
         assert!(
             cache
-                .media_playlist("demo", &playout, 2, now, &ts)
+                .media_playlist("demo", &playout, MediaTrack::Rung(2), now, &ts)
                 .is_none()
+        );
+        let audio = cache
+            .media_playlist("demo", &playout, MediaTrack::Audio(1), now, &cmaf)
+            .unwrap();
+        assert_eq!(
+            audio.identity,
+            hls::render_media_playlist_with(&playout, "audio-64k", now, &cmaf).unwrap()
+        );
+        assert_ne!(audio.identity, high_cmaf.identity);
+        assert!(
+            cache
+                .media_playlist("demo", &playout, MediaTrack::Audio(0), now, &ts)
+                .is_none(),
+            "an audio track has no MPEG-TS playlist of its own"
         );
     }
 

@@ -1,5 +1,6 @@
 //! The soak: seven simulated days of a realistic channel, polled at every segment boundary and
-//! at a random instant between each two, in HLS-TS, HLS-fMP4 and DASH. Pure and fast: the clock
+//! at a random instant between each two, in HLS-TS, HLS-fMP4 (a rung's video and an audio
+//! track) and DASH. Pure and fast: the clock
 //! is an argument, so a week takes seconds.
 //!
 //! The channel: six programmes of 13 to 58 minutes with segments of 2, 4, 5, 6 and 6.006 s (and
@@ -16,8 +17,11 @@
 //! - every CUE-OUT is closed by a CUE-IN, CUE-OUT-CONT comes only inside a break, its
 //!   ElapsedTime is the time since the CUE-OUT and at most Duration, and Duration is the
 //!   CUE-OUT's;
-//! - DASH Periods keep their id, start, offset, template and events while listed, and come in
-//!   order;
+//! - the HLS-fMP4 audio playlist lists what the video one lists (numbers, dates, durations,
+//!   discontinuities, a map on every run, cue tags), with the audio track's files;
+//! - DASH Periods keep their id, start, offsets, templates and events while listed, come in
+//!   order, list the same segments for video and audio, and every Period of a break carries
+//!   the break's event (one event id per break);
 //! - no dead air: the segments seen, in order, cover every instant from the origin to the end
 //!   of day 7 exactly once (each starts where the previous ended), in every format;
 //! - between two boundaries the manifests are byte for byte the ones at the earlier boundary.
@@ -136,6 +140,50 @@ fn week_channel() -> ChannelPlayout {
         .with_tail(Run::whole(RunKind::Slate, slate.0, "slate", slate.1))
         .unwrap();
     ChannelPlayout::new(fixtures::channel("week", 10), ladder, timeline, assets).unwrap()
+}
+
+/// The audio track the soak polls beside the 360p video (the demo ladder's 360p plays it).
+const AUDIO: &str = "audio-96k";
+
+/// The audio playlist lists what the video playlist lists, segment for segment, but the files:
+/// the same numbers, dates, durations, discontinuities and cue tags, and a map on the same runs.
+fn check_audio_follows_video(video: &str, audio: &str, violations: &mut Violations) {
+    let (video, audio) = (parse_hls(video), parse_hls(audio));
+    let timing = |playlist: &crate::testing::HlsPlaylist| {
+        (
+            playlist.media_sequence,
+            playlist.discontinuity_sequence,
+            playlist.leading_dateranges.clone(),
+            playlist
+                .segments
+                .iter()
+                .map(|segment| {
+                    (
+                        segment.media_sequence,
+                        segment.discontinuity_sequence,
+                        segment.discontinuity,
+                        segment.start_millis,
+                        segment.duration_millis,
+                        segment.cues.clone(),
+                        segment.map.is_some(),
+                    )
+                })
+                .collect::<Vec<_>>(),
+        )
+    };
+    violations.check(timing(&video) == timing(&audio), || {
+        format!(
+            "hls-fmp4-audio: the audio playlist differs from the video's at {}",
+            video.media_sequence
+        )
+    });
+    violations.check(
+        audio
+            .segments
+            .iter()
+            .all(|segment| segment.uri.contains("/audio-96k/cmaf-audio/")),
+        || "hls-fmp4-audio: a segment is not the audio track's".into(),
+    );
 }
 
 #[derive(Default)]
@@ -317,7 +365,10 @@ struct DashState {
     /// The end of the last segment seen, in microseconds, and its start.
     last: Option<(i64, i64)>,
     covered_from: Option<i64>,
-    events: u64,
+    /// The distinct event ids seen: one per break.
+    event_ids: std::collections::HashSet<String>,
+    /// Periods that carried an event: every Period of every break.
+    periods_with_events: u64,
 }
 
 impl DashState {
@@ -337,23 +388,24 @@ impl DashState {
             last_start = Some(period.start_micros);
             match self.periods.get(&period.id) {
                 Some(known) => {
-                    let same = (
-                        known.start_micros,
-                        known.presentation_time_offset,
-                        &known.media,
-                        &known.initialization,
-                        &known.events,
-                    ) == (
-                        period.start_micros,
-                        period.presentation_time_offset,
-                        &period.media,
-                        &period.initialization,
-                        &period.events,
-                    );
-                    violations.check(same, || format!("dash: Period {} changed", period.id));
+                    violations.check(known.stable() == period.stable(), || {
+                        format!("dash: Period {} changed", period.id)
+                    });
                 }
                 None => {
-                    self.events += period.events.len() as u64;
+                    if !period.events.is_empty() {
+                        self.periods_with_events += 1;
+                    }
+                    for (id, _, _, _) in &period.events {
+                        self.event_ids.insert(id.clone());
+                    }
+                    let video = period.adaptation_set("video");
+                    let audio = period.adaptation_set("audio");
+                    violations.check(
+                        (video.presentation_time_offset, &video.segments)
+                            == (audio.presentation_time_offset, &audio.segments),
+                        || format!("dash: Period {} lists other audio segments", period.id),
+                    );
                     for (_, _, _, body) in &period.events {
                         violations.check(decode_base64_cue(body).out_of_network, || {
                             "dash: event is not a splice out".into()
@@ -416,12 +468,14 @@ fn seven_days_polled_at_every_boundary_have_no_violation_and_no_dead_air() {
         (
             render_media_playlist_with(&playout, "360p", now, &ts).unwrap(),
             render_media_playlist_with(&playout, "360p", now, &fmp4).unwrap(),
+            render_media_playlist_with(&playout, AUDIO, now, &fmp4).unwrap(),
             render_mpd(&playout, now, &mpd_options).unwrap(),
         )
     };
 
     let mut violations = Violations::default();
-    let (mut hls_ts, mut hls_fmp4, mut dash) = (
+    let (mut hls_ts, mut hls_fmp4, mut hls_audio, mut dash) = (
+        HlsState::default(),
         HlsState::default(),
         HlsState::default(),
         DashState::default(),
@@ -430,6 +484,7 @@ fn seven_days_polled_at_every_boundary_have_no_violation_and_no_dead_air() {
     let mut polls = 0u64;
     let mut sequence = 0;
     let mut breaks = 0u64;
+    let mut break_periods = 0u64;
     loop {
         let at = timeline
             .segment_by_sequence(sequence)
@@ -437,24 +492,28 @@ fn seven_days_polled_at_every_boundary_have_no_violation_and_no_dead_air() {
         if at.start > end {
             break;
         }
-        if timeline
+        if let Some(airing) = timeline
             .break_of(&at)
-            .is_some_and(|b| b.first_media_sequence == sequence)
+            .filter(|b| b.first_media_sequence == sequence)
         {
             breaks += 1;
+            break_periods += u64::from(airing.n_runs);
         }
         // At the boundary where this segment ends, then somewhere before the next one ends.
         let boundary = at.end();
-        let (ts_text, fmp4_text, mpd_text) = render(boundary);
+        let (ts_text, fmp4_text, audio_text, mpd_text) = render(boundary);
         hls_ts.poll("hls-ts", &ts_text, &mut violations);
         hls_fmp4.poll("hls-fmp4", &fmp4_text, &mut violations);
+        hls_audio.poll("hls-fmp4-audio", &audio_text, &mut violations);
+        check_audio_follows_video(&fmp4_text, &audio_text, &mut violations);
         dash.poll(&mpd_text, &mut violations);
         let next = timeline.segment_by_sequence(sequence + 1).unwrap();
         let between = boundary + Ticks(1 + rng.below(next.duration.0 as u64 - 1) as i64);
-        // One format per instant, in turn: the cache relies on all three being the same.
-        let same = match sequence % 3 {
+        // One format per instant, in turn: the cache relies on all four being the same.
+        let same = match sequence % 4 {
             0 => render_media_playlist_with(&playout, "360p", between, &ts).unwrap() == ts_text,
             1 => render_media_playlist_with(&playout, "360p", between, &fmp4).unwrap() == fmp4_text,
+            2 => render_media_playlist_with(&playout, AUDIO, between, &fmp4).unwrap() == audio_text,
             _ => render_mpd(&playout, between, &mpd_options).unwrap() == mpd_text,
         };
         violations.check(same, || {
@@ -466,7 +525,11 @@ fn seven_days_polled_at_every_boundary_have_no_violation_and_no_dead_air() {
 
     // Coverage: from the origin, contiguous (checked on the way), past the end of day 7.
     let origin_millis = ORIGIN.unix_millis();
-    for (name, state) in [("hls-ts", &hls_ts), ("hls-fmp4", &hls_fmp4)] {
+    for (name, state) in [
+        ("hls-ts", &hls_ts),
+        ("hls-fmp4", &hls_fmp4),
+        ("hls-fmp4-audio", &hls_audio),
+    ] {
         violations.check(state.covered_from == Some(origin_millis), || {
             format!("{name}: the first segment does not start at the origin")
         });
@@ -486,19 +549,32 @@ fn seven_days_polled_at_every_boundary_have_no_violation_and_no_dead_air() {
         || "dash: coverage stops before the end of day 7".into(),
     );
     // Every break is closed (the grid ends days before the week does), in both flavours.
-    for (name, state) in [("hls-ts", &hls_ts), ("hls-fmp4", &hls_fmp4)] {
+    for (name, state) in [
+        ("hls-ts", &hls_ts),
+        ("hls-fmp4", &hls_fmp4),
+        ("hls-fmp4-audio", &hls_audio),
+    ] {
         violations.check(
             state.breaks_closed == breaks && state.open_break.is_none(),
             || format!("{name} closed {} of {breaks} breaks", state.breaks_closed),
         );
     }
     violations.check(breaks > 500, || format!("only {breaks} breaks in a week"));
-    violations.check(dash.events == breaks, || {
-        format!("dash carried {} events for {breaks} breaks", dash.events)
+    violations.check(dash.event_ids.len() as u64 == breaks, || {
+        format!(
+            "dash carried {} events for {breaks} breaks",
+            dash.event_ids.len()
+        )
+    });
+    violations.check(dash.periods_with_events == break_periods, || {
+        format!(
+            "dash carried events in {} Periods, the breaks have {break_periods}",
+            dash.periods_with_events
+        )
     });
 
     println!(
-        "soak: 7 simulated days, {} runs then the slate tail, {breaks} ad breaks, {sequence} segments, {polls} polls (each boundary in 3 formats, each instant between in 1) in {:.1?}, {} violations",
+        "soak: 7 simulated days, {} runs then the slate tail, {breaks} ad breaks over {break_periods} Periods, {sequence} segments, {polls} polls (each boundary in 4 playlists, each instant between in 1) in {:.1?}, {} violations",
         timeline.runs().len(),
         started.elapsed(),
         violations.0.len(),

@@ -250,21 +250,83 @@ pub(crate) fn decode_hex_cue(text: &str) -> Cue {
     decode_cue(&bytes)
 }
 
-/// One Period of an MPD, as a player reads it.
+/// One AdaptationSet of an MPD Period, as a player reads it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct MpdPeriod {
-    pub id: String,
-    /// Microseconds from availabilityStartTime.
-    pub start_micros: i64,
+pub(crate) struct MpdAdaptationSet {
+    pub content_type: String,
+    pub mime_type: String,
+    pub lang: Option<String>,
     pub presentation_time_offset: i64,
     pub start_number: u64,
     pub initialization: String,
     pub media: String,
     /// (number, t, d), expanded from the SegmentTimeline.
     pub segments: Vec<(u64, i64, i64)>,
+    /// (id, codecs, bandwidth), codecs from the Representation or else the AdaptationSet.
+    pub representations: Vec<(String, String, String)>,
+    /// The AudioChannelConfiguration value, if any.
+    pub audio_channels: Option<String>,
+}
+
+/// One Period of an MPD, as a player reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct MpdPeriod {
+    pub id: String,
+    /// Microseconds from availabilityStartTime.
+    pub start_micros: i64,
+    /// The EventStream's presentationTimeOffset (0 when absent).
+    pub event_offset: i64,
     /// (id, presentationTime, duration, base64 body).
     pub events: Vec<(String, i64, i64, String)>,
-    pub representations: Vec<(String, String, String)>,
+    pub adaptation_sets: Vec<MpdAdaptationSet>,
+}
+
+/// What of a Period must not change while it is listed (see [`MpdPeriod::stable`]).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct StablePeriod<'a> {
+    pub start_micros: i64,
+    pub event_offset: i64,
+    pub events: &'a [(String, i64, i64, String)],
+    /// (contentType, presentationTimeOffset, media, initialization) per AdaptationSet.
+    pub templates: Vec<(&'a str, i64, &'a str, &'a str)>,
+}
+
+impl MpdPeriod {
+    pub(crate) fn adaptation_set(&self, content_type: &str) -> &MpdAdaptationSet {
+        self.adaptation_sets
+            .iter()
+            .find(|set| set.content_type == content_type)
+            .unwrap_or_else(|| panic!("Period {} has a {content_type} AdaptationSet", self.id))
+    }
+
+    /// What must not change while the Period is listed: its start, its events, and each
+    /// AdaptationSet's offset and templates (the segments listed and the start number move on).
+    pub(crate) fn stable(&self) -> StablePeriod<'_> {
+        StablePeriod {
+            start_micros: self.start_micros,
+            event_offset: self.event_offset,
+            events: &self.events,
+            templates: self
+                .adaptation_sets
+                .iter()
+                .map(|set| {
+                    (
+                        set.content_type.as_str(),
+                        set.presentation_time_offset,
+                        set.media.as_str(),
+                        set.initialization.as_str(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    /// The AdaptationSet with a Representation `id`.
+    pub(crate) fn adaptation_set_of(&self, id: &str) -> Option<&MpdAdaptationSet> {
+        self.adaptation_sets
+            .iter()
+            .find(|set| set.representations.iter().any(|(rep, _, _)| rep == id))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -292,6 +354,16 @@ pub(crate) fn duration_micros(text: &str) -> i64 {
     whole.parse::<i64>().unwrap() * 1_000_000 + format!("{fraction:0<6}").parse::<i64>().unwrap()
 }
 
+/// The AdaptationSet being read.
+fn current_set(mpd: &mut Mpd) -> &mut MpdAdaptationSet {
+    mpd.periods
+        .last_mut()
+        .unwrap()
+        .adaptation_sets
+        .last_mut()
+        .expect("inside an AdaptationSet")
+}
+
 /// Parses an MPD with quick-xml (so it is well-formed), keeping what players use.
 pub(crate) fn parse_mpd(text: &str) -> Mpd {
     use quick_xml::events::Event;
@@ -304,6 +376,7 @@ pub(crate) fn parse_mpd(text: &str) -> Mpd {
     let mut next_number = 0u64;
     let mut next_t = 0i64;
     let mut in_binary = false;
+    let mut set_codecs = String::new();
     loop {
         let event = reader.read_event().expect("well-formed XML");
         let element = match &event {
@@ -330,6 +403,9 @@ pub(crate) fn parse_mpd(text: &str) -> Mpd {
             element.name().as_ref(),
             "MPD"
                 | "Period"
+                | "EventStream"
+                | "AdaptationSet"
+                | "AudioChannelConfiguration"
                 | "SegmentTemplate"
                 | "S"
                 | "Event"
@@ -357,35 +433,60 @@ pub(crate) fn parse_mpd(text: &str) -> Mpd {
             "Period" => mpd.periods.push(MpdPeriod {
                 id: attributes["id"].clone(),
                 start_micros: duration_micros(&attributes["start"]),
-                presentation_time_offset: 0,
-                start_number: 0,
-                initialization: String::new(),
-                media: String::new(),
-                segments: Vec::new(),
+                event_offset: 0,
                 events: Vec::new(),
-                representations: Vec::new(),
+                adaptation_sets: Vec::new(),
             }),
-            "SegmentTemplate" => {
+            "EventStream" => {
                 let period = mpd.periods.last_mut().unwrap();
                 assert_eq!(attributes["timescale"], "90000");
-                period.presentation_time_offset =
+                period.event_offset = attributes
+                    .get("presentationTimeOffset")
+                    .map_or(0, |offset| offset.parse().unwrap());
+            }
+            "AdaptationSet" => {
+                set_codecs = attributes.get("codecs").cloned().unwrap_or_default();
+                mpd.periods
+                    .last_mut()
+                    .unwrap()
+                    .adaptation_sets
+                    .push(MpdAdaptationSet {
+                        content_type: attributes["contentType"].clone(),
+                        mime_type: attributes["mimeType"].clone(),
+                        lang: attributes.get("lang").cloned(),
+                        presentation_time_offset: 0,
+                        start_number: 0,
+                        initialization: String::new(),
+                        media: String::new(),
+                        segments: Vec::new(),
+                        representations: Vec::new(),
+                        audio_channels: None,
+                    });
+            }
+            "AudioChannelConfiguration" => {
+                current_set(&mut mpd).audio_channels = Some(attributes["value"].clone());
+            }
+            "SegmentTemplate" => {
+                let set = current_set(&mut mpd);
+                assert_eq!(attributes["timescale"], "90000");
+                set.presentation_time_offset =
                     attributes["presentationTimeOffset"].parse().unwrap();
-                period.start_number = attributes["startNumber"].parse().unwrap();
-                period.initialization = attributes["initialization"].clone();
-                period.media = attributes["media"].clone();
-                next_number = period.start_number;
+                set.start_number = attributes["startNumber"].parse().unwrap();
+                set.initialization = attributes["initialization"].clone();
+                set.media = attributes["media"].clone();
+                next_number = set.start_number;
             }
             "S" => {
-                let period = mpd.periods.last_mut().unwrap();
+                let set = current_set(&mut mpd);
                 let t = attributes.get("t").map_or(next_t, |t| t.parse().unwrap());
-                if !period.segments.is_empty() {
+                if !set.segments.is_empty() {
                     assert_eq!(t, next_t, "S@t continues the previous S");
                 }
                 let d: i64 = attributes["d"].parse().unwrap();
                 let r: u64 = attributes.get("r").map_or(0, |r| r.parse().unwrap());
                 let mut t = t;
                 for _ in 0..=r {
-                    period.segments.push((next_number, t, d));
+                    set.segments.push((next_number, t, d));
                     next_number += 1;
                     t += d;
                 }
@@ -402,10 +503,13 @@ pub(crate) fn parse_mpd(text: &str) -> Mpd {
             }
             "scte35:Binary" => in_binary = true,
             "Representation" => {
-                let period = mpd.periods.last_mut().unwrap();
-                period.representations.push((
+                let codecs = attributes
+                    .get("codecs")
+                    .cloned()
+                    .unwrap_or_else(|| set_codecs.clone());
+                current_set(&mut mpd).representations.push((
                     attributes["id"].clone(),
-                    attributes["codecs"].clone(),
+                    codecs,
                     attributes["bandwidth"].clone(),
                 ));
             }
@@ -431,19 +535,23 @@ pub(crate) struct MpdSegment {
     pub url: String,
 }
 
-pub(crate) fn mpd_segments(mpd: &Mpd, rung: &str) -> Vec<MpdSegment> {
+/// The segments of Representation `id` (a rung or an audio track) in every Period.
+pub(crate) fn mpd_segments(mpd: &Mpd, id: &str) -> Vec<MpdSegment> {
     let ast_micros = mpd.availability_start().unix_millis() * 1000;
     let mut out = Vec::new();
     for period in &mpd.periods {
-        for (number, t, d) in &period.segments {
-            let offset = Ticks(t - period.presentation_time_offset);
+        let set = period
+            .adaptation_set_of(id)
+            .unwrap_or_else(|| panic!("Period {} has a Representation {id}", period.id));
+        for (number, t, d) in &set.segments {
+            let offset = Ticks(t - set.presentation_time_offset);
             out.push(MpdSegment {
                 period: period.id.clone(),
                 start_micros: ast_micros + period.start_micros + offset.0 * 100 / 9,
                 duration_ticks: *d,
-                url: period
+                url: set
                     .media
-                    .replace("$RepresentationID$", rung)
+                    .replace("$RepresentationID$", id)
                     .replace("$Number%05d$", &format!("{number:05}")),
             });
         }
@@ -555,10 +663,13 @@ pub(crate) fn check_hls_cues(playout: &crate::ChannelPlayout, playlist: &HlsPlay
     }
 }
 
-/// Checks an MPD against the timeline's live window at `now` for rung `rung`: the same
-/// segments as HLS lists, at the same instants (to a microsecond), with the same files, one
-/// Period per run occurrence, and the break events.
+/// Checks an MPD against the timeline's live window at `now` for rung `rung` and every audio
+/// track: the same segments as HLS lists, at the same instants (to a microsecond), with the same
+/// files, one Period per run occurrence with a video and an audio AdaptationSet that agree, and
+/// the break's event in every Period of a break.
 pub(crate) fn check_mpd(playout: &crate::ChannelPlayout, now: Timestamp, mpd: &Mpd, rung: &str) {
+    use onair_domain::Packaging;
+
     let timeline = playout.timeline();
     assert_eq!(mpd.attributes["type"], "dynamic");
     assert_eq!(
@@ -566,25 +677,34 @@ pub(crate) fn check_mpd(playout: &crate::ChannelPlayout, now: Timestamp, mpd: &M
         Some("urn:mpeg:dash:utc:http-iso:2014")
     );
     let window = timeline.live_window(now, playout.channel().window_segments as usize);
-    let segments = mpd_segments(mpd, rung);
-    assert_eq!(segments.len(), window.len());
     let ast = mpd.availability_start();
     let ast_micros = ast.unix_millis() * 1000;
-    for (listed, at) in segments.iter().zip(&window) {
-        let expected = ast_micros + (at.start - ast).0 * 100 / 9;
-        assert!(
-            (listed.start_micros - expected).abs() <= 1,
-            "{listed:?} should start at {expected}"
-        );
-        assert_eq!(listed.duration_ticks, at.duration.0);
-        assert_eq!(listed.period, format!("p{}", at.discontinuity_sequence));
-        let run = timeline.run(at.run_index);
-        let path = &playout.assets()[&run.asset_id]
-            .rendition(rung, onair_domain::Packaging::Cmaf)
-            .unwrap()
-            .segments[at.segment_index as usize]
-            .path;
-        assert_eq!(listed.url, format!("/media/{path}"));
+    let mut checked = vec![(rung.to_owned(), Packaging::Cmaf)];
+    checked.extend(
+        playout
+            .audio_tracks()
+            .iter()
+            .map(|track| (track.name.clone(), Packaging::CmafAudio)),
+    );
+    for (name, packaging) in &checked {
+        let segments = mpd_segments(mpd, name);
+        assert_eq!(segments.len(), window.len());
+        for (listed, at) in segments.iter().zip(&window) {
+            let expected = ast_micros + (at.start - ast).0 * 100 / 9;
+            assert!(
+                (listed.start_micros - expected).abs() <= 1,
+                "{listed:?} should start at {expected}"
+            );
+            assert_eq!(listed.duration_ticks, at.duration.0);
+            assert_eq!(listed.period, format!("p{}", at.discontinuity_sequence));
+            let run = timeline.run(at.run_index);
+            let path = &playout.assets()[&run.asset_id]
+                .rendition(name, *packaging)
+                .unwrap()
+                .segments[at.segment_index as usize]
+                .path;
+            assert_eq!(listed.url, format!("/media/{path}"));
+        }
     }
     let mut starts = Vec::new();
     for period in &mpd.periods {
@@ -596,20 +716,73 @@ pub(crate) fn check_mpd(playout: &crate::ChannelPlayout, now: Timestamp, mpd: &M
             .copied()
             .or_else(|| timeline.segment_at(timeline.origin()))
             .unwrap();
-        let airing = timeline.break_of(&first);
-        match airing.filter(|airing| airing.first_discontinuity_sequence == sequence) {
+        match timeline.break_of(&first) {
             Some(airing) => {
                 assert_eq!(period.events.len(), 1, "{period:?}");
                 let (id, presentation_time, duration, body) = &period.events[0];
                 assert_eq!(*id, airing.splice_event_id().to_string());
                 assert_eq!((*presentation_time, *duration), (0, airing.duration.0));
+                // The Event starts where the break does, in every Period of it.
+                let period_start = (timeline.run_start(&first) - airing.start).0;
+                assert_eq!(period.event_offset, period_start, "{period:?}");
+                assert_eq!(
+                    airing.first_discontinuity_sequence == sequence,
+                    period.event_offset == 0
+                );
                 let cue = decode_base64_cue(body);
                 assert!(cue.out_of_network);
                 assert_eq!(cue.event_id, airing.splice_event_id());
             }
             None => assert!(period.events.is_empty(), "{period:?}"),
         }
-        assert_eq!(period.representations.len(), playout.ladder().rungs.len());
+        let video = period.adaptation_set("video");
+        let audio = period.adaptation_set("audio");
+        assert_eq!(period.adaptation_sets.len(), 2);
+        assert_eq!(
+            (video.mime_type.as_str(), audio.mime_type.as_str()),
+            ("video/mp4", "audio/mp4")
+        );
+        assert_eq!(audio.lang.as_deref(), Some("und"));
+        assert_eq!(
+            audio.audio_channels,
+            Some(playout.ladder().audio_channels.to_string())
+        );
+        assert_eq!(
+            (
+                video.presentation_time_offset,
+                video.start_number,
+                &video.segments
+            ),
+            (
+                audio.presentation_time_offset,
+                audio.start_number,
+                &audio.segments
+            ),
+            "video and audio list the same segments"
+        );
+        let rungs: Vec<(String, String)> = video
+            .representations
+            .iter()
+            .map(|(id, codecs, _)| (id.clone(), codecs.clone()))
+            .collect();
+        let expected: Vec<(String, String)> = playout
+            .ladder()
+            .rungs
+            .iter()
+            .map(|rung| (rung.name.clone(), rung.video_codec()))
+            .collect();
+        assert_eq!(rungs, expected);
+        let tracks: Vec<(String, String)> = audio
+            .representations
+            .iter()
+            .map(|(id, codecs, _)| (id.clone(), codecs.clone()))
+            .collect();
+        let expected: Vec<(String, String)> = playout
+            .audio_tracks()
+            .iter()
+            .map(|track| (track.name.clone(), "mp4a.40.2".to_owned()))
+            .collect();
+        assert_eq!(tracks, expected);
     }
     assert!(
         starts.windows(2).all(|pair| pair[0] < pair[1]),

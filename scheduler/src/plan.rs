@@ -213,8 +213,10 @@ impl Plan {
             return self;
         };
         let ids: Vec<Option<ScheduleItemId>> = self.items.iter().map(|item| item.id).collect();
-        let stride = match (ids.first().copied().flatten(), ids.get(per_copy).copied().flatten())
-        {
+        let stride = match (
+            ids.first().copied().flatten(),
+            ids.get(per_copy).copied().flatten(),
+        ) {
             (Some(first), Some(second)) => Some(second.0 - first.0),
             _ => None,
         };
@@ -1755,8 +1757,18 @@ mod tests {
             let at = Timestamp::from_unix_secs(second);
             let (a, b) = (long.segment_at(at).unwrap(), short.segment_at(at).unwrap());
             assert_eq!(
-                (a.media_sequence, a.discontinuity_sequence, a.start, a.duration),
-                (b.media_sequence, b.discontinuity_sequence, b.start, b.duration)
+                (
+                    a.media_sequence,
+                    a.discontinuity_sequence,
+                    a.start,
+                    a.duration
+                ),
+                (
+                    b.media_sequence,
+                    b.discontinuity_sequence,
+                    b.start,
+                    b.duration
+                )
             );
             assert_eq!(
                 long.break_of(&a).map(|airing| airing.splice_event_id()),
@@ -1768,7 +1780,10 @@ mod tests {
             min_programme: Ticks::ZERO,
             ..crate::epg::EpgOptions::default()
         };
-        let (from, to) = (Timestamp::from_unix_secs(1700), Timestamp::from_unix_secs(5000));
+        let (from, to) = (
+            Timestamp::from_unix_secs(1700),
+            Timestamp::from_unix_secs(5000),
+        );
         let listed = crate::epg::programmes(&whole, from, to, &options);
         assert!(listed.len() > 100);
         // Rotation 28 starts at 1680 s; its first item ends at 1700 s, so its second is first.

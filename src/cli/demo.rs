@@ -1,5 +1,7 @@
 //! `onair demo`: generates a few clips with GStreamer, encodes them to a small ladder, schedules
-//! a looping 24-hour grid on channel `demo`, then serves it. A second run reuses all of it.
+//! a looping 24-hour grid on channel `demo`, then serves it. A second run reuses all of it; a
+//! data folder made before CMAF audio and video were packaged apart (its clips have muxed CMAF
+//! and no audio track) has its clips and slate encoded again, and its grid rescheduled on them.
 
 use std::path::Path;
 
@@ -137,7 +139,8 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reuses the asset made from `key` when it is ready, else generates and encodes it.
+/// Reuses the asset made from `key` when it is ready and has every CMAF audio track the
+/// ladder needs, else generates and encodes it (again).
 async fn ensure_asset(
     config: &Config,
     store: &Store,
@@ -150,8 +153,19 @@ async fn ensure_asset(
         && asset.state == onair_domain::AssetState::Ready
         && asset.ladder_id == ladder.id
     {
-        tracing::info!(title = %spec.title, "reusing clip");
-        return Ok(asset);
+        let missing = asset.missing_audio_tracks(ladder);
+        if missing.is_empty() {
+            tracing::info!(title = %spec.title, "reusing clip");
+            return Ok(asset);
+        }
+        // Packaged before CMAF audio and video were split: HLS-fMP4 and DASH cannot play it.
+        let missing: Vec<&str> = missing.iter().map(|track| track.name.as_str()).collect();
+        tracing::info!(
+            title = %spec.title,
+            asset = %asset.id,
+            missing = %missing.join(", "),
+            "encoding the clip again: its CMAF renditions have no separate audio track"
+        );
     }
     let file = sources.join(format!("{}.mp4", key.rsplit('/').next().unwrap_or("clip")));
     tracing::info!(title = %spec.title, "generating clip");

@@ -450,3 +450,151 @@ fn segment_from_row(row: &AnyRow) -> Result<SegmentInfo, StoreError> {
         path: text(row, "path")?,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
+    use onair_domain::{Ladder, Packaging, Rendition, SegmentInfo, Ticks};
+
+    use crate::Store;
+
+    fn rendition(name: &str, packaging: Packaging, width: u32, height: u32) -> Rendition {
+        let dir = format!("assets/1/{name}/{}", packaging.as_str());
+        Rendition {
+            rung: name.to_owned(),
+            packaging,
+            codecs: match packaging {
+                Packaging::Ts => "avc1.64001e,mp4a.40.2".to_owned(),
+                Packaging::Cmaf => "avc1.64001e".to_owned(),
+                Packaging::CmafAudio => AAC_LC_CODEC.to_owned(),
+            },
+            width,
+            height,
+            peak_bandwidth: 100_000,
+            average_bandwidth: 90_000,
+            init_path: packaging
+                .has_init_segment()
+                .then(|| format!("{dir}/init.mp4")),
+            segments: (0..2)
+                .map(|index| SegmentInfo {
+                    index,
+                    duration: Ticks::from_secs(2),
+                    size_bytes: 1000,
+                    path: format!("{dir}/{index:05}.{}", packaging.segment_extension()),
+                })
+                .collect(),
+        }
+    }
+
+    async fn sqlite() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("onair.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        store.migrate().await.unwrap();
+        (store, dir)
+    }
+
+    #[tokio::test]
+    async fn cmaf_audio_tracks_are_published_and_read_back_beside_the_video_tracks() {
+        let (store, _dir) = sqlite().await;
+        let ladder = Ladder::demo();
+        let ladder_id = store.insert_ladder(&ladder).await.unwrap();
+        let id = store
+            .insert_asset("clip", "clip.mp4", ladder_id)
+            .await
+            .unwrap();
+        let audio = AudioTrack::of_rung(&ladder.rungs[0]);
+        let renditions = vec![
+            rendition("360p", Packaging::Ts, 640, 360),
+            rendition("360p", Packaging::Cmaf, 640, 360),
+            rendition(&audio.name, Packaging::CmafAudio, 0, 0),
+        ];
+        store
+            .publish_asset(id, Ticks::from_secs(4), &renditions)
+            .await
+            .unwrap();
+        let asset = store.asset(id).await.unwrap().unwrap();
+        assert_eq!(asset.renditions, renditions);
+        assert_eq!(
+            asset
+                .rendition("audio-96k", Packaging::CmafAudio)
+                .map(|r| r.codecs.as_str()),
+            Some("mp4a.40.2")
+        );
+        store.close().await;
+    }
+
+    /// A database whose assets were published before migration 0005 (muxed CMAF) keeps them,
+    /// segments and all, through the rebuild of its tables.
+    #[tokio::test]
+    async fn renditions_published_before_migration_0005_survive_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("onair.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let before = dir.path().join("migrations-before-0005");
+        std::fs::create_dir(&before).unwrap();
+        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.as_str() < "0005" {
+                std::fs::copy(&path, before.join(&name)).unwrap();
+            }
+        }
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .unwrap()
+            .run(&store.pool)
+            .await
+            .unwrap();
+        let ladder_id = store.insert_ladder(&Ladder::demo()).await.unwrap();
+        let id = store
+            .insert_asset("old", "old.mp4", ladder_id)
+            .await
+            .unwrap();
+        let mut muxed = rendition("360p", Packaging::Cmaf, 640, 360);
+        muxed.codecs = "avc1.64001e,mp4a.40.2".to_owned();
+        let old = vec![rendition("360p", Packaging::Ts, 640, 360), muxed];
+        store
+            .publish_asset(id, Ticks::from_secs(4), &old)
+            .await
+            .unwrap();
+
+        store.migrate().await.unwrap();
+        let asset = store.asset(id).await.unwrap().unwrap();
+        assert_eq!(asset.renditions, old);
+        assert_eq!(
+            asset.missing_audio_tracks(&Ladder::demo()).len(),
+            2,
+            "an asset from before has no audio track"
+        );
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn a_video_rendition_without_a_picture_or_an_audio_track_with_one_is_refused() {
+        let (store, _dir) = sqlite().await;
+        let ladder_id = store.insert_ladder(&Ladder::demo()).await.unwrap();
+        for bad in [
+            rendition("360p", Packaging::Cmaf, 0, 0),
+            rendition("audio-96k", Packaging::CmafAudio, 640, 360),
+        ] {
+            let id = store
+                .insert_asset("clip", "clip.mp4", ladder_id)
+                .await
+                .unwrap();
+            let refused = store.publish_asset(id, Ticks::from_secs(4), &[bad]).await;
+            assert!(refused.is_err(), "{refused:?}");
+            assert!(
+                store
+                    .asset(id)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .renditions
+                    .is_empty()
+            );
+        }
+        store.close().await;
+    }
+}

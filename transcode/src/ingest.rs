@@ -109,7 +109,9 @@ pub(crate) async fn encode_blocking(
     }
 }
 
-/// Publishes every rendition of `encoded` in one step.
+/// Publishes every rendition of `encoded` in one step: the MPEG-TS and CMAF video renditions of
+/// every rung and the CMAF audio tracks (one per distinct audio bitrate), with the asset's flip
+/// to ready, in one transaction, so no asset is ever ready without its audio tracks.
 pub(crate) async fn publish(
     store: &Store,
     asset_id: AssetId,

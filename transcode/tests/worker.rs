@@ -154,7 +154,11 @@ async fn a_file_is_encoded_and_published_and_its_job_succeeds() {
     assert_eq!(asset.state, AssetState::Ready);
     assert_eq!(asset.title, "Morning");
     assert_eq!(asset.duration, Ticks::from_secs(2));
-    assert_eq!(asset.renditions.len(), 4, "two rungs, TS and CMAF each");
+    assert_eq!(
+        asset.renditions.len(),
+        6,
+        "two rungs, TS and CMAF video each, and a CMAF audio track per audio bitrate"
+    );
     for rendition in &asset.renditions {
         for segment in &rendition.segments {
             assert!(

@@ -220,10 +220,30 @@ pub struct Expect {
     pub bitrate: bool,
 }
 
+/// The start time of the first stream of `file`, as ffprobe reads it.
+pub fn start_time(file: &Path, stream_selector: &str) -> f64 {
+    let stream = ffprobe(
+        file,
+        &[
+            "-select_streams",
+            stream_selector,
+            "-show_entries",
+            "stream=start_time",
+        ],
+    );
+    number(&stream["streams"][0]["start_time"])
+}
+
+/// Half an AAC-LC frame at 48 kHz (1024 samples): the furthest an audio fragment may start from
+/// its video segment, in seconds, plus a microsecond for rounding.
+pub const HALF_AAC_FRAME: f64 = 512.0 / 48_000.0 + 1e-6;
+
 /// Checks every rendition of `asset` with ffprobe: size, codec string (profile and level), frame
 /// rate and frame count, bitrate within 15 % of target, one IDR at the start of every segment
-/// and nowhere else, segment start times identical across rungs and across TS and CMAF, and
-/// AAC-LC 48 kHz stereo audio.
+/// and nowhere else, segment start times identical across rungs and across TS and CMAF video,
+/// AAC-LC 48 kHz stereo audio in every TS segment, CMAF video tracks with video only, and one
+/// CMAF audio track per distinct audio bitrate holding AAC-LC only, each fragment starting
+/// within half an AAC frame of its video segment.
 pub fn verify_renditions(
     root: &Path,
     asset: &onair_media::EncodedAsset,
@@ -231,6 +251,7 @@ pub fn verify_renditions(
     expect: &Expect,
 ) {
     use onair_domain::Packaging;
+    use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
 
     let scratch = tempfile::tempdir().unwrap();
     let fps = ladder.frame_rate();
@@ -242,13 +263,47 @@ pub fn verify_renditions(
         asset.duration.as_secs_f64(),
         expect.duration
     );
-    assert_eq!(asset.renditions.len(), ladder.rungs.len() * 2);
+    let tracks = AudioTrack::of_ladder(ladder);
+    assert_eq!(
+        asset.renditions.len(),
+        ladder.rungs.len() * 2 + tracks.len()
+    );
+    let reference_durations: Vec<_> = asset.renditions[0]
+        .segments
+        .iter()
+        .map(|segment| segment.duration)
+        .collect();
     let mut starts_by_rendition: Vec<(String, Vec<f64>)> = Vec::new();
+    let mut audio_starts: Vec<(String, Vec<f64>)> = Vec::new();
     for rendition in &asset.renditions {
-        let rung = ladder.rung(&rendition.rung).unwrap();
         let label = format!("{} {}", rendition.rung, rendition.packaging.as_str());
         assert_eq!(rendition.segments.len(), expected_segments, "{label}");
-        assert_eq!(rendition.codecs, rung.codecs(), "{label}");
+        assert!(
+            rendition
+                .segments
+                .iter()
+                .map(|segment| segment.duration)
+                .eq(reference_durations.iter().copied()),
+            "{label} has the segment durations of every other rendition"
+        );
+        if rendition.packaging == Packaging::CmafAudio {
+            let track = tracks
+                .iter()
+                .find(|track| track.name == rendition.rung)
+                .unwrap_or_else(|| panic!("{label} is one of the ladder's audio tracks"));
+            audio_starts.push((
+                label.clone(),
+                verify_audio_track(root, scratch.path(), rendition, track, expect),
+            ));
+            assert_eq!(rendition.codecs, AAC_LC_CODEC, "{label}");
+            continue;
+        }
+        let rung = ladder.rung(&rendition.rung).unwrap();
+        let codecs = match rendition.packaging {
+            Packaging::Ts => rung.codecs(),
+            _ => rung.video_codec(),
+        };
+        assert_eq!(rendition.codecs, codecs, "{label}");
         let init = rendition.init_path.as_ref().map(|init| root.join(init));
         // Each segment on its own (after the init segment for CMAF).
         let mut starts = Vec::new();
@@ -288,23 +343,14 @@ pub fn verify_renditions(
                 Some(5),
                 "{label} segment {index} starts with an IDR slice"
             );
-            let stream = ffprobe(
-                &alone,
-                &[
-                    "-select_streams",
-                    "v:0",
-                    "-show_entries",
-                    "stream=start_time",
-                ],
-            );
-            starts.push(number(&stream["streams"][0]["start_time"]));
+            starts.push(start_time(&alone, "v:0"));
         }
         starts_by_rendition.push((label.clone(), starts));
 
         // The whole rendition, played back to back.
         let extension = match rendition.packaging {
             Packaging::Ts => "ts",
-            Packaging::Cmaf => "mp4",
+            _ => "mp4",
         };
         let whole = concat(
             &whole_parts,
@@ -357,17 +403,25 @@ pub fn verify_renditions(
             (expect.duration * fps).round(),
             "{label}: every frame at the ladder rate, none dropped or doubled"
         );
-        let audio = stream(&all, "audio").unwrap_or_else(|| panic!("{label} has audio"));
-        assert_eq!(
-            (
-                audio["codec_name"].as_str(),
-                audio["profile"].as_str(),
-                audio["sample_rate"].as_str(),
-                audio["channels"].as_u64()
-            ),
-            (Some("aac"), Some("LC"), Some("48000"), Some(2)),
-            "{label}"
-        );
+        if rendition.packaging == Packaging::Cmaf {
+            let kinds: Vec<&str> = all
+                .iter()
+                .map(|stream| stream["codec_type"].as_str().unwrap_or("?"))
+                .collect();
+            assert_eq!(kinds, ["video"], "{label} holds its video and nothing else");
+        } else {
+            let audio = stream(&all, "audio").unwrap_or_else(|| panic!("{label} has audio"));
+            assert_eq!(
+                (
+                    audio["codec_name"].as_str(),
+                    audio["profile"].as_str(),
+                    audio["sample_rate"].as_str(),
+                    audio["channels"].as_u64()
+                ),
+                (Some("aac"), Some("LC"), Some("48000"), Some(2)),
+                "{label}"
+            );
+        }
         if expect.bitrate && rendition.packaging == Packaging::Ts {
             let bits: u64 = packets(&whole).iter().map(|(_, size, _)| size * 8).sum();
             let measured = bits as f64 / expect.duration;
@@ -407,4 +461,80 @@ pub fn verify_renditions(
             );
         }
     }
+    // Audio fragments start at the AAC frame nearest to each segment's start.
+    assert_eq!(audio_starts.len(), tracks.len());
+    for (label, starts) in &audio_starts {
+        for (index, (got, want)) in starts.iter().zip(reference).enumerate() {
+            let (got, want) = (got - starts[0], want - origin);
+            assert!(
+                (got - want).abs() < HALF_AAC_FRAME,
+                "{label} fragment {index} starts at {got} s, {reference_label}'s segment at {want} s"
+            );
+        }
+    }
+}
+
+/// Checks a CMAF audio track: each fragment plays after the init segment, and the whole track
+/// holds one AAC-LC 48 kHz stereo stream and nothing else. Returns where each fragment starts.
+fn verify_audio_track(
+    root: &Path,
+    scratch: &Path,
+    rendition: &onair_domain::Rendition,
+    track: &onair_domain::media::AudioTrack,
+    expect: &Expect,
+) -> Vec<f64> {
+    let label = format!("{} cmaf-audio", rendition.rung);
+    assert_eq!((rendition.width, rendition.height), (0, 0), "{label}");
+    let init = root.join(rendition.init_path.as_ref().expect("an init segment"));
+    let mut parts = vec![init.clone()];
+    let mut starts = Vec::new();
+    for (index, segment) in rendition.segments.iter().enumerate() {
+        let file = root.join(&segment.path);
+        parts.push(file.clone());
+        let alone = concat(
+            &[init.clone(), file],
+            &scratch.join(format!("{}-{index}.mp4", rendition.rung)),
+        );
+        starts.push(start_time(&alone, "a:0"));
+    }
+    let whole = concat(
+        &parts,
+        &scratch.join(format!("{}-whole.mp4", rendition.rung)),
+    );
+    let all = streams(&whole);
+    assert_eq!(all.len(), 1, "{label} holds one stream: {all:?}");
+    assert_eq!(
+        (
+            all[0]["codec_type"].as_str(),
+            all[0]["codec_name"].as_str(),
+            all[0]["profile"].as_str(),
+            all[0]["sample_rate"].as_str(),
+            all[0]["channels"].as_u64()
+        ),
+        (
+            Some("audio"),
+            Some("aac"),
+            Some("LC"),
+            Some("48000"),
+            Some(2)
+        ),
+        "{label}"
+    );
+    // The audio covers the video: from its start to at most two AAC frames (the padded last
+    // frame and the encoder's delay) past its end.
+    let duration =
+        number(&ffprobe(&whole, &["-show_entries", "format=duration"])["format"]["duration"]);
+    assert!(
+        duration >= expect.duration - HALF_AAC_FRAME && duration <= expect.duration + 0.043,
+        "{label} lasts {duration} s for {} s of video",
+        expect.duration
+    );
+    if expect.bitrate {
+        eprintln!(
+            "{label}: {:.0} kbit/s measured for {:.0} kbit/s",
+            f64::from(rendition.average_bandwidth) / 1000.0,
+            f64::from(track.bitrate) / 1000.0
+        );
+    }
+    starts
 }

@@ -35,7 +35,7 @@ fn the_mpd_has_a_period_per_run_across_a_discontinuity() {
 }
 
 #[test]
-fn the_mpd_marks_a_break_with_a_scte35_event_in_its_first_period() {
+fn the_mpd_marks_a_break_with_its_scte35_event_in_every_period_of_the_break() {
     let playout = fixtures::break_playout();
     let now = at_millis(14_000);
     let text = render_mpd(&playout, now, &MpdOptions::default()).unwrap();
@@ -49,6 +49,89 @@ fn the_mpd_marks_a_break_with_a_scte35_event_in_its_first_period() {
             .collect::<Vec<_>>(),
         ["p1", "p2", "p3"]
     );
+    // The break (6-12 s) is ad A (p1, from 6 s) then ad B (p2, from 10 s): both carry its
+    // event, which starts at the break's start, 4 s before p2 does.
+    let events: Vec<(&str, i64, &str)> =
+        mpd.periods
+            .iter()
+            .flat_map(|period| {
+                period.events.iter().map(move |(id, _, _, _)| {
+                    (period.id.as_str(), period.event_offset, id.as_str())
+                })
+            })
+            .collect();
+    assert_eq!(events, [("p1", 0, "1"), ("p2", 4 * 90_000, "1")]);
+}
+
+#[test]
+fn a_window_that_starts_in_the_second_period_of_a_break_still_carries_its_event() {
+    let playout = fixtures::break_playout();
+    // At 18 s the window (4 segments, 10-18 s) starts with ad B (10-12 s): the break's second
+    // Period, whose first Period (ad A, 6-10 s) has left the window.
+    let now = at_millis(18_000);
+    let mpd = parse_mpd(&render_mpd(&playout, now, &MpdOptions::default()).unwrap());
+    check_mpd(&playout, now, &mpd, "360p");
+    let first = &mpd.periods[0];
+    assert_eq!(first.id, "p2");
+    assert_eq!(first.events.len(), 1, "{first:?}");
+    assert_eq!(first.event_offset, 4 * 90_000);
+}
+
+#[test]
+fn video_and_audio_are_separate_adaptation_sets_over_the_same_segments() {
+    let playout = fixtures::demo_playout(true);
+    let now = at_millis(8_000);
+    let mpd = parse_mpd(&render_mpd(&playout, now, &MpdOptions::default()).unwrap());
+    for period in &mpd.periods {
+        let video = period.adaptation_set("video");
+        let audio = period.adaptation_set("audio");
+        assert_eq!(video.segments, audio.segments);
+        assert!(
+            video.media.contains("/$RepresentationID$/cmaf/"),
+            "{video:?}"
+        );
+        assert!(
+            audio.media.contains("/$RepresentationID$/cmaf-audio/"),
+            "{audio:?}"
+        );
+        assert_eq!(
+            audio
+                .representations
+                .iter()
+                .map(|(id, codecs, bandwidth)| (id.as_str(), codecs.as_str(), bandwidth.as_str()))
+                .collect::<Vec<_>>(),
+            [
+                ("audio-96k", "mp4a.40.2", "96000"),
+                ("audio-64k", "mp4a.40.2", "64000")
+            ]
+        );
+    }
+    let audio = mpd_segments(&mpd, "audio-64k");
+    assert_eq!(
+        audio.last().map(|segment| segment.url.as_str()),
+        Some("/media/assets/2/audio-64k/cmaf-audio/00000.m4s")
+    );
+}
+
+#[test]
+fn audio_files_a_template_cannot_name_are_refused_for_dash() {
+    let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+    let rendition = assets
+        .get_mut(&fixtures::PROGRAMME)
+        .unwrap()
+        .renditions
+        .iter_mut()
+        .find(|r| r.packaging == Packaging::CmafAudio)
+        .unwrap();
+    rendition.init_path = Some("elsewhere/init.mp4".into());
+    let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
+    assert_eq!(
+        error,
+        crate::PlayoutError::NoSegmentTemplate {
+            asset_id: fixtures::PROGRAMME,
+            packaging: Packaging::CmafAudio
+        }
+    );
 }
 
 #[test]
@@ -61,7 +144,9 @@ fn before_the_first_segment_ends_the_mpd_announces_the_first_period() {
         (mpd.periods[0].id.as_str(), mpd.periods[0].start_micros),
         ("p0", 0)
     );
-    assert!(mpd.periods[0].segments.is_empty());
+    for set in &mpd.periods[0].adaptation_sets {
+        assert!(set.segments.is_empty());
+    }
     assert_eq!(
         mpd.attributes["publishTime"],
         mpd.attributes["availabilityStartTime"]
@@ -73,12 +158,11 @@ fn an_in_point_sets_the_presentation_time_offset_and_the_start_number() {
     let playout = fixtures::break_playout();
     let mpd = parse_mpd(&render_mpd(&playout, at_millis(16_000), &MpdOptions::default()).unwrap());
     let part_two = mpd.periods.iter().find(|p| p.id == "p3").unwrap();
-    assert_eq!(part_two.presentation_time_offset, 180_000);
-    assert_eq!(part_two.start_number, 1);
-    assert_eq!(
-        part_two.segments,
-        [(1, 180_000, 180_000), (2, 360_000, 180_000)]
-    );
+    for set in &part_two.adaptation_sets {
+        assert_eq!(set.presentation_time_offset, 180_000);
+        assert_eq!(set.start_number, 1);
+        assert_eq!(set.segments, [(1, 180_000, 180_000), (2, 360_000, 180_000)]);
+    }
     assert_eq!(part_two.start_micros, 12_000_000);
 }
 
@@ -112,7 +196,7 @@ fn cmaf_files_a_template_cannot_name_are_refused_for_dash_only() {
     )
     .unwrap_err();
     assert!(
-        matches!(error, crate::PlayoutError::NoSegmentTemplate { asset_id } if asset_id == fixtures::FILLER)
+        matches!(error, crate::PlayoutError::NoSegmentTemplate { asset_id, packaging: Packaging::Cmaf } if asset_id == fixtures::FILLER)
     );
     let hls_only = onair_domain::Channel {
         outputs: vec![OutputFormat::HlsTs, OutputFormat::HlsFmp4],
@@ -196,16 +280,15 @@ proptest! {
         prop_assert!(later.attributes["publishTime"] >= earlier.attributes["publishTime"]);
         for period in &earlier.periods {
             if let Some(again) = later.periods.iter().find(|p| p.id == period.id) {
-                prop_assert_eq!(
-                    (again.start_micros, again.presentation_time_offset, &again.media, &again.initialization, &again.events),
-                    (period.start_micros, period.presentation_time_offset, &period.media, &period.initialization, &period.events)
-                );
+                prop_assert_eq!(again.stable(), period.stable());
             }
         }
-        let (before, after) = (mpd_segments(&earlier, "360p"), mpd_segments(&later, "360p"));
-        for segment in &before {
-            if let Some(again) = after.iter().find(|s| s.start_micros == segment.start_micros) {
-                prop_assert_eq!(again, segment);
+        for id in ["360p", "audio-96k"] {
+            let (before, after) = (mpd_segments(&earlier, id), mpd_segments(&later, id));
+            for segment in &before {
+                if let Some(again) = after.iter().find(|s| s.start_micros == segment.start_micros) {
+                    prop_assert_eq!(again, segment);
+                }
             }
         }
     }

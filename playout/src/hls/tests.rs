@@ -315,16 +315,113 @@ fn the_fmp4_playlist_marks_breaks_and_maps_every_run() {
 }
 
 #[test]
-fn the_fmp4_multivariant_points_at_the_fmp4_playlists() {
-    assert_snapshot!(render_multivariant_with(&fixtures::demo_playout(true), Packaging::Cmaf), @r#"
+fn the_fmp4_multivariant_lists_an_audio_rendition_per_audio_track_and_video_variants_that_name_it()
+{
+    let text = render_multivariant_with(&fixtures::demo_playout(true), Packaging::Cmaf);
+    assert_snapshot!(text, @r#"
     #EXTM3U
     #EXT-X-VERSION:6
     #EXT-X-INDEPENDENT-SEGMENTS
-    #EXT-X-STREAM-INF:BANDWIDTH=896000,AVERAGE-BANDWIDTH=896000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000
+    #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-96k",NAME="audio-96k",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio-96k/fmp4.m3u8"
+    #EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio-64k",NAME="audio-64k",DEFAULT=YES,AUTOSELECT=YES,CHANNELS="2",URI="audio-64k/fmp4.m3u8"
+    #EXT-X-STREAM-INF:BANDWIDTH=896000,AVERAGE-BANDWIDTH=896000,CODECS="avc1.64001e,mp4a.40.2",RESOLUTION=640x360,FRAME-RATE=25.000,AUDIO="audio-96k"
     360p/fmp4.m3u8
-    #EXT-X-STREAM-INF:BANDWIDTH=464000,AVERAGE-BANDWIDTH=464000,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000
+    #EXT-X-STREAM-INF:BANDWIDTH=464000,AVERAGE-BANDWIDTH=464000,CODECS="avc1.640015,mp4a.40.2",RESOLUTION=426x240,FRAME-RATE=25.000,AUDIO="audio-64k"
     240p/fmp4.m3u8
     "#);
+    let parsed = m3u8_rs::parse_master_playlist_res(text.as_bytes()).unwrap();
+    let groups: Vec<(&str, &str, Option<&str>, bool, bool)> = parsed
+        .alternatives
+        .iter()
+        .map(|media| {
+            assert_eq!(media.media_type, m3u8_rs::AlternativeMediaType::Audio);
+            (
+                media.group_id.as_str(),
+                media.name.as_str(),
+                media.uri.as_deref(),
+                media.default,
+                media.autoselect,
+            )
+        })
+        .collect();
+    assert_eq!(
+        groups,
+        [
+            (
+                "audio-96k",
+                "audio-96k",
+                Some("audio-96k/fmp4.m3u8"),
+                true,
+                true
+            ),
+            (
+                "audio-64k",
+                "audio-64k",
+                Some("audio-64k/fmp4.m3u8"),
+                true,
+                true
+            ),
+        ]
+    );
+    let audio: Vec<Option<&str>> = parsed
+        .variants
+        .iter()
+        .map(|variant| variant.audio.as_deref())
+        .collect();
+    assert_eq!(audio, [Some("audio-96k"), Some("audio-64k")]);
+}
+
+#[test]
+fn a_cmaf_variant_bandwidth_adds_its_measured_video_and_audio() {
+    let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
+    for asset in assets.values_mut() {
+        for rendition in &mut asset.renditions {
+            (rendition.peak_bandwidth, rendition.average_bandwidth) =
+                match (rendition.rung.as_str(), rendition.packaging) {
+                    ("360p", Packaging::Cmaf) => (900_000, 780_000),
+                    ("audio-96k", Packaging::CmafAudio) => (101_000, 98_000),
+                    _ => (0, 0),
+                };
+        }
+    }
+    let playout = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap();
+    let text = render_multivariant_with(&playout, Packaging::Cmaf);
+    assert!(
+        text.contains("BANDWIDTH=1001000,AVERAGE-BANDWIDTH=878000,"),
+        "{text}"
+    );
+    // Nothing measured for 240p and audio-64k: nominal 400 + 64 kbit/s.
+    assert!(
+        text.contains("BANDWIDTH=464000,AVERAGE-BANDWIDTH=464000,"),
+        "{text}"
+    );
+}
+
+#[test]
+fn an_audio_playlist_lists_the_video_playlist_segments_with_the_audio_files() {
+    let playout = fixtures::break_playout();
+    let now = at_millis(14_000);
+    let options = MediaPlaylistOptions::fmp4();
+    let audio = render_media_playlist_with(&playout, "audio-96k", now, &options).unwrap();
+    insta::assert_snapshot!("break_fmp4_audio_at_14s", audio);
+    let video = render_media_playlist_with(&playout, "360p", now, &options).unwrap();
+    assert_eq!(
+        audio.replace("/audio-96k/cmaf-audio/", "/360p/cmaf/"),
+        video,
+        "the same tags and numbers, other files"
+    );
+    let playlist = crate::testing::parse_hls(&audio);
+    crate::testing::check_hls_cues(&playout, &playlist);
+    parse(&audio);
+    // An audio track has no MPEG-TS playlist: TS segments carry the audio with the video.
+    assert_eq!(
+        render_media_playlist_with(&playout, "audio-96k", now, &MediaPlaylistOptions::ts()),
+        None
+    );
+    assert_eq!(
+        render_media_playlist_with(&playout, "audio-128k", now, &options),
+        None
+    );
 }
 
 #[test]

@@ -43,6 +43,16 @@ impl Harness {
             "media/assets/1/360p/cmaf/init.mp4",
             b"ftypmoov",
         );
+        write_file(
+            media_root.path(),
+            "media/assets/1/audio-96k/cmaf-audio/00000.m4s",
+            b"moof audio",
+        );
+        write_file(
+            media_root.path(),
+            "media/assets/1/audio-96k/cmaf-audio/init.mp4",
+            b"ftypmoov audio",
+        );
         write_file(media_root.path(), "secret.ts", b"secret");
         let directory = Arc::new(Directory::new());
         directory.replace("demo", Arc::new(fixtures::demo_playout(true)));
@@ -349,6 +359,15 @@ async fn an_unknown_rung_or_an_unpublished_output_is_a_404() {
             Bytes::from("channel demo has no rung 1080p\n")
         )
     );
+    // Audio tracks have fMP4 playlists only: TS segments carry the audio with the video.
+    let (status, _, body) = harness.get("/channels/demo/audio-96k/ts.m3u8").await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            Bytes::from("channel demo has no rung audio-96k\n")
+        )
+    );
 
     let (mut channel, ladder, timeline, assets) = fixtures::demo_parts(true);
     channel.outputs = vec![OutputFormat::HlsFmp4];
@@ -399,12 +418,22 @@ async fn a_segment_file_is_served_immutable_with_its_content_type() {
     for (uri, content_type) in [
         ("/media/assets/1/360p/cmaf/00000.m4s", "video/iso.segment"),
         ("/media/assets/1/360p/cmaf/init.mp4", "video/mp4"),
+        (
+            "/media/assets/1/audio-96k/cmaf-audio/00000.m4s",
+            "video/iso.segment",
+        ),
+        ("/media/assets/1/audio-96k/cmaf-audio/init.mp4", "video/mp4"),
     ] {
         let (status, headers, _) = harness.get(uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}");
         assert_eq!(
             header(&headers, header::CONTENT_TYPE),
             content_type,
+            "{uri}"
+        );
+        assert_eq!(
+            header(&headers, header::CACHE_CONTROL),
+            SEGMENT_CACHE_CONTROL,
             "{uri}"
         );
     }
@@ -481,6 +510,18 @@ async fn the_fmp4_and_dash_routes_serve_their_manifests_with_cdn_headers() {
             crate::hls::render_media_playlist_with(
                 &playout,
                 "240p",
+                now,
+                &MediaPlaylistOptions::fmp4(),
+            )
+            .unwrap(),
+            PLAYLIST_CONTENT_TYPE,
+            "public, max-age=1",
+        ),
+        (
+            "/channels/demo/audio-64k/fmp4.m3u8",
+            crate::hls::render_media_playlist_with(
+                &playout,
+                "audio-64k",
                 now,
                 &MediaPlaylistOptions::fmp4(),
             )
