@@ -1,7 +1,7 @@
-//! The as-run recorder, a task of `onair serve`: every few seconds of clock time it records, for
-//! every channel on air, the runs aired since its last record, from the plan playout follows
-//! ([`onair_scheduler::as_run::aired`]: playout is deterministic, so what aired is computed from
-//! the plan and the clock, up to the last whole segment).
+//! The as-run recorder, a task of `onair serve`: every `as_run.interval` of clock time it
+//! records, for every channel on air, the runs aired since its last record, from the plan
+//! playout follows ([`onair_scheduler::as_run::aired`]: playout is deterministic, so what
+//! aired is computed from the plan and the clock, up to the last whole segment).
 //!
 //! On start it resumes each channel from the end of its log (at most `as_run.max_recovery`
 //! back): what aired while no recorder ran is recorded from the plan too, and marked

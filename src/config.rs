@@ -207,7 +207,7 @@ impl Default for AsRunConfig {
     fn default() -> AsRunConfig {
         AsRunConfig {
             enabled: true,
-            interval: Duration::from_secs(5),
+            interval: Duration::from_secs(60),
             max_recovery: Duration::from_secs(7 * 24 * 3600),
         }
     }
