@@ -14,7 +14,7 @@ use std::process::Command;
 use onair_domain::{ChannelSlug, OutputFormat, Timestamp};
 use onair_store::{NewChannel, Store};
 use serde_json::{Value, json};
-use support::{Server, demo_data_dir, get_text};
+use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 
 const XMLTV_DTD: &str = "/usr/share/xmltv/xmltv.dtd";
 
@@ -135,34 +135,13 @@ fn with_a_token_the_schedule_api_needs_it_and_the_epg_stays_public() {
     assert_eq!(status, 200);
 }
 
-fn block_on<F: std::future::Future>(future: F) -> F::Output {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-        .block_on(future)
-}
-
 /// A private copy of the shared demo database (a consistent snapshot, `VACUUM INTO`), with a
 /// second channel `news` (no repeat) on the demo ladder; the media stay shared (read only).
 /// Returns the copy's folder and the ids of the demo's ready clips.
 fn private_demo_copy() -> (tempfile::TempDir, std::path::PathBuf, Vec<i64>) {
     let shared = demo_data_dir();
     let copy = tempfile::tempdir().unwrap();
-    block_on(async {
-        use sqlx::Connection;
-        let url = format!("sqlite://{}", shared.join("onair.db").display());
-        let mut source = sqlx::SqliteConnection::connect(&url).await.unwrap();
-        let target = copy.path().join("onair.db");
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "VACUUM INTO '{}'",
-            target.display()
-        )))
-        .execute(&mut source)
-        .await
-        .unwrap();
-        source.close().await.unwrap();
-    });
+    copy_demo_database(copy.path());
     let clips = block_on(async {
         let store = Store::connect(&format!(
             "sqlite://{}",

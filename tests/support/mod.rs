@@ -101,3 +101,32 @@ pub fn get_text(url: &str) -> (u16, String) {
         (status, response.text().await.unwrap())
     })
 }
+
+/// Runs `future` to completion on a runtime of its own.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+/// A consistent snapshot (`VACUUM INTO`) of the shared demo database, as `onair.db` in `dir`,
+/// for a test that changes it; the media stay shared (read only).
+pub fn copy_demo_database(dir: &Path) {
+    let shared = demo_data_dir();
+    block_on(async {
+        use sqlx::Connection;
+        let url = format!("sqlite://{}", shared.join("onair.db").display());
+        let mut source = sqlx::SqliteConnection::connect(&url).await.unwrap();
+        let target = dir.join("onair.db");
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "VACUUM INTO '{}'",
+            target.display()
+        )))
+        .execute(&mut source)
+        .await
+        .unwrap();
+        source.close().await.unwrap();
+    });
+}
