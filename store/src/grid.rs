@@ -18,6 +18,7 @@ use sqlx::any::AnyRow;
 use crate::Store;
 use crate::error::StoreError;
 use crate::rows::{int, text};
+use crate::versions::bump_schedule_version;
 
 /// The kinds of grid document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -115,28 +116,8 @@ impl Store {
             )));
         }
         let mut transaction = self.begin_write().await?;
-        let version: Option<i64> = sqlx::query_scalar(
-            "UPDATE channels SET schedule_version = schedule_version + 1 \
-             WHERE id = $1 AND schedule_version = $2 RETURNING schedule_version",
-        )
-        .bind(edit.channel.0)
-        .bind(edit.expected_version)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        let Some(version) = version else {
-            let current: Option<i64> =
-                sqlx::query_scalar("SELECT schedule_version FROM channels WHERE id = $1")
-                    .bind(edit.channel.0)
-                    .fetch_optional(&mut *transaction)
-                    .await?;
-            return Err(match current {
-                None => StoreError::NotFound(format!("channel {}", edit.channel.0)),
-                Some(current) => StoreError::Conflict(format!(
-                    "the schedule changed: it is at version {current}, not {}; reload it and apply the edit again",
-                    edit.expected_version
-                )),
-            });
-        };
+        let version =
+            bump_schedule_version(&mut transaction, edit.channel, edit.expected_version).await?;
         let latest = sqlx::query(
             "SELECT version, effective_from FROM grid_documents WHERE channel_id = $1 \
              ORDER BY version DESC LIMIT 1",

@@ -110,28 +110,8 @@ impl Store {
             )));
         }
         let mut transaction = self.begin_write().await?;
-        let version: Option<i64> = sqlx::query_scalar(
-            "UPDATE channels SET schedule_version = schedule_version + 1 \
-             WHERE id = $1 AND schedule_version = $2 RETURNING schedule_version",
-        )
-        .bind(edit.channel.0)
-        .bind(edit.expected_version)
-        .fetch_optional(&mut *transaction)
-        .await?;
-        let Some(version) = version else {
-            let current: Option<i64> =
-                sqlx::query_scalar("SELECT schedule_version FROM channels WHERE id = $1")
-                    .bind(edit.channel.0)
-                    .fetch_optional(&mut *transaction)
-                    .await?;
-            return Err(match current {
-                None => StoreError::NotFound(format!("channel {}", edit.channel.0)),
-                Some(current) => StoreError::Conflict(format!(
-                    "the schedule changed: it is at version {current}, not {}; reload it and apply the edit again",
-                    edit.expected_version
-                )),
-            });
-        };
+        let version =
+            bump_schedule_version(&mut transaction, edit.channel, edit.expected_version).await?;
         check_items(&mut transaction, edit.items).await?;
         for (from, to) in edit.windows {
             sqlx::query(
@@ -303,5 +283,37 @@ fn version_from_row(row: &AnyRow) -> Result<PublishedVersion, StoreError> {
                 )
             })
             .collect(),
+    })
+}
+
+/// The check-and-set every schedule and grid edit makes, in its transaction: moves the channel's
+/// schedule version from `expected` to the next, or says why not (a conflict naming the current
+/// version, or a missing channel).
+pub(crate) async fn bump_schedule_version(
+    transaction: &mut Transaction<'_, Any>,
+    channel: ChannelId,
+    expected: i64,
+) -> Result<i64, StoreError> {
+    let version: Option<i64> = sqlx::query_scalar(
+        "UPDATE channels SET schedule_version = schedule_version + 1 \
+         WHERE id = $1 AND schedule_version = $2 RETURNING schedule_version",
+    )
+    .bind(channel.0)
+    .bind(expected)
+    .fetch_optional(&mut **transaction)
+    .await?;
+    if let Some(version) = version {
+        return Ok(version);
+    }
+    let current: Option<i64> =
+        sqlx::query_scalar("SELECT schedule_version FROM channels WHERE id = $1")
+            .bind(channel.0)
+            .fetch_optional(&mut **transaction)
+            .await?;
+    Err(match current {
+        None => StoreError::NotFound(format!("channel {}", channel.0)),
+        Some(current) => StoreError::Conflict(format!(
+            "the schedule changed: it is at version {current}, not {expected}; reload it and apply the edit again"
+        )),
     })
 }
