@@ -13,14 +13,29 @@
 //!   shorter than [`EpgOptions::fold_gaps_under`] (10 minutes by default): the EPG shows the
 //!   slot, as viewers expect. Longer stretches are entries of their own, titled
 //!   [`EpgOptions::gap_title`] ("We'll be right back"), kind [`EpgKind::Gap`].
-//! - Entries shorter than [`EpgOptions::min_programme`] (3 minutes) merge into the entry before
-//!   them (or, first in the list, the one after); entries longer than
+//! - Entries shorter than [`EpgOptions::min_programme`] (3 minutes) merge with their
+//!   neighbours, without lying about what airs (see below); entries longer than
 //!   [`EpgOptions::max_programme`] (6 hours) are split into equal parts, numbered. These are
 //!   Wurl's bounds, so the JSON feed meets them: programmes of 3 minutes to 6 hours, with no gaps
 //!   or overlaps while the plan runs.
 //! - A live event is a programme of kind [`EpgKind::Live`], with its source key.
 //! - Entries keep their real start and stop even when they reach outside the window asked for;
 //!   only entries that touch the window are listed.
+//!
+//! # Short programmes: merged, never mislabelled
+//!
+//! An entry carries a programme's title only if every programme in it has that title, so no
+//! entry is longer than the run of same-titled programmes it stands for (with the filler or
+//! slate folded into it). A short entry merges first with its neighbours of the same title; short
+//! entries still left, one after another, become a **medley** ([`EpgKind::Medley`]), cut at the
+//! first programme boundary at or after each [`EpgOptions::medley_slot`] (on the hour). A medley
+//! is titled with the innermost block all its programmes belong to
+//! ([`crate::grid::GridItem::blocks`]), else with the channel's name ([`EpgChannel::title_of`]);
+//! its description lists them ("Morning Show, Nature Break, City News and 3 more"), and it
+//! borrows no episode, artwork or other metadata from one of them (genres and a rating only when
+//! all share them). Short entries too short together take what they lack from the end of the
+//! entry before (or the start of the entry after), which keeps at least the minimum, else all of
+//! it. A plan shorter than the minimum is listed as it airs.
 //!
 //! # XMLTV
 //!
@@ -43,7 +58,7 @@
 //!     "start": "2026-11-21T20:00:00Z", "end": "2026-11-21T20:30:00Z", "duration": 1800,
 //!     "title": "…", "episode_title": "…", "season": 2, "episode": 5, "description": "…",
 //!     "genres": ["News"], "rating": {"system": "VCHIP", "value": "TV-PG"}, "image": "https://…",
-//!     "type": "programme" | "live" | "filler", "live_source": "…", "part": 1, "parts": 2
+//!     "type": "programme" | "live" | "filler" | "medley", "live_source": "…", "part": 1, "parts": 2
 //!   }]
 //! }]}
 //! ```
@@ -51,6 +66,7 @@
 //! Instants are RFC 3339 UTC to the second, `duration` is in seconds; optional fields are left
 //! out when empty.
 
+use std::collections::HashSet;
 use std::io;
 
 use onair_domain::{ScheduleItemId, Ticks, Timestamp};
@@ -83,6 +99,9 @@ pub struct EpgOptions {
     pub min_programme: Ticks,
     /// Entries longer than this are split into parts.
     pub max_programme: Ticks,
+    /// A medley is cut at the first programme boundary at or after each multiple of this since
+    /// the Unix epoch, so that it reads as slots and stays the same whatever window is asked for.
+    pub medley_slot: Ticks,
 }
 
 impl Default for EpgOptions {
@@ -92,6 +111,7 @@ impl Default for EpgOptions {
             fold_gaps_under: Ticks::from_secs(10 * 60),
             min_programme: Ticks::from_secs(3 * 60),
             max_programme: Ticks::from_secs(6 * 3600),
+            medley_slot: Ticks::from_secs(3600),
         }
     }
 }
@@ -105,6 +125,9 @@ pub enum EpgKind {
     /// Filler or slate standing alone.
     #[serde(rename = "filler")]
     Gap,
+    /// Programmes of different titles, each too short to list, merged into one entry: titled
+    /// with their block or the channel (see the module doc).
+    Medley,
 }
 
 /// One EPG entry.
@@ -113,10 +136,12 @@ pub struct EpgProgramme {
     pub start: Timestamp,
     pub stop: Timestamp,
     pub kind: EpgKind,
+    /// For a medley: the title of the block all its programmes belong to, or empty for the
+    /// channel's name ([`EpgChannel::title_of`]), and a description that lists them.
     pub info: ProgrammeInfo,
     /// The live source, for a live event.
     pub live_source: Option<String>,
-    /// The stored item it came from.
+    /// The stored item it came from; `None` when merged from several.
     pub item_id: Option<ScheduleItemId>,
     /// `(part, parts)`, counted from 1, for a programme split because it is too long.
     pub part: Option<(u32, u32)>,
@@ -136,6 +161,27 @@ pub struct EpgChannel {
     pub display_name: String,
     pub icon_url: Option<String>,
     pub programmes: Vec<EpgProgramme>,
+}
+
+impl EpgChannel {
+    /// The channel's name as guides show it: its display name, else its id.
+    pub fn name(&self) -> &str {
+        if self.display_name.trim().is_empty() {
+            &self.id
+        } else {
+            &self.display_name
+        }
+    }
+
+    /// The title guides show for `programme`: its own, or the channel's name for a medley that
+    /// no block covers.
+    pub fn title_of<'a>(&'a self, programme: &'a EpgProgramme) -> &'a str {
+        if programme.info.title.trim().is_empty() {
+            self.name()
+        } else {
+            &programme.info.title
+        }
+    }
 }
 
 /// What makes an EPG unusable for some consumers. The EPG is still written.
@@ -202,7 +248,14 @@ pub fn programmes(
     let period = timeline.period();
     let (first_pass, last_pass) = if timeline.repeats() {
         let pass_of = |at: Timestamp| (at - origin).0.div_euclid(period.0);
-        ((pass_of(from) - 1).max(0), pass_of(to).max(0))
+        // A pass more than the margin on both sides, so that short entries touching the window
+        // merge the same whatever the window (see `merge_short_runs` and `medleys`).
+        let min = options.min_programme.max(Ticks::ZERO);
+        let margin = options.medley_slot.max(Ticks::ZERO) + min + min;
+        (
+            (pass_of(from - margin) - 1).max(0),
+            (pass_of(to + margin) + 1).max(0),
+        )
     } else {
         (0, 0)
     };
@@ -229,16 +282,17 @@ pub fn programmes(
         }
     }
 
-    let mut entries: Vec<EpgProgramme> = Vec::new();
+    let mut entries: Vec<Draft<'_>> = Vec::new();
     for span in spans {
         match span.source {
             Some((item_index, pass)) => {
                 let item = &plan.items[item_index];
-                let mut info = item.info.clone();
-                if info.title.trim().is_empty() {
-                    info.title = "Untitled".into();
-                }
-                entries.push(EpgProgramme {
+                let title = if item.info.title.trim().is_empty() {
+                    "Untitled"
+                } else {
+                    item.info.title.as_str()
+                };
+                entries.push(Draft {
                     start: span.start,
                     stop: span.stop,
                     kind: if item.live.is_some() {
@@ -246,10 +300,14 @@ pub fn programmes(
                     } else {
                         EpgKind::Programme
                     },
-                    info,
+                    info: ProgrammeInfo {
+                        title: title.to_owned(),
+                        ..item.info.clone()
+                    },
                     live_source: item.live.as_ref().map(|live| live.source_key.clone()),
                     item_id: plan.item_id(item_index, pass),
-                    part: None,
+                    titles: vec![title],
+                    blocks: item.blocks.as_deref().unwrap_or_default(),
                 });
             }
             None => match entries.last_mut() {
@@ -259,38 +317,25 @@ pub fn programmes(
                 {
                     last.stop = span.stop;
                 }
-                _ => entries.push(EpgProgramme {
+                _ => entries.push(Draft {
                     start: span.start,
                     stop: span.stop,
                     kind: EpgKind::Gap,
                     info: ProgrammeInfo::titled(options.gap_title.clone()),
                     live_source: None,
                     item_id: None,
-                    part: None,
+                    titles: vec![options.gap_title.as_str()],
+                    blocks: &[],
                 }),
             },
         }
     }
 
-    // Too short: into the entry before (or the one after, for the first).
-    let mut merged: Vec<EpgProgramme> = Vec::with_capacity(entries.len());
-    for entry in entries {
-        let only_one = merged.len() == 1;
-        match merged.last_mut() {
-            Some(last) if entry.duration() < options.min_programme && last.stop == entry.start => {
-                last.stop = entry.stop;
-            }
-            Some(last)
-                if only_one
-                    && last.duration() < options.min_programme
-                    && last.stop == entry.start =>
-            {
-                let start = last.start;
-                *last = EpgProgramme { start, ..entry };
-            }
-            _ => merged.push(entry),
-        }
-    }
+    let entries = merge_same_titles(entries, options.min_programme);
+    let merged: Vec<EpgProgramme> = merge_short_runs(entries, options)
+        .into_iter()
+        .map(Draft::finish)
+        .collect();
 
     // Too long: equal parts, on whole seconds.
     let mut result = Vec::with_capacity(merged.len());
@@ -320,6 +365,269 @@ pub fn programmes(
     }
     result.retain(|entry| entry.stop > from && entry.start < to);
     result
+}
+
+/// An entry while short ones merge: what it is made of.
+#[derive(Debug, Clone)]
+struct Draft<'a> {
+    start: Timestamp,
+    stop: Timestamp,
+    /// The kind all its programmes share, else [`EpgKind::Programme`].
+    kind: EpgKind,
+    /// What all its programmes share.
+    info: ProgrammeInfo,
+    live_source: Option<String>,
+    item_id: Option<ScheduleItemId>,
+    /// The titles of its programmes, in airing order, neighbours never repeated.
+    titles: Vec<&'a str>,
+    /// The blocks all its programmes belong to, outermost first.
+    blocks: &'a [String],
+}
+
+impl<'a> Draft<'a> {
+    fn duration(&self) -> Ticks {
+        self.stop - self.start
+    }
+
+    fn single_title(&self) -> Option<&'a str> {
+        match self.titles.as_slice() {
+            [title] => Some(title),
+            _ => None,
+        }
+    }
+
+    /// Takes in `next`, which starts where this one stops.
+    fn absorb(&mut self, next: Draft<'a>) {
+        self.stop = next.stop;
+        if self.kind != next.kind {
+            self.kind = EpgKind::Programme;
+        }
+        self.info = shared_info(&self.info, &next.info);
+        if self.live_source != next.live_source {
+            self.live_source = None;
+        }
+        if self.item_id != next.item_id {
+            self.item_id = None;
+        }
+        for title in next.titles {
+            if self.titles.last() != Some(&title) {
+                self.titles.push(title);
+            }
+        }
+        let shared = self
+            .blocks
+            .iter()
+            .zip(next.blocks)
+            .take_while(|(a, b)| a == b)
+            .count();
+        self.blocks = &self.blocks[..shared];
+    }
+
+    /// Splits off its end from the last whole second at least `wanted` before its stop, if at
+    /// least `keep` is left.
+    fn split_off_end(&mut self, wanted: Ticks, keep: Ticks) -> Option<Draft<'a>> {
+        let second = Ticks::from_secs(1).0;
+        let cut = (self.stop - wanted).0;
+        let cut = Timestamp(cut - cut.rem_euclid(second));
+        if cut - self.start < keep || cut >= self.stop {
+            return None;
+        }
+        let end = Draft {
+            start: cut,
+            ..self.clone()
+        };
+        self.stop = cut;
+        Some(end)
+    }
+
+    /// Splits off its start up to the first whole second at least `wanted` after its start, if
+    /// at least `keep` is left.
+    fn split_off_start(&mut self, wanted: Ticks, keep: Ticks) -> Option<Draft<'a>> {
+        let second = Ticks::from_secs(1).0;
+        let cut = (self.start + wanted).0;
+        let cut = Timestamp(cut + (second - cut.rem_euclid(second)) % second);
+        if self.stop - cut < keep || cut <= self.start {
+            return None;
+        }
+        let beginning = Draft {
+            stop: cut,
+            ..self.clone()
+        };
+        self.start = cut;
+        Some(beginning)
+    }
+
+    /// The entry: a medley when its programmes have different titles.
+    fn finish(self) -> EpgProgramme {
+        if self.single_title().is_some() {
+            return EpgProgramme {
+                start: self.start,
+                stop: self.stop,
+                kind: self.kind,
+                info: self.info,
+                live_source: self.live_source,
+                item_id: self.item_id,
+                part: None,
+            };
+        }
+        let mut seen = HashSet::new();
+        let titles: Vec<&str> = self
+            .titles
+            .iter()
+            .copied()
+            .filter(|title| seen.insert(*title))
+            .collect();
+        EpgProgramme {
+            start: self.start,
+            stop: self.stop,
+            kind: EpgKind::Medley,
+            info: ProgrammeInfo {
+                title: self.blocks.last().cloned().unwrap_or_default(),
+                description: Some(list_titles(&titles)),
+                genres: self.info.genres,
+                rating: self.info.rating,
+                ..ProgrammeInfo::default()
+            },
+            live_source: None,
+            item_id: None,
+            part: None,
+        }
+    }
+}
+
+/// What two programmes' metadata share: each field where they agree, the genres both have.
+fn shared_info(a: &ProgrammeInfo, b: &ProgrammeInfo) -> ProgrammeInfo {
+    fn same<T: Clone + PartialEq>(a: &Option<T>, b: &Option<T>) -> Option<T> {
+        if a == b { a.clone() } else { None }
+    }
+    ProgrammeInfo {
+        title: if a.title == b.title {
+            a.title.clone()
+        } else {
+            String::new()
+        },
+        episode_title: same(&a.episode_title, &b.episode_title),
+        season: same(&a.season, &b.season),
+        episode: same(&a.episode, &b.episode),
+        description: same(&a.description, &b.description),
+        genres: a
+            .genres
+            .iter()
+            .filter(|genre| b.genres.contains(genre))
+            .cloned()
+            .collect(),
+        rating: same(&a.rating, &b.rating),
+        artwork_url: same(&a.artwork_url, &b.artwork_url),
+    }
+}
+
+/// "A", "A and B", "A, B, C and D", "A, B, C and 5 more".
+fn list_titles(titles: &[&str]) -> String {
+    match titles {
+        [] => String::new(),
+        [one] => (*one).to_owned(),
+        [first @ .., last] if titles.len() <= 4 => format!("{} and {last}", first.join(", ")),
+        _ => format!("{} and {} more", titles[..3].join(", "), titles.len() - 3),
+    }
+}
+
+/// A short entry merges with the neighbours of the same title.
+fn merge_same_titles(drafts: Vec<Draft<'_>>, min_programme: Ticks) -> Vec<Draft<'_>> {
+    let mut merged: Vec<Draft<'_>> = Vec::with_capacity(drafts.len());
+    for draft in drafts {
+        match merged.last_mut() {
+            Some(last)
+                if last.stop == draft.start
+                    && (last.duration() < min_programme || draft.duration() < min_programme)
+                    && last.single_title().is_some()
+                    && last.single_title() == draft.single_title() =>
+            {
+                last.absorb(draft);
+            }
+            _ => merged.push(draft),
+        }
+    }
+    merged
+}
+
+/// Short entries one after another become medleys; too short together, they take the time they
+/// lack from the entry before or after (see the module doc).
+fn merge_short_runs<'a>(drafts: Vec<Draft<'a>>, options: &EpgOptions) -> Vec<Draft<'a>> {
+    let min = options.min_programme;
+    let mut merged: Vec<Draft<'a>> = Vec::with_capacity(drafts.len());
+    let mut drafts = drafts.into_iter().peekable();
+    while let Some(draft) = drafts.next() {
+        if draft.duration() >= min {
+            merged.push(draft);
+            continue;
+        }
+        let mut run = vec![draft];
+        while let Some(next) = drafts.next_if(|next| {
+            next.duration() < min && run.last().is_some_and(|last| last.stop == next.start)
+        }) {
+            run.push(next);
+        }
+        let (run_start, run_stop) = (run[0].start, run[run.len() - 1].stop);
+        let lacking = min - (run_stop - run_start);
+        if lacking <= Ticks::ZERO {
+            merged.extend(medleys(run, options));
+            continue;
+        }
+        if let Some(before) = merged.last_mut().filter(|last| last.stop == run_start) {
+            // A medley cannot lose its end: which programmes it holds there is not known.
+            let end = match before.single_title() {
+                Some(_) => before.split_off_end(lacking, min),
+                None => None,
+            };
+            match end {
+                Some(end) => run.insert(0, end),
+                None => run.insert(0, merged.pop().expect("the entry before")),
+            }
+        } else if let Some(after) = drafts.peek_mut().filter(|next| next.start == run_stop) {
+            let beginning = after.split_off_start(lacking, min);
+            let beginning = beginning.unwrap_or_else(|| drafts.next().expect("the entry after"));
+            run.push(beginning);
+        } else {
+            // A plan shorter than the minimum: listed as it airs.
+            merged.extend(run);
+            continue;
+        }
+        merged.extend(medleys(run, options));
+    }
+    merged
+}
+
+/// Contiguous entries, together at least `min_programme` long, as medleys cut at the first
+/// entry boundary at or after each `medley_slot` (none shorter than `min_programme`).
+fn medleys<'a>(run: Vec<Draft<'a>>, options: &EpgOptions) -> Vec<Draft<'a>> {
+    let slot = options.medley_slot.0;
+    let mut done: Vec<Draft<'a>> = Vec::new();
+    let mut current: Option<Draft<'a>> = None;
+    for draft in run {
+        let Some(mut medley) = current.take() else {
+            current = Some(draft);
+            continue;
+        };
+        let next_slot = if slot > 0 {
+            Timestamp((medley.start.0.div_euclid(slot) + 1) * slot)
+        } else {
+            Timestamp(i64::MAX)
+        };
+        if draft.start >= next_slot && medley.duration() >= options.min_programme {
+            done.push(medley);
+            current = Some(draft);
+        } else {
+            medley.absorb(draft);
+            current = Some(medley);
+        }
+    }
+    if let Some(last) = current {
+        match done.last_mut() {
+            Some(before) if last.duration() < options.min_programme => before.absorb(last),
+            _ => done.push(last),
+        }
+    }
+    done
 }
 
 /// Checks channel ids and that every channel has programmes.
@@ -370,7 +678,7 @@ fn write_xmltv(writer: &mut Writer<Vec<u8>>, channels: &[EpgChannel]) -> io::Res
             }
             for channel in channels {
                 for programme in &channel.programmes {
-                    write_programme(writer, &channel.id, programme)?;
+                    write_programme(writer, channel, programme)?;
                 }
             }
             Ok(())
@@ -383,7 +691,7 @@ fn write_channel(writer: &mut Writer<Vec<u8>>, channel: &EpgChannel) -> io::Resu
         .create_element("channel")
         .with_attribute(("id", xml_clean(&channel.id).as_str()))
         .write_inner_content(|writer| {
-            let name = xml_clean(&channel.display_name);
+            let name = xml_clean(channel.name());
             let name = if name.is_empty() {
                 xml_clean(&channel.id)
             } else {
@@ -405,7 +713,7 @@ fn write_channel(writer: &mut Writer<Vec<u8>>, channel: &EpgChannel) -> io::Resu
 
 fn write_programme(
     writer: &mut Writer<Vec<u8>>,
-    channel_id: &str,
+    channel: &EpgChannel,
     programme: &EpgProgramme,
 ) -> io::Result<()> {
     let info = &programme.info;
@@ -413,9 +721,10 @@ fn write_programme(
         .create_element("programme")
         .with_attribute(("start", xmltv_time(programme.start).as_str()))
         .with_attribute(("stop", xmltv_time(programme.stop).as_str()))
-        .with_attribute(("channel", xml_clean(channel_id).as_str()))
+        .with_attribute(("channel", xml_clean(&channel.id).as_str()))
         .write_inner_content(|writer| {
-            let title = non_empty(Some(&info.title)).unwrap_or_else(|| "Untitled".into());
+            let title =
+                non_empty(Some(channel.title_of(programme))).unwrap_or_else(|| "Untitled".into());
             text_element(writer, "title", &title)?;
             if let Some(sub_title) = non_empty(info.episode_title.as_deref()) {
                 text_element(writer, "sub-title", &sub_title)?;
@@ -588,7 +897,7 @@ pub fn json_feed(channels: &[EpgChannel]) -> String {
                             start: rfc3339(programme.start),
                             end: rfc3339(programme.stop),
                             duration: seconds(programme.stop) - seconds(programme.start),
-                            title: &info.title,
+                            title: channel.title_of(programme),
                             episode_title: info.episode_title.as_deref(),
                             season: info.season,
                             episode: info.episode,
@@ -617,15 +926,17 @@ mod tests {
     use std::path::Path;
     use std::process::Command;
 
+    use std::sync::Arc;
+
     use chrono_tz::Tz;
-    use onair_domain::AssetId;
+    use onair_domain::{Asset, AssetId};
 
     use super::*;
     use crate::ad_policy::{AdPolicy, Cadence};
-    use crate::fill::{FillRule, FillRules, FillSource};
+    use crate::fill::{FillRule, FillRules, FillSource, SplitMix64};
     use crate::grid::{AdBreakSpec, Block, BlockLibrary, GridEntry, GridItem, Start};
     use crate::pipeline::{ChannelGrid, build_plan};
-    use crate::plan::{PlanOptions, plan_grid};
+    use crate::plan::{PlanOptions, PlannedItem, plan_grid};
     use crate::template::{SlotContent, WeeklyTemplate};
     use crate::test_support::{asset, assets, at_utc, minutes};
 
@@ -871,7 +1182,7 @@ mod tests {
         let items = vec![
             with_break,                                             // 00:00-00:32
             item(1, Start::Hard(at("00:40")), "After a short gap"), // 8-minute gap folds
-            item(2, Start::Soft, "Two minutes"), // 01:10-01:12, merges into the one before
+            item(2, Start::Soft, "Two minutes"), // 01:10-01:12: a medley with the minute before
             item(1, Start::Hard(at("02:00")), "After a long gap"), // gaps of 48 and 30 minutes stand
             item(3, Start::Hard(at("03:00")), "Eight hours"),      // split in two parts
         ];
@@ -881,13 +1192,14 @@ mod tests {
         };
         let (plan, _) = plan_grid(&items, &assets, &options);
         let list = programmes(&plan, at("00:00"), at("23:59"), &EpgOptions::default());
+        let test_tv = channel("test.onair.example", "Test TV", list.clone());
         let got: Vec<(String, String, String, EpgKind, Option<(u32, u32)>)> = list
             .iter()
             .map(|p| {
                 (
                     p.start.to_datetime().format("%H:%M").to_string(),
                     p.stop.to_datetime().format("%H:%M").to_string(),
-                    p.info.title.clone(),
+                    test_tv.title_of(p).to_owned(),
                     p.kind,
                     p.part,
                 )
@@ -902,18 +1214,23 @@ mod tests {
                 part,
             )
         };
-        use EpgKind::{Gap, Programme};
+        use EpgKind::{Gap, Medley, Programme};
         assert_eq!(
             got,
             vec![
                 row("00:00", "00:40", "Split by a break", Programme, None),
-                row("00:40", "01:12", "After a short gap", Programme, None),
+                row("00:40", "01:09", "After a short gap", Programme, None),
+                row("01:09", "01:12", "Test TV", Medley, None),
                 row("01:12", "02:00", "We'll be right back", Gap, None),
                 row("02:00", "02:30", "After a long gap", Programme, None),
                 row("02:30", "03:00", "We'll be right back", Gap, None),
                 row("03:00", "07:00", "Eight hours", Programme, Some((1, 2))),
                 row("07:00", "11:00", "Eight hours", Programme, Some((2, 2))),
             ]
+        );
+        assert_eq!(
+            list[2].info.description.as_deref(),
+            Some("After a short gap and Two minutes")
         );
         let window = programmes(&plan, at("05:00"), at("05:01"), &EpgOptions::default());
         assert_eq!(window.len(), 1, "only what touches the window, unclipped");
@@ -977,8 +1294,8 @@ mod tests {
         );
     }
 
-    /// The combined XMLTV of two channels, 14 days ahead, passes `tv_validate_file` (Debian
-    /// `xmltv-util`).
+    /// The combined XMLTV of four channels, 14 days ahead, medleys included, passes
+    /// `tv_validate_file` (Debian `xmltv-util`).
     #[test]
     fn xmltv_for_all_channels_validates_with_tv_validate_file() {
         let Some(validator) = find_validator() else {
@@ -1016,7 +1333,14 @@ mod tests {
             14 * 24 * 4,
             "News and Weather each half hour"
         );
-        let (xml, problems) = xmltv(&[fixed_day_channel(), news_channel]);
+        // Medleys: short programmes under their block's or the channel's name.
+        let (_, short_clips) = short_clips_channel();
+        let demo_like = channel(
+            "demo.onair.example",
+            "Demo",
+            programmes(&demo_like_loop(), from, to, &EpgOptions::default()),
+        );
+        let (xml, problems) = xmltv(&[fixed_day_channel(), news_channel, short_clips, demo_like]);
         assert_eq!(problems, vec![]);
         let path = std::env::temp_dir().join(format!("onair-xmltv-{}.xml", std::process::id()));
         std::fs::write(&path, &xml).unwrap();
@@ -1046,6 +1370,559 @@ mod tests {
                 .map(|dir| dir.join("tv_validate_file"))
                 .find(|candidate| candidate.is_file())
         })
+    }
+
+    /// Items and gap fill airing in `[start, stop)` of a plan that does not repeat: `None` for
+    /// gap fill.
+    fn airing_between(plan: &Plan, start: Timestamp, stop: Timestamp) -> Vec<Option<&PlannedItem>> {
+        let timeline = plan.timeline.as_deref().unwrap();
+        assert!(!timeline.repeats(), "only for plans that do not repeat");
+        let mut at = timeline.origin();
+        let mut airing = Vec::new();
+        for (run_index, run) in timeline.runs().iter().enumerate() {
+            let run_stop = at + run.duration();
+            if at < stop && run_stop > start {
+                airing.push(plan.item_of_run(run_index));
+            }
+            at = run_stop;
+        }
+        airing
+    }
+
+    /// The rule of the module doc, checked against what airs: entries follow one another with
+    /// no gap; an entry with a programme's title covers only programmes of that title (and gap
+    /// fill); a medley is titled with the channel or with a block every programme in it belongs
+    /// to, lists what it is made of, and carries no episode or artwork of one of them.
+    fn assert_no_entry_lends_one_programme_its_title(plan: &Plan, channel: &EpgChannel) {
+        let name = &channel.id;
+        for pair in channel.programmes.windows(2) {
+            assert_eq!(
+                pair[0].stop, pair[1].start,
+                "{name}: no gap or overlap: {pair:#?}"
+            );
+        }
+        for entry in &channel.programmes {
+            let airing = airing_between(plan, entry.start, entry.stop);
+            let items: Vec<&PlannedItem> = airing.iter().flatten().copied().collect();
+            let shown = channel.title_of(entry);
+            if entry.kind != EpgKind::Medley {
+                for item in &items {
+                    assert_eq!(
+                        item.info.title, shown,
+                        "{name}: {shown:?} {}–{} also covers {:?}",
+                        entry.start, entry.stop, item.info.title
+                    );
+                }
+                continue;
+            }
+            let titles: Vec<&str> = items.iter().map(|item| item.info.title.as_str()).collect();
+            let in_block = |block: &str| {
+                items.iter().all(|item| {
+                    item.blocks
+                        .as_deref()
+                        .is_some_and(|blocks| blocks.iter().any(|name| name == block))
+                })
+            };
+            assert!(
+                shown == channel.name() || in_block(shown),
+                "{name}: a medley of {titles:?} is titled {shown:?}"
+            );
+            let description = entry.info.description.as_deref().unwrap_or_default();
+            assert!(
+                titles
+                    .iter()
+                    .all(|title| description.contains(title) || description.ends_with(" more")),
+                "{name}: a medley of {titles:?} says {description:?}"
+            );
+            assert_eq!(
+                (
+                    &entry.info.episode_title,
+                    entry.info.season,
+                    entry.info.episode,
+                    &entry.info.artwork_url,
+                    entry.item_id,
+                ),
+                (&None, None, None, &None, None),
+                "{name}: a medley borrows nothing from one programme: {entry:#?}"
+            );
+        }
+    }
+
+    /// 06:00 UTC: an hour of 20-second clips, "Morning Show", "Nature Break" and "City News" in
+    /// turn; a 30-minute film; a one-minute promo; six 30-second weather reports; the block
+    /// "Kids" (twenty minutes of 30-second cartoons, "Cat" and "Dog" in turn); the news.
+    fn short_clips_morning() -> (Plan, Timestamp, Timestamp) {
+        let assets = assets(vec![
+            asset(1, 20, 2),
+            asset(2, 20, 2),
+            asset(3, 20, 2),
+            asset(4, 1800, 6),
+            asset(5, 60, 2),
+            asset(6, 30, 2),
+            asset(7, 30, 2),
+            asset(8, 30, 2),
+            asset(10, 1500, 6),
+        ]);
+        let item = |asset_id: i64, start: Start, title: &str| {
+            GridEntry::Item(GridItem::new(
+                AssetId(asset_id),
+                start,
+                ProgrammeInfo::titled(title),
+            ))
+        };
+        let from = at_utc("2026-11-21T06:00:00Z");
+        let clips = ["Morning Show", "Nature Break", "City News"];
+        let mut entries: Vec<GridEntry> = (0..180)
+            .map(|n| {
+                let start = if n == 0 {
+                    Start::Hard(from)
+                } else {
+                    Start::Soft
+                };
+                item(n % 3 + 1, start, clips[n as usize % 3])
+            })
+            .collect();
+        entries.push(GridEntry::Item(GridItem::new(
+            AssetId(4),
+            Start::Soft,
+            ProgrammeInfo {
+                season: Some(1),
+                episode: Some(7),
+                artwork_url: Some("https://img.example/film.jpg".into()),
+                ..ProgrammeInfo::titled("Film")
+            },
+        )));
+        entries.push(item(5, Start::Soft, "Promo"));
+        entries.extend((0..6).map(|_| item(6, Start::Soft, "Weather")));
+        entries.push(GridEntry::Block {
+            name: "Kids".into(),
+            start: Start::Soft,
+        });
+        entries.push(item(10, Start::Soft, "News"));
+        let blocks = BlockLibrary::from([(
+            "Kids".to_owned(),
+            Block {
+                entries: (0..40)
+                    .map(|n| item(7 + n % 2, Start::Soft, ["Cat", "Dog"][n as usize % 2]))
+                    .collect(),
+            },
+        )]);
+        let to = at_utc("2026-11-21T09:00:00Z");
+        let (plan, problems) = build_plan(&ChannelGrid {
+            from,
+            to,
+            templates: &[],
+            entries: &entries,
+            blocks: &blocks,
+            fill_rules: &FillRules::new(),
+            default_fill: None,
+            ad_policy: None,
+            assets: &assets,
+            history: &[],
+            options: &PlanOptions::default(),
+        });
+        assert_eq!(problems, vec![]);
+        (plan, from, to)
+    }
+
+    fn short_clips_channel() -> (Plan, EpgChannel) {
+        let (plan, from, to) = short_clips_morning();
+        let list = programmes(&plan, from, to, &EpgOptions::default());
+        (plan, channel("shorts.onair.example", "Short TV", list))
+    }
+
+    /// (start, stop, title shown, kind, description) per entry.
+    fn rows(channel: &EpgChannel) -> Vec<(String, String, String, EpgKind, String)> {
+        channel
+            .programmes
+            .iter()
+            .map(|p| {
+                (
+                    p.start.to_datetime().format("%H:%M:%S").to_string(),
+                    p.stop.to_datetime().format("%H:%M:%S").to_string(),
+                    channel.title_of(p).to_owned(),
+                    p.kind,
+                    p.info.description.clone().unwrap_or_default(),
+                )
+            })
+            .collect()
+    }
+
+    fn row(
+        start: &str,
+        stop: &str,
+        title: &str,
+        kind: EpgKind,
+        description: &str,
+    ) -> (String, String, String, EpgKind, String) {
+        (
+            start.into(),
+            stop.into(),
+            title.into(),
+            kind,
+            description.into(),
+        )
+    }
+
+    #[test]
+    fn short_programmes_merge_without_lending_any_one_of_them_their_title() {
+        let (plan, channel) = short_clips_channel();
+        use EpgKind::{Medley, Programme};
+        assert_eq!(
+            rows(&channel),
+            vec![
+                // An hour of 20-second clips: the channel's name, and what it is made of.
+                row(
+                    "06:00:00",
+                    "07:00:00",
+                    "Short TV",
+                    Medley,
+                    "Morning Show, Nature Break and City News"
+                ),
+                // A long programme keeps its title, less the two minutes the promo lacks.
+                row("07:00:00", "07:28:00", "Film", Programme, ""),
+                row("07:28:00", "07:31:00", "Short TV", Medley, "Film and Promo"),
+                // Same-titled neighbours merge under their title.
+                row("07:31:00", "07:34:00", "Weather", Programme, ""),
+                // Short programmes of one block: the block's name.
+                row("07:34:00", "07:54:00", "Kids", Medley, "Cat and Dog"),
+                row("07:54:00", "08:19:00", "News", Programme, ""),
+            ]
+        );
+        assert_eq!(channel.programmes[1].info.episode, Some(7));
+        assert_no_entry_lends_one_programme_its_title(&plan, &channel);
+    }
+
+    #[test]
+    fn no_entry_titled_morning_show_spans_more_than_one_clip_of_it() {
+        let (plan, channel) = short_clips_channel();
+        for entry in &channel.programmes {
+            if channel.title_of(entry) == "Morning Show" {
+                assert!(entry.duration() <= Ticks::from_secs(20), "{entry:#?}");
+            }
+        }
+        let medley = &channel.programmes[0];
+        let clips = airing_between(&plan, medley.start, medley.stop);
+        assert_eq!(
+            clips.len(),
+            180,
+            "the medley stands for every clip of the hour"
+        );
+    }
+
+    #[test]
+    fn the_xmltv_of_short_programmes_matches_its_snapshot() {
+        let (_, channel) = short_clips_channel();
+        let (xml, problems) = xmltv(std::slice::from_ref(&channel));
+        assert_eq!(problems, vec![]);
+        assert!(!xml.contains("<title>Morning Show</title>"));
+        insta::assert_snapshot!(xml);
+    }
+
+    #[test]
+    fn the_json_feed_lists_what_the_xmltv_lists() {
+        let (_, channel) = short_clips_channel();
+        let channels = [fixed_day_channel(), channel];
+        let (xml, _) = xmltv(&channels);
+        let xml_titles: Vec<&str> = xml
+            .lines()
+            .filter_map(|line| line.trim().strip_prefix("<title>"))
+            .filter_map(|line| line.strip_suffix("</title>"))
+            .collect();
+        let xml_starts: Vec<&str> = xml
+            .lines()
+            .filter_map(|line| line.split("<programme start=\"").nth(1))
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        let feed: serde_json::Value = serde_json::from_str(&json_feed(&channels)).unwrap();
+        let programs: Vec<&serde_json::Value> = feed["channels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|channel| channel["programs"].as_array().unwrap())
+            .collect();
+        let json_titles: Vec<String> = programs
+            .iter()
+            .map(|p| {
+                let title = p["title"].as_str().unwrap();
+                // As quick-xml escapes it.
+                title
+                    .replace('&', "&amp;")
+                    .replace('\'', "&apos;")
+                    .replace('"', "&quot;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            })
+            .collect();
+        assert_eq!(json_titles, xml_titles);
+        let json_starts: Vec<String> = programs
+            .iter()
+            .map(|p| {
+                let start = chrono::DateTime::parse_from_rfc3339(p["start"].as_str().unwrap());
+                start.unwrap().format("%Y%m%d%H%M%S +0000").to_string()
+            })
+            .collect();
+        assert_eq!(json_starts, xml_starts);
+        let medleys: Vec<&&serde_json::Value> =
+            programs.iter().filter(|p| p["type"] == "medley").collect();
+        assert_eq!(medleys.len(), 3);
+        assert_eq!(medleys[0]["title"], "Short TV");
+        assert_eq!(
+            medleys[0]["description"],
+            "Morning Show, Nature Break and City News"
+        );
+        assert!(medleys.iter().all(|p| p.get("episode").is_none()));
+    }
+
+    /// Saturday: block "Saturday" at 06:00 with block "Shorts" (Short A and Short B in turn,
+    /// 30 s each, for five minutes) and a fill of 30-second cartoons up to the news at 06:30;
+    /// at 07:00, block "Shorts" alone, then the news again.
+    #[test]
+    fn a_medley_takes_the_innermost_block_all_its_programmes_share() {
+        let assets = assets(vec![
+            asset(1, 30, 2),
+            asset(2, 30, 2),
+            asset(3, 30, 2),
+            asset(4, 30, 2),
+            asset(10, 1500, 6),
+            asset(9, 10, 2),
+        ]);
+        let item = |asset_id: i64, start: Start, title: &str| {
+            GridEntry::Item(GridItem::new(
+                AssetId(asset_id),
+                start,
+                ProgrammeInfo::titled(title),
+            ))
+        };
+        let block = |name: &str, start: Start| GridEntry::Block {
+            name: name.into(),
+            start,
+        };
+        let blocks = BlockLibrary::from([
+            (
+                "Saturday".to_owned(),
+                Block {
+                    entries: vec![
+                        block("Shorts", Start::Soft),
+                        GridEntry::Fill {
+                            rule: "cartoons".into(),
+                            start: Start::Soft,
+                        },
+                    ],
+                },
+            ),
+            (
+                "Shorts".to_owned(),
+                Block {
+                    entries: (0..10)
+                        .map(|n| {
+                            item(
+                                1 + n % 2,
+                                Start::Soft,
+                                ["Short A", "Short B"][n as usize % 2],
+                            )
+                        })
+                        .collect(),
+                },
+            ),
+        ]);
+        let fill_rules = FillRules::from([(
+            "cartoons".to_owned(),
+            FillRule {
+                source: FillSource::Playlist(vec![AssetId(3), AssetId(4)]),
+                info: None,
+            },
+        )]);
+        let at = |hh_mm: &str| at_utc(&format!("2026-11-21T{hh_mm}:00Z"));
+        let entries = [
+            block("Saturday", Start::Hard(at("06:00"))),
+            item(10, Start::Hard(at("06:30")), "News"),
+            block("Shorts", Start::Hard(at("07:00"))),
+            item(10, Start::Soft, "News"),
+        ];
+        let (plan, problems) = build_plan(&ChannelGrid {
+            from: at("06:00"),
+            to: at("08:00"),
+            templates: &[],
+            entries: &entries,
+            blocks: &blocks,
+            fill_rules: &fill_rules,
+            default_fill: None,
+            ad_policy: None,
+            assets: &assets,
+            history: &[],
+            options: &PlanOptions {
+                slate: Some(AssetId(9)),
+                ..PlanOptions::default()
+            },
+        });
+        let problems: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            problems.len(),
+            1,
+            "only the slate before 07:00: {problems:?}"
+        );
+        let list = programmes(&plan, at("06:00"), at("08:00"), &EpgOptions::default());
+        let channel = channel("saturday.onair.example", "Saturday TV", list);
+        use EpgKind::{Medley, Programme};
+        assert_eq!(
+            rows(&channel),
+            vec![
+                row(
+                    "06:00:00",
+                    "06:30:00",
+                    "Saturday",
+                    Medley,
+                    "Short A, Short B, asset 3 and asset 4"
+                ),
+                // The five minutes of slate before 07:00 fold into the news.
+                row("06:30:00", "07:00:00", "News", Programme, ""),
+                row(
+                    "07:00:00",
+                    "07:05:00",
+                    "Shorts",
+                    Medley,
+                    "Short A and Short B"
+                ),
+                row("07:05:00", "07:30:00", "News", Programme, ""),
+            ]
+        );
+        assert_no_entry_lends_one_programme_its_title(&plan, &channel);
+    }
+
+    /// A loop like the demo's: "Morning Show" (12 s), a 12-second break and "City News" (20 s),
+    /// "Nature Break" (16 s), every minute.
+    fn demo_like_loop() -> Plan {
+        let assets = assets(vec![
+            asset(1, 12, 2),
+            asset(2, 16, 2),
+            asset(3, 20, 2),
+            asset(9, 12, 2),
+        ]);
+        let items = vec![
+            GridItem::new(
+                AssetId(1),
+                Start::Hard(at_utc("2026-11-21T00:00:00Z")),
+                ProgrammeInfo::titled("Morning Show"),
+            ),
+            GridItem {
+                breaks: vec![AdBreakSpec::before(Ticks::from_secs(12))],
+                ..GridItem::new(AssetId(3), Start::Soft, ProgrammeInfo::titled("City News"))
+            },
+            GridItem::new(
+                AssetId(2),
+                Start::Soft,
+                ProgrammeInfo::titled("Nature Break"),
+            ),
+        ];
+        let options = PlanOptions {
+            slate: Some(AssetId(9)),
+            grid_repeat: Some(minutes(1)),
+            ..PlanOptions::default()
+        };
+        let (plan, problems) = plan_grid(&items, &assets, &options);
+        assert_eq!(problems, vec![]);
+        plan.folded()
+    }
+
+    #[test]
+    fn a_loop_of_short_clips_is_listed_as_hourly_medleys_whenever_the_guide_is_asked_for() {
+        let plan = demo_like_loop();
+        let list_from = |at: &str| {
+            let (from, to) = days_ahead(at_utc(at), 1);
+            programmes(&plan, from, to, &EpgOptions::default())
+        };
+        let early = list_from("2026-11-22T10:15:00Z");
+        let late = list_from("2026-11-22T10:47:30Z");
+        assert_eq!(early[0].start, at_utc("2026-11-22T10:00:00Z"));
+        assert_eq!(early.len(), 25);
+        for entry in &early {
+            assert_eq!(entry.duration(), minutes(60), "{entry:#?}");
+            assert_eq!(entry.kind, EpgKind::Medley);
+            assert_eq!(entry.info.title, "", "titled with the channel's name");
+            assert_eq!(
+                entry.info.description.as_deref(),
+                Some("Morning Show, City News and Nature Break")
+            );
+        }
+        assert_eq!(early, late, "the same hours, asked for at 10:15 or 10:47");
+    }
+
+    /// Random grids of short and long programmes with random titles, blocks and gaps: every
+    /// entry is titled by what all its programmes share, and none is shorter than 3 minutes or
+    /// longer than 6 hours once the plan is at least 3 minutes long.
+    #[test]
+    fn for_random_grids_every_entry_is_titled_by_what_all_its_programmes_share() {
+        let options = EpgOptions::default();
+        let block_paths: [Option<Arc<[String]>>; 4] = [
+            None,
+            Some(Arc::from(["Night".to_owned()])),
+            Some(Arc::from(["Night".to_owned(), "Shorts".to_owned()])),
+            Some(Arc::from(["Day".to_owned()])),
+        ];
+        for seed in 0..400 {
+            let mut random = SplitMix64(seed);
+            let mut below = |n: u64| random.next() % n;
+            let mut durations: Vec<i64> = Vec::new();
+            let mut items: Vec<GridItem> = Vec::new();
+            let mut cursor = at_utc("2026-11-21T00:00:00Z");
+            for index in 0..1 + below(40) as usize {
+                let secs = match below(4) {
+                    0 => 180 + 2 * below(4 * 3600) as i64,
+                    _ => 2 + 2 * below(100) as i64,
+                };
+                durations.push(secs);
+                let gap = match below(8) {
+                    0 => Ticks::from_secs(2 * below(1200) as i64),
+                    _ => Ticks::ZERO,
+                };
+                let start = if index == 0 || gap > Ticks::ZERO {
+                    Start::Hard(cursor + gap)
+                } else {
+                    Start::Soft
+                };
+                cursor = cursor + gap + Ticks::from_secs(secs);
+                let title = ["A", "B", "C"][below(3) as usize];
+                items.push(GridItem {
+                    blocks: block_paths[below(4) as usize].clone(),
+                    ..GridItem::new(
+                        AssetId(index as i64 + 1),
+                        start,
+                        ProgrammeInfo::titled(title),
+                    )
+                });
+            }
+            let mut list: Vec<Asset> = durations
+                .iter()
+                .enumerate()
+                .map(|(index, secs)| {
+                    asset(index as i64 + 1, *secs, if *secs < 180 { 2 } else { 60 })
+                })
+                .collect();
+            list.push(asset(1000, 10, 2));
+            let plan_options = PlanOptions {
+                slate: Some(AssetId(1000)),
+                ..PlanOptions::default()
+            };
+            let (plan, _) = plan_grid(&items, &assets(list), &plan_options);
+            let timeline = plan.timeline.as_deref().unwrap();
+            let (start, end) = (timeline.origin(), timeline.origin() + timeline.period());
+            let list = programmes(&plan, start, end, &options);
+            let channel = channel(&format!("seed-{seed}.onair.example"), "Random TV", list);
+            let context = format!("seed {seed}: {:#?}", rows(&channel));
+            assert_eq!(channel.programmes[0].start, start, "{context}");
+            assert_eq!(channel.programmes.last().unwrap().stop, end, "{context}");
+            assert_no_entry_lends_one_programme_its_title(&plan, &channel);
+            if end - start >= options.min_programme {
+                for entry in &channel.programmes {
+                    let duration = entry.duration();
+                    assert!(
+                        duration >= options.min_programme && duration <= options.max_programme,
+                        "{context}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

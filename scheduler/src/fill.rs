@@ -146,7 +146,11 @@ pub fn fill_gaps(
                 cursor = cursor.map(|at| at + item.nominal_duration(input.assets));
                 filler.out.push(item);
             }
-            FlatEntry::Fill { rule, start } => {
+            FlatEntry::Fill {
+                rule,
+                start,
+                blocks,
+            } => {
                 let Some(from) = cursor else {
                     filler
                         .problems
@@ -161,7 +165,13 @@ pub fn fill_gaps(
                     continue;
                 };
                 let hard = start.hard();
+                let first_placed = filler.out.len();
                 let placed = filler.fill(rule, from, until, hard);
+                if blocks.is_some() {
+                    for item in &mut filler.out[first_placed..] {
+                        item.blocks.clone_from(blocks);
+                    }
+                }
                 if placed == Ticks::ZERO && hard.is_some() {
                     pending_hard = hard;
                 }
@@ -412,10 +422,10 @@ impl Budget {
 }
 
 /// A tiny, well-known PRNG: deterministic across platforms and releases, unlike `rand`'s.
-struct SplitMix64(u64);
+pub(crate) struct SplitMix64(pub(crate) u64);
 
 impl SplitMix64 {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
@@ -447,6 +457,7 @@ mod tests {
         FlatEntry::Fill {
             rule: rule.into(),
             start,
+            blocks: None,
         }
     }
 

@@ -9,9 +9,13 @@
 //! Blocks are named groups of entries kept in a [`BlockLibrary`]; a block may include other
 //! blocks. Placing a block with a hard start gives that start to its first item. A block that
 //! includes itself, directly or through others, is reported as a [`GridError::BlockCycle`]
-//! naming the whole loop, and the inclusion that closes the loop is skipped.
+//! naming the whole loop, and the inclusion that closes the loop is skipped. Every item (and
+//! fill) a block places remembers the blocks it came through ([`GridItem::blocks`]): the EPG
+//! titles an entry merged from short programmes of different titles with the innermost block
+//! they all share (see [`crate::epg`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
 
 use onair_domain::{Asset, AssetId, ScheduleItemId, Ticks, Timestamp};
 use serde::{Deserialize, Serialize};
@@ -141,6 +145,10 @@ pub struct GridItem {
     /// Content offsets where a break may go (chapter marks): the ad policy prefers them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub cue_points: Vec<Ticks>,
+    /// The blocks that placed it, outermost first; `None` outside any block. Set by
+    /// [`flatten`], never stored.
+    #[serde(skip)]
+    pub blocks: Option<Arc<[String]>>,
 }
 
 impl GridItem {
@@ -156,6 +164,7 @@ impl GridItem {
             live: None,
             breaks: Vec::new(),
             cue_points: Vec::new(),
+            blocks: None,
         }
     }
 
@@ -240,7 +249,13 @@ pub type BlockLibrary = BTreeMap<String, Block>;
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum FlatEntry {
     Item(GridItem),
-    Fill { rule: String, start: Start },
+    Fill {
+        rule: String,
+        start: Start,
+        /// As [`GridItem::blocks`], for the items the fill places.
+        #[serde(skip)]
+        blocks: Option<Arc<[String]>>,
+    },
 }
 
 impl FlatEntry {
@@ -313,6 +328,8 @@ struct Flattener<'a> {
     errors: Vec<GridError>,
     /// Blocks being expanded, outermost first.
     stack: Vec<String>,
+    /// `stack` as what placed an item, shared by the items of one expansion.
+    placed_by: Option<Arc<[String]>>,
     /// Breaks seen before any item: they air before the next item.
     pending_before: Vec<Ticks>,
     /// Loops already reported, in a normalised rotation.
@@ -326,6 +343,7 @@ impl<'a> Flattener<'a> {
             out: Vec::new(),
             errors: Vec::new(),
             stack: Vec::new(),
+            placed_by: None,
             pending_before: Vec::new(),
             cycles_seen: Vec::new(),
         }
@@ -336,6 +354,9 @@ impl<'a> Flattener<'a> {
             match entry {
                 GridEntry::Item(item) => {
                     let mut item = item.clone();
+                    if self.placed_by.is_some() {
+                        item.blocks.clone_from(&self.placed_by);
+                    }
                     for duration in self.pending_before.drain(..).rev() {
                         item.breaks.insert(0, AdBreakSpec::before(duration));
                     }
@@ -344,6 +365,7 @@ impl<'a> Flattener<'a> {
                 GridEntry::Fill { rule, start } => self.out.push(FlatEntry::Fill {
                     rule: rule.clone(),
                     start: *start,
+                    blocks: self.placed_by.clone(),
                 }),
                 GridEntry::Break { duration } => {
                     match self.out.iter_mut().rev().find_map(|entry| match entry {
@@ -380,6 +402,7 @@ impl<'a> Flattener<'a> {
             return;
         };
         self.stack.push(name.to_owned());
+        let outer = self.placed_by.replace(Arc::from(self.stack.as_slice()));
         let produced_before = self.out.len();
         self.expand(&block.entries, Some(name));
         if let Start::Hard(_) = start
@@ -387,6 +410,7 @@ impl<'a> Flattener<'a> {
         {
             set_start(&mut self.out[produced_before], start);
         }
+        self.placed_by = outer;
         self.stack.pop();
     }
 

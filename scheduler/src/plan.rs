@@ -124,6 +124,8 @@ pub struct PlannedItem {
     pub info: ProgrammeInfo,
     /// Set for a live event (which airs its fallback for now).
     pub live: Option<LiveSource>,
+    /// The blocks that placed it, outermost first ([`GridItem::blocks`]).
+    pub blocks: Option<Arc<[String]>>,
     /// When its first run starts, in the first pass of the timeline.
     pub start: Timestamp,
     /// When its last run (content or break) ends.
@@ -268,6 +270,7 @@ impl Plan {
                 item.asset_id == base.asset_id
                     && item.info == base.info
                     && item.live == base.live
+                    && item.blocks == base.blocks
                     && item.start == base.start + shift
                     && item.end == base.end + shift
                     && item.runs.start == base.runs.start + copy * every
@@ -543,6 +546,7 @@ pub fn plan_grid(
                     asset_id: item.asset_id,
                     info: item.info.clone(),
                     live: item.live.clone(),
+                    blocks: item.blocks.clone(),
                     start: run_starts[run_index],
                     end,
                     runs: run_index..run_index + 1,
