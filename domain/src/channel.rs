@@ -5,6 +5,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::ladder::LadderId;
+use crate::media::AssetId;
 use crate::time::Ticks;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -108,6 +109,18 @@ pub struct Channel {
     pub grid_repeat: Option<Ticks>,
     /// A stopped channel answers 404.
     pub on_air: bool,
+    /// The asset looped when nothing else can air, encoded to the channel's ladder; `None`: the
+    /// slate generated for the channel, found by its source key.
+    #[serde(default)]
+    pub slate: Option<AssetId>,
+    /// Short assets, encoded to the channel's ladder, that fill gaps before the slate does, in
+    /// order.
+    #[serde(default)]
+    pub filler: Vec<AssetId>,
+    /// Retired: off air for good, kept with its schedule and as-run log. Whoever airs channels
+    /// leaves retired ones out.
+    #[serde(default)]
+    pub retired: bool,
 }
 
 #[cfg(test)]

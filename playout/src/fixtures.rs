@@ -41,6 +41,9 @@ pub(crate) fn channel(slug: &str, window_segments: u32) -> Channel {
         window_segments,
         grid_repeat: None,
         on_air: true,
+        slate: None,
+        filler: Vec::new(),
+        retired: false,
     }
 }
 

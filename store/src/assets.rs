@@ -25,6 +25,9 @@ macro_rules! asset_columns {
     };
 }
 
+/// The columns [`asset_from_row`] reads, for queries put together at run time.
+pub(crate) const ASSET_COLUMNS: &str = asset_columns!();
+
 impl Store {
     /// Registers a source to be transcoded to `ladder_id`: a new asset, processing, with no
     /// renditions yet. A ladder that does not exist is [`StoreError::NotFound`].
@@ -407,7 +410,7 @@ fn parse_state(text: &str) -> Result<AssetState, StoreError> {
         .ok_or_else(|| StoreError::Invalid(format!("unknown asset state {text:?} in the database")))
 }
 
-fn asset_from_row(row: &AnyRow) -> Result<Asset, StoreError> {
+pub(crate) fn asset_from_row(row: &AnyRow) -> Result<Asset, StoreError> {
     Ok(Asset {
         id: AssetId(int(row, "id")?),
         title: text(row, "title")?,
@@ -528,25 +531,7 @@ mod tests {
     /// segments and all, through the rebuild of its tables.
     #[tokio::test]
     async fn renditions_published_before_migration_0005_survive_it() {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!("sqlite://{}", dir.path().join("onair.db").display());
-        let store = Store::connect(&url).await.unwrap();
-        let before = dir.path().join("migrations-before-0005");
-        std::fs::create_dir(&before).unwrap();
-        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
-        for entry in std::fs::read_dir(&all).unwrap() {
-            let path = entry.unwrap().path();
-            let name = path.file_name().unwrap().to_string_lossy().into_owned();
-            if name.as_str() < "0005" {
-                std::fs::copy(&path, before.join(&name)).unwrap();
-            }
-        }
-        sqlx::migrate::Migrator::new(before.as_path())
-            .await
-            .unwrap()
-            .run(&store.pool)
-            .await
-            .unwrap();
+        let (store, _dir) = crate::connect::tests::sqlite_migrated_before("0005").await;
         let ladder_id = store.insert_ladder(&Ladder::demo()).await.unwrap();
         let id = store
             .insert_asset("old", "old.mp4", ladder_id)

@@ -43,6 +43,16 @@ impl Backend {
             None
         }
     }
+
+    /// `clause` (e.g. ` FOR UPDATE`) on PostgreSQL, nothing on SQLite: a row lock taken inside a
+    /// [`Store::begin_write`] transaction, which on SQLite holds the whole database's write lock
+    /// already.
+    pub(crate) fn row_lock(self, clause: &'static str) -> &'static str {
+        match self {
+            Backend::Sqlite => "",
+            Backend::Postgres => clause,
+        }
+    }
 }
 
 impl fmt::Display for Backend {
@@ -217,8 +227,36 @@ async fn open_postgres(url: &str) -> Result<AnyPool, String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// A SQLite store in a temporary directory, migrated with the migrations named before
+    /// `first_left_out` (e.g. `"0005"`) only: for testing what a later migration does to data
+    /// stored before it.
+    pub(crate) async fn sqlite_migrated_before(first_left_out: &str) -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("onair.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        let before = dir
+            .path()
+            .join(format!("migrations-before-{first_left_out}"));
+        std::fs::create_dir(&before).unwrap();
+        let all = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../migrations/sqlite");
+        for entry in std::fs::read_dir(&all).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if name.as_str() < first_left_out {
+                std::fs::copy(&path, before.join(&name)).unwrap();
+            }
+        }
+        sqlx::migrate::Migrator::new(before.as_path())
+            .await
+            .unwrap()
+            .run(&store.pool)
+            .await
+            .unwrap();
+        (store, dir)
+    }
 
     #[test]
     fn memory_urls_are_recognised() {

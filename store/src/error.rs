@@ -85,6 +85,26 @@ pub(crate) fn connect_reason(error: &sqlx::Error) -> String {
     one_line(&reason)
 }
 
+/// `items` as a list in words: `a`, `a and b`, `a, b and c`.
+pub(crate) fn in_words(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [only] => only.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
+/// `items` after their noun: `channel a`, `channels a and b`.
+pub(crate) fn named(one: &str, many: &str, items: &[String]) -> String {
+    let noun = if items.len() == 1 { one } else { many };
+    format!("{noun} {}", in_words(items))
+}
+
+/// `count` things: `1 schedule item`, `3 schedule items`.
+pub(crate) fn counted(count: i64, one: &str, many: &str) -> String {
+    format!("{count} {}", if count == 1 { one } else { many })
+}
+
 /// The kind of constraint a database error violated, if it is one.
 pub(crate) fn violated_constraint(error: &sqlx::Error) -> Option<ErrorKind> {
     match error {
@@ -139,6 +159,29 @@ mod tests {
             redact_url("postgres://u:p@ss@host/db"),
             "postgres://u:***@host/db"
         );
+    }
+
+    #[test]
+    fn lists_read_as_words() {
+        let words = |items: &[&str]| {
+            in_words(
+                &items
+                    .iter()
+                    .map(|item| item.to_string())
+                    .collect::<Vec<_>>(),
+            )
+        };
+        assert_eq!(words(&[]), "");
+        assert_eq!(words(&["a"]), "a");
+        assert_eq!(words(&["a", "b"]), "a and b");
+        assert_eq!(words(&["a", "b", "c"]), "a, b and c");
+        assert_eq!(named("job", "jobs", &["7".to_owned()]), "job 7");
+        assert_eq!(
+            named("job", "jobs", &["7".to_owned(), "9".to_owned()]),
+            "jobs 7 and 9"
+        );
+        assert_eq!(counted(1, "item", "items"), "1 item");
+        assert_eq!(counted(0, "item", "items"), "0 items");
     }
 
     #[test]

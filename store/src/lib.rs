@@ -11,6 +11,7 @@
 
 mod as_run;
 mod assets;
+mod catalogue;
 mod channels;
 mod connect;
 mod error;
@@ -22,7 +23,8 @@ mod schedule;
 mod versions;
 
 pub use as_run::AsRunEntry;
-pub use channels::NewChannel;
+pub use catalogue::{AssetFilter, AssetUse, DeletedAsset};
+pub use channels::{ChannelChanges, ChannelPlayoutAssets, NewChannel};
 pub use connect::{Backend, Store};
 pub use error::{StoreError, redact_url};
 pub use schedule::{NewAdBreak, NewScheduleItem};

@@ -10,15 +10,17 @@ mod common;
 use std::collections::HashSet;
 
 use onair_domain::{
-    AssetId, AssetState, ChannelSlug, JobKind, JobState, Ladder, LadderId, OutputFormat, Packaging,
-    Rendition, SegmentInfo, Ticks, Timestamp,
+    AssetId, AssetState, JobKind, JobState, Ladder, LadderId, OutputFormat, Packaging, Ticks,
 };
-use onair_store::{NewAdBreak, NewChannel, NewScheduleItem, Store, StoreError};
+use onair_store::{NewAdBreak, NewScheduleItem, Store, StoreError};
+
+use common::{at, demo_ladder, item, new_channel, ready_asset, renditions, secs, slug};
 
 on_both_backends! {
     migrating_twice_is_a_no_op,
     a_ladder_round_trips_with_its_rungs_in_order,
     a_duplicate_ladder_name_is_a_conflict,
+    a_ladder_that_does_not_validate_is_refused_with_every_problem_and_not_stored,
     a_channel_round_trips,
     a_duplicate_slug_is_a_conflict,
     a_channel_on_a_missing_ladder_is_not_found,
@@ -42,99 +44,6 @@ on_both_backends! {
     giving_up_fails_a_job_with_attempts_left,
     a_released_job_is_queued_again_without_counting_the_attempt,
     the_attempt_that_ends_a_job_fails_its_asset_in_the_same_step,
-}
-
-// ---------------------------------------------------------------------------------------------
-// Fixtures
-
-fn at(secs: i64) -> Timestamp {
-    Timestamp::from_unix_secs(1_790_000_000 + secs)
-}
-
-fn secs(secs: i64) -> Ticks {
-    Ticks::from_secs(secs)
-}
-
-fn slug(text: &str) -> ChannelSlug {
-    ChannelSlug::parse(text).expect("a valid slug")
-}
-
-fn new_channel(slug_text: &str, ladder_id: LadderId) -> NewChannel {
-    NewChannel {
-        slug: slug(slug_text),
-        name: format!("Channel {slug_text}"),
-        time_zone: chrono_tz::Europe::Paris,
-        ladder_id,
-        outputs: vec![OutputFormat::HlsTs, OutputFormat::Dash],
-        window_segments: 6,
-        grid_repeat: Some(Ticks::from_secs(86_400)),
-        on_air: false,
-    }
-}
-
-fn segments(asset: AssetId, rung: &str, durations: &[i64]) -> Vec<SegmentInfo> {
-    durations
-        .iter()
-        .enumerate()
-        .map(|(index, duration)| SegmentInfo {
-            index: index as u32,
-            duration: secs(*duration),
-            size_bytes: 100_000 + index as u64,
-            path: format!("assets/{asset}/{rung}/ts/{index:05}.ts"),
-        })
-        .collect()
-}
-
-/// Every rung of the demo ladder in both packagings, cut into segments of these durations.
-fn renditions(asset: AssetId, durations: &[i64]) -> Vec<Rendition> {
-    let ladder = Ladder::demo();
-    let mut renditions = Vec::new();
-    for rung in &ladder.rungs {
-        for packaging in [Packaging::Ts, Packaging::Cmaf] {
-            renditions.push(Rendition {
-                rung: rung.name.clone(),
-                packaging,
-                codecs: rung.codecs(),
-                width: rung.width,
-                height: rung.height,
-                peak_bandwidth: rung.total_bitrate() * 11 / 10,
-                average_bandwidth: rung.total_bitrate(),
-                init_path: (packaging == Packaging::Cmaf)
-                    .then(|| format!("assets/{asset}/{}/cmaf/init.mp4", rung.name)),
-                segments: segments(asset, &rung.name, durations),
-            });
-        }
-    }
-    renditions
-}
-
-async fn demo_ladder(store: &Store) -> LadderId {
-    store
-        .insert_ladder(&Ladder::demo())
-        .await
-        .expect("the demo ladder is stored")
-}
-
-/// A ready asset of three 2 s segments.
-async fn ready_asset(store: &Store, ladder: LadderId, title: &str) -> AssetId {
-    let id = store
-        .insert_asset(title, &format!("/media/{title}.mp4"), ladder)
-        .await
-        .unwrap();
-    store
-        .publish_asset(id, secs(6), &renditions(id, &[2, 2, 2]))
-        .await
-        .unwrap();
-    id
-}
-
-fn item(asset: AssetId, start: Timestamp, title: &str) -> NewScheduleItem {
-    NewScheduleItem {
-        asset_id: asset,
-        start,
-        hard_start: true,
-        title: title.to_owned(),
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -171,6 +80,22 @@ async fn a_duplicate_ladder_name_is_a_conflict(store: Store) {
     let error = store.insert_ladder(&Ladder::demo()).await.unwrap_err();
     assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
     assert_eq!(error.to_string(), "a ladder named \"demo\" already exists");
+}
+
+async fn a_ladder_that_does_not_validate_is_refused_with_every_problem_and_not_stored(
+    store: Store,
+) {
+    let mut ladder = Ladder::demo();
+    ladder.audio_sample_rate = 44_100;
+    ladder.rungs[1].h264_level_idc = 7;
+    let error = store.insert_ladder(&ladder).await.unwrap_err();
+    assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");
+    assert_eq!(
+        error.to_string(),
+        "ladder \"demo\": audio 44100 Hz x 2 channels: it must be 48000 Hz stereo; \
+         rung 240p has H.264 level_idc 7, which is no level"
+    );
+    assert_eq!(store.ladders().await.unwrap(), vec![]);
 }
 
 // ---------------------------------------------------------------------------------------------

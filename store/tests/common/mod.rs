@@ -2,6 +2,7 @@
 //! [`Store`] and runs twice, on a new SQLite file and in a new PostgreSQL schema at
 //! `ONAIR_TEST_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/test`). Without a
 //! server the PostgreSQL half is skipped with a loud message, unless `CI=true`, where it fails.
+//! Beside it, the fixtures the suites share: instants, a demo ladder, channels, ready assets.
 
 #![allow(dead_code)]
 
@@ -10,7 +11,11 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use onair_store::{Backend, Store};
+use onair_domain::{
+    AssetId, Channel, ChannelSlug, Ladder, LadderId, OutputFormat, Packaging, Rendition, RunKind,
+    SegmentInfo, Ticks, Timestamp,
+};
+use onair_store::{AsRunEntry, Backend, NewChannel, NewScheduleItem, Store, StoreError};
 use sqlx::Connection;
 
 pub const DEFAULT_POSTGRES_URL: &str = "postgres://postgres@127.0.0.1:5432/test";
@@ -35,6 +40,140 @@ macro_rules! on_both_backends {
             )*
         }
     };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures the suites share
+
+pub fn at(secs: i64) -> Timestamp {
+    Timestamp::from_unix_secs(1_790_000_000 + secs)
+}
+
+pub fn secs(secs: i64) -> Ticks {
+    Ticks::from_secs(secs)
+}
+
+pub fn slug(text: &str) -> ChannelSlug {
+    ChannelSlug::parse(text).expect("a valid slug")
+}
+
+pub fn new_channel(slug_text: &str, ladder_id: LadderId) -> NewChannel {
+    NewChannel {
+        slug: slug(slug_text),
+        name: format!("Channel {slug_text}"),
+        time_zone: chrono_tz::Europe::Paris,
+        ladder_id,
+        outputs: vec![OutputFormat::HlsTs, OutputFormat::Dash],
+        window_segments: 6,
+        grid_repeat: Some(Ticks::from_secs(86_400)),
+        on_air: false,
+    }
+}
+
+pub fn segments(asset: AssetId, rung: &str, durations: &[i64]) -> Vec<SegmentInfo> {
+    durations
+        .iter()
+        .enumerate()
+        .map(|(index, duration)| SegmentInfo {
+            index: index as u32,
+            duration: secs(*duration),
+            size_bytes: 100_000 + index as u64,
+            path: format!("assets/{asset}/{rung}/ts/{index:05}.ts"),
+        })
+        .collect()
+}
+
+/// Every rung of the demo ladder in both packagings, cut into segments of these durations.
+pub fn renditions(asset: AssetId, durations: &[i64]) -> Vec<Rendition> {
+    let ladder = Ladder::demo();
+    let mut renditions = Vec::new();
+    for rung in &ladder.rungs {
+        for packaging in [Packaging::Ts, Packaging::Cmaf] {
+            renditions.push(Rendition {
+                rung: rung.name.clone(),
+                packaging,
+                codecs: rung.codecs(),
+                width: rung.width,
+                height: rung.height,
+                peak_bandwidth: rung.total_bitrate() * 11 / 10,
+                average_bandwidth: rung.total_bitrate(),
+                init_path: (packaging == Packaging::Cmaf)
+                    .then(|| format!("assets/{asset}/{}/cmaf/init.mp4", rung.name)),
+                segments: segments(asset, &rung.name, durations),
+            });
+        }
+    }
+    renditions
+}
+
+pub async fn demo_ladder(store: &Store) -> LadderId {
+    store
+        .insert_ladder(&Ladder::demo())
+        .await
+        .expect("the demo ladder is stored")
+}
+
+/// A ready asset of three 2 s segments.
+pub async fn ready_asset(store: &Store, ladder: LadderId, title: &str) -> AssetId {
+    let id = store
+        .insert_asset(title, &format!("/media/{title}.mp4"), ladder)
+        .await
+        .unwrap();
+    store
+        .publish_asset(id, secs(6), &renditions(id, &[2, 2, 2]))
+        .await
+        .unwrap();
+    id
+}
+
+pub fn item(asset: AssetId, start: Timestamp, title: &str) -> NewScheduleItem {
+    NewScheduleItem {
+        asset_id: asset,
+        start,
+        hard_start: true,
+        title: title.to_owned(),
+    }
+}
+
+/// [`new_channel`], stored.
+pub async fn stored_channel(store: &Store, slug_text: &str, ladder_id: LadderId) -> Channel {
+    store
+        .insert_channel(&new_channel(slug_text, ladder_id))
+        .await
+        .unwrap()
+}
+
+/// A programme "News" of `asset` that aired for 6 s from `start` seconds.
+pub fn aired(start: i64, asset: AssetId) -> AsRunEntry {
+    AsRunEntry {
+        start: at(start),
+        end: at(start + 6),
+        kind: RunKind::Programme,
+        schedule_item_id: None,
+        title: "News".into(),
+        asset_id: asset,
+        live_source: None,
+        ad_break: None,
+        media_sequence: 0,
+        schedule_version: 1,
+        recovered: false,
+    }
+}
+
+/// The message of a [`StoreError::Invalid`]; panics on anything else.
+pub fn invalid(result: Result<impl std::fmt::Debug, StoreError>) -> String {
+    match result {
+        Err(StoreError::Invalid(message)) => message,
+        other => panic!("expected Invalid, got {other:?}"),
+    }
+}
+
+/// The message of a [`StoreError::Conflict`]; panics on anything else.
+pub fn conflict(result: Result<impl std::fmt::Debug, StoreError>) -> String {
+    match result {
+        Err(StoreError::Conflict(message)) => message,
+        other => panic!("expected Conflict, got {other:?}"),
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
