@@ -18,10 +18,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use onair_control::registry::{PlannedChannel, PlannedChannels};
 use onair_domain::{ChannelId, ChannelSlug, Clock, Ticks, Timestamp};
 use onair_scheduler::as_run::{AiredRun, aired, aired_until};
 use onair_store::{AsRunEntry, Store};
-use onair_web_ui::epg::{PlannedChannel, PlannedChannels};
 
 use crate::config::AsRunConfig;
 

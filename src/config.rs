@@ -97,8 +97,21 @@ pub struct PlayoutConfig {
     /// How often the origin looks for schedule changes.
     #[serde(deserialize_with = "duration_text")]
     pub refresh_interval: Duration,
+    /// The safety margin of the lock horizon: schedule and grid edits may change only what airs
+    /// after now + the playout window + this margin.
+    #[serde(deserialize_with = "duration_text")]
+    pub lock_margin: Duration,
     /// Run the server on a virtual clock, e.g. to preview tomorrow's grid.
     pub virtual_clock: Option<VirtualClockConfig>,
+}
+
+impl PlayoutConfig {
+    /// The lock margin in ticks.
+    pub fn lock_margin_ticks(&self) -> onair_domain::Ticks {
+        onair_domain::Ticks::from_millis(
+            i64::try_from(self.lock_margin.as_millis()).unwrap_or(i64::MAX),
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -198,6 +211,7 @@ impl Default for PlayoutConfig {
     fn default() -> PlayoutConfig {
         PlayoutConfig {
             refresh_interval: Duration::from_secs(2),
+            lock_margin: Duration::from_secs(120),
             virtual_clock: None,
         }
     }

@@ -89,3 +89,12 @@ pub async fn shutdown_signal() {
         _ = terminate => {},
     }
 }
+
+/// The control plane on `store`, with the configured clock and lock margin.
+pub fn control(config: &Config, store: onair_store::Store) -> onair_control::Control {
+    onair_control::Control {
+        store,
+        clock: clock(config),
+        lock_margin: config.playout.lock_margin_ticks(),
+    }
+}

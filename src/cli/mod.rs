@@ -3,6 +3,7 @@
 mod asset;
 mod config_cmd;
 mod demo;
+mod manage;
 mod migrate;
 mod schedule;
 mod serve;
@@ -35,9 +36,18 @@ enum Command {
         #[arg(long, short = 'j')]
         concurrency: Option<usize>,
     },
-    /// Manage assets.
+    /// Manage assets: add (transcode), list, show, rm.
     #[command(subcommand)]
     Asset(AssetCommand),
+    /// Manage channels: list, show, create, edit, retire.
+    #[command(subcommand)]
+    Channel(manage::ChannelCommand),
+    /// Manage ladders: list, show, create.
+    #[command(subcommand)]
+    Ladder(manage::LadderCommand),
+    /// Show or edit a channel's grid (templates, blocks, fill rules, ad policy, rights, metadata).
+    #[command(subcommand)]
+    Grid(manage::GridCommand),
     /// Apply the database migrations and exit.
     Migrate,
     /// Set up the demo channel (clips, ladder, a looping 24-hour grid), then serve it.
@@ -80,6 +90,22 @@ enum AssetCommand {
         #[arg(long, conflicts_with = "no_local_worker")]
         no_wait: bool,
     },
+    /// List assets, by id.
+    List {
+        /// processing, ready or failed.
+        #[arg(long)]
+        state: Option<String>,
+        /// Part of the title, in any case.
+        #[arg(long)]
+        title: Option<String>,
+        /// At most this many (up to 500).
+        #[arg(long)]
+        limit: Option<u32>,
+    },
+    /// Show an asset: its renditions and what airs it.
+    Show { id: i64 },
+    /// Delete an asset nothing airs, with its files.
+    Rm { id: i64 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,8 +128,17 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         return config_cmd::check(file.as_deref().or(args.config.as_deref()));
     }
     let mut config = Config::load(args.config.as_deref())?;
-    if matches!(args.command, Command::Schedule(_) | Command::AsRun(_))
-        && std::env::var_os("RUST_LOG").is_none()
+    if matches!(
+        args.command,
+        Command::Schedule(_)
+            | Command::AsRun(_)
+            | Command::Channel(_)
+            | Command::Ladder(_)
+            | Command::Grid(_)
+            | Command::Asset(
+                AssetCommand::List { .. } | AssetCommand::Show { .. } | AssetCommand::Rm { .. }
+            )
+    ) && std::env::var_os("RUST_LOG").is_none()
     {
         // What these print is the answer; routine log lines would only be noise.
         config.log.filter = format!("{},onair=warn,sqlx=warn", config.log.filter);
@@ -139,6 +174,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 )
                 .await
             }
+            Command::Asset(AssetCommand::List {
+                state,
+                title,
+                limit,
+            }) => manage::asset_list(&config, state, title, limit).await,
+            Command::Asset(AssetCommand::Show { id }) => manage::asset_show(&config, id).await,
+            Command::Asset(AssetCommand::Rm { id }) => manage::asset_rm(&config, id).await,
+            Command::Channel(command) => manage::channel(&config, command).await,
+            Command::Ladder(command) => manage::ladder(&config, command).await,
+            Command::Grid(command) => manage::grid(&config, command).await,
             Command::Migrate => migrate::run(&config).await,
             Command::Demo { setup_only } => demo::run(&config, setup_only).await,
             Command::Schedule(command) => schedule::schedule(&config, command).await,

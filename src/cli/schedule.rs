@@ -1,6 +1,6 @@
 //! `onair schedule …` and `onair as-run export`: a channel's schedule and as-run log from the
-//! command line, straight against the database, through the very functions the HTTP API calls
-//! (`onair_web_ui::api::transfer`, `onair_web_ui::api::as_run`): the same files, checks, lock
+//! command line, straight against the database, through the control plane the HTTP API calls
+//! too (`onair_control::transfer`, `onair_control::as_run`): the same files, checks, lock
 //! horizon and versions. Edits are published by `cli` and made on the current schedule version
 //! (or the one an imported JSON export names, or `--version`): one that changes in between is
 //! refused, not overwritten.
@@ -13,14 +13,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use chrono::NaiveDate;
 use clap::Subcommand;
+use onair_control::transfer::{CopyRequest, Format, ImportFile, Unversioned, local_days};
 use onair_domain::{Channel, ChannelSlug, Timestamp};
 use onair_store::Store;
-use onair_web_ui::api::as_run::export_as_run;
-use onair_web_ui::api::transfer::{
-    CopyRequest, Format, ImportFile, copy_schedule, export_schedule, import_schedule, local_days,
-    restore_schedule,
-};
-use onair_web_ui::api::{DEFAULT_LOCK_MARGIN, ScheduleApiState};
 
 use crate::config::Config;
 use crate::startup;
@@ -125,12 +120,7 @@ pub enum AsRunCommand {
 
 pub async fn schedule(config: &Config, command: ScheduleCommand) -> anyhow::Result<()> {
     let store = startup::open_store(config).await?;
-    let state = ScheduleApiState {
-        store: store.clone(),
-        clock: startup::clock(config),
-        lock_margin: DEFAULT_LOCK_MARGIN,
-        api_token: None,
-    };
+    let control = crate::startup::control(config, store.clone());
     match command {
         ScheduleCommand::Export {
             channel,
@@ -142,7 +132,8 @@ pub async fn schedule(config: &Config, command: ScheduleCommand) -> anyhow::Resu
             let format = parse_format(&format)?;
             let found = find_channel(&store, &channel).await?;
             let (from, to) = local_days(found.time_zone, parse_day("--from", &from)?, days);
-            let exported = export_schedule(&store, &channel, from, to, format)
+            let exported = control
+                .export_schedule(&channel, from, to, format)
                 .await
                 .with_context(|| format!("cannot export the schedule of {channel}"))?;
             write_out(output.as_deref(), exported.body)
@@ -178,7 +169,8 @@ pub async fn schedule(config: &Config, command: ScheduleCommand) -> anyhow::Resu
                 from: window.as_ref().map(|(from, _)| from.as_str()),
                 to: window.as_ref().map(|(_, to)| to.as_str()),
             };
-            let published = import_schedule(&state, &channel, &import, version, AUTHOR)
+            let published = control
+                .import_schedule(&channel, &import, version, Unversioned::Current, AUTHOR)
                 .await
                 .with_context(|| format!("cannot import {} into {channel}", file.display()))?;
             println!(
@@ -203,7 +195,8 @@ pub async fn schedule(config: &Config, command: ScheduleCommand) -> anyhow::Resu
                 days,
                 to_dates: to.clone(),
             };
-            let published = copy_schedule(&state, &channel, &request, AUTHOR)
+            let published = control
+                .copy_schedule(&channel, &request, Unversioned::Current, AUTHOR)
                 .await
                 .with_context(|| format!("cannot copy the schedule of {channel}"))?;
             println!(
@@ -232,7 +225,8 @@ pub async fn schedule(config: &Config, command: ScheduleCommand) -> anyhow::Resu
             Ok(())
         }
         ScheduleCommand::Restore { channel, version } => {
-            let restored = restore_schedule(&state, &channel, version, AUTHOR)
+            let restored = control
+                .restore_schedule(&channel, version, None, AUTHOR)
                 .await
                 .with_context(|| format!("cannot restore version {version} of {channel}"))?;
             if restored.unchanged {
@@ -264,7 +258,9 @@ pub async fn as_run(config: &Config, command: AsRunCommand) -> anyhow::Result<()
     let found = find_channel(&store, &channel).await?;
     let from = parse_when("--from", &from, &found)?;
     let to = parse_when("--to", &to, &found)?;
-    let body = export_as_run(&store, &channel, from, to, format)
+    let control = crate::startup::control(config, store);
+    let body = control
+        .export_as_run(&channel, from, to, format)
         .await
         .with_context(|| format!("cannot export the as-run log of {channel}"))?;
     write_out(output.as_deref(), body)
@@ -301,7 +297,7 @@ fn parse_when(flag: &str, text: &str, channel: &Channel) -> anyhow::Result<Times
     if let Ok(day) = NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
         return Ok(local_days(channel.time_zone, day, 0).0);
     }
-    onair_web_ui::api::schedule::parse_instant(text).map_err(|error| {
+    onair_control::schedule::parse_instant(text).map_err(|error| {
         anyhow::anyhow!("{flag}: {error}; give an RFC 3339 instant or a day like 2026-10-23")
     })
 }

@@ -9,7 +9,9 @@ use onair_playout::origin::{self, OriginState};
 use tokio::sync::watch;
 
 use crate::as_run::{AsRunRecorder, wall_period};
-use crate::channels::{ChannelRefresher, DirectoryChannelList, PlanDirectory};
+use onair_control::registry::{ChannelRefresher, PlanDirectory};
+
+use crate::channels::DirectoryChannelList;
 use crate::config::Config;
 use crate::startup;
 
@@ -49,20 +51,22 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
             .as_ref()
             .map(|token| Arc::from(token.expose())),
     });
-    let schedule_api = onair_web_ui::api::router(onair_web_ui::api::ScheduleApiState {
+    let schedule_state = onair_web_ui::api::ScheduleApiState {
         store: store.clone(),
         clock: clock.clone(),
-        lock_margin: onair_web_ui::api::DEFAULT_LOCK_MARGIN,
+        lock_margin: config.playout.lock_margin_ticks(),
         api_token: config
             .http
             .api_token
             .as_ref()
             .map(|token| Arc::from(token.expose())),
-    });
-    let grid_api = onair_web_ui::api::grid::router(onair_web_ui::api::ScheduleApiState {
+    };
+    let schedule_api = onair_web_ui::api::router(schedule_state.clone());
+    let grid_api = onair_web_ui::api::grid::router(schedule_state);
+    let manage_api = onair_web_ui::api::manage::router(onair_web_ui::api::manage::ManageApiState {
         store: store.clone(),
         clock: clock.clone(),
-        lock_margin: onair_web_ui::api::DEFAULT_LOCK_MARGIN,
+        media_root: config.storage.media_dir(),
         api_token: config
             .http
             .api_token
@@ -89,6 +93,7 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         .merge(api)
         .merge(schedule_api)
         .merge(grid_api)
+        .merge(manage_api)
         .merge(as_run_api)
         .merge(epg);
 

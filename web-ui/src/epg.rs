@@ -6,7 +6,7 @@
 //! | `GET /epg.xml` | XMLTV for every channel on air |
 //! | `GET /channels/{slug}/epg.json` | the JSON feed for one channel, 8 days from now |
 //!
-//! Built with [`onair_scheduler::epg`] from the [`Plan`] the binary's channel loader made for
+//! Built with [`onair_scheduler::epg`] from the plan the control plane's registry made for
 //! playout (the very timeline the origin serves), never planned again here: the EPG cannot say
 //! something playout does not air. Channel ids are `<slug>.<domain>` ([`EpgState::domain`]).
 
@@ -18,31 +18,15 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onair_domain::Clock;
-use onair_scheduler::Plan;
 use onair_scheduler::epg::{
     EpgChannel, EpgOptions, JSON_FEED_DAYS, XMLTV_DAYS, days_ahead, json_feed, programmes, xmltv,
     xmltv_channel_id,
 };
 
+pub use onair_control::registry::{PlannedChannel, PlannedChannels};
+
 /// The domain of XMLTV channel ids unless the server names another.
 pub const DEFAULT_XMLTV_DOMAIN: &str = "onair.example";
-
-/// A loaded channel and the plan playout follows.
-#[derive(Debug, Clone)]
-pub struct PlannedChannel {
-    pub slug: String,
-    pub name: String,
-    pub on_air: bool,
-    pub plan: Arc<Plan>,
-    /// The schedule version the plan was made from (what the as-run log credits).
-    pub schedule_version: i64,
-}
-
-/// Where the EPG gets the plans from; the binary provides it (from its channel loader).
-pub trait PlannedChannels: Send + Sync {
-    /// Every loaded channel, by slug.
-    fn planned(&self) -> Vec<PlannedChannel>;
-}
 
 #[derive(Clone)]
 pub struct EpgState {

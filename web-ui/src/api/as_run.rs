@@ -9,6 +9,9 @@
 //! than [`MAX_INTERVAL`] (31 days), empty or reversed, or a malformed instant or format is a 400;
 //! an unknown channel a 404; errors are `{"error": …}`.
 //!
+//! The files are the control plane's ([`onair_control::as_run`]), which `onair as-run export`
+//! calls too.
+//!
 //! **As-run** JSON is `{"channel", "from", "to", "entries": [...]}`; an entry (a CSV row, with
 //! the same names as its header) is `start`, `end` (RFC 3339, on segment boundaries: the run's
 //! own, even when they lie outside the interval; `end` is as far as recorded while it is on air),
@@ -31,7 +34,6 @@
 //! `not_aired` or `unplanned`), `kind`, `schedule_item_id`, `title`, the four instants and the
 //! two deltas, by time.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::rejection::QueryRejection;
@@ -40,22 +42,18 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Router, middleware};
-use onair_domain::{Clock, Ticks, Timestamp};
-use onair_scheduler::as_run::{AiredRun, Reconciliation, kind_label, reconcile, reconcile_span};
-use onair_store::{AsRunEntry, Store};
-use serde::{Deserialize, Serialize};
-use serde_json::json;
+use onair_control::Control;
+use onair_control::as_run::interval;
+use onair_control::registry::PlannedChannels;
+use onair_control::transfer::Format;
+use onair_domain::{Clock, Timestamp};
+use onair_store::Store;
+use serde::Deserialize;
+
+pub use onair_control::as_run::MAX_INTERVAL;
 
 use super::auth::{ApiToken, require_bearer};
-use super::schedule::{ApiError, channel, parse_instant};
-use super::transfer::{Format, Refusal};
-use crate::epg::PlannedChannels;
-
-/// The longest interval one request may ask for.
-pub const MAX_INTERVAL: Ticks = Ticks::from_secs(31 * 86_400);
-
-/// The interval when a request names none: the day up to now.
-const DEFAULT_INTERVAL: Ticks = Ticks::from_secs(86_400);
+use super::error::ApiError;
 
 /// What the as-run routes need.
 #[derive(Clone)]
@@ -66,6 +64,12 @@ pub struct AsRunApiState {
     pub clock: Arc<dyn Clock>,
     /// When set, every route needs `Authorization: Bearer <token>`.
     pub api_token: ApiToken,
+}
+
+impl AsRunApiState {
+    fn control(&self) -> Control {
+        Control::new(self.store.clone(), Arc::clone(&self.clock))
+    }
 }
 
 /// The as-run routes, ready to merge into the server's router.
@@ -87,58 +91,19 @@ struct IntervalQuery {
     format: Option<String>,
 }
 
-/// `[from, to)` from RFC 3339 text; without `to`, `now`; without `from`, a day before `to`.
-/// Refuses malformed instants and what [`check_interval`] refuses.
-pub fn interval(
-    from: Option<&str>,
-    to: Option<&str>,
-    now: Timestamp,
-) -> Result<(Timestamp, Timestamp), String> {
-    let to = match to {
-        Some(text) => parse_instant(text).map_err(|error| format!("to: {error}"))?,
-        None => now,
-    };
-    let from = match from {
-        Some(text) => parse_instant(text).map_err(|error| format!("from: {error}"))?,
-        None => to - DEFAULT_INTERVAL,
-    };
-    check_interval(from, to)?;
-    Ok((from, to))
-}
-
-/// Refuses an empty or reversed interval, and one longer than [`MAX_INTERVAL`].
-pub fn check_interval(from: Timestamp, to: Timestamp) -> Result<(), String> {
-    if to <= from {
-        return Err(format!(
-            "from ({}) must be before to ({})",
-            from.to_rfc3339_millis(),
-            to.to_rfc3339_millis()
-        ));
-    }
-    if to - from > MAX_INTERVAL {
-        return Err(format!(
-            "the interval {} to {} is longer than {} days: ask for less at a time",
-            from.to_rfc3339_millis(),
-            to.to_rfc3339_millis(),
-            MAX_INTERVAL.0 / Ticks::from_secs(86_400).0
-        ));
-    }
-    Ok(())
-}
-
 fn read_query(
     query: Result<Query<IntervalQuery>, QueryRejection>,
     now: Timestamp,
 ) -> Result<(Timestamp, Timestamp, Format), ApiError> {
-    let Query(query) = query.map_err(|rejection| ApiError::BadRequest(rejection.body_text()))?;
+    let Query(query) = query?;
     let format = match query.format.as_deref() {
         None => Format::Json,
         Some(text) => Format::parse(text).ok_or_else(|| {
-            ApiError::BadRequest(format!("format {text:?} is neither json nor csv"))
+            ApiError::bad_request(format!("format {text:?} is neither json nor csv"))
         })?,
     };
     let (from, to) =
-        interval(query.from.as_deref(), query.to.as_deref(), now).map_err(ApiError::BadRequest)?;
+        interval(query.from.as_deref(), query.to.as_deref(), now).map_err(ApiError::bad_request)?;
     Ok((from, to, format))
 }
 
@@ -148,7 +113,10 @@ async fn entries(
     query: Result<Query<IntervalQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let (from, to, format) = read_query(query, state.clock.now())?;
-    let body = as_run_file(&state.store, &slug, from, to, format).await?;
+    let body = state
+        .control()
+        .export_as_run(&slug, from, to, format)
+        .await?;
     Ok(file_response(format, body))
 }
 
@@ -157,304 +125,38 @@ async fn reconciliation(
     Path(slug): Path<String>,
     query: Result<Query<IntervalQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
-    let (from, to, format) = read_query(query, now)?;
-    let to = to.min(now);
-    if to <= from {
-        return Err(ApiError::BadRequest(format!(
-            "nothing has aired from {} yet: reconcile an interval that starts before now ({})",
-            from.to_rfc3339_millis(),
-            now.to_rfc3339_millis()
-        )));
-    }
-    let channel = channel(&state.store, &slug).await?;
-    let planned = state
-        .plans
-        .planned()
-        .into_iter()
-        .find(|planned| planned.slug == channel.slug.as_str())
-        .ok_or_else(|| {
-            ApiError::NotFound(format!(
-                "channel {slug:?} has no plan loaded: nothing of it airs"
-            ))
-        })?;
-    let (span_from, span_to) = reconcile_span(&planned.plan, from, to);
-    let recorded = state
-        .store
-        .as_run_between(channel.id, span_from, span_to)
+    let (from, to, format) = read_query(query, state.clock.now())?;
+    let body = state
+        .control()
+        .reconcile_as_run(state.plans.as_ref(), &slug, from, to, format)
         .await?;
-    let aired: Vec<AiredRun> = recorded.iter().map(aired_of).collect();
-    let result = reconcile(&planned.plan, &aired, from, to);
-    let by_start: HashMap<Timestamp, &AsRunEntry> =
-        recorded.iter().map(|entry| (entry.start, entry)).collect();
-    let body = match format {
-        Format::Json => reconciliation_json(&slug, from, to, &result, &by_start),
-        Format::Csv => reconciliation_csv(&result),
-    };
     Ok(file_response(format, body))
-}
-
-/// The as-run log of `slug` in `[from, to)` as a file, as `GET …/as-run` answers (after the
-/// same checks of the interval).
-pub async fn export_as_run(
-    store: &Store,
-    slug: &str,
-    from: Timestamp,
-    to: Timestamp,
-    format: Format,
-) -> Result<Vec<u8>, Refusal> {
-    check_interval(from, to).map_err(|message| Refusal::from(ApiError::BadRequest(message)))?;
-    Ok(as_run_file(store, slug, from, to, format).await?)
-}
-
-async fn as_run_file(
-    store: &Store,
-    slug: &str,
-    from: Timestamp,
-    to: Timestamp,
-    format: Format,
-) -> Result<Vec<u8>, ApiError> {
-    let channel = channel(store, slug).await?;
-    let entries = store.as_run_between(channel.id, from, to).await?;
-    Ok(match format {
-        Format::Json => to_json(&json!({
-            "channel": channel.slug.as_str(),
-            "from": from.to_rfc3339_millis(),
-            "to": to.to_rfc3339_millis(),
-            "entries": entries.iter().map(EntryOut::of).collect::<Vec<_>>(),
-        })),
-        Format::Csv => to_csv(ENTRY_HEADER, entries.iter().map(EntryOut::of)),
-    })
 }
 
 fn file_response(format: Format, body: Vec<u8>) -> Response {
     ([(header::CONTENT_TYPE, format.content_type())], body).into_response()
 }
 
-/// A recorded entry as a run that aired, for [`reconcile`].
-fn aired_of(entry: &AsRunEntry) -> AiredRun {
-    AiredRun {
-        run_start: entry.start,
-        run_end: entry.end,
-        start: entry.start,
-        end: entry.end,
-        kind: entry.kind,
-        item_id: entry.schedule_item_id,
-        title: entry.title.clone(),
-        asset_id: entry.asset_id,
-        ad_break: entry.ad_break,
-        live_source: entry.live_source.clone(),
-        media_sequence: entry.media_sequence,
-    }
-}
-
-/// The columns of the as-run CSV: [`EntryOut`]'s fields.
-const ENTRY_HEADER: &[&str] = &[
-    "start",
-    "end",
-    "duration_ms",
-    "kind",
-    "schedule_item_id",
-    "title",
-    "asset_id",
-    "live_source",
-    "break_number",
-    "break_duration_ms",
-    "media_sequence",
-    "schedule_version",
-    "recovered",
-];
-
-/// The columns of the reconciliation CSV: [`ReconciledOut`]'s fields.
-const RECONCILED_HEADER: &[&str] = &[
-    "status",
-    "kind",
-    "schedule_item_id",
-    "title",
-    "live_source",
-    "planned_start",
-    "planned_end",
-    "aired_start",
-    "aired_end",
-    "start_delta_ms",
-    "end_delta_ms",
-];
-
-/// An entry as JSON and as a CSV row (the field order is the CSV's column order).
-#[derive(Debug, Serialize)]
-struct EntryOut {
-    start: String,
-    end: String,
-    duration_ms: i64,
-    kind: &'static str,
-    schedule_item_id: Option<i64>,
-    title: String,
-    asset_id: i64,
-    live_source: Option<String>,
-    break_number: Option<u32>,
-    break_duration_ms: Option<i64>,
-    media_sequence: u64,
-    schedule_version: i64,
-    recovered: bool,
-}
-
-impl EntryOut {
-    fn of(entry: &AsRunEntry) -> EntryOut {
-        EntryOut {
-            start: entry.start.to_rfc3339_millis(),
-            end: entry.end.to_rfc3339_millis(),
-            duration_ms: (entry.end - entry.start).as_millis(),
-            kind: kind_label(entry.kind, entry.live_source.is_some()),
-            schedule_item_id: entry.schedule_item_id.map(|id| id.0),
-            title: entry.title.clone(),
-            asset_id: entry.asset_id.0,
-            live_source: entry.live_source.clone(),
-            break_number: entry.ad_break.map(|slot| slot.number),
-            break_duration_ms: entry.ad_break.map(|slot| slot.duration.as_millis()),
-            media_sequence: entry.media_sequence,
-            schedule_version: entry.schedule_version,
-            recovered: entry.recovered,
-        }
-    }
-}
-
-/// A row of the reconciliation (the field order is the CSV's column order).
-#[derive(Debug, Serialize)]
-struct ReconciledOut {
-    status: &'static str,
-    kind: &'static str,
-    schedule_item_id: Option<i64>,
-    title: String,
-    live_source: Option<String>,
-    planned_start: Option<String>,
-    planned_end: Option<String>,
-    aired_start: Option<String>,
-    aired_end: Option<String>,
-    start_delta_ms: Option<i64>,
-    end_delta_ms: Option<i64>,
-}
-
-fn planned_rows(result: &Reconciliation) -> Vec<(Timestamp, ReconciledOut)> {
-    result
-        .items
-        .iter()
-        .map(|item| {
-            let planned = &item.planned;
-            (
-                planned.start,
-                ReconciledOut {
-                    status: if item.aired.is_some() {
-                        "aired"
-                    } else {
-                        "not_aired"
-                    },
-                    kind: if planned.live_source.is_some() {
-                        "live"
-                    } else {
-                        "programme"
-                    },
-                    schedule_item_id: planned.item_id.map(|id| id.0),
-                    title: planned.title.clone(),
-                    live_source: planned.live_source.clone(),
-                    planned_start: Some(planned.start.to_rfc3339_millis()),
-                    planned_end: Some(planned.end.to_rfc3339_millis()),
-                    aired_start: item.aired.map(|(start, _)| start.to_rfc3339_millis()),
-                    aired_end: item.aired.map(|(_, end)| end.to_rfc3339_millis()),
-                    start_delta_ms: item.start_delta().map(Ticks::as_millis),
-                    end_delta_ms: item.end_delta().map(Ticks::as_millis),
-                },
-            )
-        })
-        .collect()
-}
-
-fn reconciliation_json(
-    slug: &str,
-    from: Timestamp,
-    to: Timestamp,
-    result: &Reconciliation,
-    recorded: &HashMap<Timestamp, &AsRunEntry>,
-) -> Vec<u8> {
-    let items: Vec<ReconciledOut> = planned_rows(result)
-        .into_iter()
-        .map(|(_, row)| row)
-        .collect();
-    let unplanned: Vec<EntryOut> = result
-        .unplanned
-        .iter()
-        .filter_map(|run| recorded.get(&run.run_start))
-        .map(|entry| EntryOut::of(entry))
-        .collect();
-    to_json(&json!({
-        "channel": slug,
-        "from": from.to_rfc3339_millis(),
-        "to": to.to_rfc3339_millis(),
-        "items": items,
-        "unplanned": unplanned,
-    }))
-}
-
-fn reconciliation_csv(result: &Reconciliation) -> Vec<u8> {
-    let mut rows = planned_rows(result);
-    rows.extend(result.unplanned.iter().map(|run| {
-        (
-            run.run_start,
-            ReconciledOut {
-                status: "unplanned",
-                kind: run.label(),
-                schedule_item_id: run.item_id.map(|id| id.0),
-                title: run.title.clone(),
-                live_source: None,
-                planned_start: None,
-                planned_end: None,
-                aired_start: Some(run.run_start.to_rfc3339_millis()),
-                aired_end: Some(run.end.to_rfc3339_millis()),
-                start_delta_ms: None,
-                end_delta_ms: None,
-            },
-        )
-    }));
-    rows.sort_by_key(|(at, _)| *at);
-    to_csv(RECONCILED_HEADER, rows.into_iter().map(|(_, row)| row))
-}
-
-fn to_json(value: &serde_json::Value) -> Vec<u8> {
-    serde_json::to_vec(value).expect("JSON values serialise")
-}
-
-/// `header`, then the rows (whose fields are the header's columns, in order).
-fn to_csv<T: Serialize>(header: &[&str], rows: impl Iterator<Item = T>) -> Vec<u8> {
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    let write = || -> csv::Result<()> {
-        writer.write_record(header)?;
-        for row in rows {
-            writer.serialize(row)?;
-        }
-        writer.flush()?;
-        Ok(())
-    };
-    write().expect("writing CSV to memory cannot fail");
-    writer
-        .into_inner()
-        .expect("writing CSV to memory cannot fail")
-}
-
 #[cfg(test)]
 mod tests {
+    use std::collections::HashMap;
+
     use super::*;
     use crate::epg::PlannedChannel;
     use axum::body::Body;
     use axum::http::{Request, StatusCode};
+    use onair_control::as_run::{ENTRY_HEADER, RECONCILED_HEADER};
+    use onair_domain::Ticks;
     use onair_domain::{
         Asset, AssetId, AssetState, ChannelSlug, FixedClock, Ladder, OutputFormat, Packaging,
         Rendition, ScheduleItemId, SegmentInfo,
     };
     use onair_scheduler::as_run::aired;
     use onair_scheduler::{GridItem, Plan, PlanOptions, ProgrammeInfo, Start, plan_grid};
+    use onair_store::AsRunEntry;
     use onair_store::NewChannel;
     use serde_json::Value;
+    use serde_json::json;
     use tower::ServiceExt;
 
     /// 2026-10-25T12:00:00Z.
@@ -820,45 +522,5 @@ mod tests {
             .unwrap();
         let response = app.oneshot(request).await.unwrap();
         assert_eq!(response.status(), StatusCode::OK);
-    }
-
-    /// The header serde derives for a row.
-    fn derived_header<T: Serialize>(row: &T) -> String {
-        let mut writer = csv::Writer::from_writer(Vec::new());
-        writer.serialize(row).unwrap();
-        let text = String::from_utf8(writer.into_inner().unwrap()).unwrap();
-        text.lines().next().unwrap().to_owned()
-    }
-
-    #[test]
-    fn the_csv_headers_are_the_fields_in_order() {
-        let entry = EntryOut::of(&AsRunEntry {
-            start: at(0),
-            end: at(6),
-            kind: onair_domain::RunKind::Slate,
-            schedule_item_id: None,
-            title: "slate".into(),
-            asset_id: AssetId(9),
-            live_source: None,
-            ad_break: None,
-            media_sequence: 0,
-            schedule_version: 1,
-            recovered: false,
-        });
-        assert_eq!(derived_header(&entry), ENTRY_HEADER.join(","));
-        let row = ReconciledOut {
-            status: "aired",
-            kind: "programme",
-            schedule_item_id: None,
-            title: String::new(),
-            live_source: None,
-            planned_start: None,
-            planned_end: None,
-            aired_start: None,
-            aired_end: None,
-            start_delta_ms: None,
-            end_delta_ms: None,
-        };
-        assert_eq!(derived_header(&row), RECONCILED_HEADER.join(","));
     }
 }

@@ -1,9 +1,12 @@
-//! The REST API of the scheduler, under `/api` (see [`schedule`] for the routes), and the
-//! bearer-token guard every `/api` route shares ([`auth`]).
+//! The REST API under `/api`: JSON wire types to control-plane calls and back, refusals mapped
+//! to status codes ([`error`]), and the bearer-token guard every `/api` route shares ([`auth`]).
+//! The rules (checks, versions, lock horizon, planning) are `onair_control`'s.
 
 pub mod as_run;
 pub mod auth;
+pub mod error;
 pub mod grid;
+pub mod manage;
 pub mod schedule;
 pub mod transfer;
 

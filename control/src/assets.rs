@@ -1,0 +1,240 @@
+//! The asset library as a user manages it: list, search and filter, show with what airs it,
+//! and delete one nothing airs.
+//!
+//! Deleting is refused while anything airs the asset: a schedule item (past ones too: the
+//! schedule keeps what it played; the refusal names the items inside the lock horizon first),
+//! a channel's slate or filler, or a transcode job still working on it. The as-run log keeps
+//! its entries, with the title they aired under. A deleted asset's files are removed after the
+//! database lets go of them; a file that cannot be removed is reported, not fatal.
+
+use std::path::Path;
+
+use onair_domain::{Asset, AssetId, AssetState, Timestamp};
+use onair_store::{AssetFilter, AssetUse, StoreError};
+
+use onair_store::grid::GridKind;
+
+use crate::grid::GridDoc;
+use crate::grid::compile::asset_references;
+use crate::schedule::lock_horizon;
+use crate::{Control, Refusal};
+
+/// The most assets one listing answers with.
+pub const MAX_PAGE: u32 = 500;
+
+/// Which assets to list, as a user asks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AssetQuery {
+    /// `processing`, `ready` or `failed`.
+    pub state: Option<String>,
+    /// Part of the title, in any case.
+    pub title: Option<String>,
+    /// At most this many (default and cap [`MAX_PAGE`]).
+    pub limit: Option<u32>,
+    /// The last id of the previous page.
+    pub after: Option<i64>,
+}
+
+/// An asset with what airs it.
+#[derive(Debug, Clone)]
+pub struct AssetDetail {
+    pub asset: Asset,
+    pub error: Option<String>,
+    pub poster: Option<String>,
+    /// What airs it from now on (items still airing now included), then slates and fillers.
+    pub uses: Vec<AssetUse>,
+}
+
+/// A deleted asset.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetDeleted {
+    pub id: AssetId,
+    pub title: String,
+    pub files_removed: usize,
+    /// Files that could not be removed, with why.
+    pub files_left: Vec<String>,
+}
+
+impl Control {
+    /// The assets `query` asks for, by id.
+    pub async fn assets(&self, query: &AssetQuery) -> Result<Vec<Asset>, Refusal> {
+        let state = match query.state.as_deref() {
+            None | Some("") => None,
+            Some(text) => Some(AssetState::parse(text).ok_or_else(|| {
+                Refusal::BadRequest(format!(
+                    "state {text:?} is not an asset state: processing, ready or failed"
+                ))
+            })?),
+        };
+        let limit = query.limit.unwrap_or(MAX_PAGE);
+        if limit == 0 || limit > MAX_PAGE {
+            return Err(Refusal::BadRequest(format!(
+                "limit {limit}: ask for 1 to {MAX_PAGE} assets at a time"
+            )));
+        }
+        let filter = AssetFilter {
+            state,
+            title_contains: query
+                .title
+                .as_deref()
+                .map(str::trim)
+                .filter(|title| !title.is_empty())
+                .map(str::to_owned),
+            ladder: None,
+            limit: Some(limit),
+            after_id: query.after.map(AssetId),
+        };
+        Ok(self.store.list_assets(&filter).await?)
+    }
+
+    /// One asset with its renditions and what airs it.
+    pub async fn asset(&self, id: i64) -> Result<AssetDetail, Refusal> {
+        let id = AssetId(id);
+        let asset = self
+            .store
+            .asset(id)
+            .await?
+            .ok_or_else(|| Refusal::NotFound(format!("asset {id} not found")))?;
+        let error = self.store.asset_error(id).await?;
+        let poster = self.store.asset_poster(id).await?;
+        let uses = self.store.asset_uses(id, self.clock.now()).await?;
+        Ok(AssetDetail {
+            asset,
+            error,
+            poster,
+            uses,
+        })
+    }
+
+    /// Deletes an asset nothing airs and removes its files under `media_root`.
+    pub async fn delete_asset(&self, id: i64, media_root: &Path) -> Result<AssetDeleted, Refusal> {
+        let id = AssetId(id);
+        let now = self.clock.now();
+        let uses = self
+            .store
+            .asset_uses(id, Timestamp(i64::MIN))
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound(_) => Refusal::NotFound(format!("asset {id} not found")),
+                other => other.into(),
+            })?;
+        let grid_uses = self.grid_uses(id).await?;
+        if !uses.is_empty() || !grid_uses.is_empty() {
+            let mut message = self.in_use_message(id, &uses, now).await?;
+            if !grid_uses.is_empty() {
+                message = format!(
+                    "{message}{}in the grid: {}",
+                    if uses.is_empty() { "" } else { "; " },
+                    shortened(&grid_uses)
+                );
+            }
+            return Err(Refusal::Conflict(format!(
+                "asset {id} is in use and was not deleted: {message}; take it out of the schedule and the grid first"
+            )));
+        }
+        let deleted = self.store.delete_asset(id).await?;
+        let mut files_removed = 0;
+        let mut files_left = Vec::new();
+        for file in &deleted.files {
+            let path = media_root.join(file);
+            match std::fs::remove_file(&path) {
+                Ok(()) => files_removed += 1,
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => files_left.push(format!("{}: {error}", path.display())),
+            }
+        }
+        // The asset's folder, once empty.
+        let _ = std::fs::remove_dir_all(media_root.join("assets").join(id.0.to_string()));
+        if !files_left.is_empty() {
+            tracing::warn!(asset = %id, left = files_left.len(), "files of a deleted asset could not be removed");
+        }
+        Ok(AssetDeleted {
+            id,
+            title: deleted.title,
+            files_removed,
+            files_left,
+        })
+    }
+
+    /// Why an asset cannot go: the items airing it inside the lock horizon first, then the
+    /// rest.
+    async fn in_use_message(
+        &self,
+        _id: AssetId,
+        uses: &[AssetUse],
+        now: Timestamp,
+    ) -> Result<String, Refusal> {
+        let mut locked = Vec::new();
+        let mut later = Vec::new();
+        let mut others = Vec::new();
+        for asset_use in uses {
+            match asset_use {
+                AssetUse::ScheduleItem {
+                    item,
+                    channel,
+                    start,
+                    title,
+                } => {
+                    let channel_row =
+                        crate::schedule::channel(&self.store, channel.as_str()).await?;
+                    let horizon = lock_horizon(self, &channel_row, now).await?;
+                    let text = format!(
+                        "item {} {title:?} on {channel} at {}",
+                        item.0,
+                        start.to_rfc3339_millis()
+                    );
+                    if *start < horizon {
+                        locked.push(text);
+                    } else {
+                        later.push(text);
+                    }
+                }
+                AssetUse::Slate { channel } => others.push(format!("the slate of {channel}")),
+                AssetUse::Filler { channel } => others.push(format!("filler of {channel}")),
+            }
+        }
+        let mut parts = Vec::new();
+        if !locked.is_empty() {
+            parts.push(format!(
+                "scheduled inside the lock horizon: {}",
+                shortened(&locked)
+            ));
+        }
+        if !later.is_empty() {
+            parts.push(format!("scheduled: {}", shortened(&later)));
+        }
+        if !others.is_empty() {
+            parts.push(others.join(", "));
+        }
+        Ok(parts.join("; "))
+    }
+
+    /// Where the current grid of each channel names the asset, as `channel: path`.
+    async fn grid_uses(&self, id: AssetId) -> Result<Vec<String>, Refusal> {
+        let mut found = Vec::new();
+        for channel in self.store.channels().await? {
+            if channel.retired {
+                continue;
+            }
+            let documents = self.store.grid_documents(channel.id).await?;
+            let (grid, _) = GridDoc::as_of(&documents, None);
+            for kind in GridKind::ALL {
+                for (path, asset) in asset_references(&grid, kind) {
+                    if asset == id.0 {
+                        found.push(format!("{} {path}", channel.slug));
+                    }
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// The first ten of a list, and how many more.
+fn shortened(list: &[String]) -> String {
+    let mut text = list.iter().take(10).cloned().collect::<Vec<_>>().join(", ");
+    if list.len() > 10 {
+        text.push_str(&format!(" and {} more", list.len() - 10));
+    }
+    text
+}

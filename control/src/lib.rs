@@ -1,0 +1,53 @@
+//! The control plane: one home for what `onair serve`, the CLI and the HTTP API do with a
+//! channel. It sits between the adapters (web-ui's API and pages, the CLI, `serve`'s wiring)
+//! and the core (`store`, `scheduler`, `playout`), and answers with typed results and typed
+//! [`Refusal`]s: no HTTP, no status codes, no JSON wire types (the file formats of import,
+//! export and the as-run log are its own, as files).
+//!
+//! - [`schedule`]: schedule edits under the lock horizon, check-and-set versions, restore;
+//! - [`transfer`]: import, export and copy of days, as JSON or CSV files;
+//! - [`grid`]: the grid's stored documents, compiling them to the scheduler's types, planning a
+//!   channel from the store ([`grid::plan_channel`]), grid edits, versions and the preview;
+//! - [`registry`]: the planned channels playout, the EPG and the as-run recorder share, kept in
+//!   step with the database;
+//! - [`as_run`]: the as-run export and its reconciliation with the plan;
+//! - [`channels`], [`assets`], [`ladders`]: channels, the asset library and ladders as a user
+//!   manages them.
+
+use std::sync::Arc;
+
+use onair_domain::{Clock, Ticks};
+use onair_store::Store;
+
+pub mod as_run;
+pub mod assets;
+pub mod channels;
+pub mod grid;
+pub mod ladders;
+pub mod refusal;
+pub mod registry;
+pub mod schedule;
+pub mod transfer;
+
+pub use refusal::{Problem, Refusal};
+pub use schedule::DEFAULT_LOCK_MARGIN;
+
+/// The control plane's handle: the store, the clock edits and plans are made at, and the
+/// margin of the lock horizon. Cheap to clone.
+#[derive(Clone)]
+pub struct Control {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Added to now + the playout window to give the lock horizon.
+    pub lock_margin: Ticks,
+}
+
+impl Control {
+    pub fn new(store: Store, clock: Arc<dyn Clock>) -> Control {
+        Control {
+            store,
+            clock,
+            lock_margin: DEFAULT_LOCK_MARGIN,
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Channels, assets and ladders as a user manages them, through the control plane
+//! ([`onair_control::channels`], [`onair_control::assets`], [`onair_control::ladders`]).
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /api/channels` | every channel (retired ones too) with its settings and schedule version (routed with the schedule API) |
+//! | `POST /api/channels` | `{"slug", "name", "time_zone"?, "ladder"?, "outputs"?, "window_segments"?, "slate"?, "filler"?, "on_air"?}` creates a channel: 201 |
+//! | `GET /api/channels/{slug}` | one channel |
+//! | `PATCH /api/channels/{slug}` | the same fields but `slug`, each optional (`"slate": null` goes back to the generated slate) |
+//! | `DELETE /api/channels/{slug}` | retires it (`{"retired": true}`), or deletes it when nothing was ever scheduled on it (`{"deleted": true}`) |
+//! | `GET /api/assets?state=&title=&limit=&after=` | the asset library, by id, a page at a time (`next_after` names the next page) |
+//! | `DELETE /api/assets/{id}` | deletes an asset nothing airs, with its files |
+//! | `GET /api/ladders`, `GET /api/ladders/{name}` | the ladders (the built-in `fast` and `demo` among them) |
+//! | `POST /api/ladders` | a custom ladder (the JSON of `GET /api/ladders/{name}`, without `id`), checked as the built-in ones are: 201 |
+//!
+//! Refusals name the field: a taken slug (409, `slug: …`), an unknown time zone, ladder,
+//! output or asset (422, `errors[].field`), an asset still in use (409, naming the items), a
+//! ladder change on a channel on air (409). `GET /api/assets/{id}` and creating assets are the
+//! transcode farm's routes.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router, middleware};
+use onair_control::Control;
+use onair_control::assets::AssetQuery;
+use onair_control::channels::{ChannelEdit, ChannelInfo, ChannelSpec, Retirement};
+use onair_domain::{Clock, Ladder, LadderId, LoudnessTarget, Rung, Ticks};
+use onair_store::Store;
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::{Value, json};
+
+use super::auth::{ApiToken, require_bearer};
+use super::error::ApiError;
+
+/// What the management routes need.
+#[derive(Clone)]
+pub struct ManageApiState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Where assets' files are, to remove a deleted one's.
+    pub media_root: PathBuf,
+    /// When set, every route needs `Authorization: Bearer <token>`.
+    pub api_token: ApiToken,
+}
+
+impl ManageApiState {
+    fn control(&self) -> Control {
+        Control::new(self.store.clone(), Arc::clone(&self.clock))
+    }
+}
+
+/// The management routes, ready to merge into the server's router.
+pub fn router(state: ManageApiState) -> Router {
+    Router::new()
+        .route("/api/channels", post(create_channel))
+        .route(
+            "/api/channels/{slug}",
+            get(get_channel).patch(edit_channel).delete(retire_channel),
+        )
+        .route("/api/assets", get(list_assets))
+        .route("/api/assets/{id}", delete(delete_asset))
+        .route("/api/ladders", get(list_ladders).post(create_ladder))
+        .route("/api/ladders/{name}", get(get_ladder))
+        .route_layer(middleware::from_fn_with_state(
+            state.api_token.clone(),
+            require_bearer,
+        ))
+        .with_state(state)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire types
+
+#[derive(Debug, Serialize)]
+pub(super) struct ChannelOut {
+    slug: String,
+    name: String,
+    time_zone: String,
+    ladder: String,
+    outputs: Vec<String>,
+    window_segments: u32,
+    slate: Option<i64>,
+    filler: Vec<i64>,
+    on_air: bool,
+    retired: bool,
+    schedule_version: i64,
+    /// Where players find it (when it is on air).
+    master_url: String,
+}
+
+impl ChannelOut {
+    pub(super) fn of(info: ChannelInfo) -> ChannelOut {
+        let channel = info.channel;
+        ChannelOut {
+            master_url: format!("/channels/{}/master.m3u8", channel.slug),
+            slug: channel.slug.to_string(),
+            name: channel.name,
+            time_zone: channel.time_zone.name().to_owned(),
+            ladder: info.ladder,
+            outputs: channel
+                .outputs
+                .iter()
+                .map(|output| output.as_str().to_owned())
+                .collect(),
+            window_segments: channel.window_segments,
+            slate: channel.slate.map(|id| id.0),
+            filler: channel.filler.iter().map(|id| id.0).collect(),
+            on_air: channel.on_air,
+            retired: channel.retired,
+            schedule_version: info.schedule_version,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelIn {
+    slug: String,
+    name: String,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    ladder: Option<String>,
+    #[serde(default)]
+    outputs: Option<Vec<String>>,
+    #[serde(default)]
+    window_segments: Option<u32>,
+    #[serde(default)]
+    slate: Option<i64>,
+    #[serde(default)]
+    filler: Vec<i64>,
+    #[serde(default)]
+    on_air: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ChannelPatch {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    time_zone: Option<String>,
+    #[serde(default)]
+    ladder: Option<String>,
+    #[serde(default)]
+    outputs: Option<Vec<String>>,
+    #[serde(default)]
+    window_segments: Option<u32>,
+    #[serde(default, deserialize_with = "present")]
+    slate: Option<Option<i64>>,
+    #[serde(default)]
+    filler: Option<Vec<i64>>,
+    #[serde(default)]
+    on_air: Option<bool>,
+}
+
+/// A field that is present, even as `null`: `Some(None)`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(deserializer).map(Some)
+}
+
+#[derive(Debug, Deserialize)]
+struct AssetsQuery {
+    state: Option<String>,
+    title: Option<String>,
+    limit: Option<u32>,
+    after: Option<i64>,
+}
+
+/// A custom ladder as sent: a ladder without its id.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LadderIn {
+    name: String,
+    frame_rate_num: u32,
+    frame_rate_den: u32,
+    /// The segment (and GOP) duration in milliseconds.
+    segment_duration_ms: i64,
+    #[serde(default = "audio_sample_rate")]
+    audio_sample_rate: u32,
+    #[serde(default = "audio_channels")]
+    audio_channels: u32,
+    #[serde(default)]
+    loudness: LoudnessTarget,
+    rungs: Vec<Rung>,
+}
+
+fn audio_sample_rate() -> u32 {
+    onair_domain::ladder::AUDIO_SAMPLE_RATE
+}
+
+fn audio_channels() -> u32 {
+    onair_domain::ladder::AUDIO_CHANNELS
+}
+
+fn ladder_out(ladder: &Ladder) -> Value {
+    json!({
+        "name": ladder.name,
+        "frame_rate_num": ladder.frame_rate_num,
+        "frame_rate_den": ladder.frame_rate_den,
+        "segment_duration_ms": ladder.segment_duration.as_millis(),
+        "audio_sample_rate": ladder.audio_sample_rate,
+        "audio_channels": ladder.audio_channels,
+        "loudness": ladder.loudness,
+        "rungs": ladder.rungs,
+        "stored": ladder.id.0 != 0,
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Channels
+
+async fn create_channel(
+    State(state): State<ManageApiState>,
+    body: Result<Json<ChannelIn>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let spec = ChannelSpec {
+        slug: body.slug,
+        name: body.name,
+        time_zone: body.time_zone,
+        ladder: body.ladder,
+        outputs: body.outputs,
+        window_segments: body.window_segments,
+        slate: body.slate,
+        filler: body.filler,
+        on_air: body.on_air,
+    };
+    let created = state.control().create_channel(&spec).await?;
+    Ok((StatusCode::CREATED, Json(ChannelOut::of(created))).into_response())
+}
+
+async fn get_channel(
+    State(state): State<ManageApiState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let info = state.control().channel(&slug).await?;
+    Ok(Json(ChannelOut::of(info)).into_response())
+}
+
+async fn edit_channel(
+    State(state): State<ManageApiState>,
+    Path(slug): Path<String>,
+    body: Result<Json<ChannelPatch>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let edit = ChannelEdit {
+        name: body.name,
+        time_zone: body.time_zone,
+        ladder: body.ladder,
+        outputs: body.outputs,
+        window_segments: body.window_segments,
+        slate: body.slate,
+        filler: body.filler,
+        on_air: body.on_air,
+    };
+    let edited = state.control().edit_channel(&slug, &edit).await?;
+    Ok(Json(ChannelOut::of(edited)).into_response())
+}
+
+async fn retire_channel(
+    State(state): State<ManageApiState>,
+    Path(slug): Path<String>,
+) -> Result<Response, ApiError> {
+    let body = match state.control().retire_channel(&slug).await? {
+        Retirement::Deleted => json!({ "slug": slug, "deleted": true }),
+        Retirement::Retired => json!({ "slug": slug, "retired": true }),
+    };
+    Ok(Json(body).into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Assets
+
+async fn list_assets(
+    State(state): State<ManageApiState>,
+    query: Result<Query<AssetsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let asked = AssetQuery {
+        state: query.state,
+        title: query.title,
+        limit: query.limit,
+        after: query.after,
+    };
+    let limit = asked.limit.unwrap_or(onair_control::assets::MAX_PAGE) as usize;
+    let assets = state.control().assets(&asked).await?;
+    let next_after = (assets.len() == limit)
+        .then(|| assets.last().map(|asset| asset.id.0))
+        .flatten();
+    let assets: Vec<Value> = assets
+        .iter()
+        .map(|asset| {
+            json!({
+                "id": asset.id.0,
+                "title": asset.title,
+                "state": asset.state.as_str(),
+                "duration_ms": asset.duration.as_millis(),
+                "ladder_id": asset.ladder_id.0,
+                "url": format!("/api/assets/{}", asset.id.0),
+            })
+        })
+        .collect();
+    Ok(Json(json!({ "assets": assets, "next_after": next_after })).into_response())
+}
+
+async fn delete_asset(
+    State(state): State<ManageApiState>,
+    Path(id): Path<i64>,
+) -> Result<Response, ApiError> {
+    let deleted = state.control().delete_asset(id, &state.media_root).await?;
+    Ok(Json(json!({
+        "id": deleted.id.0,
+        "title": deleted.title,
+        "deleted": true,
+        "files_removed": deleted.files_removed,
+        "files_left": deleted.files_left,
+    }))
+    .into_response())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Ladders
+
+async fn list_ladders(State(state): State<ManageApiState>) -> Result<Response, ApiError> {
+    let ladders: Vec<Value> = state
+        .control()
+        .ladders()
+        .await?
+        .iter()
+        .map(ladder_out)
+        .collect();
+    Ok(Json(json!({ "ladders": ladders })).into_response())
+}
+
+async fn get_ladder(
+    State(state): State<ManageApiState>,
+    Path(name): Path<String>,
+) -> Result<Response, ApiError> {
+    let ladder = state.control().resolve_ladder(&name).await?;
+    Ok(Json(ladder_out(&ladder)).into_response())
+}
+
+async fn create_ladder(
+    State(state): State<ManageApiState>,
+    body: Result<Json<LadderIn>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let ladder = Ladder {
+        id: LadderId(0),
+        name: body.name,
+        frame_rate_num: body.frame_rate_num,
+        frame_rate_den: body.frame_rate_den,
+        segment_duration: Ticks::from_millis(body.segment_duration_ms),
+        audio_sample_rate: body.audio_sample_rate,
+        audio_channels: body.audio_channels,
+        loudness: body.loudness,
+        rungs: body.rungs,
+    };
+    let created = state.control().create_ladder(&ladder).await?;
+    Ok((StatusCode::CREATED, Json(ladder_out(&created))).into_response())
+}
