@@ -159,8 +159,18 @@ pub fn build_items(grid: &ChannelGrid<'_>) -> (Vec<GridItem>, Vec<Problem>) {
     let taken: HashSet<Timestamp> = one_off.iter().filter_map(|(at, _)| *at).collect();
     let mut all = one_off;
     for template in grid.templates {
-        let (entries, template_problems) = template.expand(grid.from, grid.to);
+        let (mut entries, template_problems) = template.expand(grid.from, grid.to);
         problems.extend(template_problems.into_iter().map(Problem::from));
+        let fires_at_from = entries.iter().any(|entry| match entry {
+            GridEntry::Item(item) => item.start.hard() == Some(grid.from),
+            GridEntry::Block { start, .. } | GridEntry::Fill { start, .. } => {
+                start.hard() == Some(grid.from)
+            }
+            GridEntry::Break { .. } => false,
+        });
+        if !fires_at_from && let Some(joined) = template.fill_in_progress(grid.from) {
+            entries.insert(0, joined);
+        }
         all.extend(
             chains(&entries)
                 .into_iter()
@@ -638,6 +648,91 @@ mod tests {
         stages[1].to = at_utc("2026-11-23T00:00:00Z");
         let (plan, _) = build_plan_in_stages(&stages);
         let played: Vec<i64> = plan.items.iter().map(|item| item.asset_id.0).collect();
-        assert_eq!(played, [1, 2, 3, 1, 2, 3, 1, 2]);
+        // The fill that began at 20:00 runs to the next hard start: the second stage joins it in
+        // progress at midnight and the loop goes on, 1, 2, 3, with no repeat and no gap.
+        assert_eq!(played[..8], [1, 2, 3, 1, 2, 3, 1, 2]);
+        assert!(
+            played
+                .iter()
+                .zip(played.iter().skip(1))
+                .all(|(a, b)| b - a == 1 || (*a == 3 && *b == 1)),
+            "{played:?}"
+        );
+        let second_stage = at_utc("2026-11-22T00:00:00Z");
+        let joined = plan
+            .items
+            .iter()
+            .find(|item| item.start >= second_stage)
+            .unwrap();
+        assert_eq!(joined.start, second_stage);
+    }
+
+    #[test]
+    fn a_stage_that_begins_mid_fill_joins_the_fill_in_progress_and_not_an_item_or_block() {
+        let assets = assets(vec![asset(1, 600, 6), asset(9, 6, 6)]);
+        let fill_rules = FillRules::from([(
+            "loop".to_owned(),
+            FillRule {
+                source: FillSource::Playlist(vec![AssetId(1)]),
+                info: None,
+            },
+        )]);
+        let options = PlanOptions {
+            slate: Some(AssetId(9)),
+            ..PlanOptions::default()
+        };
+        let blocks = night_blocks();
+        let from = at_utc("2026-11-22T10:00:00Z");
+        let plan_from = |line: &str| {
+            let template = WeeklyTemplate::new(chrono_tz::Tz::UTC)
+                .with_line(line)
+                .unwrap();
+            let grid = ChannelGrid {
+                from,
+                to: at_utc("2026-11-22T12:00:00Z"),
+                templates: std::slice::from_ref(&template),
+                entries: &[],
+                blocks: &blocks,
+                fill_rules: &fill_rules,
+                default_fill: None,
+                ad_policy: None,
+                assets: &assets,
+                history: &[],
+                options: &options,
+            };
+            build_plan_in_stages(&[grid]).0
+        };
+        let filled = plan_from("daily 06:00: fill loop");
+        assert_eq!(filled.items.first().map(|item| item.start), Some(from));
+        let blocked = plan_from("daily 06:00: block Night");
+        assert!(blocked.items.is_empty(), "{:?}", blocked.items);
+    }
+
+    #[test]
+    fn a_plan_told_where_it_starts_airs_slate_until_its_first_programme_which_keeps_its_start() {
+        let assets = assets(vec![asset(1, 600, 6), asset(9, 6, 6)]);
+        let first = at_utc("2026-11-22T10:00:00Z");
+        let items = [GridItem::new(
+            AssetId(1),
+            Start::Hard(first),
+            ProgrammeInfo::titled("News"),
+        )];
+        for (starts_at, origin) in [
+            // Moved back to a whole number of slate segments (6 s) before the programme.
+            ("2026-11-22T09:59:50Z", "2026-11-22T09:59:48Z"),
+            ("2026-11-22T09:00:00Z", "2026-11-22T09:00:00Z"),
+            // After the first programme: no effect.
+            ("2026-11-22T10:05:00Z", "2026-11-22T10:00:00Z"),
+        ] {
+            let options = PlanOptions {
+                slate: Some(AssetId(9)),
+                starts_at: Some(at_utc(starts_at)),
+                ..PlanOptions::default()
+            };
+            let (plan, _) = plan_grid(&items, &assets, &options);
+            let timeline = plan.timeline.unwrap();
+            assert_eq!(timeline.origin(), at_utc(origin), "{starts_at}");
+            assert_eq!(plan.items[0].start, first, "{starts_at}");
+        }
     }
 }

@@ -98,6 +98,10 @@ pub struct PlanOptions {
     pub max_ad_per_hour: Option<Ticks>,
     /// The channel's zone: clock hours for the ad cap.
     pub zone: Tz,
+    /// When set and before the first programme, the timeline starts here, with gap fill
+    /// (filler, then slate) up to the first programme: a channel airs from the moment its
+    /// grid is published, not only from when its first programme starts.
+    pub starts_at: Option<Timestamp>,
 }
 
 impl Default for PlanOptions {
@@ -110,6 +114,7 @@ impl Default for PlanOptions {
             rights: HashMap::new(),
             max_ad_per_hour: None,
             zone: Tz::UTC,
+            starts_at: None,
         }
     }
 }
@@ -484,7 +489,27 @@ pub fn plan_grid(
         issues.push(PlanIssue::NothingScheduled);
         return (Plan::default(), issues);
     };
-    let origin = *origin;
+    let first_start = *origin;
+    // Slate before the first programme, from `starts_at` moved back to a whole number of
+    // slate segments before it, so the first programme keeps its exact start.
+    let origin = match (options.starts_at, &slate) {
+        (Some(at), Some((_, track))) if at < first_start => {
+            match track
+                .durations()
+                .iter()
+                .copied()
+                .min()
+                .filter(|unit| unit.0 > 0)
+            {
+                Some(unit) => {
+                    let gap = (first_start - at).0;
+                    first_start - Ticks((gap + unit.0 - 1) / unit.0 * unit.0)
+                }
+                None => first_start,
+            }
+        }
+        _ => first_start,
+    };
 
     let mut planner = Planner {
         assets,
@@ -501,6 +526,9 @@ pub fn plan_grid(
         n_breaks: 0,
         last_hard: None,
     };
+    if origin < first_start {
+        planner.fill_gap(first_start);
+    }
     for index in chains.into_iter().flat_map(|(_, chain)| chain) {
         planner.plan_item(index, &items[index]);
     }

@@ -122,6 +122,24 @@ impl WeeklyTemplate {
         self.entries(fired)
     }
 
+    /// The fill a slot started before `at` is still placing at `at`, as an entry starting at
+    /// `at`: a fill runs up to the next hard start, so a grid that takes effect (or is planned
+    /// from) mid-fill joins it in progress, as broadcast does, rather than airing slate until
+    /// the next slot. An item or a block that started before `at` does not join: `None`, as
+    /// when a slot fires at `at` itself (then it is what airs). Slots are looked for in the
+    /// eight days before `at`, which a weekly template always fires in.
+    pub fn fill_in_progress(&self, at: Timestamp) -> Option<GridEntry> {
+        let lookback = Timestamp(at.0 - 8 * 86_400 * onair_domain::TICKS_PER_SECOND);
+        let (entries, _) = self.expand(lookback, at);
+        match entries.last()? {
+            GridEntry::Fill { rule, .. } => Some(GridEntry::Fill {
+                rule: rule.clone(),
+                start: Start::Hard(at),
+            }),
+            _ => None,
+        }
+    }
+
     /// The entries of every slot firing on `dates` (local dates in the template's zone).
     pub fn expand_dates(&self, dates: &[NaiveDate]) -> (Vec<GridEntry>, Vec<TemplateProblem>) {
         let wanted: BTreeSet<NaiveDate> = dates.iter().copied().collect();

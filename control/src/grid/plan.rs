@@ -5,7 +5,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use chrono::{Duration, NaiveTime};
 use chrono_tz::Tz;
-use onair_domain::{AdBreak, Asset, AssetId, Channel, ScheduleItem, Timestamp};
+use onair_domain::{AdBreak, Asset, AssetId, Channel, RunKind, ScheduleItem, Timeline, Timestamp};
 use onair_scheduler::grid::{GridEntry, ProgrammeInfo};
 use onair_scheduler::rules::{local_time, resolve_local};
 use onair_scheduler::{
@@ -208,6 +208,20 @@ pub(crate) fn plan_stored_grid(
         (item, version) => item.or(version),
     };
 
+    // A channel whose plan begins with its grid (no stored item before it) airs from when its
+    // first grid version was published: slate until the grid's first programme, rather than
+    // nothing.
+    let first_published = documents
+        .iter()
+        .filter(|document| STAGED.contains(&document.kind))
+        .map(|document| document.published_at)
+        .min();
+    let starts_at = match (first_item, first_version, first_published) {
+        (None, Some(_), Some(published)) => Some(published),
+        (Some(item), Some(version), Some(published)) if version < item => Some(published),
+        _ => None,
+    };
+
     let (window, replan_at, mut spans): (_, _, Vec<(Timestamp, GridDoc)>) =
         match (channel.grid_repeat, anchor) {
             (_, None) => ((now, now), None, Vec::new()),
@@ -244,6 +258,7 @@ pub(crate) fn plan_stored_grid(
         let options = PlanOptions {
             slate: stored.slate,
             filler: channel.filler.clone(),
+            starts_at: starts_at.filter(|_| channel.grid_repeat.is_none()),
             grid_repeat: channel.grid_repeat,
             rights: facts.rights.clone(),
             max_ad_per_hour: sources
@@ -313,7 +328,9 @@ pub(crate) fn plan_stored_grid(
 pub(crate) fn earliest_difference(before: &Plan, after: &Plan) -> Option<Timestamp> {
     let (a, b) = match (before.timeline.as_deref(), after.timeline.as_deref()) {
         (None, None) => return None,
-        (Some(only), None) | (None, Some(only)) => return Some(only.origin()),
+        // A channel with no plan loops its slate: a plan that only adds slate before its first
+        // programme changes nothing that airs until then.
+        (Some(only), None) | (None, Some(only)) => return Some(first_programme(only)),
         (Some(a), Some(b)) => (a, b),
     };
     if a.origin() != b.origin() {
@@ -336,4 +353,16 @@ pub(crate) fn earliest_difference(before: &Plan, after: &Plan) -> Option<Timesta
         }
     }
     (a.repeats() != b.repeats()).then_some(at)
+}
+
+/// Where the first run that is not slate starts (the origin when it all is).
+fn first_programme(timeline: &Timeline) -> Timestamp {
+    let mut at = timeline.origin();
+    for run in timeline.runs() {
+        if run.kind != RunKind::Slate {
+            return at;
+        }
+        at = at + run.duration();
+    }
+    timeline.origin()
 }
