@@ -4,6 +4,7 @@ mod as_run;
 mod channels;
 mod cli;
 mod config;
+mod slates;
 mod startup;
 
 use std::process::ExitCode;

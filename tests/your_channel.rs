@@ -258,6 +258,27 @@ fn a_file_of_ones_own_becomes_a_channel_on_air_in_its_own_time_zone() {
     assert_eq!(status, 422, "{answer}");
     assert_eq!(fields(&answer), ["time_zone", "ladder"], "{answer}");
 
+    // A channel made over HTTP gets its slate from the server: it airs at once, not nothing.
+    let (status, answer) = send(
+        reqwest::Method::POST,
+        &create,
+        Some(json!({"slug": "from-api", "name": "From the API", "ladder": "demo"})),
+    );
+    assert_eq!(status, 201, "{answer}");
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        let (status, playlist) =
+            get_text(&format!("{}/channels/from-api/360p/ts.m3u8", server.url));
+        if status == 200 && playlist.contains("#EXTINF") {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "from-api never aired its slate: {status}\n{playlist}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
     // 6. The show airs: deleting it is refused, naming where it is scheduled.
     let refused = run(&config, &["asset", "rm", &asset.to_string()]);
     assert!(!refused.status.success(), "{}", text(&refused));

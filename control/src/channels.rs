@@ -17,7 +17,6 @@ use chrono_tz::Tz;
 use onair_domain::{AssetId, AssetState, Channel, ChannelSlug, Ladder, OutputFormat};
 use onair_store::{ChannelChanges, ChannelPlayoutAssets, NewChannel, StoreError};
 
-use crate::ladders::builtin_ladder;
 use crate::schedule::channel;
 use crate::{Control, Problem, Refusal};
 
@@ -327,8 +326,8 @@ impl Control {
             .into_iter()
             .map(|ladder| ladder.name)
             .collect();
-        for builtin in ["fast", "demo"] {
-            if builtin_ladder(builtin).is_some() && !names.iter().any(|name| name == builtin) {
+        for builtin in Ladder::BUILTIN {
+            if !names.iter().any(|name| name == builtin) {
                 names.push(builtin.to_owned());
             }
         }

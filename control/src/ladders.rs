@@ -6,23 +6,13 @@ use onair_store::StoreError;
 
 use crate::{Control, Problem, Refusal};
 
-/// The ladders onair knows without being told: `fast` (six rungs, 1080p to 240p, the default)
-/// and `demo` (360p and 240p).
-pub fn builtin_ladder(name: &str) -> Option<Ladder> {
-    match name {
-        "fast" => Some(Ladder::fast_default()),
-        "demo" => Some(Ladder::demo()),
-        _ => None,
-    }
-}
-
 impl Control {
     /// Every stored ladder, by name, and the built-in ones not stored yet.
     pub async fn ladders(&self) -> Result<Vec<Ladder>, Refusal> {
         let mut ladders = self.store.ladders().await?;
-        for name in ["fast", "demo"] {
+        for name in Ladder::BUILTIN {
             if !ladders.iter().any(|ladder| ladder.name == name)
-                && let Some(builtin) = builtin_ladder(name)
+                && let Some(builtin) = Ladder::builtin(name)
             {
                 ladders.push(builtin);
             }
@@ -33,22 +23,10 @@ impl Control {
 
     /// The ladder called `name`, creating it when it is a built-in one not stored yet.
     pub async fn resolve_ladder(&self, name: &str) -> Result<Ladder, Refusal> {
-        if let Some(ladder) = self.store.ladder_by_name(name).await? {
-            return Ok(ladder);
-        }
-        let Some(builtin) = builtin_ladder(name) else {
-            return Err(Refusal::NotFound(format!("there is no ladder {name:?}")));
-        };
-        match self.store.insert_ladder(&builtin).await {
-            Ok(id) => Ok(Ladder { id, ..builtin }),
-            // Another process created it in between.
-            Err(StoreError::Conflict(_)) => self
-                .store
-                .ladder_by_name(name)
-                .await?
-                .ok_or_else(|| Refusal::NotFound(format!("there is no ladder {name:?}"))),
-            Err(error) => Err(error.into()),
-        }
+        self.store.resolve_ladder(name).await.map_err(|error| match error {
+            StoreError::NotFound(_) => Refusal::NotFound(format!("there is no ladder {name:?}")),
+            other => other.into(),
+        })
     }
 
     /// Creates a custom ladder, refused with every problem [`Ladder::validate`] finds, or when
@@ -63,7 +41,7 @@ impl Control {
                     .collect(),
             ));
         }
-        if builtin_ladder(&ladder.name).is_some()
+        if Ladder::builtin(&ladder.name).is_some()
             || self.store.ladder_by_name(&ladder.name).await?.is_some()
         {
             return Err(Refusal::Conflict(format!(

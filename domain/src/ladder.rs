@@ -441,6 +441,19 @@ impl Ladder {
         }
     }
 
+    /// The names of the ladders onair knows without being told.
+    pub const BUILTIN: [&str; 2] = ["fast", "demo"];
+
+    /// A built-in ladder by name: `fast` (six rungs, 1080p to 240p, the default) and `demo`
+    /// (360p and 240p).
+    pub fn builtin(name: &str) -> Option<Ladder> {
+        match name {
+            "fast" => Some(Ladder::fast_default()),
+            "demo" => Some(Ladder::demo()),
+            _ => None,
+        }
+    }
+
     /// The small ladder of the demo channel: 360p and 240p at 25 fps with 2 s segments.
     pub fn demo() -> Ladder {
         Ladder {

@@ -6,12 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::Subcommand;
-use onair_control::Control;
 use onair_control::assets::AssetQuery;
 use onair_control::channels::{ChannelEdit, ChannelInfo, ChannelSpec, Retirement};
-use onair_control::grid::{GridChange, slate_source};
-use onair_domain::{Ladder, Ticks};
-use onair_media::{ClipSpec, FrameRate};
+use onair_control::grid::GridChange;
+use onair_domain::Ladder;
 use onair_store::AssetUse;
 
 use crate::config::Config;
@@ -163,7 +161,14 @@ pub async fn channel(config: &Config, command: ChannelCommand) -> anyhow::Result
                 .await
                 .with_context(|| format!("cannot create channel {slug}"))?;
             if slate.is_none() && !no_slate {
-                generate_slate(config, &control, &created).await?;
+                let slate = crate::slates::generate_slate(config, &control, &created.channel)
+                    .await
+                    .with_context(|| format!("cannot make a slate for {slug}"))?;
+                println!(
+                    "slate: asset {} ({} s)",
+                    slate.id,
+                    slate.duration.as_secs_f64()
+                );
             }
             println!("created channel {}", created.channel.slug);
             print_channel(&created);
@@ -219,56 +224,6 @@ pub async fn channel(config: &Config, command: ChannelCommand) -> anyhow::Result
             Ok(())
         }
     }
-}
-
-/// Generates and encodes a slate for a new channel on its ladder, under the source key the
-/// planner looks for.
-async fn generate_slate(
-    config: &Config,
-    control: &Control,
-    created: &ChannelInfo,
-) -> anyhow::Result<()> {
-    onair_media::init().context("GStreamer is not ready to generate the slate")?;
-    startup::prepare_dirs(config)?;
-    let ladder = control.resolve_ladder(&created.ladder).await?;
-    let top = ladder
-        .rungs
-        .first()
-        .context("the channel's ladder has no rungs")?;
-    let spec = ClipSpec::slate(
-        &created.channel.name,
-        Ticks::from_secs(4),
-        top.width,
-        top.height,
-        FrameRate::of_ladder(&ladder),
-    );
-    let sources = config.storage.data_dir.join("sources");
-    std::fs::create_dir_all(&sources)
-        .with_context(|| format!("cannot create {}", sources.display()))?;
-    let file = sources.join(format!("slate-{}.mp4", created.channel.slug));
-    eprintln!("generating a slate for {}", created.channel.slug);
-    let task_file = file.clone();
-    tokio::task::spawn_blocking(move || onair_media::generate_clip(&spec, &task_file))
-        .await
-        .context("the slate generator stopped")?
-        .context("cannot generate the slate")?;
-    let asset = onair_transcode::ingest_file(
-        &control.store,
-        &config.storage.media_dir(),
-        &file,
-        "Slate",
-        &slate_source(created.channel.slug.as_str()),
-        &ladder,
-    )
-    .await
-    .context("cannot encode the slate")?;
-    let _ = std::fs::remove_file(&file);
-    println!(
-        "slate: asset {} ({} s)",
-        asset.id,
-        asset.duration.as_secs_f64()
-    );
-    Ok(())
 }
 
 fn channel_line(info: &ChannelInfo) -> String {

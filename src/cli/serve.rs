@@ -1,6 +1,6 @@
 //! `onair serve`: every role in one process: the origin, the pages, the API, the as-run
 //! recorder (unless `as_run.enabled = false`), and (unless `transcode.embedded_worker = false`)
-//! one transcode worker.
+//! one transcode worker and the slates channels lack (`crate::slates`).
 
 use std::sync::Arc;
 
@@ -125,6 +125,14 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         let _ = stop.wait_for(|stop| *stop).await;
     };
     let refresh_task = tokio::spawn(refresher.run(config.playout.refresh_interval));
+    // A process that runs a transcode worker also makes the slates channels lack.
+    let slate_task = config.transcode.embedded_worker.then(|| {
+        tokio::spawn(crate::slates::keep_slates(
+            config.clone(),
+            startup::control(config, store.clone()),
+            std::time::Duration::from_secs(10),
+        ))
+    });
     let as_run_task = config.as_run.enabled.then(|| {
         let recorder =
             AsRunRecorder::new(store.clone(), plans.clone(), clock.clone(), &config.as_run);
@@ -163,6 +171,9 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         let _ = as_run_task.await;
     }
     refresh_task.abort();
+    if let Some(slate_task) = slate_task {
+        slate_task.abort();
+    }
     served?;
     tracing::info!("stopped");
     Ok(())

@@ -15,6 +15,26 @@ macro_rules! ladder_columns {
 }
 
 impl Store {
+    /// The ladder called `name`, stored first when it is a built-in one not stored yet
+    /// ([`Ladder::builtin`]); a name neither stored nor built in is [`StoreError::NotFound`].
+    pub async fn resolve_ladder(&self, name: &str) -> Result<Ladder, StoreError> {
+        if let Some(ladder) = self.ladder_by_name(name).await? {
+            return Ok(ladder);
+        }
+        let Some(builtin) = Ladder::builtin(name) else {
+            return Err(StoreError::NotFound(format!("ladder {name:?}")));
+        };
+        match self.insert_ladder(&builtin).await {
+            Ok(id) => Ok(Ladder { id, ..builtin }),
+            // Another process created it in between.
+            Err(StoreError::Conflict(_)) => self
+                .ladder_by_name(name)
+                .await?
+                .ok_or_else(|| StoreError::NotFound(format!("ladder {name:?}"))),
+            Err(error) => Err(error),
+        }
+    }
+
     /// Stores `ladder` and its rungs under a new id (`ladder.id` is ignored). A ladder that does
     /// not validate ([`Ladder::validate`]) is [`StoreError::Invalid`]; ladder names are unique: a
     /// taken name is a [`StoreError::Conflict`].

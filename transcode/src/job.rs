@@ -157,33 +157,10 @@ pub async fn enqueue(
     }
 }
 
-/// The ladders onair knows without being told, created in the database on first use: `fast`
-/// (six rungs, 1080p to 240p, the default) and `demo` (360p and 240p).
-pub fn builtin_ladder(name: &str) -> Option<Ladder> {
-    match name {
-        "fast" => Some(Ladder::fast_default()),
-        "demo" => Some(Ladder::demo()),
-        _ => None,
-    }
-}
-
-/// The ladder called `name`, creating it when it is a built-in one.
+/// The ladder called `name`, creating it when it is a built-in one
+/// ([`onair_domain::Ladder::builtin`]).
 pub async fn resolve_ladder(store: &Store, name: &str) -> Result<Ladder, StoreError> {
-    if let Some(ladder) = store.ladder_by_name(name).await? {
-        return Ok(ladder);
-    }
-    let Some(builtin) = builtin_ladder(name) else {
-        return Err(StoreError::NotFound(format!("ladder {name:?}")));
-    };
-    match store.insert_ladder(&builtin).await {
-        Ok(id) => Ok(Ladder { id, ..builtin }),
-        // Another process created it in between.
-        Err(StoreError::Conflict(_)) => store
-            .ladder_by_name(name)
-            .await?
-            .ok_or_else(|| StoreError::NotFound(format!("ladder {name:?}"))),
-        Err(error) => Err(error),
-    }
+    store.resolve_ladder(name).await
 }
 
 #[cfg(test)]
