@@ -11,7 +11,7 @@
 //! | `GET /api/assets?state=&title=&limit=&after=` | the asset library, by id, a page at a time (`next_after` names the next page) |
 //! | `DELETE /api/assets/{id}` | deletes an asset nothing airs, with its files |
 //! | `GET /api/ladders`, `GET /api/ladders/{name}` | the ladders (the built-in `fast` and `demo` among them) |
-//! | `POST /api/ladders` | a custom ladder (the JSON of `GET /api/ladders/{name}`, without `id`), checked as the built-in ones are: 201 |
+//! | `POST /api/ladders` | a custom ladder (the JSON of `GET /api/ladders/{name}`; its `stored` is ignored), checked as the built-in ones are: 201 |
 //!
 //! Refusals name the field: a taken slug (409, `slug: …`), an unknown time zone, ladder,
 //! output or asset (422, `errors[].field`), an asset still in use (409, naming the items), a
@@ -191,6 +191,10 @@ struct LadderIn {
     #[serde(default)]
     loudness: LoudnessTarget,
     rungs: Vec<Rung>,
+    /// What `GET /api/ladders/{name}` answers beside the ladder, ignored: a ladder read can be
+    /// sent back under another name.
+    #[serde(default, rename = "stored")]
+    _stored: Option<bool>,
 }
 
 fn audio_sample_rate() -> u32 {
