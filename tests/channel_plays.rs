@@ -1,5 +1,8 @@
 //! End to end: the real `onair` binary serves the demo channel, ffmpeg reads it across a clip
-//! boundary, and successive playlist polls never contradict each other.
+//! boundary, and successive playlist polls never contradict each other. The demo's programmes
+//! last minutes: the tests that must cross a boundary run a server whose clock (at normal
+//! speed) starts in the ad break before a programme the guide lists, where slate runs of a few
+//! seconds follow each other.
 
 mod support;
 
@@ -7,7 +10,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, demo_data_dir, get_text};
+use support::{Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text};
 
 /// What one poll of a media playlist says about one segment.
 #[derive(Debug, Clone, PartialEq)]
@@ -55,9 +58,21 @@ fn poll(url: &str) -> (u64, u64, Vec<(u64, Listed)>) {
     )
 }
 
+/// A server at normal speed whose clock starts `lead` before the programme airing now starts,
+/// in the ad break before it.
+fn server_before_a_programme(lead: Duration) -> (Server, tempfile::TempDir) {
+    let guide = Server::start(&demo_data_dir());
+    let programme_start = demo_programme_starts(&guide)[0];
+    drop(guide);
+    demo_server_on_clock(
+        programme_start - chrono::Duration::from_std(lead).unwrap(),
+        1.0,
+    )
+}
+
 #[test]
 fn successive_playlist_polls_never_contradict_each_other() {
-    let server = Server::start(&demo_data_dir());
+    let (server, _config) = server_before_a_programme(Duration::from_secs(30));
     let url = format!("{}/channels/demo/360p/ts.m3u8", server.url);
     let mut seen: HashMap<u64, Listed> = HashMap::new();
     let mut last_media_sequence = 0;
@@ -65,7 +80,7 @@ fn successive_playlist_polls_never_contradict_each_other() {
     let mut discontinuities_seen = std::collections::HashSet::new();
     let started = Instant::now();
     let mut polls = 0;
-    // 26 s of polling crosses at least one clip boundary: the demo's clips last 12, 16 and 20 s.
+    // 26 s of polling from 30 s before a programme crosses the slate runs of its ad break.
     while started.elapsed() < Duration::from_secs(26) {
         let (media_sequence, discontinuity_sequence, listed) = poll(&url);
         polls += 1;
@@ -98,12 +113,13 @@ fn successive_playlist_polls_never_contradict_each_other() {
 
 #[test]
 fn ffmpeg_reads_the_channel_for_twenty_seconds_across_a_clip_boundary() {
-    let server = Server::start(&demo_data_dir());
+    let (server, _config) = server_before_a_programme(Duration::from_secs(20));
     let url = format!("{}/channels/demo/360p/ts.m3u8", server.url);
     let (_, first_discontinuity, _) = poll(&url);
     let started = Instant::now();
     // Start three segments (6 s) behind the live edge and read 27 s: at least 21 s must be
-    // waited for as the channel advances with the wall clock.
+    // waited for as the channel advances with the clock, through the end of an ad break and
+    // into the programme after it.
     let output = Command::new("ffmpeg")
         .args([
             "-nostdin",

@@ -6,12 +6,13 @@
 //!
 //! Each server runs on a virtual clock at normal speed (1.0) that starts a few seconds after a
 //! clip boundary the test found first, so each player meets a boundary soon after it starts
-//! and the next one (the demo's runs last 4 to 20 s) shortly after: no test waits on the wall
-//! clock for the grid to come round. The boundary is found by asking the binary itself: a
-//! server all but frozen at the wall clock's instant (a clock at a thousandth of real time: the
-//! configuration refuses a speed of zero) lists the last 20 s, and a segment after
-//! an EXT-X-DISCONTINUITY starts a run. So the clocks run less than ~20 s behind the wall
-//! clock, as a CDN would serve the channel, and a change to the demo grid changes nothing here.
+//! and the next one shortly after: no test waits on the wall clock for the grid to come round.
+//! The boundary is found by asking the binary itself. Its guide says when the programme airing
+//! now started, right after an ad break, which airs as slate runs of a few seconds (the demo's
+//! programmes last minutes). A server all but frozen at that instant (a clock at a thousandth
+//! of real time) lists the last 20 s, and a segment after an EXT-X-DISCONTINUITY starts a run.
+//! So the clocks run up to a programme behind the wall clock, and a change to the demo grid that
+//! keeps a break before each programme changes nothing here.
 
 mod support;
 
@@ -20,8 +21,8 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use chrono::{DateTime, SecondsFormat, Utc};
-use support::{Server, demo_data_dir, get_text};
+use chrono::{DateTime, Utc};
+use support::{Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text};
 
 /// The demo ladder's frame rate and segment duration (`Ladder::demo`).
 const FPS: u64 = 25;
@@ -32,27 +33,6 @@ const FMP4_MULTIVARIANT: &str = "master-fmp4.m3u8";
 /// The DASH manifest.
 const MPD: &str = "manifest.mpd";
 
-/// A server on the shared demo data on a virtual clock that starts at `start` and runs at
-/// `speed`, with the folder that holds its configuration.
-fn server_on_clock(start: DateTime<Utc>, speed: f64) -> (Server, tempfile::TempDir) {
-    let config_dir = tempfile::tempdir().unwrap();
-    let config = config_dir.path().join("onair.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[playout]\nvirtual_clock = {{ start = \"{}\", speed = {speed:?} }}\n",
-            start.to_rfc3339_opts(SecondsFormat::Millis, true)
-        ),
-    )
-    .unwrap();
-    let data_dir = demo_data_dir();
-    let server = Server::start_with(
-        &["--config", config.to_str().unwrap(), "serve"],
-        &[("ONAIR_DATA_DIR", data_dir.to_str().unwrap())],
-    );
-    (server, config_dir)
-}
-
 /// The speed of the probing server's clock: a thousandth of real time, so it stays within a
 /// millisecond of where it started while it is asked.
 const PROBE_SPEED: f64 = 0.001;
@@ -61,7 +41,7 @@ const PROBE_SPEED: f64 = 0.001;
 /// segment after an EXT-X-DISCONTINUITY): the last but one when there are two or more, so the
 /// next boundary is known to follow within the window, else the last.
 fn boundary_in_window_at(at: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    let (server, _config) = server_on_clock(at, PROBE_SPEED);
+    let (server, _config) = demo_server_on_clock(at, PROBE_SPEED);
     let url = format!("{}/channels/demo/360p/ts.m3u8", server.url);
     let (status, text) = get_text(&url);
     assert_eq!(status, 200, "{url}: {text}");
@@ -86,19 +66,19 @@ fn boundary_in_window_at(at: DateTime<Utc>) -> Option<DateTime<Utc>> {
     Some(DateTime::from_timestamp_millis(chosen).unwrap())
 }
 
-/// A clip boundary of the demo channel in the last ~40 s of the wall clock.
+/// A clip boundary of the demo channel in the ad break before the programme airing now.
 fn recent_boundary() -> DateTime<Utc> {
-    let now = Utc::now();
-    [0, 10, 20]
-        .into_iter()
-        .find_map(|back| boundary_in_window_at(now - chrono::Duration::seconds(back)))
-        .expect("the demo channel changes clips at least every 20 s")
+    let guide = Server::start(&demo_data_dir());
+    let programme_start = demo_programme_starts(&guide)[0];
+    drop(guide);
+    boundary_in_window_at(programme_start)
+        .expect("an ad break before each programme: slate runs in the 20 s before it starts")
 }
 
 /// A server at normal speed whose clock starts `lead` after a recent clip boundary.
 fn server_after_boundary(lead: Duration) -> (Server, tempfile::TempDir) {
     let start = recent_boundary() + chrono::Duration::from_std(lead).unwrap();
-    server_on_clock(start, 1.0)
+    demo_server_on_clock(start, 1.0)
 }
 
 /// Fails unless `url` is served.
@@ -133,7 +113,7 @@ fn segment_index(uri: &str) -> Option<u32> {
 
 /// The media segments among `uris` (video, or video and audio muxed; audio tracks only when
 /// there is no video), in order, grouped into runs: a new run starts wherever the asset changes
-/// or its segments do not follow on (a run of the same asset again, as the two slate runs that
+/// or its segments do not follow on (a run of the same asset again, as the slate runs that
 /// fill a demo ad break), which is where the playlist has a discontinuity.
 fn runs(uris: &[String]) -> Vec<Vec<&str>> {
     let media: Vec<&String> = uris.iter().filter(|uri| !is_init_segment(uri)).collect();
@@ -240,9 +220,10 @@ fn ffmpeg_read(url: &str, seconds: u64, maps: &[&str]) -> FfmpegRead {
 }
 
 /// ffmpeg reads 32 s of `maps` from the start of the window of the media playlist at
-/// `playlist_path` (relative to the channel). The clock starts 10 s after a boundary, so the
-/// window (10 segments, 20 s) begins 10 s before it: the read crosses it, then the next one
-/// (runs last at most 20 s), even when ffmpeg starts a few seconds late.
+/// `playlist_path` (relative to the channel). The clock starts 10 s after a boundary in an ad
+/// break, so the window (10 segments, 20 s) begins 10 s before it: the read crosses it, then
+/// the next ones (slate runs of 4 s, then the programme), even when ffmpeg starts a few seconds
+/// late.
 fn ffmpeg_plays(playlist_path: &str, maps: &[&str], test: &str) -> FfmpegRead {
     ffmpeg_plays_losing(playlist_path, maps, 0, test)
 }
@@ -563,7 +544,9 @@ fn gstreamer_playbin3_plays_hls_fmp4_across_two_discontinuities() {
 /// On the wall clock: dashdemux2 (GStreamer 1.22) picks the live Period by its local clock
 /// before its first UTCTiming (`/time`) answer arrives, so on a virtual clock behind the wall
 /// clock it finds none ("Unable to find live period active at …", then "Invalid manifest").
-/// It starts at the beginning of the Period airing, so two boundaries come within 36 s.
+/// It starts at the beginning of the Period airing; two boundaries come within its 100 s only
+/// near an ad break (the demo's programmes last two minutes), so it would need to be started
+/// near one.
 ///
 /// The "moof with trafs of different track ids" errors of muxed CMAF are gone with the strict
 /// tracks, but GStreamer 1.22.0's dashdemux2 still cannot play a live MPD with a Period per run

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Server, demo_data_dir};
+use support::{Server, demo_data_dir, demo_programme_starts};
 
 /// A configuration whose virtual clock starts at `start` and runs at `speed`.
 fn clock_config(dir: &Path, start: chrono::DateTime<chrono::Utc>, speed: f64) -> String {
@@ -41,12 +41,16 @@ fn today_at(hours: i64, seconds: f64) -> chrono::DateTime<chrono::Utc> {
 
 /// A frozen instant whose 360p window shows the most a player can meet: two discontinuities or
 /// more and an ad break's SCTE-35 markers. Found by asking servers frozen at instants 4 s apart
-/// (the window moves by 2 s segments; the demo has a break every rotation of about a minute);
-/// its configuration file is returned with it.
+/// (the window moves by 2 s segments) from 80 s before the second programme the guide lists
+/// after 09:00 UTC today: the ad break before it starts within those 80 s, and airs as slate
+/// runs of a few seconds. Its configuration file is returned with it.
 fn instant_with_a_break_in_the_window(dir: &Path) -> (String, chrono::DateTime<chrono::Utc>) {
+    let guide = serve(&clock_config(dir, today_at(9, 0.0), 0.0));
+    let programme_start = demo_programme_starts(&guide)[1];
+    drop(guide);
     let mut fallback = None;
     for step in 0..20 {
-        let at = today_at(9, 0.5 + 4.0 * f64::from(step));
+        let at = programme_start + chrono::Duration::milliseconds(500 - 80_000 + 4_000 * step);
         let config = clock_config(dir, at, 0.0);
         let server = serve(&config);
         let seen = fetch(&format!("{}/channels/demo/360p/ts.m3u8", server.url), false);
@@ -59,7 +63,7 @@ fn instant_with_a_break_in_the_window(dir: &Path) -> (String, chrono::DateTime<c
             fallback = Some((config, at));
         }
     }
-    fallback.expect("a window with two discontinuities within 80 s of the demo grid")
+    fallback.expect("a window with two discontinuities within 80 s before a programme")
 }
 
 fn serve(config: &str) -> Server {
@@ -351,14 +355,14 @@ fn at_speed_sixty_the_channel_moves_sixty_times_faster_with_numbers_that_never_g
         (54.0..=66.0).contains(&speed),
         "the channel moved {channel:.1} s in {wall:.2} s of wall time: {speed:.1}x, not ~60x"
     );
-    // 2 s segments: ~30 a wall second. The demo's runs last 20 s at most: a boundary at least
-    // every 20 s of channel time.
+    // 2 s segments: ~30 a wall second. A demo programme and the ad break after it last 3
+    // minutes: a programme starts at least every 3 minutes of channel time.
     assert!(
         sequences as f64 >= 0.9 * channel / 2.0,
         "{sequences} sequence numbers"
     );
     assert!(
-        boundaries as f64 >= channel / 20.0 - 2.0,
+        boundaries as f64 >= (channel / 180.0).floor(),
         "{boundaries} boundaries"
     );
 }

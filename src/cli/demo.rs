@@ -1,9 +1,10 @@
-//! `onair demo`: generates a few clips with GStreamer, encodes them to a small ladder, schedules
-//! a looping 24-hour grid on channel `demo`, then serves it. A second run reuses all of it; a
-//! data folder made before CMAF audio and video were packaged apart (its clips have muxed CMAF
-//! and no audio track) has its clips and slate encoded again, and its grid rescheduled on them.
+//! `onair demo`: generates the demo's programmes with GStreamer, encodes them to a small ladder,
+//! schedules a looping 24-hour grid on channel `demo`, then serves it. A second run reuses all
+//! of it. A data folder made by an older demo (other programmes, or clips with muxed CMAF and no
+//! audio track) gets the programmes it lacks made, and its grid scheduled again on them.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::Context;
 use onair_domain::{Asset, ChannelSlug, Ladder, OutputFormat, Ticks, Timestamp};
@@ -15,24 +16,86 @@ use crate::config::Config;
 use crate::startup;
 
 const DEMO_SLUG: &str = "demo";
-const DAY: Ticks = Ticks::from_secs(24 * 3600);
+const DAY: Ticks = Ticks::from_secs(DAY_SECS);
+const DAY_SECS: i64 = 24 * 3600;
 /// The demo's formats: HLS with TS and fMP4 segments, and DASH.
 const OUTPUTS: [OutputFormat; 3] = [
     OutputFormat::HlsTs,
     OutputFormat::HlsFmp4,
     OutputFormat::Dash,
 ];
-/// An ad break before every "City News", filled with slate and marked with SCTE-35.
-const BREAK: Ticks = Ticks::from_secs(12);
 
-/// The demo's clips: (title, seconds, test pattern, tone). With the break, a rotation is
-/// 12 + 16 + 20 + 12 = 60 s, which divides a day, so the grid repeats cleanly with no slate at the
-/// end of the day, and a clip boundary comes at least every 20 s.
-const CLIPS: [(&str, i64, TestPattern, u32); 3] = [
-    ("Morning Show", 12, TestPattern::Smpte, 440),
-    ("Nature Break", 16, TestPattern::Ball, 523),
-    ("City News", 20, TestPattern::Pinwheel, 659),
+/// One programme of the demo channel: a generated clip that shows its title and its running
+/// time, then an ad break (filled with slate and marked with SCTE-35 until ads fill it).
+struct Programme {
+    /// On screen, in the schedule and in the EPG.
+    title: &'static str,
+    /// How long the clip lasts: whole 2 s segments of the demo ladder.
+    seconds: i64,
+    pattern: TestPattern,
+    tone_hz: u32,
+    /// The ad break after it.
+    break_seconds: i64,
+}
+
+/// The rotation, from 00:00 UTC: five programmes of two minutes, each followed by a one-minute
+/// break (two 30 s spots, once ads fill it). A programme and its break make a 3-minute EPG
+/// entry, the EPG's shortest (a shorter one would merge with its neighbours). The 15-minute
+/// rotation divides a day, so the grid repeats with no slate at the end of the day and the
+/// scheduler holds it as one rotation. Ten minutes of pictures: generating and encoding them
+/// takes about 140 s of CPU in a debug build, 75 s on two cores.
+const PROGRAMMES: [Programme; 5] = [
+    Programme {
+        title: "Morning Headlines",
+        seconds: 120,
+        pattern: TestPattern::Smpte,
+        tone_hz: 440,
+        break_seconds: 60,
+    },
+    Programme {
+        title: "Kitchen Basics",
+        seconds: 120,
+        pattern: TestPattern::Colors,
+        tone_hz: 523,
+        break_seconds: 60,
+    },
+    Programme {
+        title: "Wild Coasts",
+        seconds: 120,
+        pattern: TestPattern::Ball,
+        tone_hz: 587,
+        break_seconds: 60,
+    },
+    Programme {
+        title: "Street Food Stories",
+        seconds: 120,
+        pattern: TestPattern::Pinwheel,
+        tone_hz: 659,
+        break_seconds: 60,
+    },
+    Programme {
+        title: "Night Sky",
+        seconds: 120,
+        pattern: TestPattern::Spokes,
+        tone_hz: 784,
+        break_seconds: 60,
+    },
 ];
+
+/// One rotation of [`PROGRAMMES`], breaks included, in seconds.
+const ROTATION_SECS: i64 = {
+    let mut total = 0;
+    let mut index = 0;
+    while index < PROGRAMMES.len() {
+        total += PROGRAMMES[index].seconds + PROGRAMMES[index].break_seconds;
+        index += 1;
+    }
+    total
+};
+const _: () = assert!(DAY_SECS % ROTATION_SECS == 0, "the rotation divides a day");
+
+/// How long the slate lasts: it loops to fill the breaks.
+const SLATE: Ticks = Ticks::from_secs(4);
 
 pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     startup::prepare_dirs(config)?;
@@ -64,37 +127,40 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
     std::fs::create_dir_all(&sources)
         .with_context(|| format!("cannot create {}", sources.display()))?;
 
-    let mut clips = Vec::new();
-    for (title, seconds, pattern, tone_hz) in CLIPS {
-        let spec = ClipSpec {
-            title: title.to_owned(),
-            subtitle: None,
-            duration: Ticks::from_secs(seconds),
-            width: 640,
-            height: 360,
-            fps: FrameRate::of_ladder(&ladder),
-            pattern,
-            tone_hz,
-        };
-        let key = format!("generated:demo/{}", title.to_lowercase().replace(' ', "-"));
-        clips.push(ensure_asset(config, store, &ladder, &sources, &spec, &key).await?);
-    }
-    let slate = ClipSpec::slate(
-        "onair demo",
-        Ticks::from_secs(4),
-        640,
-        360,
-        FrameRate::of_ladder(&ladder),
-    );
-    ensure_asset(
-        config,
-        store,
-        &ladder,
-        &sources,
-        &slate,
-        &slate_source(DEMO_SLUG),
-    )
-    .await?;
+    let fps = FrameRate::of_ladder(&ladder);
+    let mut clips: Vec<(ClipSpec, String)> = PROGRAMMES
+        .iter()
+        .map(|programme| {
+            let spec = ClipSpec {
+                title: programme.title.to_owned(),
+                subtitle: None,
+                duration: Ticks::from_secs(programme.seconds),
+                width: 640,
+                height: 360,
+                fps,
+                pattern: programme.pattern,
+                tone_hz: programme.tone_hz,
+            };
+            let key = format!(
+                "generated:demo/{}",
+                programme.title.to_lowercase().replace(' ', "-")
+            );
+            (spec, key)
+        })
+        .collect();
+    clips.push((
+        ClipSpec::slate("onair demo", SLATE, 640, 360, fps),
+        slate_source(DEMO_SLUG),
+    ));
+    let maker = ClipMaker {
+        store: store.clone(),
+        media_dir: config.storage.media_dir(),
+        sources,
+        ladder,
+    };
+    let mut assets = maker.ensure_all(clips).await?;
+    assets.pop(); // the slate: playout finds it by its source key
+    let ladder = maker.ladder;
 
     let slug = ChannelSlug::parse(DEMO_SLUG)?;
     let channel = match store.channel_by_slug(&slug).await? {
@@ -119,18 +185,19 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
     }
     let existing = store.schedule_items(channel.id).await?;
     let has_breaks = !store.ad_breaks_of_channel(channel.id).await?.is_empty();
-    let clip_ids: Vec<_> = clips.iter().map(|clip| clip.id).collect();
+    let asset_ids: Vec<_> = assets.iter().map(|asset| asset.id).collect();
     let same_clips = existing
         .iter()
-        .all(|item| clip_ids.contains(&item.asset_id));
+        .all(|item| asset_ids.contains(&item.asset_id));
     if existing.is_empty() || !same_clips || !has_breaks {
         let origin = midnight_before(Timestamp::from_datetime(chrono::Utc::now()));
-        let grid = daily_grid(&clips, origin);
+        let grid = daily_grid(&assets, origin);
         store
             .replace_schedule_with_ad_breaks(channel.id, &grid)
             .await?;
         tracing::info!(
             items = grid.len(),
+            rotation_minutes = ROTATION_SECS / 60,
             "scheduled a looping 24-hour grid on channel demo"
         );
     } else {
@@ -139,85 +206,131 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Reuses the asset made from `key` when it is ready and has every CMAF audio track the
-/// ladder needs, else generates and encodes it (again).
-async fn ensure_asset(
-    config: &Config,
-    store: &Store,
-    ladder: &Ladder,
-    sources: &Path,
-    spec: &ClipSpec,
-    key: &str,
-) -> anyhow::Result<Asset> {
-    if let Some(asset) = store.asset_by_source(key).await?
-        && asset.state == onair_domain::AssetState::Ready
-        && asset.ladder_id == ladder.id
-    {
-        let missing = asset.missing_audio_tracks(ladder);
-        if missing.is_empty() {
-            tracing::info!(title = %spec.title, "reusing clip");
-            return Ok(asset);
+/// Makes the demo's clips into assets of its ladder, several at once.
+#[derive(Clone)]
+struct ClipMaker {
+    store: Store,
+    media_dir: PathBuf,
+    /// Where the generated mezzanines are written; each is removed once encoded.
+    sources: PathBuf,
+    ladder: Ladder,
+}
+
+impl ClipMaker {
+    /// The asset of each `(spec, source key)`, in order: reused, or generated and encoded, one
+    /// more at a time than there are cores. An encode alone keeps about one and a half cores
+    /// busy and a clip being generated one, so every core stays busy to the end; the bound
+    /// keeps memory down too (each clip in progress holds about 80 MB).
+    async fn ensure_all(&self, clips: Vec<(ClipSpec, String)>) -> anyhow::Result<Vec<Asset>> {
+        let cores = std::thread::available_parallelism().map_or(2, |cores| cores.get());
+        let lanes = Arc::new(tokio::sync::Semaphore::new(cores + 1));
+        let tasks: Vec<_> = clips
+            .into_iter()
+            .map(|(spec, key)| {
+                let (maker, lanes) = (self.clone(), lanes.clone());
+                tokio::spawn(async move {
+                    let _lane = lanes.acquire_owned().await?;
+                    maker.ensure(&spec, &key).await
+                })
+            })
+            .collect();
+        let mut assets = Vec::with_capacity(tasks.len());
+        for task in tasks {
+            assets.push(task.await.context("a clip task stopped")??);
         }
-        // Packaged before CMAF audio and video were split: HLS-fMP4 and DASH cannot play it.
-        let missing: Vec<&str> = missing.iter().map(|track| track.name.as_str()).collect();
-        tracing::info!(
-            title = %spec.title,
-            asset = %asset.id,
-            missing = %missing.join(", "),
-            "encoding the clip again: its CMAF renditions have no separate audio track"
-        );
+        Ok(assets)
     }
-    let file = sources.join(format!("{}.mp4", key.rsplit('/').next().unwrap_or("clip")));
-    tracing::info!(title = %spec.title, "generating clip");
-    let spec_for_task = spec.clone();
-    let file_for_task = file.clone();
-    tokio::task::spawn_blocking(move || onair_media::generate_clip(&spec_for_task, &file_for_task))
+
+    /// Reuses the asset made from `key` when it is ready, lasts what `spec` says and has every
+    /// CMAF audio track the ladder needs, else generates and encodes it (again).
+    async fn ensure(&self, spec: &ClipSpec, key: &str) -> anyhow::Result<Asset> {
+        if let Some(asset) = self.store.asset_by_source(key).await?
+            && asset.state == onair_domain::AssetState::Ready
+            && asset.ladder_id == self.ladder.id
+        {
+            let missing = asset.missing_audio_tracks(&self.ladder);
+            if asset.duration != spec.duration {
+                tracing::info!(
+                    title = %spec.title,
+                    asset = %asset.id,
+                    was = %asset.duration,
+                    "making the clip again: the demo's programme changed length"
+                );
+            } else if missing.is_empty() {
+                tracing::info!(title = %spec.title, "reusing clip");
+                return Ok(asset);
+            } else {
+                // Packaged before CMAF audio and video were split: HLS-fMP4 and DASH cannot
+                // play it.
+                let missing: Vec<&str> = missing.iter().map(|track| track.name.as_str()).collect();
+                tracing::info!(
+                    title = %spec.title,
+                    asset = %asset.id,
+                    missing = %missing.join(", "),
+                    "encoding the clip again: its CMAF renditions have no separate audio track"
+                );
+            }
+        }
+        let file = self
+            .sources
+            .join(format!("{}.mp4", key.rsplit('/').next().unwrap_or("clip")));
+        tracing::info!(title = %spec.title, duration = %spec.duration, "generating clip");
+        let spec_for_task = spec.clone();
+        let file_for_task = file.clone();
+        tokio::task::spawn_blocking(move || {
+            onair_media::generate_clip(&spec_for_task, &file_for_task)
+        })
         .await
         .context("the clip generator stopped")?
         .with_context(|| format!("cannot generate the clip {:?}", spec.title))?;
-    let title = spec
-        .subtitle
-        .clone()
-        .map_or_else(|| spec.title.clone(), |_| "Slate".to_owned());
-    let asset = onair_transcode::ingest_file(
-        store,
-        &config.storage.media_dir(),
-        &file,
-        &title,
-        key,
-        ladder,
-    )
-    .await?;
-    tracing::info!(title = %asset.title, duration = %asset.duration, "clip ready");
-    Ok(asset)
+        let title = spec
+            .subtitle
+            .clone()
+            .map_or_else(|| spec.title.clone(), |_| "Slate".to_owned());
+        let ingested = onair_transcode::ingest_file(
+            &self.store,
+            &self.media_dir,
+            &file,
+            &title,
+            key,
+            &self.ladder,
+        )
+        .await;
+        remove_mezzanine(&file);
+        let asset = ingested?;
+        tracing::info!(title = %asset.title, duration = %asset.duration, "clip ready");
+        Ok(asset)
+    }
 }
 
-/// The clips in rotation from `origin` with a break before the last clip of each rotation,
-/// for as many rotations as fit in a day; the planner pads the rest of the day with slate.
-fn daily_grid(clips: &[Asset], origin: Timestamp) -> Vec<(NewScheduleItem, Vec<NewAdBreak>)> {
-    let rotation: Ticks = clips.iter().map(|clip| clip.duration).sum::<Ticks>() + BREAK;
-    let rotations = DAY.0 / rotation.0;
+/// The generated file is only the encoder's input: the asset's segments are what airs.
+fn remove_mezzanine(file: &Path) {
+    if let Err(error) = std::fs::remove_file(file) {
+        tracing::warn!(file = %file.display(), %error, "cannot remove a generated clip");
+    }
+}
+
+/// The programmes in rotation from `origin`, each with its break after it, for the day; the
+/// rotation divides the day, so the grid ends on a break and starts again on the first
+/// programme. `programmes` are the assets of [`PROGRAMMES`], in order.
+fn daily_grid(programmes: &[Asset], origin: Timestamp) -> Vec<(NewScheduleItem, Vec<NewAdBreak>)> {
+    let rotations = DAY_SECS / ROTATION_SECS;
     let mut grid = Vec::new();
     let mut at = origin;
     for _ in 0..rotations {
-        for (index, clip) in clips.iter().enumerate() {
-            let breaks = if index + 1 == clips.len() {
-                vec![NewAdBreak {
-                    offset: Ticks::ZERO,
-                    duration: BREAK,
-                }]
-            } else {
-                Vec::new()
+        for (asset, programme) in programmes.iter().zip(&PROGRAMMES) {
+            let ad_break = NewAdBreak {
+                offset: asset.duration,
+                duration: Ticks::from_secs(programme.break_seconds),
             };
-            let airs_at = at + breaks.iter().map(|ad_break| ad_break.duration).sum();
             let item = NewScheduleItem {
-                asset_id: clip.id,
-                start: airs_at,
+                asset_id: asset.id,
+                start: at,
                 hard_start: grid.is_empty(),
-                title: clip.title.clone(),
+                title: programme.title.to_owned(),
             };
-            grid.push((item, breaks));
-            at = airs_at + clip.duration;
+            at = at + asset.duration + ad_break.duration;
+            grid.push((item, vec![ad_break]));
         }
     }
     grid
@@ -225,4 +338,44 @@ fn daily_grid(clips: &[Asset], origin: Timestamp) -> Vec<(NewScheduleItem, Vec<N
 
 fn midnight_before(at: Timestamp) -> Timestamp {
     Timestamp(at.0 - at.0.rem_euclid(DAY.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn programmes_have_distinct_titles_and_fill_whole_segments_and_epg_slots() {
+        let segment = Ladder::demo().segment_duration;
+        let mut titles: Vec<&str> = PROGRAMMES.iter().map(|p| p.title).collect();
+        titles.sort();
+        titles.dedup();
+        assert_eq!(titles.len(), PROGRAMMES.len(), "distinct titles");
+        for programme in &PROGRAMMES {
+            let clip = Ticks::from_secs(programme.seconds);
+            let ad_break = Ticks::from_secs(programme.break_seconds);
+            assert_eq!(clip.0 % segment.0, 0, "{}: whole segments", programme.title);
+            assert_eq!(
+                ad_break.0 % segment.0,
+                0,
+                "{}: a whole break",
+                programme.title
+            );
+            assert!(
+                (90..=240).contains(&programme.seconds),
+                "{}: a programme of a few minutes",
+                programme.title
+            );
+            assert!(
+                (30..=300).contains(&programme.break_seconds),
+                "{}: a break partners take",
+                programme.title
+            );
+            assert!(
+                programme.seconds + programme.break_seconds >= 180,
+                "{}: an EPG entry of its own (3 minutes at least)",
+                programme.title
+            );
+        }
+    }
 }

@@ -2,21 +2,18 @@
 // currentTime advances across two Period boundaries (clip changes). The MPD has a video and an
 // audio AdaptationSet over strict CMAF tracks (dash.js refuses muxed representations).
 //
-// The server runs on a virtual clock at normal speed that starts 3 s after a clip boundary found
-// first (a server all but frozen at the wall clock's instant, its clock at a thousandth of real
-// time since the configuration refuses zero, lists the last 20 s; the last segment after
-// an EXT-X-DISCONTINUITY starts a run). A player that starts a presentation delay (6 s) behind
-// the live edge then meets that boundary at once and the next one (runs last 8 to 20 s) soon
-// after.
-import { after, before, test } from 'node:test';
+// Each test's server runs on a virtual clock at normal speed that starts 3 s after a clip
+// boundary found first (`serveAfterBoundary`: one in the ad break before the programme airing
+// now, whose slate runs last a few seconds). A player that starts a presentation delay (6 s)
+// behind the live edge then meets that boundary at once and the next ones (more slate runs, then
+// the programme) soon after.
+import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { chromiumOptions, demoDataDir, onairBin, prepareDemo } from './onair.mjs';
+import { chromiumOptions, prepareDemo, serveAfterBoundary } from './onair.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const players = {
@@ -27,75 +24,6 @@ const players = {
 let server;
 let browser;
 
-/** Serves the demo data on 127.0.0.1:0 with a virtual clock from `start` (a Date) at `speed`. */
-function serveOnClock(start, speed) {
-  const configDir = mkdtempSync(join(tmpdir(), 'onair-dash-'));
-  const config = join(configDir, 'onair.toml');
-  writeFileSync(config, `[playout]\nvirtual_clock = { start = "${start.toISOString()}", speed = ${speed.toFixed(3)} }\n`);
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(onairBin, ['--config', config, 'serve'], {
-      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => reject(new Error(`onair did not start: ${stderr}`)), 30_000);
-    child.stdout.on('data', (chunk) => {
-      const match = /onair listening on (http:\/\/\S+)/.exec(String(chunk));
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise({
-          url: match[1],
-          stop: () => new Promise((done) => {
-            child.once('exit', () => { rmSync(configDir, { recursive: true, force: true }); done(); });
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
-  });
-}
-
-/**
- * A run start (ms) inside the window a server frozen at `at` lists: the last but one when there
- * are two or more (so the next boundary follows within the window), else the last.
- */
-async function boundaryInWindowAt(at) {
-  const probe = await serveOnClock(at, 0.001);
-  try {
-    const text = await (await fetch(`${probe.url}/channels/demo/360p/ts.m3u8`)).text();
-    let next = null;
-    let discontinuity = false;
-    const boundaries = [];
-    for (const line of text.split('\n')) {
-      if (line === '#EXT-X-DISCONTINUITY') discontinuity = true;
-      const pdt = /^#EXT-X-PROGRAM-DATE-TIME:(.+)$/.exec(line);
-      if (pdt) next = Date.parse(pdt[1]);
-      const extinf = /^#EXTINF:([0-9.]+)/.exec(line);
-      if (extinf) {
-        if (discontinuity) boundaries.push(next);
-        discontinuity = false;
-        next += Math.round(Number(extinf[1]) * 1000);
-      }
-    }
-    if (boundaries.length === 0) return null;
-    return boundaries.length === 1 ? boundaries[0] : boundaries[boundaries.length - 2];
-  } finally {
-    await probe.stop();
-  }
-}
-
-/** A clip boundary of the demo channel in the last ~40 s of the wall clock. */
-async function recentBoundary() {
-  const now = Date.now();
-  for (const back of [0, 10_000, 20_000]) {
-    const boundary = await boundaryInWindowAt(new Date(now - back));
-    if (boundary !== null) return boundary;
-  }
-  throw new Error('the demo channel changes clips at least every 20 s');
-}
-
 /** Period starts (seconds since availabilityStartTime) listed by the MPD now. */
 async function periodStarts(mpdUrl) {
   const text = await (await fetch(mpdUrl)).text();
@@ -104,13 +32,21 @@ async function periodStarts(mpdUrl) {
 
 before(async () => {
   prepareDemo();
-  server = await serveOnClock(new Date((await recentBoundary()) + 3_050), 1);
   browser = await chromium.launch(chromiumOptions);
+});
+
+// A server of its own for each test, so that each starts just after a boundary.
+beforeEach(async () => {
+  server = await serveAfterBoundary();
+});
+
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
 });
 
 /**

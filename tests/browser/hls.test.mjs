@@ -1,21 +1,33 @@
 // hls.js in headless Chromium plays the demo channel from the page at `/`, across a clip boundary.
-import { after, before, test } from 'node:test';
+// Each test's server runs on a clock (at normal speed) that starts 3 s after a clip boundary in
+// the ad break before a programme (`serveAfterBoundary`): hls.js starts three segments (6 s)
+// behind the live edge, so it meets that boundary at once and more soon after, where the wall
+// clock could take minutes.
+import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { chromiumOptions, prepareDemo, serve } from './onair.mjs';
+import { chromiumOptions, prepareDemo, serveAfterBoundary } from './onair.mjs';
 
 let server;
 let browser;
 
 before(async () => {
   prepareDemo();
-  server = await serve();
   browser = await chromium.launch(chromiumOptions);
+});
+
+// A server of its own for each test, so that each starts just after a boundary.
+beforeEach(async () => {
+  server = await serveAfterBoundary();
+});
+
+afterEach(async () => {
+  await server?.stop();
+  server = undefined;
 });
 
 after(async () => {
   await browser?.close();
-  await server?.stop();
 });
 
 test('hls.js plays the demo channel and currentTime advances across a clip boundary', { timeout: 120_000 }, async () => {

@@ -1,6 +1,8 @@
-// Starts the real onair binary for browser tests: the demo channel, served on a free port.
+// Starts the real onair binary for browser tests: the demo channel, served on a free port, on the
+// wall clock or on a virtual clock that starts near a clip boundary.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -43,6 +45,98 @@ export function serve() {
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
   });
+}
+
+/** Serves the demo data on 127.0.0.1:0 with a virtual clock from `start` (a Date) at `speed`. */
+export function serveOnClock(start, speed) {
+  const configDir = mkdtempSync(join(tmpdir(), 'onair-clock-'));
+  const config = join(configDir, 'onair.toml');
+  writeFileSync(config, `[playout]\nvirtual_clock = { start = "${start.toISOString()}", speed = ${speed.toFixed(3)} }\n`);
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(onairBin, ['--config', config, 'serve'], {
+      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => reject(new Error(`onair did not start: ${stderr}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      const match = /onair listening on (http:\/\/\S+)/.exec(String(chunk));
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise({
+          url: match[1],
+          stop: () => new Promise((done) => {
+            child.once('exit', () => { rmSync(configDir, { recursive: true, force: true }); done(); });
+            child.kill('SIGTERM');
+          }),
+        });
+      }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
+  });
+}
+
+/**
+ * When the programme airing now started (ms), by the demo's guide (XMLTV): right after an ad
+ * break, which airs as slate runs of a few seconds.
+ */
+async function startOfProgrammeAiring() {
+  const guide = await serve();
+  try {
+    const xml = await (await fetch(`${guide.url}/channels/demo/epg.xml`)).text();
+    const start = /<programme start="(\d{4})(\d\d)(\d\d)(\d\d)(\d\d)(\d\d) \+0000"/.exec(xml);
+    if (start === null) throw new Error(`the demo's guide lists no programme in UTC: ${xml}`);
+    const [year, month, day, hour, minute, second] = start.slice(1).map(Number);
+    return Date.UTC(year, month - 1, day, hour, minute, second);
+  } finally {
+    await guide.stop();
+  }
+}
+
+/**
+ * A run start (ms) inside the window a server frozen at `at` lists: the last but one when there
+ * are two or more (so the next boundary follows within the window), else the last.
+ */
+async function boundaryInWindowAt(at) {
+  const probe = await serveOnClock(at, 0.001);
+  try {
+    const text = await (await fetch(`${probe.url}/channels/demo/360p/ts.m3u8`)).text();
+    let next = null;
+    let discontinuity = false;
+    const boundaries = [];
+    for (const line of text.split('\n')) {
+      if (line === '#EXT-X-DISCONTINUITY') discontinuity = true;
+      const pdt = /^#EXT-X-PROGRAM-DATE-TIME:(.+)$/.exec(line);
+      if (pdt) next = Date.parse(pdt[1]);
+      const extinf = /^#EXTINF:([0-9.]+)/.exec(line);
+      if (extinf) {
+        if (discontinuity) boundaries.push(next);
+        discontinuity = false;
+        next += Math.round(Number(extinf[1]) * 1000);
+      }
+    }
+    if (boundaries.length === 0) return null;
+    return boundaries.length === 1 ? boundaries[0] : boundaries[boundaries.length - 2];
+  } finally {
+    await probe.stop();
+  }
+}
+
+/**
+ * A clip boundary of the demo channel (ms), asked of the binary itself: in the ad break before
+ * the programme airing now (the demo's programmes last minutes; its breaks are slate runs of a
+ * few seconds), the last but one run start a server frozen at the programme's start lists.
+ */
+async function recentBoundary() {
+  const boundary = await boundaryInWindowAt(new Date(await startOfProgrammeAiring()));
+  if (boundary === null) throw new Error('the demo channel has an ad break before each programme');
+  return boundary;
+}
+
+/** Serves the demo data on a clock at normal speed that starts 3 s after a recent clip boundary. */
+export async function serveAfterBoundary() {
+  return serveOnClock(new Date((await recentBoundary()) + 3_050), 1);
 }
 
 export const chromiumOptions = {

@@ -130,3 +130,55 @@ pub fn copy_demo_database(dir: &Path) {
         source.close().await.unwrap();
     });
 }
+
+/// A server on the shared demo data whose virtual clock starts at `start` and runs at `speed`
+/// (1.0: real time), with the folder that holds its configuration.
+pub fn demo_server_on_clock(
+    start: chrono::DateTime<chrono::Utc>,
+    speed: f64,
+) -> (Server, tempfile::TempDir) {
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("onair.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[playout]\nvirtual_clock = {{ start = \"{}\", speed = {speed:?} }}\n",
+            start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+        ),
+    )
+    .unwrap();
+    let data_dir = demo_data_dir();
+    let server = Server::start_with(
+        &["--config", config.to_str().unwrap(), "serve"],
+        &[("ONAIR_DATA_DIR", data_dir.to_str().unwrap())],
+    );
+    (server, config_dir)
+}
+
+/// When the programmes of the demo's guide (XMLTV) start, from the one airing on `server`'s
+/// clock on. Each start is a run boundary right after an ad break, and a break airs as slate
+/// runs of a few seconds, each after a discontinuity: a player that starts half a minute
+/// before a programme crosses several discontinuities within seconds.
+pub fn demo_programme_starts(server: &Server) -> Vec<chrono::DateTime<chrono::Utc>> {
+    let (status, xml) = get_text(&format!("{}/channels/demo/epg.xml", server.url));
+    assert_eq!(status, 200, "{xml}");
+    let starts: Vec<_> = xml
+        .split("<programme ")
+        .skip(1)
+        .map(|tag| {
+            let start = tag
+                .split("start=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next());
+            let start = start.unwrap_or_else(|| panic!("a programme without a start: {tag}"));
+            chrono::DateTime::parse_from_str(start, "%Y%m%d%H%M%S %z")
+                .unwrap_or_else(|error| panic!("start {start:?}: {error}"))
+                .to_utc()
+        })
+        .collect();
+    assert!(
+        starts.len() >= 2,
+        "the demo's guide lists programmes: {xml}"
+    );
+    starts
+}
