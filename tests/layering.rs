@@ -56,7 +56,14 @@ fn the_control_plane_speaks_no_http_and_links_no_gstreamer() {
 
 #[test]
 fn only_the_media_crates_link_gstreamer() {
-    for krate in ["domain", "store", "scheduler", "playout", "control", "web-ui"] {
+    for krate in [
+        "domain",
+        "store",
+        "scheduler",
+        "playout",
+        "control",
+        "web-ui",
+    ] {
         let found = dependencies(krate);
         assert!(
             !found

@@ -23,10 +23,15 @@ impl Control {
 
     /// The ladder called `name`, creating it when it is a built-in one not stored yet.
     pub async fn resolve_ladder(&self, name: &str) -> Result<Ladder, Refusal> {
-        self.store.resolve_ladder(name).await.map_err(|error| match error {
-            StoreError::NotFound(_) => Refusal::NotFound(format!("there is no ladder {name:?}")),
-            other => other.into(),
-        })
+        self.store
+            .resolve_ladder(name)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound(_) => {
+                    Refusal::NotFound(format!("there is no ladder {name:?}"))
+                }
+                other => other.into(),
+            })
     }
 
     /// Creates a custom ladder, refused with every problem [`Ladder::validate`] finds, or when
