@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use onair_control::Control;
-use onair_control::grid::slate_source;
-use onair_domain::{Asset, AssetState, Channel, Ticks};
+use onair_control::grid::{SLATE_SOURCE_PREFIX, slate_source};
+use onair_domain::{Asset, Channel, Ticks};
 use onair_media::{ClipSpec, FrameRate};
 
 use crate::config::Config;
@@ -70,25 +70,20 @@ pub async fn keep_slates(config: Config, control: Control, every: Duration) {
     let mut failed = std::collections::HashSet::new();
     loop {
         ticker.tick().await;
-        let channels = match control.store.channels().await {
+        let channels = match control
+            .store
+            .channels_lacking_a_slate(SLATE_SOURCE_PREFIX)
+            .await
+        {
             Ok(channels) => channels,
             Err(error) => {
-                tracing::warn!(%error, "cannot list the channels to check their slates");
+                tracing::warn!(%error, "cannot list the channels that lack a slate");
                 continue;
             }
         };
         for channel in channels {
-            if channel.retired || channel.slate.is_some() || failed.contains(&channel.id) {
+            if failed.contains(&channel.id) {
                 continue;
-            }
-            let key = slate_source(channel.slug.as_str());
-            match control.store.asset_by_source(&key).await {
-                Ok(Some(asset)) if asset.state != AssetState::Failed => continue,
-                Ok(_) => {}
-                Err(error) => {
-                    tracing::warn!(%error, channel = %channel.slug, "cannot look for the slate");
-                    continue;
-                }
             }
             match generate_slate(&config, &control, &channel).await {
                 Ok(asset) => {

@@ -360,6 +360,27 @@ impl Store {
         rows.iter().map(channel_from_row).collect()
     }
 
+    /// The channels that are not retired, name no slate of their own, and have no generated
+    /// slate (an asset whose source is `slate_prefix` + their slug, not failed): one query
+    /// however many channels there are, for a task that polls.
+    pub async fn channels_lacking_a_slate(
+        &self,
+        slate_prefix: &str,
+    ) -> Result<Vec<Channel>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            channel_columns!(),
+            " FROM channels c WHERE c.retired_at IS NULL AND c.slate_asset_id IS NULL \
+             AND NOT EXISTS (SELECT 1 FROM assets a WHERE a.source = $1 || c.slug AND a.state <> 'failed') \
+             ORDER BY c.id"
+        );
+        let rows = sqlx::query(sql)
+            .bind(slate_prefix)
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(channel_from_row).collect()
+    }
+
     /// Starts (`true`) or stops (`false`) a channel. A retired channel cannot start
     /// ([`StoreError::Conflict`]).
     pub async fn set_channel_on_air(&self, id: ChannelId, on_air: bool) -> Result<(), StoreError> {

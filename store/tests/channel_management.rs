@@ -23,6 +23,7 @@ on_both_backends! {
     a_retired_channel_keeps_its_schedule_and_as_run_log_and_stays_off_air,
     deleting_a_channel_with_a_schedule_grid_or_as_run_log_is_refused_naming_them,
     a_channel_that_never_had_anything_is_deleted,
+    the_channels_lacking_a_slate_are_those_with_neither_their_own_nor_a_generated_one,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -459,4 +460,42 @@ async fn a_channel_that_never_had_anything_is_deleted(store: Store) {
     // Its slate and filler are free again.
     store.delete_asset(setup.slate).await.unwrap();
     store.delete_asset(setup.filler[0]).await.unwrap();
+}
+
+async fn the_channels_lacking_a_slate_are_those_with_neither_their_own_nor_a_generated_one(
+    store: Store,
+) {
+    let setup = setup(&store).await;
+    let slugs = |channels: Vec<Channel>| -> Vec<String> {
+        channels
+            .into_iter()
+            .map(|channel| channel.slug.to_string())
+            .collect()
+    };
+    let _own = news_with_slate_and_filler(&store, &setup).await;
+    let bare = stored_channel(&store, "bare", setup.ladder).await;
+    let generated = stored_channel(&store, "made", setup.ladder).await;
+    let retired = stored_channel(&store, "gone", setup.ladder).await;
+    store.retire_channel(retired.id, at(0)).await.unwrap();
+    let prefix = "generated:slate/";
+    // A generated slate that failed does not count.
+    let failed = store
+        .insert_asset("Slate", "generated:slate/made", setup.ladder)
+        .await
+        .unwrap();
+    store.fail_asset(failed, "encoder crashed").await.unwrap();
+    assert_eq!(
+        slugs(store.channels_lacking_a_slate(prefix).await.unwrap()),
+        ["bare", "made"]
+    );
+    let made = store
+        .insert_asset("Slate", "generated:slate/made", setup.ladder)
+        .await
+        .unwrap();
+    assert_eq!(
+        slugs(store.channels_lacking_a_slate(prefix).await.unwrap()),
+        ["bare"],
+        "a slate being made counts"
+    );
+    let _ = (bare, generated, made);
 }

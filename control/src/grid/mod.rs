@@ -83,7 +83,7 @@ pub use document::*;
 pub use edit::{
     GridEdited, GridVersion, GridView, PlanPreview, PlannedBreak, PlannedProgramme, part_kind,
 };
-pub use plan::{ChannelPlan, plan_channel, slate_source};
+pub use plan::{ChannelPlan, SLATE_SOURCE_PREFIX, plan_channel, slate_source};
 
 /// How far ahead a channel that does not repeat is planned: the EPG's 14 days.
 pub const PLAN_DAYS: i64 = 14;

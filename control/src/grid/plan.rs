@@ -20,8 +20,11 @@ use super::{PLAN_DAYS, STAGED};
 
 /// The source key of a channel's slate asset.
 pub fn slate_source(slug: &str) -> String {
-    format!("generated:slate/{slug}")
+    format!("{SLATE_SOURCE_PREFIX}{slug}")
 }
+
+/// What the source key of every generated slate starts with, before the channel's slug.
+pub const SLATE_SOURCE_PREFIX: &str = "generated:slate/";
 
 /// A channel planned from what is stored.
 #[derive(Debug, Clone)]
