@@ -159,7 +159,7 @@ impl VideoSpan {
             if extent.ended || extent.end >= until {
                 return Some(read(&extent));
             }
-            if pad.pad_flags().contains(gst::PadFlags::FLUSHING) {
+            if stopping(pad) {
                 return None;
             }
             extent = self
@@ -169,6 +169,26 @@ impl VideoSpan {
                 .0;
         }
     }
+}
+
+/// Whether the pipeline `pad` is in is stopping: the pad flushes, or an element it is in (the
+/// pipeline first of all) is on its way down to READY or NULL. A streaming thread that waits
+/// for the video must let go then: the state change waits for it, and the video branch, whose
+/// sinks are being shut down, will not move on (a cancelled encode hung there).
+fn stopping(pad: &gst::Pad) -> bool {
+    if pad.pad_flags().contains(gst::PadFlags::FLUSHING) {
+        return true;
+    }
+    let mut element = pad.parent_element();
+    while let Some(current) = element {
+        if matches!(current.pending_state(), gst::State::Null | gst::State::Ready) {
+            return true;
+        }
+        element = current
+            .parent()
+            .and_then(|parent| parent.downcast::<gst::Element>().ok());
+    }
+    false
 }
 
 /// Start and end running time of a buffer.
