@@ -181,7 +181,10 @@ fn stopping(pad: &gst::Pad) -> bool {
     }
     let mut element = pad.parent_element();
     while let Some(current) = element {
-        if matches!(current.pending_state(), gst::State::Null | gst::State::Ready) {
+        if matches!(
+            current.pending_state(),
+            gst::State::Null | gst::State::Ready
+        ) {
             return true;
         }
         element = current
