@@ -102,6 +102,59 @@ fn the_demo_epg_validates_with_tv_validate_file_and_lists_only_scheduled_program
             );
         }
     }
+
+    // No guide entry stands for longer than the run of same-titled programmes it lists: every
+    // planned programme it overlaps, over the next three hours, carries its title.
+    let instant = |text: &str| {
+        chrono::DateTime::parse_from_rfc3339(text)
+            .unwrap()
+            .timestamp()
+    };
+    let now = chrono::Utc::now().timestamp();
+    let (from, to) = (
+        Timestamp::from_unix_secs(now).to_rfc3339_millis(),
+        Timestamp::from_unix_secs(now + 3 * 3600).to_rfc3339_millis(),
+    );
+    let (status, plan) = get_text(&format!(
+        "{}/api/channels/demo/plan?from={from}&to={to}",
+        server.url
+    ));
+    assert_eq!(status, 200, "{plan}");
+    let plan: Value = serde_json::from_str(&plan).unwrap();
+    let planned: Vec<(i64, i64, &str)> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|item| {
+            (
+                instant(item["start"].as_str().unwrap()),
+                instant(item["end"].as_str().unwrap()),
+                item["title"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(planned.len() > 10, "{plan}");
+    let mut checked = 0;
+    for programme in programmes {
+        let (start, end) = (
+            instant(programme["start"].as_str().unwrap()),
+            instant(programme["end"].as_str().unwrap()),
+        );
+        if programme["type"] != "programme" || start < now || end > now + 3 * 3600 {
+            continue;
+        }
+        let title = programme["title"].as_str().unwrap();
+        for (item_start, item_end, item_title) in &planned {
+            if *item_start < end && *item_end > start {
+                assert_eq!(
+                    *item_title, title,
+                    "the guide's {title:?} from {start} to {end} covers {item_title:?} ({item_start} to {item_end})"
+                );
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "only {checked} guide entries checked");
 }
 
 #[test]
