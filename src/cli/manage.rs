@@ -112,6 +112,18 @@ pub enum GridCommand {
         channel: String,
         file: PathBuf,
     },
+    /// List a channel's grid versions, newest first: author, instants, parts.
+    Versions {
+        #[arg(long)]
+        channel: String,
+    },
+    /// Make the grid as it stood at version N current again (a new version, after the lock
+    /// horizon).
+    Restore {
+        #[arg(long)]
+        channel: String,
+        version: i64,
+    },
 }
 
 pub async fn channel(config: &Config, command: ChannelCommand) -> anyhow::Result<()> {
@@ -467,6 +479,48 @@ pub async fn grid(config: &Config, command: GridCommand) -> anyhow::Result<()> {
                     .effective_from
                     .map_or("now".to_owned(), |at| at.to_rfc3339_millis())
             );
+            Ok(())
+        }
+        GridCommand::Versions { channel } => {
+            let versions = control.grid_versions(&channel).await?;
+            if versions.is_empty() {
+                println!("{channel} has no grid version yet");
+            }
+            for version in versions {
+                let parts: Vec<&str> = version
+                    .parts
+                    .iter()
+                    .map(|(kind, _)| kind.as_str())
+                    .collect();
+                println!(
+                    "{:>6}  published {}  in effect from {}  {}  {}",
+                    version.version,
+                    version.published_at.to_rfc3339_millis(),
+                    version.effective_from.to_rfc3339_millis(),
+                    parts.join(","),
+                    version.author
+                );
+            }
+            Ok(())
+        }
+        GridCommand::Restore { channel, version } => {
+            let restored = control
+                .restore_grid(&channel, version, None, AUTHOR)
+                .await
+                .with_context(|| format!("cannot restore grid version {version} of {channel}"))?;
+            if restored.unchanged {
+                println!(
+                    "the grid of {channel} already stands as at version {version}: nothing changed"
+                );
+            } else {
+                println!(
+                    "restored grid version {version} of {channel}: schedule version {}, in effect from {}",
+                    restored.version,
+                    restored
+                        .effective_from
+                        .map_or("now".to_owned(), |at| at.to_rfc3339_millis())
+                );
+            }
             Ok(())
         }
     }
