@@ -7,6 +7,7 @@
 //! its entries, with the title they aired under. A deleted asset's files are removed after the
 //! database lets go of them; a file that cannot be removed is reported, not fatal.
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use onair_domain::{Asset, AssetId, AssetState, Timestamp};
@@ -164,6 +165,7 @@ impl Control {
         uses: &[AssetUse],
         now: Timestamp,
     ) -> Result<String, Refusal> {
+        let mut horizons: HashMap<String, Timestamp> = HashMap::new();
         let mut locked = Vec::new();
         let mut later = Vec::new();
         let mut others = Vec::new();
@@ -175,9 +177,17 @@ impl Control {
                     start,
                     title,
                 } => {
-                    let channel_row =
-                        crate::schedule::channel(&self.store, channel.as_str()).await?;
-                    let horizon = lock_horizon(self, &channel_row, now).await?;
+                    // One horizon per channel: an asset may air thousands of times.
+                    let horizon = match horizons.get(channel.as_str()) {
+                        Some(horizon) => *horizon,
+                        None => {
+                            let row =
+                                crate::schedule::channel(&self.store, channel.as_str()).await?;
+                            let horizon = lock_horizon(self, &row, now).await?;
+                            horizons.insert(channel.to_string(), horizon);
+                            horizon
+                        }
+                    };
                     let text = format!(
                         "item {} {title:?} on {channel} at {}",
                         item.0,

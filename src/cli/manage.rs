@@ -238,15 +238,20 @@ pub async fn channel(config: &Config, command: ChannelCommand) -> anyhow::Result
     }
 }
 
-fn channel_line(info: &ChannelInfo) -> String {
-    let channel = &info.channel;
-    let state = if channel.retired {
+/// Retired, on air or off air.
+fn state_of(channel: &onair_domain::Channel) -> &'static str {
+    if channel.retired {
         "retired"
     } else if channel.on_air {
         "on air"
     } else {
         "off air"
-    };
+    }
+}
+
+fn channel_line(info: &ChannelInfo) -> String {
+    let channel = &info.channel;
+    let state = state_of(channel);
     format!(
         "{:<20} {:<8} {:<20} ladder {:<8} version {:<5} {:?}",
         channel.slug.as_str(),
@@ -280,16 +285,7 @@ fn print_channel(info: &ChannelInfo) {
         let filler: Vec<String> = channel.filler.iter().map(|id| id.to_string()).collect();
         println!("  filler:    assets {}", filler.join(", "));
     }
-    println!(
-        "  state:     {}",
-        if channel.retired {
-            "retired"
-        } else if channel.on_air {
-            "on air"
-        } else {
-            "off air"
-        }
-    );
+    println!("  state:     {}", state_of(channel));
     println!("  schedule:  version {}", info.schedule_version);
     println!("  playlist:  /channels/{}/master.m3u8", channel.slug);
 }

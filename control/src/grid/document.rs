@@ -257,8 +257,9 @@ pub struct GridChange {
     pub metadata: Option<Vec<MetadataDoc>>,
 }
 
-/// A field that is present, even as `null`: `Some(None)`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+/// A field that is present, even as `null`: `Some(None)` (for `deserialize_with`, where
+/// absent and `null` mean different things).
+pub fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     deserializer: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(deserializer).map(Some)

@@ -32,7 +32,7 @@ use onair_control::assets::AssetQuery;
 use onair_control::channels::{ChannelEdit, ChannelInfo, ChannelSpec, Retirement};
 use onair_domain::{Clock, Ladder, LadderId, LoudnessTarget, Rung, Ticks};
 use onair_store::Store;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::auth::{ApiToken, require_bearer};
@@ -152,19 +152,12 @@ struct ChannelPatch {
     outputs: Option<Vec<String>>,
     #[serde(default)]
     window_segments: Option<u32>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "onair_control::grid::document::present")]
     slate: Option<Option<i64>>,
     #[serde(default)]
     filler: Option<Vec<i64>>,
     #[serde(default)]
     on_air: Option<bool>,
-}
-
-/// A field that is present, even as `null`: `Some(None)`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(deserializer).map(Some)
 }
 
 #[derive(Debug, Deserialize)]
