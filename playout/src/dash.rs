@@ -127,6 +127,7 @@ pub fn render_session_mpd(
             run_start: timeline.run_start(&numbering),
             in_break: timeline.break_of(&numbering),
             after_break: None,
+            tracking: None,
         };
         write_period(
             &mut out,
@@ -190,8 +191,12 @@ fn write_period(
             SegmentTemplate::of(first.asset, names, packaging)
         }
     };
-    let video_template = template(&rungs, Packaging::Cmaf)?;
-    let audio_template = template(&tracks, Packaging::CmafAudio)?;
+    let mut video_template = template(&rungs, Packaging::Cmaf)?;
+    let mut audio_template = template(&tracks, Packaging::CmafAudio)?;
+    if let Some(prefix) = first.tracking {
+        video_template = video_template.fetched_through(prefix);
+        audio_template = audio_template.fetched_through(prefix);
+    }
     let _ = write!(
         out,
         "  <Period id=\"p{}\" start=\"",
@@ -401,6 +406,17 @@ impl SegmentTemplate {
             initialization: url(&init),
             media: format!("{}$Number%05d$.m4s", url(&stem)),
         })
+    }
+}
+
+impl SegmentTemplate {
+    /// The same files fetched through `prefix` (a session's tracking URL) instead of `/`.
+    fn fetched_through(self, prefix: &str) -> SegmentTemplate {
+        let through = |url: &str| format!("{}{}", escape(prefix), &url[1..]);
+        SegmentTemplate {
+            initialization: through(&self.initialization),
+            media: through(&self.media),
+        }
     }
 }
 

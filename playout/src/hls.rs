@@ -481,7 +481,7 @@ pub(crate) fn write_media_playlist(
         if at.starts_run || first {
             if let Some(init_path) = segment.init_path {
                 out.push_str("#EXT-X-MAP:URI=\"");
-                push_media_url(out, init_path);
+                push_segment_url(out, aired.tracking, init_path);
                 out.push_str("\"\n");
             }
             out.push_str("#EXT-X-PROGRAM-DATE-TIME:");
@@ -516,12 +516,25 @@ pub(crate) fn write_media_playlist(
         out.push_str("#EXTINF:");
         push_seconds(out, millis);
         out.push_str(",\n");
-        push_media_url(out, segment.path);
+        push_segment_url(out, aired.tracking, segment.path);
         out.push('\n');
     }
 }
 
 /// `/media/{path}`, percent-encoding whatever is not unreserved or `/`.
+/// The URL of a segment or init file: `/media/{path}`, or `{tracking}media/{path}` for a
+/// segment a session fetches through its tracking prefix.
+fn push_segment_url(out: &mut String, tracking: Option<&str>, path: &str) {
+    match tracking {
+        Some(prefix) => {
+            out.push_str(prefix);
+            out.push_str(&MEDIA_URL_PREFIX[1..]);
+            push_percent_encoded(out, path.trim_start_matches('/'));
+        }
+        None => push_media_url(out, path),
+    }
+}
+
 pub(crate) fn push_media_url(out: &mut String, path: &str) {
     out.push_str(MEDIA_URL_PREFIX);
     push_percent_encoded(out, path.trim_start_matches('/'));

@@ -6,11 +6,15 @@
 //! [`ChannelBreaks`] (the runs as planned); a session (SSAI) passes its own fill and gets its
 //! manifests from the same writers, with no fork of the renderers.
 //!
-//! A fill keeps the channel's numbering: it has as many runs as the break, and each run as many
-//! segments as the planned one it replaces. So media and discontinuity sequences, and the
-//! dates of everything outside the break, are the channel's; inside the break, starts follow
-//! the fill's own durations by prefix sums from the break's start. A fill that does not fit is
-//! ignored (the planned runs air), so a session never gets a playlist that contradicts itself.
+//! A fill keeps the channel's media sequence: its runs (ads, then slate) have as many segments
+//! in all as the break, so every segment outside the break has the channel's number, and inside
+//! it the n-th segment of the fill is the n-th of the break. Starts inside the break follow the
+//! fill's own durations by prefix sums from the break's start; outside it they are the
+//! channel's. A fill may have more or fewer runs than the planned break, and each run is a
+//! discontinuity: so a session's discontinuity sequence is the channel's shifted by what its
+//! earlier fills added ([`BreakFill::discontinuity_shift`]), the same in every playlist of the
+//! session and never going back. A fill that does not fit ([`Fill::fits`]) is ignored (the
+//! planned runs air), so a session never gets a playlist that contradicts itself.
 
 use std::collections::HashMap;
 
@@ -21,16 +25,48 @@ use crate::ChannelPlayout;
 /// What a session airs in an ad break instead of the planned runs.
 #[derive(Debug, Clone, Copy)]
 pub struct Fill<'a> {
-    /// Laid end to end from the break's start: one per planned run, with as many segments.
+    /// Laid end to end from the break's start, with as many segments in all as the break.
     pub runs: &'a [Run],
     /// The assets the runs play, with the channel's renditions.
     pub assets: &'a HashMap<AssetId, Asset>,
+    /// Per run, the URL prefix its segments are fetched through instead of the shared
+    /// `/media/` (a session's beacon URL: the origin records the fetch and redirects to the
+    /// shared segment), or `None`. Empty: every run is fetched from `/media/`.
+    pub tracking: &'a [Option<String>],
+}
+
+impl Fill<'_> {
+    /// Whether this fill can replace `airing`: as many segments in all, every run non-empty and
+    /// within its track, every asset present, and a tracking entry per run (or none at all).
+    pub fn fits(&self, airing: &BreakAiring) -> bool {
+        let total: u64 = self.runs.iter().map(|run| u64::from(run.n_segments)).sum();
+        total == airing.n_segments
+            && (self.tracking.is_empty() || self.tracking.len() == self.runs.len())
+            && self.runs.iter().all(|run| {
+                run.n_segments > 0
+                    && run.first_segment + run.n_segments <= run.track.len()
+                    && self.assets.contains_key(&run.asset_id)
+            })
+    }
+
+    /// Discontinuities this fill adds against the planned break: its runs less the break's.
+    pub fn added_discontinuities(&self, airing: &BreakAiring) -> i64 {
+        self.runs.len() as i64 - i64::from(airing.n_runs)
+    }
 }
 
 /// Chooses what airs in each occurrence of an ad break.
 pub trait BreakFill {
     /// The runs that air in `airing` instead of the planned ones, or `None` for the planned ones.
     fn fill(&self, airing: &BreakAiring) -> Option<Fill<'_>>;
+
+    /// What the fills of breaks that ended before segment `media_sequence` added to the
+    /// discontinuity sequence ([`Fill::added_discontinuities`], summed). A fill counted here
+    /// must be one [`BreakFill::fill`] returns and that fits.
+    fn discontinuity_shift(&self, media_sequence: u64) -> i64 {
+        let _ = media_sequence;
+        0
+    }
 }
 
 /// The channel's own breaks: the runs as planned.
@@ -46,8 +82,9 @@ impl BreakFill for ChannelBreaks {
 /// One listed segment as it airs.
 #[derive(Debug, Clone, Copy)]
 pub struct Aired<'a> {
-    /// Numbering from the channel's timeline; `start`, `duration` and `segment_index` as aired
-    /// (the fill's, in a filled break). `run_index` names the planned run.
+    /// Numbering from the channel's timeline (the discontinuity sequence shifted by the
+    /// session's earlier fills); `start`, `duration` and `segment_index` as aired (the fill's,
+    /// in a filled break). `run_index` names the planned run.
     pub at: SegmentAt,
     pub run: &'a Run,
     pub asset: &'a Asset,
@@ -57,6 +94,9 @@ pub struct Aired<'a> {
     pub in_break: Option<BreakAiring>,
     /// The ad break that ended just before this segment (it starts a run): a cue-in goes here.
     pub after_break: Option<BreakAiring>,
+    /// The URL prefix this segment is fetched through instead of `/media/` (see
+    /// [`Fill::tracking`]).
+    pub tracking: Option<&'a str>,
 }
 
 impl Aired<'_> {
@@ -78,8 +118,9 @@ impl Aired<'_> {
 }
 
 /// The live window at `now` and the numbering of its first segment (of the next one to be
-/// listed when the window is still empty). `None` only for a timeline that has no segment at
-/// its origin, which [`ChannelPlayout::new`] rules out.
+/// listed when the window is still empty), both with the session's discontinuity shift. `None`
+/// only for a timeline that has no segment at its origin, which [`ChannelPlayout::new`] rules
+/// out.
 pub(crate) fn live_window<'a>(
     playout: &'a ChannelPlayout,
     now: Timestamp,
@@ -87,15 +128,22 @@ pub(crate) fn live_window<'a>(
 ) -> Option<(SegmentAt, Vec<Aired<'a>>)> {
     let timeline = playout.timeline();
     let window = timeline.live_window(now, playout.channel().window_segments as usize);
-    let numbering = window
-        .first()
-        .copied()
-        .or_else(|| timeline.segment_at(timeline.origin()))?;
     let mut aired = Vec::with_capacity(window.len());
     for at in window {
         aired.push(airing_of(playout, at, fill)?);
     }
+    let numbering = match aired.first() {
+        Some(first) => first.at,
+        None => shifted(timeline.segment_at(timeline.origin())?, fill),
+    };
     Some((numbering, aired))
+}
+
+/// `at` with the session's discontinuity shift applied.
+fn shifted(mut at: SegmentAt, fill: &dyn BreakFill) -> SegmentAt {
+    let shift = fill.discontinuity_shift(at.media_sequence);
+    at.discontinuity_sequence = at.discontinuity_sequence.saturating_add_signed(shift);
+    at
 }
 
 fn airing_of<'a>(
@@ -107,10 +155,12 @@ fn airing_of<'a>(
     let in_break = timeline.break_of(&at);
     let after_break = timeline.break_ending_before(&at);
     if let Some(airing) = in_break
-        && let Some(fill) = fill.fill(&airing)
-        && let Some(filled) = filled(playout, at, &airing, fill)
+        && let Some(fill_of_break) = fill.fill(&airing)
+        && fill_of_break.fits(&airing)
+        && let Some(filled) = filled(at, &airing, fill_of_break)
     {
         return Some(Aired {
+            at: shifted(filled.at, fill),
             in_break,
             after_break,
             ..filled
@@ -118,56 +168,47 @@ fn airing_of<'a>(
     }
     let run = timeline.run(at.run_index);
     Some(Aired {
-        at,
+        at: shifted(at, fill),
         run,
         asset: playout.assets().get(&run.asset_id)?,
         run_start: timeline.run_start(&at),
         in_break,
         after_break,
+        tracking: None,
     })
 }
 
-/// `at`, a segment of the planned break `airing`, as `fill` airs it; `None` when the fill does
-/// not fit the break.
-fn filled<'a>(
-    playout: &ChannelPlayout,
-    at: SegmentAt,
-    airing: &BreakAiring,
-    fill: Fill<'a>,
-) -> Option<Aired<'a>> {
-    let timeline = playout.timeline();
-    if fill.runs.len() != airing.n_runs as usize {
-        return None;
-    }
-    let position = (at.discontinuity_sequence - airing.first_discontinuity_sequence) as usize;
-    let first_run_index = at.run_index.checked_sub(position)?;
+/// `at`, a segment of the planned break `airing`, as `fill` (which fits it) airs it: the
+/// segment at the same position in the fill, numbered as the fill's runs say.
+fn filled<'a>(at: SegmentAt, airing: &BreakAiring, fill: Fill<'a>) -> Option<Aired<'a>> {
+    let mut position = at.media_sequence.checked_sub(airing.first_media_sequence)?;
     let mut run_start = airing.start;
-    for (j, replacement) in fill.runs.iter().enumerate() {
-        let planned = timeline.run(first_run_index + j);
-        if replacement.n_segments != planned.n_segments
-            || replacement.first_segment + replacement.n_segments > replacement.track.len()
-        {
-            return None;
+    for (j, run) in fill.runs.iter().enumerate() {
+        let n = u64::from(run.n_segments);
+        if position >= n {
+            position -= n;
+            run_start = run_start + run.duration();
+            continue;
         }
-        if j < position {
-            run_start = run_start + replacement.duration();
-        }
+        let segment_index = run.first_segment + position as u32;
+        let start =
+            run_start + (run.track.start(segment_index) - run.track.start(run.first_segment));
+        return Some(Aired {
+            at: SegmentAt {
+                start,
+                duration: run.track.duration(segment_index),
+                segment_index,
+                discontinuity_sequence: airing.first_discontinuity_sequence + j as u64,
+                starts_run: position == 0,
+                ..at
+            },
+            run,
+            asset: fill.assets.get(&run.asset_id)?,
+            run_start,
+            in_break: None,
+            after_break: None,
+            tracking: fill.tracking.get(j).and_then(Option::as_deref),
+        });
     }
-    let planned = timeline.run(at.run_index);
-    let run = &fill.runs[position];
-    let segment_index = run.first_segment + (at.segment_index - planned.first_segment);
-    let start = run_start + (run.track.start(segment_index) - run.track.start(run.first_segment));
-    Some(Aired {
-        at: SegmentAt {
-            start,
-            duration: run.track.duration(segment_index),
-            segment_index,
-            ..at
-        },
-        run,
-        asset: fill.assets.get(&run.asset_id)?,
-        run_start,
-        in_break: None,
-        after_break: None,
-    })
+    None
 }

@@ -458,6 +458,7 @@ impl crate::window::BreakFill for SlateFill {
         Some(crate::window::Fill {
             runs: &self.runs,
             assets: &self.assets,
+            tracking: &[],
         })
     }
 }
@@ -817,4 +818,131 @@ proptest! {
             }
         }
     }
+}
+
+/// A session that fills every break of [`fixtures::break_playout`] (3 segments in 2 runs) with
+/// three one-segment runs, the first two fetched through tracking URLs: each filled break adds
+/// one discontinuity.
+struct ThreeRunFill {
+    runs: Vec<Run>,
+    assets: HashMap<AssetId, onair_domain::Asset>,
+    tracking: Vec<Option<String>>,
+}
+
+impl ThreeRunFill {
+    fn new(playout: &crate::ChannelPlayout) -> ThreeRunFill {
+        let assets = playout.assets().clone();
+        let slate = fixtures::track(&assets[&fixtures::SLATE]);
+        let filler = fixtures::track(&assets[&fixtures::FILLER]);
+        let ad_b = fixtures::track(&assets[&fixtures::AD_B]);
+        let one = |run: Run| Run {
+            n_segments: 1,
+            ..run
+        };
+        ThreeRunFill {
+            runs: vec![
+                Run::whole(RunKind::AdBreak, fixtures::AD_B, "ad 1", ad_b),
+                one(Run::whole(
+                    RunKind::AdBreak,
+                    fixtures::FILLER,
+                    "ad 2",
+                    filler,
+                )),
+                one(Run::whole(RunKind::Slate, fixtures::SLATE, "slate", slate)),
+            ],
+            assets,
+            tracking: vec![
+                Some("/channels/breaks/sessions/s1/ads/1/0/".into()),
+                Some("/channels/breaks/sessions/s1/ads/1/1/".into()),
+                None,
+            ],
+        }
+    }
+}
+
+impl crate::window::BreakFill for ThreeRunFill {
+    fn fill(&self, _airing: &onair_domain::BreakAiring) -> Option<crate::window::Fill<'_>> {
+        Some(crate::window::Fill {
+            runs: &self.runs,
+            assets: &self.assets,
+            tracking: &self.tracking,
+        })
+    }
+
+    fn discontinuity_shift(&self, media_sequence: u64) -> i64 {
+        // One pass has 8 segments; its break is segments 3..6.
+        if media_sequence >= 6 {
+            ((media_sequence - 6) / 8 + 1) as i64
+        } else {
+            0
+        }
+    }
+}
+
+#[test]
+fn a_fill_with_more_runs_than_the_break_shifts_the_discontinuity_sequence_after_it_and_never_contradicts_an_earlier_poll()
+ {
+    let playout = fixtures::break_playout();
+    let fill = ThreeRunFill::new(&playout);
+    let options = MediaPlaylistOptions::ts();
+    let mut seen: HashMap<u64, crate::testing::HlsSegment> = HashMap::new();
+    let mut last_header = (0, 0);
+    for second in 0..64 {
+        let now = at_millis(second * 1000 + 500);
+        let channel =
+            crate::testing::parse_hls(&render_media_playlist(&playout, "360p", now).unwrap());
+        let session = crate::testing::parse_hls(
+            &render_session_media_playlist(&playout, "360p", now, &options, &fill).unwrap(),
+        );
+        assert!(
+            (session.media_sequence, session.discontinuity_sequence) >= last_header,
+            "numbers never go back"
+        );
+        last_header = (session.media_sequence, session.discontinuity_sequence);
+        assert_eq!(session.media_sequence, channel.media_sequence);
+        for (ours, theirs) in session.segments.iter().zip(&channel.segments) {
+            assert_eq!(ours.media_sequence, theirs.media_sequence);
+            let in_break = (3..6).contains(&(ours.media_sequence % 8));
+            if !in_break {
+                assert_eq!(
+                    ours.uri, theirs.uri,
+                    "outside breaks the channel's segments"
+                );
+                assert_eq!(ours.start_millis, theirs.start_millis);
+                assert_eq!(
+                    ours.discontinuity_sequence as i64,
+                    theirs.discontinuity_sequence as i64
+                        + fill.discontinuity_shift(ours.media_sequence)
+                );
+            }
+            if let Some(earlier) = seen.insert(ours.media_sequence, ours.clone()) {
+                assert_eq!(
+                    (
+                        &earlier.uri,
+                        earlier.discontinuity_sequence,
+                        earlier.start_millis
+                    ),
+                    (&ours.uri, ours.discontinuity_sequence, ours.start_millis),
+                    "segment {} changed between polls",
+                    ours.media_sequence
+                );
+            }
+        }
+    }
+    let break_uris: Vec<&str> = (11..14).map(|n| seen[&n].uri.as_str()).collect();
+    assert_eq!(
+        break_uris,
+        [
+            "/channels/breaks/sessions/s1/ads/1/0/media/assets/5/360p/ts/00000.ts",
+            "/channels/breaks/sessions/s1/ads/1/1/media/assets/2/360p/ts/00000.ts",
+            "/media/assets/3/360p/ts/00000.ts",
+        ]
+    );
+    let numbers: Vec<u64> = (10..15).map(|n| seen[&n].discontinuity_sequence).collect();
+    let first = numbers[0];
+    assert_eq!(
+        numbers,
+        [first, first + 1, first + 2, first + 3, first + 4],
+        "each run of the fill, and the programme after it, is a discontinuity"
+    );
 }
