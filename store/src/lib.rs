@@ -9,6 +9,7 @@
 //! [`Timestamp`]: onair_domain::Timestamp
 //! [`Ticks`]: onair_domain::Ticks
 
+pub mod ads;
 mod as_run;
 mod assets;
 mod catalogue;
@@ -22,6 +23,10 @@ mod rows;
 mod schedule;
 mod versions;
 
+pub use ads::{
+    AdDecisionRow, AdSessionRow, BeaconCount, BeaconKey, BeaconStatus, CreativeRow, CreativeStatus,
+    DecisionCursor, NewAdDecision, NewAdSession, StoredAdConfig,
+};
 pub use as_run::AsRunEntry;
 pub use catalogue::{AssetFilter, AssetUse, DeletedAsset};
 pub use channels::{ChannelChanges, ChannelPlayoutAssets, NewChannel};
