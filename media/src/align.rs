@@ -175,7 +175,7 @@ impl VideoSpan {
 /// pipeline first of all) is on its way down to READY or NULL. A streaming thread that waits
 /// for the video must let go then: the state change waits for it, and the video branch, whose
 /// sinks are being shut down, will not move on (a cancelled encode hung there).
-fn stopping(pad: &gst::Pad) -> bool {
+pub(crate) fn stopping(pad: &gst::Pad) -> bool {
     if pad.pad_flags().contains(gst::PadFlags::FLUSHING) {
         return true;
     }

@@ -11,6 +11,7 @@ use crate::error::MediaError;
 const REQUIRED: &[(&str, &str)] = &[
     ("queue", "libgstreamer1.0-0"),
     ("tee", "libgstreamer1.0-0"),
+    ("identity", "libgstreamer1.0-0"),
     ("capsfilter", "libgstreamer1.0-0"),
     ("fakesink", "libgstreamer1.0-0"),
     ("filesink", "libgstreamer1.0-0"),

@@ -11,6 +11,8 @@
 //!                        ─ audioconvert ─ audioresample ─ ladder rate/channels ─ tee
 //!                (no audio in the input: audiotestsrc wave=silence instead; either way the raw
 //!                audio is trimmed to the video's span before the tee, see `align`)
+//!   (padded to whole segments: an identity before each tee holds the last frame and adds
+//!   silence until the last segment is whole, see `pad`)
 //! for each audio track (distinct audio bitrate of the ladder):
 //!   audio tee ─ queue ─ audioconvert ─ avenc_aac ─ tee ┬ queue ─ aacparse ─ cmafmux (manual split) ─ appsink
 //!                                                      └ (to the TS muxer of every rung with this bitrate)
@@ -35,7 +37,9 @@
 //! packagings. AAC frames (1024 samples) do not fall on video frames: each audio track's
 //! fragments start with the AAC frame nearest to each segment's start (see `align`), which is
 //! checked to be within half an AAC frame of it, so an audio fragment covers its video segment's
-//! time to within ±10.7 ms at 48 kHz, as the audio in a TS segment does.
+//! time to within ±10.7 ms at 48 kHz, as the audio in a TS segment does. An encode padded to
+//! whole segments ([`EncodeOptions::pad_to_whole_segments`]) is also checked to have every
+//! segment, the last one too, exactly the ladder's segment duration.
 //!
 //! Inputs are refused before any pipeline runs when they are empty, not media, need a decoder
 //! that is not installed, or are larger than [`EncodeOptions`] allow.
@@ -57,14 +61,19 @@ use crate::clip::{FrameRate, ticks_to_nanos};
 use crate::cmaf::{self, Written};
 use crate::elements::{capsfilter, init, make, queue};
 use crate::error::MediaError;
+use crate::pad::Padding;
 use crate::probe::{ProbeInfo, file_uri, probe};
-use crate::segments::{Cuts, bandwidth, check_identical, secs};
+use crate::segments::{Cuts, bandwidth, check_identical, check_whole_segments, secs};
 
 /// What [`encode_ladder`] produced.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EncodedAsset {
-    /// Exact: the sum of the segment durations, the same in every rendition.
+    /// Exact: the sum of the segment durations, the same in every rendition. Padded to whole
+    /// segments when [`EncodeOptions::pad_to_whole_segments`] asked for it.
     pub duration: Ticks,
+    /// How long the input's own pictures last on the ladder's frame grid, before any padding:
+    /// `duration` when nothing was padded.
+    pub content_duration: Ticks,
     /// Every rung as MPEG-TS (video and audio), in ladder order, then every rung as a CMAF
     /// video track, then every audio track of the ladder ([`AudioTrack::of_ladder`]) as a CMAF
     /// audio track. All have the same segment durations.
@@ -83,15 +92,21 @@ pub struct EncodeOptions {
     /// Set it to `true` to stop the encode: it stops promptly, removes what it wrote and returns
     /// [`MediaError::Cancelled`].
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Extends the output to a whole number of the ladder's segments, every one of them (the
+    /// last too) exactly the segment duration: the picture holds its last frame and the sound
+    /// is silence for the padding. For media stitched into a break of whole segments (an ad),
+    /// which must keep the break's length and media sequence numbers.
+    pub pad_to_whole_segments: bool,
 }
 
 impl Default for EncodeOptions {
-    /// 4096x2304 at most (DCI 4K width, UHD-ish height), not cancellable.
+    /// 4096x2304 at most (DCI 4K width, UHD-ish height), not cancellable, not padded.
     fn default() -> EncodeOptions {
         EncodeOptions {
             max_width: 4096,
             max_height: 2304,
             cancel: None,
+            pad_to_whole_segments: false,
         }
     }
 }
@@ -222,6 +237,7 @@ pub fn encode_ladder(
         &out,
         slate.as_ref(),
         expected,
+        options.pad_to_whole_segments,
     )?;
 
     let mut opened: Vec<Vec<(String, u64)>> = vec![Vec::new(); ladder.rungs.len()];
@@ -451,6 +467,8 @@ struct Taps {
     decoded: Arc<Mutex<Option<u64>>>,
     /// The poster's frame.
     poster: Arc<Mutex<PosterFrame>>,
+    /// Where the padded video ends, when the encode pads to whole segments.
+    padding: Option<Arc<Padding>>,
 }
 
 /// Running time of `pts` in the segment `pad` last received.
@@ -541,6 +559,7 @@ fn build(
     out: &Layout,
     slate: Option<&Slate>,
     expected: Option<gst::ClockTime>,
+    pad_to_whole_segments: bool,
 ) -> Result<Taps, MediaError> {
     let decoded = Arc::new(Mutex::new(None::<u64>));
     let reach = |pad: &gst::Pad| {
@@ -568,18 +587,29 @@ fn build(
         .build();
     let video_raw = capsfilter("video-raw", video_caps)?;
     let video_tee = make("tee", "video-tee")?;
-    add_chain(
-        pipeline,
-        &[
-            &video_in,
-            &to_deinterlace,
-            &deinterlace,
-            &rate,
-            &to_i420,
-            &video_raw,
-            &video_tee,
-        ],
-    )?;
+    // Padding to whole segments happens between the conformed streams and their tees (see
+    // `pad`), so that every rung and packaging is cut from the same padded streams.
+    let (video_pad, audio_pad) = if pad_to_whole_segments {
+        (
+            Some(make("identity", "video-pad")?),
+            Some(make("identity", "audio-pad")?),
+        )
+    } else {
+        (None, None)
+    };
+    let video_chain: Vec<&gst::Element> = [
+        &video_in,
+        &to_deinterlace,
+        &deinterlace,
+        &rate,
+        &to_i420,
+        &video_raw,
+    ]
+    .into_iter()
+    .chain(video_pad.as_ref())
+    .chain([&video_tee])
+    .collect();
+    add_chain(pipeline, &video_chain)?;
     match slate {
         // Measured as decoded: videorate and audiorate would fill a truncated stream's gaps.
         None => reach(&src_pad(&video_in)),
@@ -612,18 +642,19 @@ fn build(
             "samplesperbuffer",
             (ladder.audio_sample_rate / 50).max(1) as i32,
         );
-        add_chain(
-            pipeline,
-            &[
-                &silence,
-                &audio_in,
-                &audio_convert,
-                &resample,
-                &audio_rate,
-                &audio_raw,
-                &audio_tee,
-            ],
-        )?;
+        let chain: Vec<&gst::Element> = [
+            &silence,
+            &audio_in,
+            &audio_convert,
+            &resample,
+            &audio_rate,
+            &audio_raw,
+        ]
+        .into_iter()
+        .chain(audio_pad.as_ref())
+        .chain([&audio_tee])
+        .collect();
+        add_chain(pipeline, &chain)?;
         Some(silence)
     } else {
         // audioloudnorm works on 192 kHz doubles (it measures true peaks); the downmix to the
@@ -639,21 +670,22 @@ fn build(
         loudnorm.set_property("loudness-target", ladder.loudness.lufs());
         let from_loudnorm = make("audioconvert", "audio-convert-out")?;
         let resample_out = make("audioresample", "audio-resample-out")?;
-        add_chain(
-            pipeline,
-            &[
-                &audio_in,
-                &audio_convert,
-                &resample,
-                &audio_rate,
-                &to_loudnorm,
-                &loudnorm,
-                &from_loudnorm,
-                &resample_out,
-                &audio_raw,
-                &audio_tee,
-            ],
-        )?;
+        let chain: Vec<&gst::Element> = [
+            &audio_in,
+            &audio_convert,
+            &resample,
+            &audio_rate,
+            &to_loudnorm,
+            &loudnorm,
+            &from_loudnorm,
+            &resample_out,
+            &audio_raw,
+        ]
+        .into_iter()
+        .chain(audio_pad.as_ref())
+        .chain([&audio_tee])
+        .collect();
+        add_chain(pipeline, &chain)?;
         reach(&src_pad(&audio_in));
         None
     };
@@ -669,6 +701,16 @@ fn build(
     if let Some(silence) = &silence {
         end_silence_with_video(silence, &video_raw);
     }
+    // The audio is trimmed to the input's pictures above, then padded with silence to the held
+    // frames' end: the padding is silent even where the input's sound ran on.
+    let padding = match (&video_pad, &audio_pad) {
+        (Some(video_pad), Some(audio_pad)) => {
+            let padding = Padding::hold_last_frame(video_pad, grid.fps, grid.gop_frames);
+            padding.fill_silence(audio_pad, ladder.audio_sample_rate, bytes_per_frame);
+            Some(padding)
+        }
+        _ => None,
+    };
     connect_decoder(
         pipeline,
         &decode,
@@ -851,6 +893,7 @@ fn build(
         cmaf_audio,
         decoded,
         poster: poster.expect("a ladder has a top rung"),
+        padding,
     })
 }
 
@@ -1236,6 +1279,17 @@ fn collect(
     }
 
     let durations = video.durations();
+    let content_duration = match &taps.padding {
+        None => video.total(),
+        Some(padding) => {
+            let padded = padding
+                .padded()
+                .ok_or("the video ended before its padding was decided")?;
+            check_whole_segments(video, ladder.segment_duration)?;
+            let origin = video.boundaries[0];
+            Ticks::from_nanos(padded.content_end.saturating_sub(origin) as i64)
+        }
+    };
     let mut renditions = Vec::new();
     for packaging in [Packaging::Ts, Packaging::Cmaf] {
         for rung in &ladder.rungs {
@@ -1265,6 +1319,7 @@ fn collect(
     }
     Ok(EncodedAsset {
         duration: video.total(),
+        content_duration,
         renditions,
         poster_path: None,
     })

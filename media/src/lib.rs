@@ -11,7 +11,8 @@
 //!   MPEG-TS segments (video and audio muxed) and as a CMAF video track (init segment plus
 //!   `.m4s` fragments), and each distinct audio bitrate once as a CMAF audio track, with the
 //!   audio normalised to the ladder's loudness target and a poster JPEG. [`EncodeOptions`] caps
-//!   the input's size and can cancel a running encode. Inputs with no video get a slate, inputs
+//!   the input's size, can cancel a running encode, and can pad the output to whole segments
+//!   (the last frame held, silence) for media stitched into breaks. Inputs with no video get a slate, inputs
 //!   with no audio a silent track; inputs that cannot be used fail with a [`MediaError`] that
 //!   says why (empty, not media, truncated, a codec with no decoder, too large).
 
@@ -22,6 +23,7 @@ mod cmaf;
 mod elements;
 mod error;
 mod ladder;
+mod pad;
 mod probe;
 mod segments;
 

@@ -82,6 +82,26 @@ pub(crate) fn check_identical(all: &[Cuts]) -> Result<(), String> {
     Ok(())
 }
 
+/// Fails unless every segment, the last one too, lasts exactly `segment`: what a rendition
+/// padded to whole segments must be. A ladder's segment is whole frames in whole ticks (a frame
+/// at 30000/1001 fps is 3003 ticks), so boundaries on the frame grid round to it exactly.
+pub(crate) fn check_whole_segments(cuts: &Cuts, segment: Ticks) -> Result<(), String> {
+    match cuts
+        .durations()
+        .iter()
+        .enumerate()
+        .find(|(_, duration)| **duration != segment)
+    {
+        None => Ok(()),
+        Some((index, duration)) => Err(format!(
+            "{} segment {index} lasts {} s, not the {} s of a whole segment",
+            cuts.label,
+            duration.as_secs_f64(),
+            segment.as_secs_f64()
+        )),
+    }
+}
+
 /// Peak (the largest segment's) and average bandwidth, in bits per second, rounded up.
 pub(crate) fn bandwidth(segments: &[(u64, Ticks)]) -> (u32, u32) {
     let rate = |bytes: u64, duration: Ticks| -> u32 {
@@ -157,6 +177,24 @@ mod tests {
         assert!(cuts("x", &[0, 2 * S, 2 * S]).check().is_err());
         assert!(cuts("x", &[0]).check().is_err());
         assert!(cuts("x", &[0, 2 * S]).check().is_ok());
+    }
+
+    #[test]
+    fn padded_cuts_must_be_whole_segments_exactly() {
+        let whole = cuts("360p ts", &[0, 2 * S, 4 * S, 6 * S]);
+        assert!(check_whole_segments(&whole, Ticks::from_secs(2)).is_ok());
+        let short = check_whole_segments(
+            &cuts("360p ts", &[0, 2 * S, 4 * S, 5 * S]),
+            Ticks::from_secs(2),
+        )
+        .unwrap_err();
+        assert!(short.contains("segment 2 lasts 1"), "{short}");
+        // 60 frames at 30000/1001 fps, as videorate stamps them (floored to the nanosecond).
+        let frame_at = |n: u64| n * 1_001_000_000_000 / 30_000;
+        let ntsc = cuts("360p ts", &[0, frame_at(60), frame_at(120), frame_at(180)]);
+        assert!(check_whole_segments(&ntsc, Ticks(180_180)).is_ok());
+        let one_frame_short = cuts("360p ts", &[0, frame_at(60), frame_at(120), frame_at(179)]);
+        assert!(check_whole_segments(&one_frame_short, Ticks(180_180)).is_err());
     }
 
     #[test]
