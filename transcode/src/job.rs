@@ -84,6 +84,12 @@ pub struct TranscodeJob {
     pub ladder_id: LadderId,
     pub title: String,
     pub source: Source,
+    /// Encode to a whole number of the ladder's segments, the last one as long as the others
+    /// (the picture holds its last frame, the sound is silent): for media stitched into a break
+    /// of whole segments, an ad creative. The asset's duration is then the padded one. Absent
+    /// from jobs queued before it existed, which are not padded.
+    #[serde(default)]
+    pub pad_to_whole_segments: bool,
 }
 
 impl TranscodeJob {
@@ -120,6 +126,25 @@ pub async fn enqueue(
     settings: &FarmSettings,
     request: NewTranscode,
 ) -> Result<Enqueued, StoreError> {
+    enqueue_job(store, settings, request, false).await
+}
+
+/// [`enqueue`] for media stitched into a break of whole segments (an ad creative): its job pads
+/// the encode to whole segments ([`TranscodeJob::pad_to_whole_segments`]).
+pub async fn enqueue_padded_to_whole_segments(
+    store: &Store,
+    settings: &FarmSettings,
+    request: NewTranscode,
+) -> Result<Enqueued, StoreError> {
+    enqueue_job(store, settings, request, true).await
+}
+
+async fn enqueue_job(
+    store: &Store,
+    settings: &FarmSettings,
+    request: NewTranscode,
+    pad_to_whole_segments: bool,
+) -> Result<Enqueued, StoreError> {
     let ladder_name = request
         .ladder
         .as_deref()
@@ -137,6 +162,7 @@ pub async fn enqueue(
         ladder_id: ladder.id,
         title,
         source: request.source,
+        pad_to_whole_segments,
     };
     match store
         .enqueue_job(
@@ -176,11 +202,26 @@ mod tests {
             source: Source::Url {
                 url: "https://example.com/a.mp4".into(),
             },
+            pad_to_whole_segments: true,
         };
         let json = job.to_json();
         assert!(json.contains("\"kind\":\"url\""), "{json}");
+        assert!(json.contains("\"pad_to_whole_segments\":true"), "{json}");
         assert_eq!(TranscodeJob::from_json(&json).unwrap(), job);
         assert!(TranscodeJob::from_json("{}").is_err());
+    }
+
+    #[test]
+    fn a_payload_queued_before_padding_existed_reads_as_not_padded() {
+        let old = r#"{"asset_id":4,"ladder_id":1,"title":"News","source":{"kind":"file","path":"/a/news.mp4"}}"#;
+        let job = TranscodeJob::from_json(old).unwrap();
+        assert!(!job.pad_to_whole_segments);
+        assert_eq!(
+            job.source,
+            Source::File {
+                path: "/a/news.mp4".into()
+            }
+        );
     }
 
     #[test]

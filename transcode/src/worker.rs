@@ -440,6 +440,7 @@ impl Shared {
             max_width: self.settings.max_width,
             max_height: self.settings.max_height,
             cancel: Some(running.cancel.clone()),
+            pad_to_whole_segments: payload.pad_to_whole_segments,
         };
         let encoded = encode_blocking(
             input.to_owned(),
@@ -557,8 +558,16 @@ impl Shared {
         }
         match crate::ingest::publish(&self.store, payload.asset_id, encoded).await {
             Ok(()) => {
+                let padded = if encoded.duration != encoded.content_duration {
+                    format!(
+                        " (padded to whole segments from {:.2} s)",
+                        encoded.content_duration.as_secs_f64()
+                    )
+                } else {
+                    String::new()
+                };
                 running.log(format!(
-                    "published asset {}: {:.2} s, {} renditions",
+                    "published asset {}: {:.2} s{padded}, {} renditions",
                     payload.asset_id,
                     encoded.duration.as_secs_f64(),
                     encoded.renditions.len()

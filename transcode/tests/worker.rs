@@ -177,6 +177,55 @@ async fn a_file_is_encoded_and_published_and_its_job_succeeds() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_padded_to_whole_segments_publishes_the_padded_duration() {
+    let fixture = fixture().await;
+    let clip = fixture.clip("Spot", 3);
+    let enqueued = onair_transcode::job::enqueue_padded_to_whole_segments(
+        &fixture.store,
+        &fixture.settings,
+        NewTranscode {
+            title: None,
+            source: Source::File { path: clip },
+            ladder: None,
+        },
+    )
+    .await
+    .unwrap();
+    let payload = fixture.job(enqueued.job_id).await.payload;
+    assert!(
+        onair_transcode::TranscodeJob::from_json(&payload)
+            .unwrap()
+            .pad_to_whole_segments,
+        "{payload}"
+    );
+    let job = fixture.run_job(enqueued.job_id).await;
+    assert_eq!(job.state, JobState::Succeeded, "{:?}", job.error);
+    let asset = fixture
+        .store
+        .asset(enqueued.asset_id)
+        .await
+        .unwrap()
+        .unwrap();
+    // 3 s on the demo ladder's 2 s segments: two whole segments, the last frame held for 1 s.
+    assert_eq!(asset.duration, Ticks::from_secs(4));
+    for rendition in &asset.renditions {
+        let durations: Vec<Ticks> = rendition.segments.iter().map(|s| s.duration).collect();
+        assert_eq!(
+            durations,
+            vec![Ticks::from_secs(2); 2],
+            "{} {:?}",
+            rendition.rung,
+            rendition.packaging
+        );
+    }
+    let log = fixture.store.job_log_tail(job.id).await.unwrap();
+    assert!(
+        log.contains("4.00 s (padded to whole segments from 3.00 s)"),
+        "{log}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_non_media_file_fails_at_once_with_its_reason() {
     let fixture = fixture().await;
     let text = fixture.dir.path().join("notes.mp4");
@@ -432,6 +481,7 @@ async fn a_private_url_fails_at_once() {
                 source: Source::Url {
                     url: "http://localhost:9/latest/meta-data".into(),
                 },
+                pad_to_whole_segments: false,
             }
             .to_json(),
             3,
