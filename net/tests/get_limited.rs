@@ -11,6 +11,7 @@ use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use futures_util::StreamExt;
 use onair_net::{AddressPolicy, FetchError, GuardedClient, get_limited};
 
 const LOOPBACK: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
@@ -75,8 +76,6 @@ async fn serve() -> (SocketAddr, Arc<AtomicUsize>) {
     tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
     (addr, sent)
 }
-
-use futures_util::StreamExt;
 
 fn client() -> GuardedClient {
     GuardedClient::builder(AddressPolicy::GuardedExcept(vec![LOOPBACK]))
