@@ -242,6 +242,8 @@ pub(crate) async fn resolve_start(
     let (tag_url, mut outcome) = match start {
         Start::Tag(template) => {
             let url = expand(template.trim(), &run.values);
+            // Written as a wrapper's joined URI would be, so that a loop back to the tag is seen.
+            let url = Url::parse(&url).map(String::from).unwrap_or(url);
             let outcome = run.fetch_document(url.clone(), ancestry).await;
             (url, outcome)
         }
@@ -818,4 +820,21 @@ pub fn url_key(url: &str) -> String {
     let digest = Sha256::digest(url.as_bytes());
     let hex: String = digest.iter().map(|byte| format!("{byte:02x}")).collect();
     format!("url-{hex}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_creative_without_universal_ad_id_is_keyed_by_the_sha_256_of_its_media_url() {
+        assert_eq!(
+            url_key("abc"),
+            "url-ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_ne!(
+            url_key("https://cdn.example/a.mp4"),
+            url_key("https://cdn.example/b.mp4")
+        );
+    }
 }

@@ -35,11 +35,18 @@ fn tracking_count(ad: &ResolvedAd) -> usize {
     ad.tracking.values().map(Vec::len).sum()
 }
 
+const IAB_MP4: &str = "https://iabtechlab.com/wp-content/uploads/2016/07/VAST-4.0-Short-Intro.mp4";
+const SAMPLE_MEZZANINE: &str = "http://example.com/linear-mezzanine.mp4";
+const EYEVINN_MP4: &str = "https://s0.2mdn.net/4253510/google_ddm_animation_480P.mp4";
+
+/// `(ad id, sequence, buffet, duration ms, media URL, impressions, tracking URLs)`.
+type AdSummary<'a> = (&'a str, Option<u32>, bool, u64, &'a str, usize, usize);
+
 /// What a sample resolves to.
 struct Expected {
     path: &'static str,
-    /// `(ad id, sequence, buffet, duration ms)` in play order.
-    ads: &'static [(&'static str, Option<u32>, bool, u64)],
+    /// The ads in play order, impressions and tracking counted after merging every hop.
+    ads: &'static [AdSummary<'static>],
     /// Error codes fired, in order.
     codes: &'static [u16],
     /// `(kind, depth, error code)` per hop, in order.
@@ -53,19 +60,19 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
     let table = [
         Expected {
             path: "/vast/inline-linear.xml",
-            ads: &[("20001", None, true, 16_000)],
+            ads: &[("20001", None, true, 16_000, IAB_MP4, 1, 5)],
             codes: &[],
             hops: &[(Inline, 0, None)],
         },
         Expected {
             path: "/vast/sample.xml",
-            ads: &[("ad_id_0001", Some(1), false, 90_123)],
+            ads: &[("ad_id_0001", Some(1), false, 90_123, SAMPLE_MEZZANINE, 3, 8)],
             codes: &[403],
             hops: &[(Inline, 0, None)],
         },
         Expected {
             path: "/vast/wrapper-a.xml",
-            ads: &[("ad_id_0001", None, true, 90_123)],
+            ads: &[("ad_id_0001", None, true, 90_123, SAMPLE_MEZZANINE, 6, 18)],
             codes: &[403, 403],
             hops: &[
                 (Wrapper, 0, None),
@@ -76,13 +83,21 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
         },
         Expected {
             path: "/vast/wrapper-b.xml",
-            ads: &[("ad_id_0001", Some(1), false, 90_123)],
+            ads: &[(
+                "ad_id_0001",
+                Some(1),
+                false,
+                90_123,
+                SAMPLE_MEZZANINE,
+                5,
+                12,
+            )],
             codes: &[403],
             hops: &[(Wrapper, 0, None), (Inline, 1, None)],
         },
         Expected {
             path: "/vast/wrapper-legacy.xml",
-            ads: &[("20001", None, true, 16_000)],
+            ads: &[("20001", None, true, 16_000, IAB_MP4, 2, 7)],
             codes: &[],
             hops: &[(Wrapper, 0, None), (Inline, 1, None)],
         },
@@ -145,8 +160,8 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
             // a wrapper to sample.xml) takes its place; 20012 is place 2; 2032 leads to Flash.
             path: "/vast/wrapper-multiple-ads.xml",
             ads: &[
-                ("ad_id_0001", None, true, 90_123),
-                ("20001", Some(2), false, 16_000),
+                ("ad_id_0001", None, true, 90_123, SAMPLE_MEZZANINE, 4, 8),
+                ("20001", Some(2), false, 16_000, IAB_MP4, 2, 5),
             ],
             codes: &[403, 403, 403],
             hops: &[
@@ -162,9 +177,9 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
             // 203: "1"/"True", through wrapper-b; 204: "true"/"false", straight to sample.xml.
             path: "/vast/wrapper-attributes-multiple-ads.xml",
             ads: &[
-                ("ad_id_0001", None, true, 90_123),
-                ("ad_id_0001", None, true, 90_123),
-                ("ad_id_0001", None, true, 90_123),
+                ("ad_id_0001", None, true, 90_123, SAMPLE_MEZZANINE, 4, 8),
+                ("ad_id_0001", None, true, 90_123, SAMPLE_MEZZANINE, 6, 12),
+                ("ad_id_0001", None, true, 90_123, SAMPLE_MEZZANINE, 4, 8),
             ],
             codes: &[403, 302, 403, 403],
             hops: &[
@@ -178,7 +193,7 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
         },
         Expected {
             path: "/eyevinn/test_vast.xml",
-            ads: &[("test-ad_1", None, true, 16_000)],
+            ads: &[("test-ad_1", None, true, 16_000, EYEVINN_MP4, 1, 5)],
             codes: &[],
             hops: &[(Inline, 0, None)],
         },
@@ -186,7 +201,7 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
     for expected in table {
         let resolution = resolve(&server, expected.path).await;
         let path = expected.path;
-        let ads: Vec<(&str, Option<u32>, bool, u64)> = resolution
+        let ads: Vec<AdSummary<'_>> = resolution
             .ads
             .iter()
             .map(|ad| {
@@ -195,6 +210,9 @@ async fn every_sample_resolves_to_its_ads_or_its_errors() {
                     ad.sequence,
                     ad.buffet,
                     ad.duration_ms,
+                    ad.media.as_ref().map_or("-", |media| media.url.as_str()),
+                    ad.impressions.len(),
+                    tracking_count(ad),
                 )
             })
             .collect();
