@@ -466,3 +466,23 @@ async fn the_report_is_json_with_stable_snake_case_names() {
         2
     );
 }
+
+#[tokio::test]
+async fn a_spent_budget_requests_nothing_more() {
+    let server = AdServer::start().await;
+    let spent = ResolveOptions {
+        budget: Duration::ZERO,
+        ..options()
+    };
+    let resolution = resolve_vast(
+        &client(),
+        &server.url("/vast/inline-linear.xml"),
+        &device(),
+        &spent,
+    )
+    .await;
+    assert_eq!(resolution.error_codes(), [301]);
+    let error = resolution.hops[0].error.as_deref().unwrap();
+    assert!(error.starts_with("not requested"), "{error}");
+    assert!(server.hits().is_empty());
+}
