@@ -4,6 +4,7 @@ mod as_run;
 mod channels;
 mod cli;
 mod config;
+mod creatives;
 mod slates;
 mod startup;
 

@@ -10,6 +10,8 @@
 //!   channel from the store ([`grid::plan_channel`]), grid edits, versions and the preview;
 //! - [`registry`]: the planned channels playout, the EPG and the as-run recorder share, kept in
 //!   step with the database;
+//! - [`ads`]: server-side ad insertion: ad settings, sessions, decisions ahead of breaks,
+//!   beacons on segment fetch, the report and the tag inspector;
 //! - [`as_run`]: the as-run export and its reconciliation with the plan;
 //! - [`channels`], [`assets`], [`ladders`]: channels, the asset library and ladders as a user
 //!   manages them.
@@ -19,6 +21,7 @@ use std::sync::Arc;
 use onair_domain::{Clock, Ticks};
 use onair_store::Store;
 
+pub mod ads;
 pub mod as_run;
 pub mod assets;
 pub mod channels;

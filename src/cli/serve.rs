@@ -33,10 +33,36 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         .await
         .context("cannot load the channels")?;
 
+    // Server-side ad insertion: sessions, decisions ahead of breaks, beacons.
+    let ads = onair_control::ads::AdEngine::new(
+        startup::control(config, store.clone()),
+        directory.clone(),
+    );
+    if let Err(refusal) = ads.reload_configs().await {
+        tracing::warn!(%refusal, "cannot load the channels' ad settings");
+    }
+    let session_state = onair_web_ui::sessions::SessionState {
+        engine: ads.clone(),
+    };
+    // A channel manifest asked for with session parameters starts a session (implicit).
     let origin = origin::router(OriginState {
         directory: directory.clone(),
         clock: clock.clone(),
         media_root: config.storage.media_dir(),
+    })
+    .layer(axum::middleware::from_fn_with_state(
+        session_state.clone(),
+        onair_web_ui::sessions::implicit,
+    ));
+    let sessions = onair_web_ui::sessions::router(session_state);
+    let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
+        store: store.clone(),
+        clock: clock.clone(),
+        api_token: config
+            .http
+            .api_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
     });
     let pages = onair_web_ui::router(onair_web_ui::WebState {
         channels: Arc::new(DirectoryChannelList(directory)),
@@ -95,6 +121,8 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         .merge(grid_api)
         .merge(manage_api)
         .merge(as_run_api)
+        .merge(ads_api)
+        .merge(sessions)
         .merge(epg);
 
     let addr = config.http.addr;
@@ -133,6 +161,15 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
             std::time::Duration::from_secs(10),
         ))
     });
+    let ads_task = tokio::spawn(ads.clone().run());
+    let creatives_task = config.transcode.embedded_worker.then(|| {
+        tokio::spawn(crate::creatives::keep_creatives(
+            store.clone(),
+            config.transcode.farm_settings(&config.storage),
+            clock.clone(),
+            std::time::Duration::from_secs(2),
+        ))
+    });
     let as_run_task = config.as_run.enabled.then(|| {
         let recorder =
             AsRunRecorder::new(store.clone(), plans.clone(), clock.clone(), &config.as_run);
@@ -156,10 +193,13 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
     // A stable line on stdout: tests and scripts read the port from it.
     println!("onair listening on http://{local}");
     tracing::info!(%local, "serving");
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(stopped(stop_sender.subscribe()))
-        .await
-        .context("the HTTP server failed");
+    let served = axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(stopped(stop_sender.subscribe()))
+    .await
+    .context("the HTTP server failed");
     let _ = stop_sender.send(true);
     signal_task.abort();
     if let Some(worker_task) = worker_task {
@@ -171,6 +211,10 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         let _ = as_run_task.await;
     }
     refresh_task.abort();
+    ads_task.abort();
+    if let Some(creatives_task) = creatives_task {
+        creatives_task.abort();
+    }
     if let Some(slate_task) = slate_task {
         slate_task.abort();
     }

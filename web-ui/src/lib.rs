@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod epg;
+pub mod sessions;
 
 use std::sync::Arc;
 

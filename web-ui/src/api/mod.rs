@@ -2,6 +2,7 @@
 //! to status codes ([`error`]), and the bearer-token guard every `/api` route shares ([`auth`]).
 //! The rules (checks, versions, lock horizon, planning) are `onair_control`'s.
 
+pub mod ads;
 pub mod as_run;
 pub mod auth;
 pub mod error;

@@ -1,0 +1,467 @@
+//! Deciding a session's ads for a break, ahead of it and off the request path.
+//!
+//! Every 500 ms the engine looks at each channel with ads for the breaks starting within its
+//! `lead_seconds`, and gives each session a moment in that window (a hash of the session and
+//! the break) at which its request is made: the ad server sees requests spread over the
+//! window, never a herd. A decision asks the ad server (VAST or a VMAP's break), looks the
+//! creatives up in the shared creative cache (asking the farm for those it has not seen: they
+//! air from a later break on), fits whole ads into the break, fires the VAST errors due, and
+//! stores the decision. Whatever is not decided in time airs as the planned break (slate).
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, PoisonError};
+use std::time::Duration;
+
+use onair_ad_decision::{
+    BreakPosition, MacroValues, RequestContext, Resolution, ResolveOptions, ResolvedAd, fetch_vmap,
+    resolve_vast, resolve_vmap_break,
+};
+use onair_domain::{Asset, AssetState, BreakAiring, Ticks, Timestamp};
+use onair_playout::ChannelPlayout;
+use onair_store::CreativeStatus;
+
+use crate::ads::config::{AdConfig, TagKind};
+use crate::ads::decision::{Candidate, Decision, FiredError, Outcome, PlacedAdSource, fit};
+use crate::ads::engine::{AdEngine, ChannelAds};
+use crate::ads::session::Session;
+use crate::refusal::Refusal;
+
+impl AdEngine {
+    /// Starts the decisions that are due now.
+    pub(crate) fn decide_due(self: Arc<Self>) {
+        let now = self.now();
+        let channels: Vec<(String, ChannelAds)> = self
+            .channels
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+            .filter(|(_, ads)| ads.config.enabled)
+            .map(|(slug, ads)| (slug.clone(), ads.clone()))
+            .collect();
+        for (slug, ads) in channels {
+            let Some(playout) = self.playout(&slug) else {
+                continue;
+            };
+            let lead = Ticks::from_secs(i64::from(ads.config.lead_seconds));
+            let freeze = Ticks::from_secs(i64::from(ads.config.freeze_seconds));
+            let breaks = breaks_starting(&playout, now + freeze, now + lead);
+            if breaks.is_empty() {
+                continue;
+            }
+            let sessions: Vec<Arc<Session>> = self
+                .sessions
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .values()
+                .filter(|session| session.slug == slug)
+                .cloned()
+                .collect();
+            for airing in &breaks {
+                for session in &sessions {
+                    if session.created_at > airing.start - freeze
+                        || session.has_decision(airing.start)
+                        || now < decision_moment(session, airing, &ads.config)
+                    {
+                        continue;
+                    }
+                    let key = (session.id.clone(), airing.start.0);
+                    if !self
+                        .in_flight
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(key.clone())
+                    {
+                        continue;
+                    }
+                    let engine = self.clone();
+                    let session = session.clone();
+                    let playout = playout.clone();
+                    let airing = *airing;
+                    let config = ads.config.clone();
+                    tokio::spawn(async move {
+                        let Ok(_permit) = engine.permits.clone().acquire_owned().await else {
+                            return;
+                        };
+                        if let Err(refusal) =
+                            engine.decide(&session, &playout, &airing, &config).await
+                        {
+                            tracing::warn!(session = %session.id, %refusal, "ad decision failed: the break airs slate");
+                        }
+                        engine
+                            .in_flight
+                            .lock()
+                            .unwrap_or_else(PoisonError::into_inner)
+                            .remove(&key);
+                    });
+                }
+            }
+        }
+    }
+
+    /// Decides `session`'s ads for `airing` and stores the decision.
+    pub async fn decide(
+        &self,
+        session: &Session,
+        playout: &ChannelPlayout,
+        airing: &BreakAiring,
+        config: &AdConfig,
+    ) -> Result<(), Refusal> {
+        if session.has_decision(airing.start) {
+            return Ok(());
+        }
+        let (client, sender) = self.clients(config.allow_private)?;
+        let ctx = request_context(session, airing, playout);
+        let options = ResolveOptions {
+            max_wrapper_depth: config.max_wrappers,
+            budget: Duration::from_millis(u64::from(config.timeout_ms)),
+            max_response_bytes: config.max_response_kib as usize * 1024,
+            ..ResolveOptions::default()
+        };
+        let resolution = match config.kind {
+            TagKind::Vast => resolve_vast(&client, &config.tag, &ctx, &options).await,
+            TagKind::Vmap => resolve_from_vmap(&client, config, airing, &ctx, &options).await,
+        };
+        let mut decision = self
+            .decision_from(session, playout, airing, config, &resolution, &ctx.macros)
+            .await?;
+        let now = self.now();
+        let freeze = Ticks::from_secs(i64::from(config.freeze_seconds));
+        if now + freeze > airing.start && decision.outcome == Outcome::Filled {
+            decision.outcome = Outcome::Late;
+        }
+        for firing in &decision.errors {
+            for url in &firing.urls {
+                let sender = sender.clone();
+                let (url, ctx) = (url.clone(), ctx.clone());
+                tokio::spawn(async move {
+                    sender.fire(&url, &ctx).await;
+                });
+            }
+        }
+        let fill = serde_json::to_string(&decision)
+            .map_err(|error| Refusal::Internal(format!("cannot write a decision: {error}")))?;
+        self.control
+            .store
+            .record_ad_decision(&onair_store::NewAdDecision {
+                session_id: &session.id,
+                break_start: airing.start,
+                channel_id: session.channel_id,
+                break_duration: airing.duration,
+                decided_at: now,
+                fill: &fill,
+            })
+            .await?;
+        // First writer wins: attach what the store holds, ours or another replica's.
+        let stored = self
+            .control
+            .store
+            .ad_decisions_of_session(&session.id)
+            .await?;
+        if let Some(row) = stored.iter().find(|row| row.break_start == airing.start) {
+            self.attach(session, row).await?;
+        }
+        Ok(())
+    }
+
+    /// The decision `resolution` comes to for `airing`: creatives looked up (new ones asked
+    /// of the farm), whole ads fitted, slate after them, the errors due.
+    async fn decision_from(
+        &self,
+        session: &Session,
+        playout: &ChannelPlayout,
+        airing: &BreakAiring,
+        config: &AdConfig,
+        resolution: &Resolution,
+        values: &MacroValues,
+    ) -> Result<Decision, Refusal> {
+        let ladder_id = playout.channel().ladder_id;
+        let mut errors: Vec<FiredError> = resolution
+            .errors
+            .iter()
+            .map(|firing| FiredError {
+                code: firing.code,
+                urls: firing.urls.clone(),
+                reason: firing.message.clone(),
+            })
+            .collect();
+        let keys: Vec<String> = resolution
+            .ads
+            .iter()
+            .map(|ad| ad.creative_key.clone())
+            .collect();
+        let creatives = self
+            .control
+            .store
+            .creatives_by_keys(&keys, ladder_id)
+            .await?;
+        let mut ready_ids = Vec::new();
+        for creative in &creatives {
+            if creative.status == CreativeStatus::Ready
+                && let Some(asset_id) = creative.asset_id
+            {
+                ready_ids.push(asset_id);
+            }
+        }
+        let slate_id = config
+            .slate
+            .or_else(|| playout.timeline().tail().map(|tail| tail.asset_id))
+            .or(playout.channel().slate);
+        let Some(slate_id) = slate_id else {
+            return Err(Refusal::Internal(format!(
+                "channel {} has no slate to fill its breaks with",
+                session.slug
+            )));
+        };
+        ready_ids.push(slate_id);
+        let catalogue = self.catalogue_with(&ready_ids).await?;
+        let cap_since = config
+            .frequency_cap
+            .map(|cap| airing.start - Ticks::from_secs(i64::from(cap.per_seconds)));
+        let airings = cap_since.map(|since| session.creative_airings_since(since));
+        let now = self.now();
+        let mut candidates = Vec::with_capacity(resolution.ads.len());
+        for ad in &resolution.ads {
+            let creative = creatives.iter().find(|c| c.creative_key == ad.creative_key);
+            let mut unavailable = None;
+            let asset: Option<&Asset> = match (creative, &ad.media) {
+                (_, None) => {
+                    unavailable = Some(("no usable media file".to_string(), None));
+                    None
+                }
+                (None, Some(media)) => {
+                    self.control
+                        .store
+                        .request_creative(&ad.creative_key, ladder_id, &media.url, now)
+                        .await?;
+                    unavailable = Some((
+                        "new creative: sent to the farm, it airs once transcoded".to_string(),
+                        None,
+                    ));
+                    None
+                }
+                (Some(creative), Some(_)) => match creative.status {
+                    CreativeStatus::Ready => creative
+                        .asset_id
+                        .and_then(|id| catalogue.assets.get(&id))
+                        .filter(|asset| asset.state == AssetState::Ready),
+                    CreativeStatus::Pending => {
+                        unavailable = Some(("creative still being transcoded".to_string(), None));
+                        None
+                    }
+                    CreativeStatus::Failed => {
+                        let reason = creative.error.clone().unwrap_or_default();
+                        let code = if reason.contains("404") || reason.contains("not found") {
+                            401
+                        } else {
+                            405
+                        };
+                        unavailable = Some((format!("creative failed: {reason}"), Some(code)));
+                        None
+                    }
+                },
+            };
+            let asset = match (asset, &airings, config.frequency_cap) {
+                (Some(asset), Some(airings), Some(cap))
+                    if airings.get(&ad.creative_key).copied().unwrap_or(0) >= cap.max =>
+                {
+                    unavailable = Some((
+                        format!(
+                            "frequency cap: aired {} times in {} s",
+                            cap.max, cap.per_seconds
+                        ),
+                        None,
+                    ));
+                    let _ = asset;
+                    None
+                }
+                (asset, _, _) => asset,
+            };
+            if let Some((reason, Some(code))) = &unavailable {
+                errors.push(FiredError {
+                    code: *code,
+                    urls: ad.error_urls_with(*code, values),
+                    reason: reason.clone(),
+                });
+            }
+            candidates.push(Candidate {
+                ad: source_of(ad),
+                asset,
+                unavailable,
+                buffet: ad.buffet,
+            });
+        }
+        let slate = catalogue
+            .assets
+            .get(&slate_id)
+            .ok_or_else(|| Refusal::Internal(format!("slate asset {slate_id} is missing")))?;
+        let (ads, slate_runs, skipped) = fit(
+            &candidates,
+            airing.n_segments,
+            slate,
+            config.max_ads_per_break as usize,
+        );
+        for skip in skipped.iter().filter(|skip| skip.code == Some(206)) {
+            if let Some(ad) = resolution
+                .ads
+                .iter()
+                .find(|ad| ad.creative_key == skip.creative_key)
+            {
+                errors.push(FiredError {
+                    code: 206,
+                    urls: ad.error_urls_with(206, values),
+                    reason: skip.reason.clone(),
+                });
+            }
+        }
+        let ads_ms: i64 = ads.iter().map(|ad| ad.duration_ms).sum();
+        Ok(Decision {
+            break_media_sequence: airing.first_media_sequence,
+            break_segments: airing.n_segments,
+            break_runs: airing.n_runs,
+            break_duration_ms: airing.duration.as_millis(),
+            outcome: if ads.is_empty() {
+                Outcome::Unfilled
+            } else {
+                Outcome::Filled
+            },
+            slate_ms: (airing.duration.as_millis() - ads_ms).max(0),
+            ads,
+            slate: slate_runs,
+            returned: resolution.ads.len() as u32,
+            skipped,
+            errors,
+            elapsed_ms: resolution.elapsed_ms,
+        })
+    }
+}
+
+/// What a placed ad keeps of a resolved one.
+fn source_of(ad: &ResolvedAd) -> PlacedAdSource {
+    PlacedAdSource {
+        creative_key: ad.creative_key.clone(),
+        ad_id: ad.ad_id.clone(),
+        title: ad.title.clone(),
+        impressions: ad.impressions.clone(),
+        tracking: ad.tracking.clone(),
+        error_urls: ad.error_urls.clone(),
+        ad_serving_id: ad.ad_serving_id.clone(),
+        universal_ad_id: ad.universal_ad_id.clone(),
+    }
+}
+
+/// The VMAP break for `airing` (the n-th of the plan's breaks, the first when the VMAP has
+/// fewer), resolved; a VMAP that cannot be had resolves to nothing, with its hop.
+async fn resolve_from_vmap(
+    client: &onair_ad_decision::AdClient,
+    config: &AdConfig,
+    airing: &BreakAiring,
+    ctx: &RequestContext,
+    options: &ResolveOptions,
+) -> Resolution {
+    let started = std::time::Instant::now();
+    match fetch_vmap(client, &config.tag, ctx, options).await {
+        Ok(vmap) => {
+            let position = airing.slot.number.saturating_sub(1) as usize;
+            match vmap.break_for(position).or_else(|| vmap.break_for(0)) {
+                Some(ad_break) => resolve_vmap_break(client, ad_break, ctx, options).await,
+                None => empty_resolution(&config.tag, vmap.hop.clone(), started),
+            }
+        }
+        Err(error) => empty_resolution(&config.tag, error.hop.map(|hop| *hop), started),
+    }
+}
+
+fn empty_resolution(
+    tag: &str,
+    hop: Option<onair_ad_decision::Hop>,
+    started: std::time::Instant,
+) -> Resolution {
+    Resolution {
+        tag_url: tag.to_owned(),
+        hops: hop.into_iter().collect(),
+        ads: Vec::new(),
+        rejected: Vec::new(),
+        errors: Vec::new(),
+        elapsed_ms: started.elapsed().as_millis() as u64,
+    }
+}
+
+/// Who the ads are for, and the values of the tag's macros.
+pub(crate) fn request_context(
+    session: &Session,
+    airing: &BreakAiring,
+    playout: &ChannelPlayout,
+) -> RequestContext {
+    let mut macros = MacroValues {
+        break_max_duration: Some(Duration::from_millis(
+            airing.duration.as_millis().max(0) as u64
+        )),
+        break_position: Some(BreakPosition::Midroll),
+        ..MacroValues::default()
+    };
+    macros
+        .session
+        .insert("session.id".into(), session.id.clone());
+    macros
+        .session
+        .insert("channel".into(), playout.channel().slug.as_str().to_owned());
+    macros.session.insert(
+        "break.duration".into(),
+        format!("{}", airing.duration.as_millis() / 1000),
+    );
+    for (name, value) in &session.params {
+        macros
+            .session
+            .insert(format!("param.{name}"), value.clone());
+    }
+    RequestContext {
+        device_ip: session.client_ip.clone(),
+        device_ua: session.user_agent.clone(),
+        macros,
+    }
+}
+
+/// The breaks of `playout` whose first segment starts in `[from, to)`.
+pub(crate) fn breaks_starting(
+    playout: &ChannelPlayout,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<BreakAiring> {
+    let timeline = playout.timeline();
+    let mut found = Vec::new();
+    let Some(mut at) = timeline.segment_at(from) else {
+        return found;
+    };
+    while at.start < to {
+        if let Some(airing) = timeline.break_of(&at) {
+            if airing.first_media_sequence == at.media_sequence && airing.start >= from {
+                found.push(airing);
+            }
+            // Jump past the break.
+            match timeline.segment_by_sequence(airing.first_media_sequence + airing.n_segments) {
+                Some(next) => at = next,
+                None => break,
+            }
+            continue;
+        }
+        match timeline.segment_by_sequence(at.media_sequence + 1) {
+            Some(next) => at = next,
+            None => break,
+        }
+    }
+    found
+}
+
+/// When within the lead window `session` asks for `airing`'s ads: spread evenly by a hash,
+/// leaving the time budget before the freeze.
+fn decision_moment(session: &Session, airing: &BreakAiring, config: &AdConfig) -> Timestamp {
+    let mut hasher = DefaultHasher::new();
+    session.id.hash(&mut hasher);
+    airing.start.0.hash(&mut hasher);
+    let spread_ms = (i64::from(config.lead_seconds) - i64::from(config.freeze_seconds)) * 1000
+        - i64::from(config.timeout_ms)
+        - 1000;
+    let offset = (hasher.finish() % spread_ms.max(1) as u64) as i64;
+    airing.start - Ticks::from_secs(i64::from(config.lead_seconds)) + Ticks::from_millis(offset)
+}

@@ -1,0 +1,471 @@
+//! SSAI sessions over HTTP: a viewer's own manifests, with ads in the breaks, and the
+//! tracking URLs their ad segments are fetched through. The rules are the control plane's
+//! ([`onair_control::ads`]); this module is wire and headers only.
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /channels/{slug}/master.m3u8?NAME=VALUE…` | implicit session: a per-session multivariant playlist (HLS-TS) whose media playlists are the session's; the same for `master-fmp4.m3u8`; `manifest.mpd?…` redirects (302) to the session's MPD. Without a query, or on a channel without ads, the channel's own (the origin's) |
+//! | `POST /channels/{slug}/sessions` | explicit session: `{"params": {NAME: VALUE}}` (or none) gives 201 `{"session_id", "manifests": {"hls_ts"?, "hls_fmp4"?, "dash"?}, "tracking_url"}` |
+//! | `GET /channels/{slug}/sessions/{id}/master.m3u8`, `…/master-fmp4.m3u8` | the session's multivariant playlists |
+//! | `GET /channels/{slug}/sessions/{id}/{rung}/ts.m3u8`, `…/{rung or audio track}/fmp4.m3u8` | the session's media playlists: the channel's, with the session's ads in the breaks |
+//! | `GET /channels/{slug}/sessions/{id}/manifest.mpd` | the session's MPD, each ad its own Period |
+//! | `GET /channels/{slug}/sessions/{id}/tracking` | the session's breaks, ads and beacons as JSON (client-side tracking) |
+//! | `GET /channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}` | an ad segment: records the fetch (beacons) and redirects (302) to the shared `/media/{path}` |
+//!
+//! A bad session parameter is a 400 with a message; an unknown or expired session a 404.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, PoisonError};
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, Request, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use onair_control::Refusal;
+use onair_control::ads::{AdEngine, Session, parse_params, tracking};
+use onair_domain::{OutputFormat, Packaging, Ticks};
+use onair_playout::{
+    ChannelPlayout, MediaPlaylistOptions, MpdOptions, render_multivariant_with,
+    render_session_media_playlist, render_session_mpd,
+};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::api::error::ApiError;
+
+const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+const MPD: &str = "application/dash+xml";
+
+/// What the session routes need.
+#[derive(Clone)]
+pub struct SessionState {
+    pub engine: Arc<AdEngine>,
+}
+
+/// The session routes, ready to merge into the server's router.
+pub fn router(state: SessionState) -> Router {
+    Router::new()
+        .route("/channels/{slug}/sessions", post(create_session))
+        .route("/channels/{slug}/sessions/{id}/master.m3u8", get(master_ts))
+        .route(
+            "/channels/{slug}/sessions/{id}/master-fmp4.m3u8",
+            get(master_fmp4),
+        )
+        .route("/channels/{slug}/sessions/{id}/manifest.mpd", get(mpd))
+        .route(
+            "/channels/{slug}/sessions/{id}/tracking",
+            get(tracking_json),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/{rung}/ts.m3u8",
+            get(media_ts),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/{rung}/fmp4.m3u8",
+            get(media_fmp4),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}",
+            get(ad_segment),
+        )
+        .with_state(state)
+}
+
+/// Turns a channel manifest requested with session parameters into an implicit session:
+/// wrap the origin's router with `middleware::from_fn_with_state(state, implicit)`.
+pub async fn implicit(State(state): State<SessionState>, request: Request, next: Next) -> Response {
+    let Some(query) = request.uri().query().filter(|query| !query.is_empty()) else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path().to_owned();
+    let Some(rest) = path.strip_prefix("/channels/") else {
+        return next.run(request).await;
+    };
+    let Some((slug, manifest)) = rest.split_once('/') else {
+        return next.run(request).await;
+    };
+    if !matches!(
+        manifest,
+        "master.m3u8" | "master-fmp4.m3u8" | "manifest.mpd"
+    ) || state.engine.channel_ads(slug).is_none()
+    {
+        return next.run(request).await;
+    }
+    let pairs = match query_pairs(query) {
+        Ok(pairs) => pairs,
+        Err(refusal) => return ApiError(refusal).into_response(),
+    };
+    let params = match parse_params(&pairs) {
+        Ok(params) => params,
+        Err(refusal) => return ApiError(refusal).into_response(),
+    };
+    let (client_ip, user_agent) = client_of(&request);
+    let session = match state
+        .engine
+        .create_session(slug, params, client_ip, user_agent)
+        .await
+    {
+        Ok(session) => session,
+        Err(refusal) => return ApiError(refusal).into_response(),
+    };
+    match manifest {
+        "manifest.mpd" => {
+            let location = format!("/channels/{slug}/sessions/{}/manifest.mpd", session.id);
+            (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
+        }
+        other => {
+            let packaging = if other == "master.m3u8" {
+                Packaging::Ts
+            } else {
+                Packaging::Cmaf
+            };
+            match multivariant(
+                &state.engine,
+                &session,
+                packaging,
+                &format!("sessions/{}/", session.id),
+            ) {
+                Ok(response) => response,
+                Err(refusal) => ApiError(refusal).into_response(),
+            }
+        }
+    }
+}
+
+/// `a=1&b=x%20y` as decoded pairs; a malformed escape is a 400.
+fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Refusal> {
+    query
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Ok((percent_decode(name)?, percent_decode(value)?))
+        })
+        .collect()
+}
+
+fn percent_decode(text: &str) -> Result<String, Refusal> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut index = 0;
+    while index < bytes.len() {
+        match bytes[index] {
+            b'%' => {
+                let hex = text
+                    .get(index + 1..index + 3)
+                    .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+                    .ok_or_else(|| {
+                        Refusal::BadRequest(format!("{text:?} has a malformed percent escape"))
+                    })?;
+                out.push(hex);
+                index += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                index += 1;
+            }
+            byte => {
+                out.push(byte);
+                index += 1;
+            }
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| Refusal::BadRequest(format!("{text:?} is not UTF-8 once decoded")))
+}
+
+/// The viewer's address (the first `X-Forwarded-For` hop, else the peer) and user agent.
+fn client_of(request: &Request) -> (Option<String>, Option<String>) {
+    let headers = request.headers();
+    let forwarded = headers
+        .get("x-forwarded-for")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(',').next())
+        .map(|value| value.trim().to_owned())
+        .filter(|value| !value.is_empty());
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|info| info.0.ip().to_string());
+    let agent = headers
+        .get(header::USER_AGENT)
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned);
+    (forwarded.or(peer), agent)
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewSession {
+    #[serde(default)]
+    params: std::collections::BTreeMap<String, String>,
+}
+
+async fn create_session(
+    State(state): State<SessionState>,
+    Path(slug): Path<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let (client_ip, user_agent) = client_of(&request);
+    let body = axum::body::to_bytes(request.into_body(), 64 * 1024)
+        .await
+        .map_err(|_| ApiError::bad_request("the body is larger than 64 KiB"))?;
+    let new: NewSession = if body.iter().all(u8::is_ascii_whitespace) {
+        NewSession::default()
+    } else {
+        serde_json::from_slice(&body)
+            .map_err(|error| ApiError::bad_request(format!("the body is not a session: {error}")))?
+    };
+    let pairs: Vec<(String, String)> = new.params.into_iter().collect();
+    let params = parse_params(&pairs).map_err(ApiError)?;
+    let session = state
+        .engine
+        .create_session(&slug, params, client_ip, user_agent)
+        .await
+        .map_err(ApiError)?;
+    let playout = state
+        .engine
+        .playout(&slug)
+        .ok_or_else(|| ApiError(Refusal::NotFound(format!("no channel {slug} is on air"))))?;
+    let base = format!("/channels/{slug}/sessions/{}", session.id);
+    let mut manifests = serde_json::Map::new();
+    for (output, key, name) in [
+        (OutputFormat::HlsTs, "hls_ts", "master.m3u8"),
+        (OutputFormat::HlsFmp4, "hls_fmp4", "master-fmp4.m3u8"),
+        (OutputFormat::Dash, "dash", "manifest.mpd"),
+    ] {
+        if playout.publishes(output) {
+            manifests.insert(key.into(), json!(format!("{base}/{name}")));
+        }
+    }
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({
+            "session_id": session.id,
+            "manifests": manifests,
+            "tracking_url": format!("{base}/tracking"),
+        })),
+    )
+        .into_response())
+}
+
+/// The session's multivariant playlist, its URIs prefixed with `prefix` (empty when served
+/// under the session's own path, `sessions/{id}/` when it answers the channel's URL).
+fn multivariant(
+    engine: &AdEngine,
+    session: &Session,
+    packaging: Packaging,
+    prefix: &str,
+) -> Result<Response, Refusal> {
+    let playout = published(
+        engine,
+        &session.slug,
+        if packaging == Packaging::Ts {
+            OutputFormat::HlsTs
+        } else {
+            OutputFormat::HlsFmp4
+        },
+    )?;
+    let text = render_multivariant_with(&playout, packaging);
+    let text = if prefix.is_empty() {
+        text
+    } else {
+        prefix_uris(&text, prefix)
+    };
+    Ok(playlist_response(text, PLAYLIST))
+}
+
+/// Prefixes every URI of a multivariant playlist (lines and `URI="…"`) with `prefix`.
+fn prefix_uris(text: &str, prefix: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 16 * prefix.len());
+    for line in text.lines() {
+        if line.is_empty() {
+        } else if !line.starts_with('#') {
+            out.push_str(prefix);
+            out.push_str(line);
+        } else if let Some((before, after)) = line.split_once("URI=\"") {
+            out.push_str(before);
+            out.push_str("URI=\"");
+            out.push_str(prefix);
+            out.push_str(after);
+        } else {
+            out.push_str(line);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn published(
+    engine: &AdEngine,
+    slug: &str,
+    output: OutputFormat,
+) -> Result<Arc<ChannelPlayout>, Refusal> {
+    let playout = engine
+        .playout(slug)
+        .filter(|playout| playout.channel().on_air)
+        .ok_or_else(|| Refusal::NotFound(format!("no channel {slug} is on air")))?;
+    if !playout.publishes(output) {
+        return Err(Refusal::NotFound(format!(
+            "channel {slug} is not published as {}",
+            output.as_str()
+        )));
+    }
+    Ok(playout)
+}
+
+fn playlist_response(text: String, content_type: &'static str) -> Response {
+    let mut response = text.into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    headers.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=1"),
+    );
+    headers.insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
+}
+
+async fn master_ts(
+    State(state): State<SessionState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let session = state.engine.session(&slug, &id).await.map_err(ApiError)?;
+    multivariant(&state.engine, &session, Packaging::Ts, "").map_err(ApiError)
+}
+
+async fn master_fmp4(
+    State(state): State<SessionState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let session = state.engine.session(&slug, &id).await.map_err(ApiError)?;
+    multivariant(&state.engine, &session, Packaging::Cmaf, "").map_err(ApiError)
+}
+
+async fn media_ts(
+    State(state): State<SessionState>,
+    Path((slug, id, rung)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    media(&state, &slug, &id, &rung, &MediaPlaylistOptions::ts()).await
+}
+
+async fn media_fmp4(
+    State(state): State<SessionState>,
+    Path((slug, id, rung)): Path<(String, String, String)>,
+) -> Result<Response, ApiError> {
+    media(&state, &slug, &id, &rung, &MediaPlaylistOptions::fmp4()).await
+}
+
+async fn media(
+    state: &SessionState,
+    slug: &str,
+    id: &str,
+    rung: &str,
+    options: &MediaPlaylistOptions,
+) -> Result<Response, ApiError> {
+    let session = state.engine.session(slug, id).await.map_err(ApiError)?;
+    let playout = published(&state.engine, slug, options.output_format()).map_err(ApiError)?;
+    let now = state.engine.now();
+    let text = {
+        let breaks = session
+            .breaks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        render_session_media_playlist(&playout, rung, now, options, &*breaks)
+    };
+    let text = text.ok_or_else(|| {
+        ApiError(Refusal::NotFound(format!(
+            "channel {slug} has no rendition {rung}"
+        )))
+    })?;
+    Ok(playlist_response(text, PLAYLIST))
+}
+
+async fn mpd(
+    State(state): State<SessionState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let session = state.engine.session(&slug, &id).await.map_err(ApiError)?;
+    let playout = published(&state.engine, &slug, OutputFormat::Dash).map_err(ApiError)?;
+    let now = state.engine.now();
+    let text = {
+        let breaks = session
+            .breaks
+            .read()
+            .unwrap_or_else(PoisonError::into_inner);
+        render_session_mpd(&playout, now, &MpdOptions::default(), &*breaks)
+    };
+    let text = text.ok_or_else(|| {
+        ApiError(Refusal::Internal(format!(
+            "the MPD of {slug} could not be rendered"
+        )))
+    })?;
+    Ok(playlist_response(text, MPD))
+}
+
+async fn tracking_json(
+    State(state): State<SessionState>,
+    Path((slug, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let session = state.engine.session(&slug, &id).await.map_err(ApiError)?;
+    let since = state.engine.now() - Ticks::from_secs(600);
+    let mut response = Json(tracking(&session, since)).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+async fn ad_segment(
+    State(state): State<SessionState>,
+    Path((slug, id, break_sequence, position, path)): Path<(String, String, u64, u32, String)>,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let _ = headers;
+    let target = state
+        .engine
+        .segment_fetched(&slug, &id, break_sequence, position, &path)
+        .await
+        .map_err(ApiError)?;
+    Ok((
+        StatusCode::FOUND,
+        [
+            (header::LOCATION, target),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
+        ],
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_multivariant_playlist_points_into_the_session() {
+        let text = "#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"audio-96k/fmp4.m3u8\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\n360p/ts.m3u8\n";
+        assert_eq!(
+            prefix_uris(text, "sessions/ab/"),
+            "#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"sessions/ab/audio-96k/fmp4.m3u8\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nsessions/ab/360p/ts.m3u8\n"
+        );
+    }
+
+    #[test]
+    fn query_parameters_are_percent_decoded_and_a_bad_escape_is_refused() {
+        assert_eq!(
+            query_pairs("aid=4%202&us_privacy=1YNN").unwrap(),
+            [
+                ("aid".into(), "4 2".into()),
+                ("us_privacy".into(), "1YNN".into())
+            ]
+        );
+        assert!(query_pairs("aid=%zz").is_err());
+    }
+}
