@@ -5,6 +5,7 @@
 //! failed is failed with the job's reason (a decision then skips it and fires the VAST error).
 //! `serve` runs this where it runs a transcode worker.
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -13,10 +14,38 @@ use onair_store::{CreativeRow, Store};
 use onair_transcode::FarmSettings;
 use onair_transcode::job::{NewTranscode, Source, enqueue_padded_to_whole_segments};
 
+/// What `{origin}` in a creative's URL stands for: this server. The demo's creatives
+/// (`{origin}/demo-ads/media/NAME`) are read from its folder, not downloaded (the farm may
+/// refuse loopback); anything else under `{origin}` is downloaded from this server's URL.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    pub url: String,
+    pub demo_ads_dir: PathBuf,
+}
+
+impl Origin {
+    fn source_of(&self, url: &str) -> Source {
+        let Some(path) = url.strip_prefix(onair_control::ads::config::ORIGIN) else {
+            return Source::Url {
+                url: url.to_owned(),
+            };
+        };
+        match path.strip_prefix("/demo-ads/media/") {
+            Some(name) if !name.contains('/') && !name.starts_with('.') => Source::File {
+                path: self.demo_ads_dir.join(name),
+            },
+            _ => Source::Url {
+                url: format!("{}{path}", self.url),
+            },
+        }
+    }
+}
+
 /// Runs until the task is dropped: one pass every `period`.
 pub async fn keep_creatives(
     store: Store,
     settings: FarmSettings,
+    origin: Origin,
     clock: Arc<dyn Clock>,
     period: Duration,
 ) {
@@ -24,16 +53,21 @@ pub async fn keep_creatives(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     loop {
         tick.tick().await;
-        if let Err(error) = pass(&store, &settings, clock.now()).await {
+        if let Err(error) = pass(&store, &settings, &origin, clock.now()).await {
             tracing::warn!(%error, "cannot move the ad creatives along");
         }
     }
 }
 
 /// Sends new creatives to the farm and records what became of those sent.
-pub async fn pass(store: &Store, settings: &FarmSettings, now: Timestamp) -> anyhow::Result<()> {
+pub async fn pass(
+    store: &Store,
+    settings: &FarmSettings,
+    origin: &Origin,
+    now: Timestamp,
+) -> anyhow::Result<()> {
     for creative in store.creatives_pending().await? {
-        if let Err(error) = advance(store, settings, &creative, now).await {
+        if let Err(error) = advance(store, settings, origin, &creative, now).await {
             tracing::warn!(key = %creative.creative_key, %error, "ad creative not advanced");
         }
     }
@@ -43,6 +77,7 @@ pub async fn pass(store: &Store, settings: &FarmSettings, now: Timestamp) -> any
 async fn advance(
     store: &Store,
     settings: &FarmSettings,
+    origin: &Origin,
     creative: &CreativeRow,
     now: Timestamp,
 ) -> anyhow::Result<()> {
@@ -59,9 +94,7 @@ async fn advance(
             settings,
             NewTranscode {
                 title: Some(format!("Ad creative {key}")),
-                source: Source::Url {
-                    url: creative.source_url.clone(),
-                },
+                source: origin.source_of(&creative.source_url),
                 ladder: Some(ladder.name.clone()),
             },
         )

@@ -5,6 +5,7 @@ mod channels;
 mod cli;
 mod config;
 mod creatives;
+mod demo_ads;
 mod slates;
 mod startup;
 

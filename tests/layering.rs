@@ -29,6 +29,7 @@ fn nothing_below_the_adapters_depends_on_the_web_ui() {
         "media",
         "transcode",
         "ad-decision",
+        "net",
         "live-ingest",
     ] {
         let found = dependencies(krate);
@@ -63,6 +64,8 @@ fn only_the_media_crates_link_gstreamer() {
         "playout",
         "control",
         "web-ui",
+        "ad-decision",
+        "net",
     ] {
         let found = dependencies(krate);
         assert!(

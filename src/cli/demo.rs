@@ -102,6 +102,7 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     let store = startup::open_store(config).await?;
     onair_media::init().context("GStreamer is not ready")?;
     setup(config, &store).await?;
+    setup_ads(config, &store).await?;
     if setup_only {
         println!(
             "demo channel ready: run `onair serve` and open http://{}/",
@@ -110,6 +111,129 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         return Ok(());
     }
     super::serve::serve(config, store).await
+}
+
+/// The demo's ads: the creatives' mezzanine files (generated once), the channel's ad settings
+/// pointing at the built-in ad server (`crate::demo_ads`, which `serve` mounts on a data
+/// folder that has them), and the creatives
+/// asked of the farm at once, so the first breaks already air them.
+async fn setup_ads(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let dir = crate::demo_ads::dir(config);
+    std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let ladder = store
+        .ladder_by_name("demo")
+        .await?
+        .context("the demo ladder is missing")?;
+    let fps = FrameRate::of_ladder(&ladder);
+    let patterns = [
+        TestPattern::Colors,
+        TestPattern::Ball,
+        TestPattern::Smpte,
+        TestPattern::Pinwheel,
+    ];
+    for (ad, pattern) in crate::demo_ads::DEMO_ADS.iter().zip(patterns) {
+        let file = dir.join(format!("ad-{}.mp4", ad.name));
+        if file.exists() {
+            continue;
+        }
+        let spec = ClipSpec {
+            title: format!("AD · {}", ad.title),
+            subtitle: None,
+            duration: Ticks::from_secs(ad.seconds),
+            width: 640,
+            height: 360,
+            fps,
+            pattern,
+            tone_hz: 330,
+        };
+        let partial = file.with_extension("partial.mp4");
+        let target = partial.clone();
+        tokio::task::spawn_blocking(move || onair_media::generate_clip(&spec, &target))
+            .await
+            .context("the clip generator stopped")?
+            .with_context(|| format!("cannot generate the demo ad {}", ad.title))?;
+        std::fs::rename(&partial, &file)
+            .with_context(|| format!("cannot write {}", file.display()))?;
+    }
+    let base = onair_control::ads::config::ORIGIN;
+    let slug = ChannelSlug::parse(DEMO_SLUG)?;
+    let channel = store
+        .channel_by_slug(&slug)
+        .await?
+        .context("the demo channel is missing")?;
+    let wanted = onair_control::ads::AdConfig {
+        tag: format!(
+            "{base}/demo-ads/vast.xml?sid={{session.id}}&dur=[BREAKMAXDURATION]&cb=[CACHEBUSTING]"
+        ),
+        lead_seconds: 40,
+        freeze_seconds: 8,
+        allow_private: true,
+        ..onair_control::ads::AdConfig::default()
+    };
+    let control = startup::control(config, store.clone());
+    let current = control
+        .ad_config(DEMO_SLUG)
+        .await
+        .map_err(|refusal| anyhow::anyhow!("{refusal}"))?;
+    if current.as_ref().map(|stored| &stored.config) != Some(&wanted) {
+        control
+            .put_ad_config(
+                DEMO_SLUG,
+                current.map(|stored| stored.version),
+                &wanted,
+                "onair demo",
+            )
+            .await
+            .map_err(|refusal| anyhow::anyhow!("{refusal}"))?;
+        tracing::info!(tag = %wanted.tag, "the demo channel's ads come from the built-in ad server");
+    }
+    let now = Timestamp::from_datetime(chrono::Utc::now());
+    for ad in &crate::demo_ads::DEMO_ADS {
+        let url = format!("{base}/demo-ads/media/ad-{}.mp4", ad.name);
+        store
+            .request_creative(
+                &crate::demo_ads::creative_key(ad),
+                channel.ladder_id,
+                &url,
+                now,
+            )
+            .await?;
+    }
+    transcode_creatives(config, store, &channel).await
+}
+
+/// Runs the farm on the demo's creatives now, so that a demo (or a test) served from this
+/// folder airs them from its first break.
+async fn transcode_creatives(
+    config: &Config,
+    store: &Store,
+    channel: &onair_domain::Channel,
+) -> anyhow::Result<()> {
+    let settings = config.transcode.farm_settings(&config.storage);
+    let origin = crate::creatives::Origin {
+        url: format!("http://{}", config.http.addr),
+        demo_ads_dir: crate::demo_ads::dir(config),
+    };
+    let now = || Timestamp::from_datetime(chrono::Utc::now());
+    crate::creatives::pass(store, &settings, &origin, now()).await?;
+    for ad in &crate::demo_ads::DEMO_ADS {
+        let key = crate::demo_ads::creative_key(ad);
+        let Some(creative) = store.creative(&key, channel.ladder_id).await? else {
+            continue;
+        };
+        let (onair_store::CreativeStatus::Pending, Some(job)) = (creative.status, creative.job_id)
+        else {
+            continue;
+        };
+        tracing::info!(title = ad.title, "encoding a demo ad");
+        let mut options = onair_transcode::WorkerOptions::new(1);
+        options.name = format!("{}-demo", options.name);
+        options.only_job = Some(job);
+        let worker = onair_transcode::Worker::new(store.clone(), settings.clone(), options)?;
+        worker.run(std::future::pending::<()>()).await?;
+    }
+    crate::creatives::pass(store, &settings, &origin, now()).await?;
+    Ok(())
 }
 
 async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {

@@ -1,5 +1,6 @@
 //! The subcommands, one module each.
 
+mod ads;
 mod asset;
 mod config_cmd;
 mod demo;
@@ -65,6 +66,9 @@ enum Command {
     /// Export what a channel aired (the as-run log).
     #[command(subcommand)]
     AsRun(schedule::AsRunCommand),
+    /// A channel's ads: settings, report, and the tag inspector (`onair ads resolve TAG`).
+    #[command(subcommand)]
+    Ads(ads::AdsCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,6 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         args.command,
         Command::Schedule(_)
             | Command::AsRun(_)
+            | Command::Ads(_)
             | Command::Channel(_)
             | Command::Ladder(_)
             | Command::Grid(_)
@@ -188,6 +193,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Command::Demo { setup_only } => demo::run(&config, setup_only).await,
             Command::Schedule(command) => schedule::schedule(&config, command).await,
             Command::AsRun(command) => schedule::as_run(&config, command).await,
+            Command::Ads(command) => ads::run(&config, command).await,
             Command::Config(_) => unreachable!("handled above"),
         }
     })

@@ -23,6 +23,15 @@ pub async fn run(config: &Config) -> anyhow::Result<()> {
 
 /// Serves from an open store until Ctrl-C or SIGTERM.
 pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result<()> {
+    serve_with(config, store, axum::Router::new()).await
+}
+
+/// [`serve`], with `extra` routes beside onair's (the demo's ad server).
+pub async fn serve_with(
+    config: &Config,
+    store: onair_store::Store,
+    extra: axum::Router,
+) -> anyhow::Result<()> {
     let clock = startup::clock(config);
     let directory = Arc::new(onair_playout::origin::Directory::default());
     let plans = Arc::new(PlanDirectory::default());
@@ -123,13 +132,22 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         .merge(as_run_api)
         .merge(ads_api)
         .merge(sessions)
-        .merge(epg);
+        .merge(epg)
+        .merge(extra);
+    // A data folder made by `onair demo` serves the demo's ad server too.
+    let demo_ads = crate::demo_ads::dir(config);
+    let app = if demo_ads.is_dir() {
+        app.merge(crate::demo_ads::router(demo_ads))
+    } else {
+        app
+    };
 
     let addr = config.http.addr;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    ads.set_origin(&format!("http://{local}"));
     let worker = if config.transcode.embedded_worker {
         Some(onair_transcode::Worker::new(
             store.clone(),
@@ -166,6 +184,10 @@ pub async fn serve(config: &Config, store: onair_store::Store) -> anyhow::Result
         tokio::spawn(crate::creatives::keep_creatives(
             store.clone(),
             config.transcode.farm_settings(&config.storage),
+            crate::creatives::Origin {
+                url: format!("http://{local}"),
+                demo_ads_dir: crate::demo_ads::dir(config),
+            },
             clock.clone(),
             std::time::Duration::from_secs(2),
         ))

@@ -44,7 +44,7 @@ pub struct FrequencyCap {
 pub struct AdConfig {
     /// Off: sessions get the channel's breaks as planned.
     pub enabled: bool,
-    /// The ad tag, an http(s) URL template: IAB macros (`[CACHEBUSTING]`, `[DEVICEIP]`, …) and
+    /// The ad tag, an http(s) URL template (or `{origin}/…`: this server): IAB macros (`[CACHEBUSTING]`, `[DEVICEIP]`, …) and
     /// session values (`{session.id}`, `{channel}`, `{break.duration}`, `{param.NAME}`).
     pub tag: String,
     pub kind: TagKind,
@@ -158,10 +158,18 @@ impl AdConfig {
     }
 }
 
-/// Why `tag` is not an http(s) URL with a host, or `None`.
+/// Stands for this server's own URL (`http://host:port`) in an ad tag or a creative's URL:
+/// what a built-in ad server (the demo's) is reached by, whatever port the server listens on.
+pub const ORIGIN: &str = "{origin}";
+
+/// Why `tag` is not an http(s) URL with a host (or `{origin}/…`), or `None`.
 fn url_problem(tag: &str) -> Option<String> {
     if tag.is_empty() {
         return Some("an ad tag URL is needed".into());
+    }
+    if let Some(path) = tag.strip_prefix(ORIGIN) {
+        return (!path.starts_with('/'))
+            .then(|| format!("{ORIGIN} is followed by a path: {ORIGIN}/…"));
     }
     let Some(rest) = tag
         .strip_prefix("http://")

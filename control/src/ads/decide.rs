@@ -86,6 +86,8 @@ impl AdEngine {
                         if let Err(refusal) =
                             engine.decide(&session, &playout, &airing, &config).await
                         {
+                            // Not again for this break: it airs as planned.
+                            session.mark_decided(airing.start);
                             tracing::warn!(session = %session.id, %refusal, "ad decision failed: the break airs slate");
                         }
                         engine
@@ -118,9 +120,13 @@ impl AdEngine {
             max_response_bytes: config.max_response_kib as usize * 1024,
             ..ResolveOptions::default()
         };
+        // `{origin}` is this server: not a value to percent-encode, but the URL's start.
+        let tag = config
+            .tag
+            .replace(crate::ads::config::ORIGIN, &self.origin());
         let resolution = match config.kind {
-            TagKind::Vast => resolve_vast(&client, &config.tag, &ctx, &options).await,
-            TagKind::Vmap => resolve_from_vmap(&client, config, airing, &ctx, &options).await,
+            TagKind::Vast => resolve_vast(&client, &tag, &ctx, &options).await,
+            TagKind::Vmap => resolve_from_vmap(&client, &tag, airing, &ctx, &options).await,
         };
         let mut decision = self
             .decision_from(session, playout, airing, config, &resolution, &ctx.macros)
@@ -203,8 +209,14 @@ impl AdEngine {
                 ready_ids.push(asset_id);
             }
         }
+        // The break's remainder: the configured slate, else what the planned break airs.
+        let planned = playout
+            .timeline()
+            .segment_by_sequence(airing.first_media_sequence)
+            .map(|at| playout.timeline().run(at.run_index).asset_id);
         let slate_id = config
             .slate
+            .or(planned)
             .or_else(|| playout.timeline().tail().map(|tail| tail.asset_id))
             .or(playout.channel().slate);
         let Some(slate_id) = slate_id else {
@@ -354,21 +366,21 @@ fn source_of(ad: &ResolvedAd) -> PlacedAdSource {
 /// fewer), resolved; a VMAP that cannot be had resolves to nothing, with its hop.
 async fn resolve_from_vmap(
     client: &onair_ad_decision::AdClient,
-    config: &AdConfig,
+    tag: &str,
     airing: &BreakAiring,
     ctx: &RequestContext,
     options: &ResolveOptions,
 ) -> Resolution {
     let started = std::time::Instant::now();
-    match fetch_vmap(client, &config.tag, ctx, options).await {
+    match fetch_vmap(client, tag, ctx, options).await {
         Ok(vmap) => {
             let position = airing.slot.number.saturating_sub(1) as usize;
             match vmap.break_for(position).or_else(|| vmap.break_for(0)) {
                 Some(ad_break) => resolve_vmap_break(client, ad_break, ctx, options).await,
-                None => empty_resolution(&config.tag, vmap.hop.clone(), started),
+                None => empty_resolution(tag, vmap.hop.clone(), started),
             }
         }
-        Err(error) => empty_resolution(&config.tag, error.hop.map(|hop| *hop), started),
+        Err(error) => empty_resolution(tag, error.hop.map(|hop| *hop), started),
     }
 }
 

@@ -51,6 +51,8 @@ pub struct AdEngine {
     cursor: tokio::sync::Mutex<Option<DecisionCursor>>,
     /// Tests point private-address exceptions here; `None` builds clients from the config.
     pub(crate) client_override: Option<AdClient>,
+    /// This server's own URL, for `{origin}` in ad tags.
+    origin: RwLock<String>,
 }
 
 /// Decisions made at once, at most.
@@ -87,7 +89,21 @@ impl AdEngine {
             permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_DECISIONS)),
             cursor: tokio::sync::Mutex::new(None),
             client_override: client,
+            origin: RwLock::new("http://127.0.0.1".into()),
         })
+    }
+
+    /// Says what `{origin}` in ad tags stands for: this server's URL, once it listens.
+    pub fn set_origin(&self, url: &str) {
+        *self.origin.write().unwrap_or_else(PoisonError::into_inner) =
+            url.trim_end_matches('/').to_owned();
+    }
+
+    pub fn origin(&self) -> String {
+        self.origin
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     pub fn now(&self) -> Timestamp {
@@ -312,12 +328,12 @@ impl AdEngine {
         let mut ticks: u64 = 0;
         loop {
             tick.tick().await;
-            if ticks % 10 == 0
+            if ticks.is_multiple_of(10)
                 && let Err(refusal) = self.reload_configs().await
             {
                 tracing::warn!(%refusal, "cannot reload the channels' ad settings");
             }
-            if ticks % 2 == 0
+            if ticks.is_multiple_of(2)
                 && let Err(refusal) = self.catch_up().await
             {
                 tracing::warn!(%refusal, "cannot read other replicas' ad decisions");
