@@ -146,6 +146,8 @@ fn inline(name: &str, sequence: Option<u32>, base: &str, sid: &str) -> String {
     .map(|event| format!("<Tracking event=\"{event}\">{}</Tracking>", beacon(event)))
     .collect();
     let sequence = sequence.map_or(String::new(), |n| format!(" sequence=\"{n}\""));
+    let error =
+        format!("<![CDATA[{base}/beacon?ad={name}&event=error&code=[ERRORCODE]&sid={sid}]]>");
     format!(
         r#"<Ad id="ad-{name}"{sequence}><InLine><AdSystem>test</AdSystem><AdTitle>Ad {name}</AdTitle>
 <Error>{error}</Error><Impression>{impression}</Impression>
@@ -153,8 +155,6 @@ fn inline(name: &str, sequence: Option<u32>, base: &str, sid: &str) -> String {
 <Duration>00:00:{seconds:02}</Duration><TrackingEvents>{tracking}</TrackingEvents>
 <MediaFiles><MediaFile delivery="progressive" type="video/mp4" width="640" height="360"><![CDATA[{base}/media/ad-{name}.mp4]]></MediaFile></MediaFiles>
 </Linear></Creative></Creatives></InLine></Ad>"#,
-        error =
-            format!("<![CDATA[{base}/beacon?ad={name}&event=error&code=[ERRORCODE]&sid={sid}]]>"),
         impression = beacon("impression"),
     )
 }
