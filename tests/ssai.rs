@@ -423,6 +423,27 @@ fn sessions_get_their_own_ads_in_the_break_with_its_length_and_beacons_fire_once
         std::thread::sleep(Duration::from_millis(1000));
     }
 
+    // Another replica on the same database, its clock where the first's is, serves the same
+    // session identically: it loads the session and its decisions from the store.
+    let (replica, _replica_config) = server_on_clock(server_now(&server), data.path(), &media);
+    let (status, text) = get_text(&format!(
+        "{}/channels/demo/sessions/{first}/360p/ts.m3u8",
+        replica.url
+    ));
+    assert_eq!(status, 200, "{text}");
+    let compared: Vec<Listed> = listed(&text)
+        .into_iter()
+        .filter(|segment| seen.contains_key(&segment.sequence))
+        .collect();
+    assert!(
+        !compared.is_empty(),
+        "the replica's window overlaps: {text}"
+    );
+    for segment in &compared {
+        assert_eq!(&seen[&segment.sequence], segment, "the replica agrees");
+    }
+    drop(replica);
+
     // The break lasts its slot to the segment: 30 segments, 60.000 s, as the channel's.
     let start_ms = break_start.timestamp_millis();
     let in_break: Vec<&Listed> = seen
