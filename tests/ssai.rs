@@ -584,6 +584,35 @@ fn sessions_get_their_own_ads_in_the_break_with_its_length_and_beacons_fire_once
         "{report}"
     );
 
+    // The as-run log's first run of the break says what the sessions aired in it.
+    let (status, text) = get_text(&format!(
+        "{}/api/channels/demo/as-run?from={}&to={}",
+        server.url,
+        (break_start - chrono::Duration::seconds(1))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        break_end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    ));
+    assert_eq!(status, 200, "{text}");
+    let log: Value = serde_json::from_str(&text).unwrap();
+    let opening = log["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["kind"] == "ad_break" && entry["ad_sessions"].is_u64())
+        .unwrap_or_else(|| panic!("the break's first run carries its fill: {log}"));
+    assert!(opening["ad_sessions"].as_u64().unwrap() >= 5, "{opening}");
+    assert!(
+        opening["ad_sessions_filled"].as_u64().unwrap() >= 2,
+        "{opening}"
+    );
+    assert!(
+        opening["ads_aired"]
+            .as_str()
+            .unwrap()
+            .contains("onair-demo:ad-b×"),
+        "{opening}"
+    );
+
     // ffprobe reads the session's playlist.
     if Command::new("ffprobe").arg("-version").output().is_ok() {
         let probe = Command::new("ffprobe")

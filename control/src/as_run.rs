@@ -149,15 +149,49 @@ async fn as_run_file(
 ) -> Result<Vec<u8>, Refusal> {
     let channel = channel(store, slug).await?;
     let entries = store.as_run_between(channel.id, from, to).await?;
+    let fills = break_fills(store, channel.id, from, to).await?;
+    let out = entries.iter().map(|entry| EntryOut::of(entry, &fills));
     Ok(match format {
         Format::Json => to_json(&json!({
             "channel": channel.slug.as_str(),
             "from": from.to_rfc3339_millis(),
             "to": to.to_rfc3339_millis(),
-            "entries": entries.iter().map(EntryOut::of).collect::<Vec<_>>(),
+            "entries": out.collect::<Vec<_>>(),
         })),
-        Format::Csv => to_csv(ENTRY_HEADER, entries.iter().map(EntryOut::of)),
+        Format::Csv => to_csv(ENTRY_HEADER, out),
     })
+}
+
+/// What the SSAI sessions aired in each break that started in `[from, to)`, by its start.
+#[derive(Debug, Default)]
+struct BreakFill {
+    sessions: u64,
+    filled: u64,
+    /// Creative key to the number of sessions it aired for, in key order.
+    ads: std::collections::BTreeMap<String, u64>,
+}
+
+async fn break_fills(
+    store: &Store,
+    channel: onair_domain::ChannelId,
+    from: Timestamp,
+    to: Timestamp,
+) -> Result<HashMap<i64, BreakFill>, Refusal> {
+    let mut fills: HashMap<i64, BreakFill> = std::collections::HashMap::new();
+    for row in store.ad_decisions_between(channel, from, to).await? {
+        let fill = fills.entry(row.break_start.0).or_default();
+        fill.sessions += 1;
+        let Ok(decision) = serde_json::from_str::<crate::ads::decision::Decision>(&row.fill) else {
+            continue;
+        };
+        if decision.outcome == crate::ads::decision::Outcome::Filled {
+            fill.filled += 1;
+            for ad in &decision.ads {
+                *fill.ads.entry(ad.creative_key.clone()).or_insert(0) += 1;
+            }
+        }
+    }
+    Ok(fills)
 }
 
 /// A recorded entry as a run that aired, for [`reconcile`].
@@ -192,6 +226,9 @@ pub const ENTRY_HEADER: &[&str] = &[
     "media_sequence",
     "schedule_version",
     "recovered",
+    "ad_sessions",
+    "ad_sessions_filled",
+    "ads_aired",
 ];
 
 /// The columns of the reconciliation CSV: [`ReconciledOut`]'s fields.
@@ -225,10 +262,19 @@ struct EntryOut {
     media_sequence: u64,
     schedule_version: i64,
     recovered: bool,
+    /// On the first run of an ad break: the SSAI sessions that had a decision for it, those
+    /// whose ads aired, and each creative with the number of sessions it aired for
+    /// (`key×count`, space-separated).
+    ad_sessions: Option<u64>,
+    ad_sessions_filled: Option<u64>,
+    ads_aired: Option<String>,
 }
 
 impl EntryOut {
-    fn of(entry: &AsRunEntry) -> EntryOut {
+    fn of(entry: &AsRunEntry, fills: &HashMap<i64, BreakFill>) -> EntryOut {
+        let fill = fills
+            .get(&entry.start.0)
+            .filter(|_| entry.ad_break.is_some());
         EntryOut {
             start: entry.start.to_rfc3339_millis(),
             end: entry.end.to_rfc3339_millis(),
@@ -243,6 +289,15 @@ impl EntryOut {
             media_sequence: entry.media_sequence,
             schedule_version: entry.schedule_version,
             recovered: entry.recovered,
+            ad_sessions: fill.map(|fill| fill.sessions),
+            ad_sessions_filled: fill.map(|fill| fill.filled),
+            ads_aired: fill.map(|fill| {
+                fill.ads
+                    .iter()
+                    .map(|(key, count)| format!("{key}×{count}"))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
         }
     }
 }
@@ -312,7 +367,7 @@ fn reconciliation_json(
         .unplanned
         .iter()
         .filter_map(|run| recorded.get(&run.run_start))
-        .map(|entry| EntryOut::of(entry))
+        .map(|entry| EntryOut::of(entry, &HashMap::new()))
         .collect();
     to_json(&json!({
         "channel": slug,
@@ -389,19 +444,22 @@ mod tests {
 
     #[test]
     fn the_csv_headers_are_the_fields_in_order() {
-        let entry = EntryOut::of(&AsRunEntry {
-            start: at(0),
-            end: at(6),
-            kind: onair_domain::RunKind::Slate,
-            schedule_item_id: None,
-            title: "slate".into(),
-            asset_id: AssetId(9),
-            live_source: None,
-            ad_break: None,
-            media_sequence: 0,
-            schedule_version: 1,
-            recovered: false,
-        });
+        let entry = EntryOut::of(
+            &AsRunEntry {
+                start: at(0),
+                end: at(6),
+                kind: onair_domain::RunKind::Slate,
+                schedule_item_id: None,
+                title: "slate".into(),
+                asset_id: AssetId(9),
+                live_source: None,
+                ad_break: None,
+                media_sequence: 0,
+                schedule_version: 1,
+                recovered: false,
+            },
+            &HashMap::new(),
+        );
         assert_eq!(derived_header(&entry), ENTRY_HEADER.join(","));
         let row = ReconciledOut {
             status: "aired",
