@@ -641,3 +641,78 @@ fn sessions_get_their_own_ads_in_the_break_with_its_length_and_beacons_fire_once
         eprintln!("FFPROBE NOT FOUND: the session's playlist is not probed");
     }
 }
+
+#[test]
+fn the_tag_inspector_shows_every_hop_the_pod_the_files_and_whether_each_creative_is_ready() {
+    let (ad_address, ad_server) = start_ad_server();
+    let (data, _media) = demo_copy_with_ads(ad_address);
+    let tag = format!("http://{ad_address}/vast?sid=inspector&mode=ok");
+    let output = support::onair(
+        &[
+            "ads",
+            "resolve",
+            &tag,
+            "--channel",
+            "demo",
+            "--allow-private",
+            "--duration",
+            "60",
+        ],
+        &[("ONAIR_DATA_DIR", data.path().to_str().unwrap())],
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let hops = report["resolution"]["hops"].as_array().unwrap();
+    assert_eq!(
+        hops.len(),
+        2,
+        "the tag and the wrapper's target: {report:#}"
+    );
+    assert!(
+        hops.iter()
+            .all(|hop| hop["status"] == 200 && hop["millis"].is_u64())
+    );
+    let keys: Vec<&str> = report["creatives"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|creative| creative["creative_key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys.len(), 3, "{report:#}");
+    assert!(keys.contains(&"onair-demo:ad-b") && keys.contains(&"onair-demo:ad-d"));
+    assert!(
+        report["creatives"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["status"] == "ready"),
+        "{report:#}"
+    );
+    let first_media = &report["resolution"]["ads"][0]["media"];
+    assert!(
+        first_media["url"].as_str().unwrap().ends_with(".mp4"),
+        "{first_media}"
+    );
+    assert!(!first_media["reason"].as_str().unwrap().is_empty());
+    assert!(
+        ad_server.hits.lock().unwrap().is_empty(),
+        "the inspector fires nothing"
+    );
+
+    // A private address is refused unless allowed, with the reason.
+    let output = support::onair(
+        &["ads", "resolve", &tag],
+        &[("ONAIR_DATA_DIR", data.path().to_str().unwrap())],
+    );
+    assert!(output.status.success());
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    let hop = &report["resolution"]["hops"][0];
+    assert!(
+        hop["error"].as_str().unwrap().contains("loopback"),
+        "{report:#}"
+    );
+}
