@@ -19,9 +19,12 @@ use onair_ad_decision::{
 };
 use onair_domain::{Asset, AssetState, BreakAiring, Ticks, Timestamp};
 use onair_playout::ChannelPlayout;
-use onair_store::CreativeStatus;
+use std::collections::HashMap;
 
-use crate::ads::config::{AdConfig, TagKind};
+use onair_domain::AssetId;
+use onair_store::{CreativeRow, CreativeStatus};
+
+use crate::ads::config::{AdConfig, FrequencyCap, TagKind};
 use crate::ads::decision::{Candidate, Decision, FiredError, Outcome, PlacedAdSource, fit};
 use crate::ads::engine::{AdEngine, ChannelAds};
 use crate::ads::session::Session;
@@ -235,59 +238,27 @@ impl AdEngine {
         let mut candidates = Vec::with_capacity(resolution.ads.len());
         for ad in &resolution.ads {
             let creative = creatives.iter().find(|c| c.creative_key == ad.creative_key);
-            let mut unavailable = None;
-            let asset: Option<&Asset> = match (creative, &ad.media) {
-                (_, None) => {
-                    unavailable = Some(("no usable media file".to_string(), None));
-                    None
-                }
-                (None, Some(media)) => {
-                    self.control
-                        .store
-                        .request_creative(&ad.creative_key, ladder_id, &media.url, now)
-                        .await?;
-                    unavailable = Some((
-                        "new creative: sent to the farm, it airs once transcoded".to_string(),
-                        None,
-                    ));
-                    None
-                }
-                (Some(creative), Some(_)) => match creative.status {
-                    CreativeStatus::Ready => creative
-                        .asset_id
-                        .and_then(|id| catalogue.assets.get(&id))
-                        .filter(|asset| asset.state == AssetState::Ready),
-                    CreativeStatus::Pending => {
-                        unavailable = Some(("creative still being transcoded".to_string(), None));
-                        None
-                    }
-                    CreativeStatus::Failed => {
-                        let reason = creative.error.clone().unwrap_or_default();
-                        let code = if reason.contains("404") || reason.contains("not found") {
-                            401
-                        } else {
-                            405
-                        };
-                        unavailable = Some((format!("creative failed: {reason}"), Some(code)));
-                        None
-                    }
-                },
-            };
-            let asset = match (asset, &airings, config.frequency_cap) {
-                (Some(asset), Some(airings), Some(cap))
-                    if airings.get(&ad.creative_key).copied().unwrap_or(0) >= cap.max =>
-                {
-                    unavailable = Some((
-                        format!(
-                            "frequency cap: aired {} times in {} s",
-                            cap.max, cap.per_seconds
-                        ),
-                        None,
-                    ));
-                    let _ = asset;
-                    None
-                }
-                (asset, _, _) => asset,
+            if creative.is_none()
+                && let Some(media) = &ad.media
+            {
+                self.control
+                    .store
+                    .request_creative(&ad.creative_key, ladder_id, &media.url, now)
+                    .await?;
+            }
+            let aired = airings
+                .as_ref()
+                .and_then(|airings| airings.get(&ad.creative_key).copied())
+                .unwrap_or(0);
+            let (asset, unavailable) = match availability(
+                ad.media.is_some(),
+                creative,
+                &catalogue.assets,
+                aired,
+                config.frequency_cap,
+            ) {
+                Ok(asset) => (Some(asset), None),
+                Err(why) => (None, Some(why)),
             };
             if let Some((reason, Some(code))) = &unavailable {
                 errors.push(FiredError {
@@ -346,6 +317,59 @@ impl AdEngine {
             elapsed_ms: resolution.elapsed_ms,
         })
     }
+}
+
+/// Whether an ad's creative can air now: its ready asset, or why not with the VAST error
+/// code due (401 for a file the farm could not download, 405 for one it could not transcode;
+/// none for a creative not transcoded yet, which airs from a later break, nor for a capped
+/// one).
+pub(crate) fn availability<'a>(
+    has_media: bool,
+    creative: Option<&CreativeRow>,
+    assets: &'a HashMap<AssetId, Asset>,
+    aired: u32,
+    cap: Option<FrequencyCap>,
+) -> Result<&'a Asset, (String, Option<u16>)> {
+    if !has_media {
+        return Err(("no usable media file".into(), None));
+    }
+    let Some(creative) = creative else {
+        return Err((
+            "new creative: sent to the farm, it airs once transcoded".into(),
+            None,
+        ));
+    };
+    let asset = match creative.status {
+        CreativeStatus::Pending => {
+            return Err(("creative still being transcoded".into(), None));
+        }
+        CreativeStatus::Failed => {
+            let reason = creative.error.clone().unwrap_or_default();
+            let code = if reason.contains("404") || reason.to_lowercase().contains("not found") {
+                401
+            } else {
+                405
+            };
+            return Err((format!("creative failed: {reason}"), Some(code)));
+        }
+        CreativeStatus::Ready => creative
+            .asset_id
+            .and_then(|id| assets.get(&id))
+            .filter(|asset| asset.state == AssetState::Ready)
+            .ok_or_else(|| ("the creative's asset is gone".to_string(), Some(405)))?,
+    };
+    if let Some(cap) = cap
+        && aired >= cap.max
+    {
+        return Err((
+            format!(
+                "frequency cap: aired {} times in {} s",
+                cap.max, cap.per_seconds
+            ),
+            None,
+        ));
+    }
+    Ok(asset)
 }
 
 /// What a placed ad keeps of a resolved one.
@@ -476,4 +500,100 @@ fn decision_moment(session: &Session, airing: &BreakAiring, config: &AdConfig) -
         - 1000;
     let offset = (hasher.finish() % spread_ms.max(1) as u64) as i64;
     airing.start - Ticks::from_secs(i64::from(config.lead_seconds)) + Ticks::from_millis(offset)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onair_domain::{LadderId, Ticks};
+
+    fn row(status: CreativeStatus, asset: Option<i64>, error: Option<&str>) -> CreativeRow {
+        CreativeRow {
+            creative_key: "k".into(),
+            ladder_id: LadderId(1),
+            source_url: "https://cdn.example/ad.mp4".into(),
+            asset_id: asset.map(AssetId),
+            job_id: None,
+            status,
+            error: error.map(str::to_owned),
+            duration: None,
+            created_at: Timestamp::from_unix_secs(0),
+            updated_at: Timestamp::from_unix_secs(0),
+            asset_state: None,
+        }
+    }
+
+    fn assets() -> HashMap<AssetId, Asset> {
+        HashMap::from([(
+            AssetId(7),
+            Asset {
+                id: AssetId(7),
+                title: "ad".into(),
+                source: String::new(),
+                ladder_id: LadderId(1),
+                state: AssetState::Ready,
+                duration: Ticks::from_secs(10),
+                renditions: Vec::new(),
+            },
+        )])
+    }
+
+    fn code(result: Result<&Asset, (String, Option<u16>)>) -> Option<u16> {
+        result.err().and_then(|(_, code)| code)
+    }
+
+    #[test]
+    fn a_ready_creative_airs_and_one_not_yet_transcoded_is_skipped_without_an_error() {
+        let assets = assets();
+        let ready = row(CreativeStatus::Ready, Some(7), None);
+        assert!(availability(true, Some(&ready), &assets, 0, None).is_ok());
+        let pending = row(CreativeStatus::Pending, Some(7), None);
+        let skipped = availability(true, Some(&pending), &assets, 0, None);
+        assert!(skipped.is_err() && code(skipped).is_none());
+        let new = availability(true, None, &assets, 0, None);
+        assert!(new.is_err() && code(new).is_none());
+    }
+
+    #[test]
+    fn a_media_file_that_404s_fires_401_and_a_creative_that_failed_to_transcode_fires_405() {
+        let assets = assets();
+        let missing = row(
+            CreativeStatus::Failed,
+            Some(7),
+            Some("HTTP 404 Not Found from https://cdn.example/ad.mp4"),
+        );
+        assert_eq!(
+            code(availability(true, Some(&missing), &assets, 0, None)),
+            Some(401)
+        );
+        let broken = row(
+            CreativeStatus::Failed,
+            Some(7),
+            Some("no video stream in the input"),
+        );
+        assert_eq!(
+            code(availability(true, Some(&broken), &assets, 0, None)),
+            Some(405)
+        );
+    }
+
+    #[test]
+    fn a_creative_aired_as_often_as_the_cap_allows_is_skipped() {
+        let assets = assets();
+        let ready = row(CreativeStatus::Ready, Some(7), None);
+        let cap = Some(FrequencyCap {
+            max: 2,
+            per_seconds: 3600,
+        });
+        assert!(availability(true, Some(&ready), &assets, 1, cap).is_ok());
+        let capped = availability(true, Some(&ready), &assets, 2, cap);
+        assert!(capped.unwrap_err().0.contains("frequency cap"));
+    }
+
+    #[test]
+    fn an_ad_without_a_usable_file_cannot_air() {
+        let assets = assets();
+        let ready = row(CreativeStatus::Ready, Some(7), None);
+        assert!(availability(false, Some(&ready), &assets, 0, None).is_err());
+    }
 }
