@@ -13,6 +13,10 @@
 //! | `GET /channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}` | an ad segment: records the fetch (beacons) and redirects (302) to the shared `/media/{path}` |
 //!
 //! A bad session parameter is a 400 with a message; an unknown or expired session a 404.
+//!
+//! Players run on other sites' pages: every answer here, errors and redirects included, allows
+//! any origin (`Access-Control-Allow-Origin: *`), and a preflight (a `POST` with a JSON body
+//! asks for one) is answered with 204 (`cors`).
 
 use std::net::SocketAddr;
 use std::sync::{Arc, PoisonError};
@@ -20,7 +24,7 @@ use std::sync::{Arc, PoisonError};
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -71,12 +75,43 @@ pub fn router(state: SessionState) -> Router {
             "/channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}",
             get(ad_segment),
         )
+        .layer(axum::middleware::from_fn(cors))
         .with_state(state)
+}
+
+/// Lets a player on any page use the session routes: answers a preflight, and allows any
+/// origin on every answer.
+async fn cors(request: Request, next: Next) -> Response {
+    if request.method() == Method::OPTIONS {
+        return (
+            StatusCode::NO_CONTENT,
+            [
+                (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*"),
+                (header::ACCESS_CONTROL_ALLOW_METHODS, "GET, HEAD, POST"),
+                (header::ACCESS_CONTROL_ALLOW_HEADERS, "content-type"),
+                (header::ACCESS_CONTROL_MAX_AGE, "600"),
+            ],
+        )
+            .into_response();
+    }
+    any_origin(next.run(request).await)
+}
+
+fn any_origin(mut response: Response) -> Response {
+    response.headers_mut().insert(
+        header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    response
 }
 
 /// Turns a channel manifest requested with session parameters into an implicit session:
 /// wrap the origin's router with `middleware::from_fn_with_state(state, implicit)`.
 pub async fn implicit(State(state): State<SessionState>, request: Request, next: Next) -> Response {
+    // A preflight is the origin's to answer: it must not start a session.
+    if !matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
+    }
     let Some(query) = request.uri().query().filter(|query| !query.is_empty()) else {
         return next.run(request).await;
     };
@@ -94,6 +129,18 @@ pub async fn implicit(State(state): State<SessionState>, request: Request, next:
     {
         return next.run(request).await;
     }
+    let client = client_of(&request);
+    any_origin(implicit_session(&state, client, slug, manifest, query).await)
+}
+
+/// Starts the session a channel manifest was asked for with, and answers with its manifest.
+async fn implicit_session(
+    state: &SessionState,
+    (client_ip, user_agent): (Option<String>, Option<String>),
+    slug: &str,
+    manifest: &str,
+    query: &str,
+) -> Response {
     let pairs = match query_pairs(query) {
         Ok(pairs) => pairs,
         Err(refusal) => return ApiError(refusal).into_response(),
@@ -102,7 +149,6 @@ pub async fn implicit(State(state): State<SessionState>, request: Request, next:
         Ok(params) => params,
         Err(refusal) => return ApiError(refusal).into_response(),
     };
-    let (client_ip, user_agent) = client_of(&request);
     let session = match state
         .engine
         .create_session(slug, params, client_ip, user_agent)
@@ -325,10 +371,6 @@ fn playlist_response(text: String, content_type: &'static str) -> Response {
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=1"),
     );
-    headers.insert(
-        header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        HeaderValue::from_static("*"),
-    );
     response
 }
 
@@ -438,7 +480,6 @@ async fn ad_segment(
         [
             (header::LOCATION, target),
             (header::CACHE_CONTROL, "no-store".to_owned()),
-            (header::ACCESS_CONTROL_ALLOW_ORIGIN, "*".to_owned()),
         ],
     )
         .into_response())
@@ -455,6 +496,39 @@ mod tests {
             prefix_uris(text, "sessions/ab/"),
             "#EXTM3U\n#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"a\",URI=\"sessions/ab/audio-96k/fmp4.m3u8\"\n#EXT-X-STREAM-INF:BANDWIDTH=1\nsessions/ab/360p/ts.m3u8\n"
         );
+    }
+
+    #[tokio::test]
+    async fn a_page_on_any_origin_may_create_a_session_and_read_the_answer() {
+        use tower::ServiceExt;
+        let app = Router::new()
+            .route(
+                "/channels/{slug}/sessions",
+                post(|| async { StatusCode::CREATED }),
+            )
+            .layer(axum::middleware::from_fn(cors));
+        let ask = |method: Method| {
+            axum::http::Request::builder()
+                .method(method)
+                .uri("/channels/demo/sessions")
+                .header(header::ORIGIN, "https://player.example")
+                .body(axum::body::Body::empty())
+                .unwrap()
+        };
+
+        let preflight = app.clone().oneshot(ask(Method::OPTIONS)).await.unwrap();
+        assert_eq!(preflight.status(), StatusCode::NO_CONTENT);
+        let allowed = |name| preflight.headers().get(name).unwrap().to_str().unwrap();
+        assert_eq!(allowed(header::ACCESS_CONTROL_ALLOW_ORIGIN), "*");
+        assert!(allowed(header::ACCESS_CONTROL_ALLOW_METHODS).contains("POST"));
+        assert_eq!(
+            allowed(header::ACCESS_CONTROL_ALLOW_HEADERS),
+            "content-type"
+        );
+
+        let created = app.oneshot(ask(Method::POST)).await.unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert_eq!(created.headers()[header::ACCESS_CONTROL_ALLOW_ORIGIN], "*");
     }
 
     #[test]
