@@ -2,6 +2,7 @@
 // wall clock or on a virtual clock that starts near a clip boundary.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -147,3 +148,45 @@ export const chromiumOptions = {
     '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync',
   ],
 };
+
+// The demo's ad breaks: a 60 s break after each 2-minute programme, the grid rotating every
+// 15 minutes from UTC midnight, so a break starts every 3 minutes from 00:02 UTC (minutes 2, 5,
+// 8, 11 and 14 of each quarter hour).
+const demoBreakEvery = 180_000;
+const demoFirstBreak = 120_000;
+export const demoBreakLength = 60_000;
+
+/** The start (ms) of the demo's first ad break after `at` (ms). */
+export function demoBreakAfter(at) {
+  return (Math.floor((at - demoFirstBreak) / demoBreakEvery) + 1) * demoBreakEvery + demoFirstBreak;
+}
+
+/**
+ * Serves the demo data on a clock at normal speed that starts `secondsBefore` seconds before the
+ * demo's next ad break (after the grid's start, which is the midnight before `onair demo` made
+ * it); resolves to { url, stop, breakStart, breakEnd } (ms).
+ */
+export async function serveBeforeDemoBreak(secondsBefore) {
+  const breakStart = demoBreakAfter(Date.now());
+  const server = await serveOnClock(new Date(breakStart - secondsBefore * 1000), 1);
+  return { ...server, breakStart, breakEnd: breakStart + demoBreakLength };
+}
+
+/**
+ * Serves a blank page with a video element (`<video id="player">`) on an origin of its own,
+ * http://localhost:PORT, where onair's is http://127.0.0.1:PORT: a player there reaches onair
+ * across origins, as on a publisher's page. Resolves to { url, stop }.
+ */
+export function servePlayerPage() {
+  const page = '<!doctype html><meta charset="utf-8"><video id="player" muted autoplay playsinline></video>';
+  const server = createServer((_request, response) => {
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    response.end(page);
+  });
+  return new Promise((resolvePromise) => {
+    server.listen(0, '127.0.0.1', () => resolvePromise({
+      url: `http://localhost:${server.address().port}/`,
+      stop: () => new Promise((done) => { server.close(done); server.closeAllConnections(); }),
+    }));
+  });
+}
