@@ -120,7 +120,8 @@ fn sid_of(query: &HashMap<String, String>) -> String {
 async fn vast(headers: HeaderMap, Query(query): Query<HashMap<String, String>>) -> Response {
     let base = base_of(&headers);
     let sid = sid_of(&query);
-    // Two viewers see different ads: the first of the pod is chosen by the session.
+    // Viewers see different ads: the first of the pod is A or C, by the parity of the sum of
+    // the session id's bytes.
     let first = if sid.bytes().map(u32::from).sum::<u32>() % 2 == 0 {
         &DEMO_ADS[0]
     } else {

@@ -66,10 +66,11 @@ impl AdEngine {
                 let track = filled.catalogue.tracks.get(&ad.asset_id)?.clone();
                 let asset = filled.catalogue.assets.get(&ad.asset_id)?;
                 let belongs = asset.renditions.iter().any(|rendition| {
-                    rendition
-                        .segments
-                        .iter()
-                        .any(|segment| segment.path == path)
+                    rendition.init_path.as_deref() == Some(path)
+                        || rendition
+                            .segments
+                            .iter()
+                            .any(|segment| segment.path == path)
                 });
                 Some((filled.start, ad, track, belongs))
             })
@@ -94,6 +95,7 @@ impl AdEngine {
             return Ok(shared_url(path));
         }
         let now = self.now();
+        let _in_order = session.claiming.lock().await;
         for event in events_through(&track, index) {
             self.claim(&session, break_start, position, event, &ad, now)
                 .await?;

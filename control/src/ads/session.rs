@@ -255,6 +255,8 @@ pub struct Session {
     pub decided: Mutex<HashSet<i64>>,
     /// Beacons claimed here, by (break start, ad position, event).
     pub(crate) claimed: Mutex<HashSet<(i64, u32, &'static str)>>,
+    /// Held while a fetch claims its events, so they are queued in the order they happen.
+    pub(crate) claiming: tokio::sync::Mutex<()>,
     /// Beacons waiting to be fired, in the order they were claimed, and whether a task is
     /// firing them.
     pub(crate) queue: Mutex<(VecDeque<PendingBeacon>, bool)>,
@@ -283,6 +285,7 @@ impl Session {
             breaks: RwLock::new(SessionBreaks::default()),
             decided: Mutex::new(HashSet::new()),
             claimed: Mutex::new(HashSet::new()),
+            claiming: tokio::sync::Mutex::new(()),
             queue: Mutex::new((VecDeque::new(), false)),
         }
     }
