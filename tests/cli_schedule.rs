@@ -532,7 +532,7 @@ fn the_as_run_log_exports_as_csv_and_json_between_two_instants() {
     let lines: Vec<&str> = csv.lines().collect();
     assert_eq!(
         lines[0],
-        "start,end,duration_ms,kind,schedule_item_id,title,asset_id,live_source,break_number,break_duration_ms,media_sequence,schedule_version,recovered"
+        "start,end,duration_ms,kind,schedule_item_id,title,asset_id,live_source,break_number,break_duration_ms,media_sequence,schedule_version,recovered,ad_sessions,ad_sessions_filled,ads_aired"
     );
     assert_eq!(lines.len(), 3, "{csv}");
     assert!(lines[1].starts_with(
