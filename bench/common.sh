@@ -114,3 +114,114 @@ cpu_ticks() {
   # Fields after the command name, which is in parentheses; utime and stime are 14 and 15.
   sed 's/^.*) //' "/proc/$1/stat" | awk '{ print $12 + $13 }'
 }
+
+# ---------------------------------------------------------------------------------------------
+# For the SSAI benchmarks (sessions.sh, ssai_playlist.sh).
+
+# A configuration whose virtual clock starts at $2 and runs $3 times as fast as the wall clock,
+# written to $1. The clock starts when onair starts.
+virtual_clock_config() {
+  printf '[playout]\nvirtual_clock = { start = "%s", speed = %s }\n' "$2" "$3" >"$1"
+}
+
+# The demo grid's breaks: a 15-minute rotation from UTC midnight of 2-minute programmes each
+# followed by a 60 s break, so a break starts every 3 minutes from minute 2 (00:02, 00:05, …).
+# demo_break_at_or_after UNIX_SECONDS: the start of the first break at or after it.
+demo_break_at_or_after() {
+  echo $(((($1 - 120 + 179) / 180) * 180 + 120))
+}
+
+# Unix seconds as an RFC 3339 instant in UTC.
+iso_utc() {
+  date -u -d "@$1" +%Y-%m-%dT%H:%M:%SZ
+}
+
+rss_kib() {
+  awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+hwm_kib() {
+  awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"
+}
+
+# wrk_figures FILE: "req/s p50_ms p99_ms errors" from the output of `wrk --latency`; errors are
+# non-2xx answers and socket errors.
+wrk_figures() {
+  awk '
+    function ms(v) {
+      if (v ~ /us$/) return v / 1000;
+      if (v ~ /ms$/) return v + 0;
+      if (v ~ /s$/) return v * 1000;
+      return v;
+    }
+    /Requests\/sec:/ { rps = $2 }
+    /^ +50%/ { p50 = ms($2) }
+    /^ +99%/ { p99 = ms($2) }
+    /Non-2xx/ { errors += $NF }
+    /Socket errors/ { gsub(/,/, ""); errors += $4 + $6 + $8 + $10 }
+    END { printf "%.0f %.2f %.2f %d\n", rps, p50, p99, errors }
+  ' "$1"
+}
+
+# start_nginx DIR ROOT PORT: nginx-light serving the files under ROOT on 127.0.0.1:PORT,
+# configured as bench/origin.sh configures it (2 workers, open_file_cache, no access log,
+# keep-alive without a request limit), its configuration and logs under DIR. Sets NGINX_PID
+# and NGINX_URL once it answers.
+start_nginx() {
+  local dir="$1" root="$2" port="$3"
+  mkdir -p "$dir/logs"
+  cat >"$dir/nginx.conf" <<CONF
+worker_processes 2;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  tcp_nodelay on;
+  keepalive_timeout 65s;
+  keepalive_requests 10000000;
+  open_file_cache max=1000 inactive=60s;
+  open_file_cache_valid 60s;
+  open_file_cache_min_uses 1;
+  open_file_cache_errors on;
+  client_body_temp_path $dir/client_body;
+  types {
+    application/vnd.apple.mpegurl m3u8;
+    application/dash+xml mpd;
+  }
+  default_type application/octet-stream;
+  server {
+    listen 127.0.0.1:$port;
+    root $root;
+  }
+}
+CONF
+  say "\$ nginx -p $dir -e $dir/logs/error.log -c $dir/nginx.conf"
+  nginx -p "$dir" -e "$dir/logs/error.log" -c "$dir/nginx.conf" &
+  NGINX_PID=$!
+  BENCH_PIDS+=("$NGINX_PID")
+  NGINX_URL="http://127.0.0.1:$port"
+  local tries
+  for tries in $(seq 50); do
+    curl -s -o /dev/null "$NGINX_URL/" 2>/dev/null && return 0
+    kill -0 "$NGINX_PID" 2>/dev/null || { say "nginx exited:"; cat "$dir/logs/error.log" >&2; exit 1; }
+    sleep 0.1
+  done
+  say "nginx does not answer on $NGINX_URL"
+  exit 1
+}
+
+# A read-only query on a SQLite database onair is writing (it runs in WAL mode).
+sqlite_ro() {
+  sqlite3 -readonly -batch -noheader "$1" "$2"
+}
+
+need_sqlite3() {
+  command -v sqlite3 >/dev/null 2>&1 || {
+    say "error: this benchmark reads the ad decisions with the sqlite3 CLI: apt-get install sqlite3"
+    exit 1
+  }
+}
