@@ -225,3 +225,26 @@ need_sqlite3() {
     exit 1
   }
 }
+
+# wrk_until_done DIR THREADS OUTPUT WRK_ARGS…: runs `wrk WRK_ARGS…` (-t THREADS) with a script
+# that writes DIR/done-N when thread N has all its answers (bench/sessions_create.lua,
+# bench/paths_once.lua), its output to OUTPUT, until every thread is done or wrk ends; then
+# stops it (wrk's main thread sleeps until -d or SIGINT). Sets WRK_SECONDS, from wrk's start to
+# the last done-N.
+wrk_until_done() {
+  local dir="$1" threads="$2" output="$3"
+  shift 3
+  say "\$ wrk $*"
+  local started pid
+  started=$(date +%s.%N)
+  wrk "$@" >"$output" &
+  pid=$!
+  BENCH_PIDS+=("$pid")
+  until [[ $(find "$dir" -maxdepth 1 -name 'done-*' | wc -l) -ge $threads ]]; do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.05
+  done
+  WRK_SECONDS=$(echo "$(date +%s.%N) - $started" | bc)
+  kill -INT "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+}

@@ -86,21 +86,12 @@ RSS_EMPTY=$(rss_kib "$ONAIR_PID")
 CPU_EMPTY=$(cpu_share 10)
 
 # 2. The sessions.
-say "\$ wrk -t$THREADS -c$CONNECTIONS -d900s --timeout 30s --latency -s bench/sessions_create.lua $ONAIR_URL/channels/demo/sessions -- $SESSIONS $THREADS $WORK/wrk"
-CREATE_STARTED=$(date +%s.%N)
 CREATE_VIRTUAL=$(virtual_now)
-wrk -t"$THREADS" -c"$CONNECTIONS" -d900s --timeout 30s --latency -s bench/sessions_create.lua \
-  "$ONAIR_URL/channels/demo/sessions" -- "$SESSIONS" "$THREADS" "$WORK/wrk" >"$WORK/wrk/create.txt" &
-WRK_PID=$!
-BENCH_PIDS+=("$WRK_PID")
-until [[ $(find "$WORK/wrk" -name 'done-*' | wc -l) -ge $THREADS ]]; do
-  kill -0 "$WRK_PID" 2>/dev/null || break
-  sleep 0.05
-done
-CREATE_SECONDS=$(echo "$(date +%s.%N) - $CREATE_STARTED" | bc)
+wrk_until_done "$WORK/wrk" "$THREADS" "$WORK/wrk/create.txt" -t"$THREADS" -c"$CONNECTIONS" -d900s \
+  --timeout 30s --latency -s bench/sessions_create.lua "$ONAIR_URL/channels/demo/sessions" \
+  -- "$SESSIONS" "$THREADS" "$WORK/wrk"
+CREATE_SECONDS=$WRK_SECONDS
 CREATE_ENDED_VIRTUAL=$(virtual_now)
-kill -INT "$WRK_PID" 2>/dev/null || true
-wait "$WRK_PID" 2>/dev/null || true
 cat "$WORK"/wrk/ids-*.txt >"$WORK/session-ids.txt"
 CREATED=$(wc -l <"$WORK/session-ids.txt")
 FAILED=$(cat "$WORK"/wrk/done-* 2>/dev/null | awk '{ s += $2 } END { print s + 0 }')
@@ -161,22 +152,12 @@ sample_playlists() {
 # polling it would: the sessions are seen, and stay held for the next break.
 TOUCH_ROWS=()
 touch_sessions() {
-  local dir="$WORK/wrk/touch-$1" started seconds ok
+  local dir="$WORK/wrk/touch-$1" seconds ok p50 p99
   mkdir -p "$dir"
-  say "\$ wrk -t$THREADS -c100 -d300s --timeout 30s --latency -s bench/paths_once.lua $ONAIR_URL -- $WORK/session-paths.txt $THREADS $dir"
-  started=$(date +%s.%N)
   LAST_SEEN=$(virtual_now)
-  wrk -t"$THREADS" -c100 -d300s --timeout 30s --latency -s bench/paths_once.lua "$ONAIR_URL" \
-    -- "$WORK/session-paths.txt" "$THREADS" "$dir" >"$dir/wrk.txt" &
-  local pid=$!
-  BENCH_PIDS+=("$pid")
-  until [[ $(find "$dir" -name 'done-*' | wc -l) -ge $THREADS ]]; do
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.05
-  done
-  seconds=$(echo "$(date +%s.%N) - $started" | bc)
-  kill -INT "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  wrk_until_done "$dir" "$THREADS" "$dir/wrk.txt" -t"$THREADS" -c100 -d300s --timeout 30s --latency \
+    -s bench/paths_once.lua "$ONAIR_URL" -- "$WORK/session-paths.txt" "$THREADS" "$dir"
+  seconds=$WRK_SECONDS
   ok=$(cat "$dir"/done-* 2>/dev/null | awk '{ s += $1 } END { print s + 0 }')
   read -r _ p50 p99 _ < <(wrk_figures "$dir/wrk.txt")
   TOUCH_ROWS+=("$1|$ok|$(printf '%.1f' "$seconds")|$(echo "$ok / $seconds" | bc)|$p50|$p99")

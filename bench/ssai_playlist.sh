@@ -2,8 +2,8 @@
 # How fast onair serves personalised (SSAI) media playlists, side by side in one run with the
 # channel's own playlist and with nginx serving a saved personalised playlist.
 #
-#   bench/ssai_playlist.sh                   1 round of wrk -t2 -c100 -d15s --latency per server
-#   ROUNDS=2 DURATION=30s SESSIONS=5000 bench/ssai_playlist.sh
+#   bench/ssai_playlist.sh                   2 rounds of wrk -t2 -c100 -d15s --latency per server
+#   ROUNDS=3 DURATION=30s SESSIONS=5000 bench/ssai_playlist.sh
 #
 # A personalised playlist carries ads only once its session's break has been decided, and a
 # decision is made ahead of the break, on a clock that moves. So the run has two parts, on a
@@ -26,7 +26,7 @@
 # Raw outputs: target/bench/ssai-playlist/.
 source "$(dirname "$0")/common.sh"
 
-ROUNDS="${ROUNDS:-1}"
+ROUNDS="${ROUNDS:-2}"
 DURATION="${DURATION:-15s}"
 CONNECTIONS="${CONNECTIONS:-100}"
 THREADS="${THREADS:-2}"
@@ -55,17 +55,8 @@ CLOCK_START=$((BREAK - 50))
 virtual_clock_config "$WORK/decide.toml" "$(iso_utc "$CLOCK_START")" 1.0
 SPAWNED=$(date +%s.%N)
 start_onair "$WORK/logs/decide" "${ONAIR_ENV[@]}" -- --config "$WORK/decide.toml"
-say "\$ wrk -t$THREADS -c20 -d300s --timeout 30s -s bench/sessions_create.lua $ONAIR_URL/channels/demo/sessions -- $SESSIONS $THREADS $WORK/wrk"
-wrk -t"$THREADS" -c20 -d300s --timeout 30s -s bench/sessions_create.lua \
-  "$ONAIR_URL/channels/demo/sessions" -- "$SESSIONS" "$THREADS" "$WORK/wrk" >"$WORK/wrk/create.txt" &
-WRK_PID=$!
-BENCH_PIDS+=("$WRK_PID")
-until [[ $(find "$WORK/wrk" -name 'done-*' | wc -l) -ge $THREADS ]]; do
-  kill -0 "$WRK_PID" 2>/dev/null || break
-  sleep 0.05
-done
-kill -INT "$WRK_PID" 2>/dev/null || true
-wait "$WRK_PID" 2>/dev/null || true
+wrk_until_done "$WORK/wrk" "$THREADS" "$WORK/wrk/create.txt" -t"$THREADS" -c20 -d300s --timeout 30s \
+  -s bench/sessions_create.lua "$ONAIR_URL/channels/demo/sessions" -- "$SESSIONS" "$THREADS" "$WORK/wrk"
 cat "$WORK"/wrk/ids-*.txt >"$WORK/session-ids.txt"
 CREATED=$(wc -l <"$WORK/session-ids.txt")
 CREATED_AT=$(echo "$CLOCK_START + $(date +%s.%N) - $SPAWNED" | bc)
@@ -156,16 +147,26 @@ for row in "${ROWS[@]}"; do
   IFS='|' read -r round playlist server rps p50 p99 errors load <<<"$row"
   printf '%-6s %-13s %-6s %10s %9s %9s %7s %6s\n' "$round" "$playlist" "$server" "$rps" "$p50" "$p99" "$errors" "$load"
 done
+printf '\n%-13s %-6s %10s %10s %12s %12s\n' playlist server "mean req/s" "best req/s" "best p99 ms" "worst p99 ms"
+for pair in "personalised|onair" "channel|onair" "personalised|nginx"; do
+  printf '%s\n' "${ROWS[@]}" | awk -F'|' -v pair="$pair" '
+    $2 "|" $3 == pair {
+      n++; sum += $4
+      if ($4 > best) best = $4
+      if (min == "" || $6 < min) min = $6
+      if ($6 > max) max = $6
+    }
+    END { split(pair, p, "|"); if (n) printf "%-13s %-6s %10.0f %10.0f %12.2f %12.2f\n", p[1], p[2], sum / n, best, min, max }'
+done
 printf '%s\n' "${ROWS[@]}" | awk -F'|' '
   $2 == "personalised" && $3 == "onair" { p += $4; n++; if ($6 > worst) worst = $6 }
   $2 == "channel" { c += $4; m++ }
   $2 == "personalised" && $3 == "nginx" { x += $4; k++ }
   END {
     if (!n) exit
-    printf "\npersonalised (onair): mean %.0f req/s, worst p99 %.2f ms: %s\n", p / n, worst,
+    printf "\npersonalised/channel: %.2f   personalised/nginx: %.2f   (means)\n", (p / n) / (c / m), (p / n) / (x / k)
+    printf "personalised playlist: mean %.0f req/s, worst p99 %.2f ms: %s\n", p / n, worst,
       (p / n >= 30000 && worst < 10) ? "target met (>= 30000 req/s, p99 < 10 ms)" : "target MISSED (>= 30000 req/s, p99 < 10 ms)"
-    if (m) printf "personalised/channel: %.2f\n", (p / n) / (c / m)
-    if (k) printf "personalised/nginx:   %.2f\n", (p / n) / (x / k)
   }'
 say ""
 if ((WITH_ADS == 0)); then
