@@ -115,6 +115,12 @@ impl AdEngine {
         if session.has_decision(airing.start) {
             return Ok(());
         }
+        let freeze = Ticks::from_secs(i64::from(config.freeze_seconds));
+        if self.now() + freeze > airing.start {
+            // Its moment passed while it waited its turn: asking the ad server now would be
+            // wasted, the break airs as planned. Recorded, for the report's late count.
+            return self.record(session, airing, late(airing)).await;
+        }
         let (client, sender) = self.clients(config.allow_private)?;
         let ctx = request_context(session, airing, playout);
         let options = ResolveOptions {
@@ -134,9 +140,7 @@ impl AdEngine {
         let mut decision = self
             .decision_from(session, playout, airing, config, &resolution, &ctx.macros)
             .await?;
-        let now = self.now();
-        let freeze = Ticks::from_secs(i64::from(config.freeze_seconds));
-        if now + freeze > airing.start && decision.outcome == Outcome::Filled {
+        if self.now() + freeze > airing.start && decision.outcome == Outcome::Filled {
             decision.outcome = Outcome::Late;
         }
         for firing in &decision.errors {
@@ -148,9 +152,22 @@ impl AdEngine {
                 });
             }
         }
+        self.record(session, airing, decision).await
+    }
+
+    /// Stores `decision` and attaches what the store holds: ours when it was first (as is,
+    /// not read back), else the one another replica stored first.
+    async fn record(
+        &self,
+        session: &Session,
+        airing: &BreakAiring,
+        decision: Decision,
+    ) -> Result<(), Refusal> {
+        let now = self.now();
         let fill = serde_json::to_string(&decision)
             .map_err(|error| Refusal::Internal(format!("cannot write a decision: {error}")))?;
-        self.control
+        let first = self
+            .control
             .store
             .record_ad_decision(&onair_store::NewAdDecision {
                 session_id: &session.id,
@@ -161,7 +178,11 @@ impl AdEngine {
                 fill: &fill,
             })
             .await?;
-        // First writer wins: attach what the store holds, ours or another replica's.
+        if first {
+            return self
+                .attach_decision(session, airing.start, now, decision)
+                .await;
+        }
         let stored = self
             .control
             .store
@@ -370,6 +391,24 @@ pub(crate) fn availability<'a>(
         ));
     }
     Ok(asset)
+}
+
+/// The decision for a break whose moment passed before it could be made: the planned break.
+fn late(airing: &BreakAiring) -> Decision {
+    Decision {
+        break_media_sequence: airing.first_media_sequence,
+        break_segments: airing.n_segments,
+        break_runs: airing.n_runs,
+        break_duration_ms: airing.duration.as_millis(),
+        outcome: Outcome::Late,
+        ads: Vec::new(),
+        slate: Vec::new(),
+        slate_ms: airing.duration.as_millis(),
+        returned: 0,
+        skipped: Vec::new(),
+        errors: Vec::new(),
+        elapsed_ms: 0,
+    }
 }
 
 /// What a placed ad keeps of a resolved one.

@@ -55,6 +55,10 @@ pub struct AdEngine {
     origin: RwLock<String>,
 }
 
+/// A filled break is forgotten (its fill, not what it added to the discontinuity sequence)
+/// this long after it: long out of every playlist window, and out of the tracking JSON.
+const FORGET_AFTER: onair_domain::Ticks = onair_domain::Ticks::from_secs(600);
+
 /// Decisions made at once, at most.
 const CONCURRENT_DECISIONS: usize = 64;
 
@@ -289,11 +293,25 @@ impl AdEngine {
             tracing::warn!(session = %session.id, "a stored ad decision is unreadable: its break airs slate");
             return Ok(());
         };
+        self.attach_decision(session, row.break_start, row.decided_at, decision)
+            .await
+    }
+
+    /// Adds a decision to a session, as [`AdEngine::attach`] does, from the decision itself
+    /// (the one this replica just stored: not read back).
+    pub(crate) async fn attach_decision(
+        &self,
+        session: &Session,
+        break_start: Timestamp,
+        decided_at: Timestamp,
+        decision: Decision,
+    ) -> Result<(), Refusal> {
+        session.mark_decided(break_start);
         let freeze = self.channel_ads(&session.slug).map_or(
             crate::ads::config::AdConfig::default().freeze_seconds,
             |ads| ads.config.freeze_seconds,
         );
-        if row.decided_at + onair_domain::Ticks::from_secs(i64::from(freeze)) > row.break_start {
+        if decided_at + onair_domain::Ticks::from_secs(i64::from(freeze)) > break_start {
             return Ok(());
         }
         let ids: Vec<AssetId> = decision
@@ -305,7 +323,7 @@ impl AdEngine {
         let catalogue = self.catalogue_with(&ids).await?;
         let prefix = session.tracking_prefix(decision.break_media_sequence);
         if let Some(filled) =
-            SessionBreak::build(Arc::new(decision), row.break_start, &prefix, catalogue)
+            SessionBreak::build(Arc::new(decision), break_start, &prefix, catalogue)
         {
             session
                 .breaks
@@ -443,9 +461,7 @@ impl AdEngine {
             if session.last_seen() + idle < now {
                 expired.push(session.id.clone());
             } else if let Some(playout) = self.playout(&session.slug)
-                && let Some(at) = playout
-                    .timeline()
-                    .segment_at(now - onair_domain::Ticks::from_secs(3600))
+                && let Some(at) = playout.timeline().segment_at(now - FORGET_AFTER)
             {
                 session
                     .breaks
