@@ -214,16 +214,10 @@ CONF
   exit 1
 }
 
-# A read-only query on a SQLite database onair is writing (it runs in WAL mode).
+# A read-only query on a SQLite database onair is writing (it runs in WAL mode), with the
+# sqlite3 CLI (`scripts/install-deps --bench` installs it).
 sqlite_ro() {
   sqlite3 -readonly -batch -noheader "$1" "$2"
-}
-
-need_sqlite3() {
-  command -v sqlite3 >/dev/null 2>&1 || {
-    say "error: this benchmark reads the ad decisions with the sqlite3 CLI: apt-get install sqlite3"
-    exit 1
-  }
 }
 
 # wrk_until_done DIR THREADS OUTPUT WRK_ARGS…: runs `wrk WRK_ARGS…` (-t THREADS) with a script

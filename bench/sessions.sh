@@ -41,7 +41,6 @@ BREAKS="${BREAKS:-1}"
 WORK="$PWD/target/bench/sessions"
 CLK_TCK=$(getconf CLK_TCK)
 
-need_sqlite3
 run scripts/install-deps --bench
 build_release
 ensure_demo

@@ -35,7 +35,6 @@ NGINX_PORT="${NGINX_PORT:-18090}"
 WORK="$PWD/target/bench/ssai-playlist"
 RUNG=360p
 
-need_sqlite3
 run scripts/install-deps --bench
 build_release
 ensure_demo
