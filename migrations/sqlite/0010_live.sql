@@ -57,3 +57,16 @@ CREATE TABLE live_events (
 );
 
 CREATE INDEX live_events_source ON live_events (source_id, at);
+
+-- What a complete occurrence of a live item aired, once all its slots were decided: how many
+-- runs it was planned as and how many it aired (each a discontinuity), so the discontinuity
+-- sequence after it is the same on every replica and after a restart, long after its segments
+-- are forgotten. The first writer wins; every replica computes the same numbers.
+CREATE TABLE live_airings (
+    channel_id   INTEGER NOT NULL REFERENCES channels (id) ON DELETE CASCADE,
+    -- When the occurrence starts.
+    item_start   INTEGER NOT NULL,
+    planned_runs INTEGER NOT NULL CHECK (planned_runs >= 1),
+    aired_runs   INTEGER NOT NULL CHECK (aired_runs >= 1),
+    PRIMARY KEY (channel_id, item_start)
+);

@@ -5,13 +5,13 @@
 //! writer wins ([`Store::record_live_segment`]); the row says when it was recorded, so every
 //! replica applies the same deadline to it and airs the same thing (see `control::live`).
 
-use onair_domain::{LadderId, Ticks, Timestamp};
+use onair_domain::{ChannelId, LadderId, Ticks, Timestamp};
 use sqlx::any::AnyRow;
 use sqlx::error::ErrorKind;
 
 use crate::Store;
 use crate::error::{StoreError, violated_constraint};
-use crate::rows::{int, optional_int, optional_text, text};
+use crate::rows::{int, optional_int, optional_text, text, uint};
 
 /// A stored live source.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -428,6 +428,86 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()?;
         segments.sort_by_key(|segment| segment.start);
         Ok(segments)
+    }
+}
+
+impl Store {
+    /// Records what a complete live item occurrence aired. The first writer wins: `false` when
+    /// the occurrence was recorded already (that record is kept).
+    pub async fn record_live_airing(
+        &self,
+        channel_id: ChannelId,
+        item_start: Timestamp,
+        planned_runs: u32,
+        aired_runs: u32,
+    ) -> Result<bool, StoreError> {
+        if planned_runs == 0 || aired_runs == 0 {
+            return Err(StoreError::Invalid(
+                "a live item airs at least one run and was planned as one".to_owned(),
+            ));
+        }
+        let inserted = sqlx::query(
+            "INSERT INTO live_airings (channel_id, item_start, planned_runs, aired_runs) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (channel_id, item_start) DO NOTHING",
+        )
+        .bind(channel_id.0)
+        .bind(item_start.0)
+        .bind(i64::from(planned_runs))
+        .bind(i64::from(aired_runs))
+        .execute(&self.pool)
+        .await
+        .map_err(|error| match violated_constraint(&error) {
+            Some(ErrorKind::ForeignKeyViolation) => {
+                StoreError::NotFound(format!("channel {}", channel_id.0))
+            }
+            _ => StoreError::Database(error),
+        })?;
+        Ok(inserted.rows_affected() == 1)
+    }
+
+    /// What the channel's recorded live item occurrences that start before `before` added to
+    /// its discontinuity sequence: aired runs less planned runs, summed.
+    pub async fn live_airings_shift(
+        &self,
+        channel_id: ChannelId,
+        before: Timestamp,
+    ) -> Result<i64, StoreError> {
+        let shift: Option<i64> = sqlx::query_scalar(
+            "SELECT CAST(SUM(aired_runs - planned_runs) AS BIGINT) FROM live_airings \
+             WHERE channel_id = $1 AND item_start < $2",
+        )
+        .bind(channel_id.0)
+        .bind(before.0)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(shift.unwrap_or(0))
+    }
+
+    /// The channel's recorded occurrences starting in `[from, to)`: (start, planned, aired).
+    pub async fn live_airings(
+        &self,
+        channel_id: ChannelId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<(Timestamp, u32, u32)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT item_start, planned_runs, aired_runs FROM live_airings \
+             WHERE channel_id = $1 AND item_start >= $2 AND item_start < $3 ORDER BY item_start",
+        )
+        .bind(channel_id.0)
+        .bind(from.0)
+        .bind(to.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    Timestamp(int(row, "item_start")?),
+                    uint(row, "planned_runs")?,
+                    uint(row, "aired_runs")?,
+                ))
+            })
+            .collect()
     }
 }
 

@@ -6,7 +6,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{at, conflict, demo_ladder, invalid, secs};
+use common::{at, conflict, demo_ladder, invalid, secs, stored_channel};
 use onair_domain::{LadderId, Timestamp};
 use onair_store::{LiveEnd, LiveSegmentRow, LiveState, Store, StoreError};
 
@@ -21,6 +21,7 @@ on_both_backends! {
     of_concurrent_recorders_of_a_segment_exactly_one_wins,
     segments_are_listed_between_two_instants_and_old_ones_forgotten,
     deleting_a_source_takes_its_segments_and_events_with_it,
+    a_live_airing_is_recorded_once_and_shifts_what_follows,
 }
 
 async fn ladder(store: &Store) -> LadderId {
@@ -350,4 +351,35 @@ async fn deleting_a_source_takes_its_segments_and_events_with_it(store: Store) {
             .unwrap()
             .is_empty()
     );
+}
+
+async fn a_live_airing_is_recorded_once_and_shifts_what_follows(store: Store) {
+    let ladder = ladder(&store).await;
+    let channel = stored_channel(&store, "news", ladder).await.id;
+    assert!(
+        store
+            .record_live_airing(channel, at(100), 2, 5)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !store
+            .record_live_airing(channel, at(100), 2, 9)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store
+            .record_live_airing(channel, at(500), 3, 1)
+            .await
+            .unwrap()
+    );
+    assert_eq!(store.live_airings_shift(channel, at(100)).await.unwrap(), 0);
+    assert_eq!(store.live_airings_shift(channel, at(101)).await.unwrap(), 3);
+    assert_eq!(store.live_airings_shift(channel, at(900)).await.unwrap(), 1);
+    assert_eq!(
+        store.live_airings(channel, at(0), at(1000)).await.unwrap(),
+        vec![(at(100), 2, 5), (at(500), 3, 1)]
+    );
+    invalid(store.record_live_airing(channel, at(700), 0, 1).await);
 }
