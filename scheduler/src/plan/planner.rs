@@ -73,8 +73,18 @@ impl Planner<'_> {
         let title = &item.info.title;
         let track = self.tracks.get(&item.asset_id).cloned();
         if let Some(live) = &item.live {
-            // The fallback loops to fill the slot; without it, slate holds the slot.
+            // The fallback loops to fill the slot; without it, slate holds the slot. Each loop
+            // plays only its segments as long as its first, so every planned segment is a slot
+            // of the live source's grid (a short last segment would shift the grid).
             if let Some(track) = track {
+                let regular = regular_prefix(&track);
+                let track = if regular < track.len() {
+                    Arc::new(SegmentTrack::new(
+                        track.durations()[..regular as usize].to_vec(),
+                    ))
+                } else {
+                    track
+                };
                 return Some(looped_runs(
                     item.asset_id,
                     title,
@@ -411,6 +421,18 @@ fn looped_runs(
         break;
     }
     runs
+}
+
+/// How many of the track's first segments last as long as its first (at least one).
+fn regular_prefix(track: &SegmentTrack) -> u32 {
+    let Some(first) = track.durations().first() else {
+        return 0;
+    };
+    track
+        .durations()
+        .iter()
+        .take_while(|duration| *duration == first)
+        .count() as u32
 }
 
 /// The boundary in `boundaries` (sorted offsets) nearest to `offset`; ties go to the later.

@@ -583,7 +583,9 @@ fn a_live_event_plans_as_its_fallback_filling_the_slot_and_is_marked_live() {
     };
     let (plan, issues) = plan_grid(&[live(5)], &assets, &options);
     assert_eq!(issues, vec![]);
-    assert_eq!(layout(&plan), ["P25", "P25", "P10"]);
+    // Each loop skips the fallback's short last segment: every planned segment is a 10 s slot
+    // of the live source's grid.
+    assert_eq!(layout(&plan), ["P20", "P20", "P20"]);
     assert_eq!(plan.items.len(), 1);
     let item = &plan.items[0];
     assert_eq!(
