@@ -38,6 +38,7 @@ on_both_backends! {
     decisions_page_by_cursor_without_losing_those_decided_at_the_same_instant,
     decisions_are_listed_per_session_and_per_channel_between_two_instants,
     a_decision_for_an_unknown_session_or_of_another_channel_is_refused,
+    a_batch_of_decisions_records_each_first_one_and_refuses_only_the_bad_ones,
     of_concurrent_claims_of_a_beacon_exactly_one_wins,
     beacons_are_counted_per_break_event_and_status,
     a_beacon_finished_twice_or_never_claimed_is_refused,
@@ -1057,6 +1058,60 @@ async fn a_decision_for_an_unknown_session_or_of_another_channel_is_refused(stor
             .await,
     );
     assert_eq!(store.ad_decisions_of_session("s1").await.unwrap(), []);
+}
+
+async fn a_batch_of_decisions_records_each_first_one_and_refuses_only_the_bad_ones(store: Store) {
+    let news = channel(&store, "news").await;
+    let films = channel(&store, "films").await;
+    for id in ["s1", "s2", "s3"] {
+        session(&store, id, news, 0).await;
+    }
+    assert!(
+        store
+            .record_ad_decision(&decision("s2", news, 600, 580, r#"{"first": true}"#))
+            .await
+            .unwrap()
+    );
+    let recorded = store
+        .record_ad_decisions(&[
+            decision("s1", news, 600, 590, r#"{"batch": 1}"#),
+            decision("s2", news, 600, 590, r#"{"batch": 2}"#),
+            decision("nobody", news, 600, 590, "[]"),
+            decision("s3", films, 600, 590, "[]"),
+            decision("s3", news, 600, 590, "[oops"),
+            decision("s3", news, 780, 590, r#"{"batch": 3}"#),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 6);
+    assert!(matches!(recorded[0], Ok(true)));
+    assert!(matches!(recorded[1], Ok(false)), "s2 was decided already");
+    assert!(matches!(recorded[2], Err(StoreError::NotFound(_))));
+    assert!(matches!(recorded[3], Err(StoreError::Invalid(_))));
+    assert!(matches!(recorded[4], Err(StoreError::Invalid(_))));
+    assert!(matches!(recorded[5], Ok(true)));
+    let fills: Vec<(String, i64, String)> = store
+        .ad_decisions_since(&DecisionCursor::decided_after(at(-1)), 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|row| {
+            (
+                row.session_id,
+                (row.break_start - at(0)).0 / 90_000,
+                row.fill,
+            )
+        })
+        .collect();
+    assert_eq!(
+        fills,
+        [
+            ("s2".to_owned(), 600, r#"{"first": true}"#.to_owned()),
+            ("s1".to_owned(), 600, r#"{"batch": 1}"#.to_owned()),
+            ("s3".to_owned(), 780, r#"{"batch": 3}"#.to_owned()),
+        ]
+    );
+    assert!(store.record_ad_decisions(&[]).await.unwrap().is_empty());
 }
 
 // ---------------------------------------------------------------------------------------------

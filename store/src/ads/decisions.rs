@@ -89,44 +89,72 @@ impl Store {
         &self,
         decision: &NewAdDecision<'_>,
     ) -> Result<bool, StoreError> {
-        if decision.break_duration <= Ticks::ZERO {
-            return Err(StoreError::Invalid(format!(
-                "the break at {} of ad session {} lasts {} ticks: it must last more than none",
-                decision.break_start, decision.session_id, decision.break_duration.0
-            )));
-        }
-        check_json(decision.fill, || {
-            format!(
-                "the fill of the break at {} of ad session {}",
-                decision.break_start, decision.session_id
-            )
-        })?;
-        // Inserted from the session's row, so that the channel copied is the session's.
-        let inserted = sqlx::query(
-            "INSERT INTO ad_decisions \
-             (session_id, break_start, channel_id, break_duration_ticks, decided_at, fill) \
-             SELECT id, $2, channel_id, $4, $5, $6 FROM ad_sessions WHERE id = $1 AND channel_id = $3 \
-             ON CONFLICT (session_id, break_start) DO NOTHING",
-        )
-        .bind(decision.session_id)
-        .bind(decision.break_start.0)
-        .bind(decision.channel_id.0)
-        .bind(decision.break_duration.0)
-        .bind(decision.decided_at.0)
-        .bind(decision.fill)
-        .execute(&self.pool)
-        .await
-        .map_err(|error| match violated_constraint(&error) {
-            Some(ErrorKind::ForeignKeyViolation) => session_not_found(decision.session_id),
-            _ => StoreError::Database(error),
-        })?;
-        if inserted.rows_affected() == 1 {
-            return Ok(true);
-        }
-        // Decided already, or no such session on that channel.
-        self.check_session_channel(decision.session_id, decision.channel_id)
+        let mut recorded = self
+            .record_ad_decisions(std::slice::from_ref(decision))
             .await?;
-        Ok(false)
+        recorded
+            .pop()
+            .unwrap_or_else(|| Err(StoreError::Invalid("no decision recorded".into())))
+    }
+
+    /// Records many decisions in one transaction, each as [`Store::record_ad_decision`] does,
+    /// and says for each, in order, whether it was recorded (`true`), decided already
+    /// (`false`), or refused (its session unknown, of another channel, its break or fill
+    /// invalid): one decision refused leaves the others recorded. The outer error is the
+    /// database failing, and then none is recorded.
+    pub async fn record_ad_decisions(
+        &self,
+        decisions: &[NewAdDecision<'_>],
+    ) -> Result<Vec<Result<bool, StoreError>>, StoreError> {
+        let mut recorded: Vec<Result<bool, StoreError>> = decisions
+            .iter()
+            .map(|decision| check_decision(decision).map(|()| false))
+            .collect();
+        if recorded.iter().all(Result::is_err) {
+            return Ok(recorded);
+        }
+        let mut transaction = self.begin_write().await?;
+        for (decision, outcome) in decisions.iter().zip(recorded.iter_mut()) {
+            if outcome.is_err() {
+                continue;
+            }
+            // Inserted from the session's row, so that the channel copied is the session's.
+            let inserted = sqlx::query(
+                "INSERT INTO ad_decisions \
+                 (session_id, break_start, channel_id, break_duration_ticks, decided_at, fill) \
+                 SELECT id, $2, channel_id, $4, $5, $6 FROM ad_sessions WHERE id = $1 AND channel_id = $3 \
+                 ON CONFLICT (session_id, break_start) DO NOTHING",
+            )
+            .bind(decision.session_id)
+            .bind(decision.break_start.0)
+            .bind(decision.channel_id.0)
+            .bind(decision.break_duration.0)
+            .bind(decision.decided_at.0)
+            .bind(decision.fill)
+            .execute(&mut *transaction)
+            .await
+            .map_err(|error| match violated_constraint(&error) {
+                Some(ErrorKind::ForeignKeyViolation) => session_not_found(decision.session_id),
+                _ => StoreError::Database(error),
+            })?;
+            if inserted.rows_affected() == 1 {
+                *outcome = Ok(true);
+                continue;
+            }
+            // Decided already, or no such session on that channel.
+            *outcome = match session_on_channel(
+                &mut *transaction,
+                decision.session_id,
+                decision.channel_id,
+            )
+            .await
+            {
+                Err(StoreError::Database(error)) => return Err(StoreError::Database(error)),
+                checked => checked.map(|()| false),
+            };
+        }
+        transaction.commit().await?;
+        Ok(recorded)
     }
 
     /// The session's decisions, by break start.
@@ -223,21 +251,48 @@ impl Store {
         session_id: &str,
         channel: ChannelId,
     ) -> Result<(), StoreError> {
-        let session_channel: Option<i64> =
-            sqlx::query_scalar("SELECT channel_id FROM ad_sessions WHERE id = $1")
-                .bind(session_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        match session_channel {
-            None => Err(session_not_found(session_id)),
-            Some(session_channel) if session_channel != channel.0 => {
-                Err(StoreError::Invalid(format!(
-                    "ad session {session_id} is on channel {session_channel}, not on channel {}",
-                    channel.0
-                )))
-            }
-            Some(_) => Ok(()),
-        }
+        session_on_channel(&self.pool, session_id, channel).await
+    }
+}
+
+/// Refuses a decision the store would never hold: a break that does not last, a fill that is
+/// not JSON.
+fn check_decision(decision: &NewAdDecision<'_>) -> Result<(), StoreError> {
+    if decision.break_duration <= Ticks::ZERO {
+        return Err(StoreError::Invalid(format!(
+            "the break at {} of ad session {} lasts {} ticks: it must last more than none",
+            decision.break_start, decision.session_id, decision.break_duration.0
+        )));
+    }
+    check_json(decision.fill, || {
+        format!(
+            "the fill of the break at {} of ad session {}",
+            decision.break_start, decision.session_id
+        )
+    })
+}
+
+/// [`Store::check_session_channel`] through `executor` (the pool, or a transaction).
+async fn session_on_channel<'e, E>(
+    executor: E,
+    session_id: &str,
+    channel: ChannelId,
+) -> Result<(), StoreError>
+where
+    E: sqlx::Executor<'e, Database = sqlx::Any>,
+{
+    let session_channel: Option<i64> =
+        sqlx::query_scalar("SELECT channel_id FROM ad_sessions WHERE id = $1")
+            .bind(session_id)
+            .fetch_optional(executor)
+            .await?;
+    match session_channel {
+        None => Err(session_not_found(session_id)),
+        Some(session_channel) if session_channel != channel.0 => Err(StoreError::Invalid(format!(
+            "ad session {session_id} is on channel {session_channel}, not on channel {}",
+            channel.0
+        ))),
+        Some(_) => Ok(()),
     }
 }
 
