@@ -592,3 +592,28 @@ async fn a_stalled_publisher_is_lost_and_an_oversized_chunk_size_refused() {
     assert_eq!(again.publish("studio-a").await.0, "NetStream.Publish.Start");
     server.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_ends_the_publishes_in_progress_as_lost() {
+    let (server, recorded) = start(vec!["studio-a", "studio-b"]).await;
+    let _rtmp = ffmpeg(&rtmp_url(&server, "studio-a"), 30);
+    let _srt = ffmpeg(&srt_url(&server, "studio-b"), 30);
+    wait_for("both publishes to report media", || {
+        let status = server.publishes();
+        (status.len() == 2 && status.iter().all(|publish| publish.bytes_received > 0)).then_some(())
+    })
+    .await;
+    tokio::time::timeout(Duration::from_secs(5), server.shutdown())
+        .await
+        .expect("shutdown finishes promptly");
+    let publishes = recorded.publishes.lock().unwrap().clone();
+    assert_eq!(publishes.len(), 2);
+    for publish in publishes {
+        assert_eq!(
+            publish.ended(),
+            Some(Ended::Lost("the ingest server is shutting down".to_owned())),
+            "{}",
+            publish.key
+        );
+    }
+}
