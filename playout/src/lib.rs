@@ -9,6 +9,7 @@
 mod channel;
 pub mod dash;
 pub mod hls;
+pub mod llhls;
 pub mod origin;
 mod playlist_cache;
 pub mod window;
