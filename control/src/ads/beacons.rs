@@ -15,9 +15,8 @@ use onair_ad_decision::{RequestContext, macros::expand};
 use onair_domain::Timestamp;
 use onair_store::BeaconKey;
 
-use crate::ads::decision::PlacedAd;
 use crate::ads::engine::AdEngine;
-use crate::ads::session::{PendingBeacon, Session, events_through};
+use crate::ads::session::{AiredAd, PendingBeacon, Session, events_through};
 use crate::refusal::Refusal;
 
 /// Where a tracked fetch is redirected: the shared segment.
@@ -62,7 +61,7 @@ impl AdEngine {
                 .read()
                 .unwrap_or_else(PoisonError::into_inner);
             breaks.get(break_media_sequence).and_then(|filled| {
-                let ad = filled.decision.ads.get(position as usize)?.clone();
+                let ad = filled.ads.get(position as usize)?.clone();
                 let track = filled.catalogue.tracks.get(&ad.asset_id)?.clone();
                 let asset = filled.catalogue.assets.get(&ad.asset_id)?;
                 let belongs = asset.renditions.iter().any(|rendition| {
@@ -110,7 +109,7 @@ impl AdEngine {
         break_start: Timestamp,
         position: u32,
         event: &'static str,
-        ad: &PlacedAd,
+        ad: &AiredAd,
         now: Timestamp,
     ) -> Result<(), Refusal> {
         let fresh = session
@@ -121,11 +120,7 @@ impl AdEngine {
         if !fresh {
             return Ok(());
         }
-        let templates: Vec<String> = if event == "impression" {
-            ad.impressions.clone()
-        } else {
-            ad.tracking.get(event).cloned().unwrap_or_default()
-        };
+        let templates = ad.beacons.urls(event);
         let key = BeaconKey {
             session_id: &session.id,
             break_start,
@@ -219,10 +214,10 @@ impl AdEngine {
     }
 
     /// The macro values a beacon of `ad` is expanded with.
-    fn beacon_values(&self, session: &Session, ad: &PlacedAd) -> onair_ad_decision::MacroValues {
+    fn beacon_values(&self, session: &Session, ad: &AiredAd) -> onair_ad_decision::MacroValues {
         let mut values = onair_ad_decision::MacroValues {
-            ad_serving_id: ad.ad_serving_id.clone(),
-            universal_ad_id: ad.universal_ad_id.clone(),
+            ad_serving_id: ad.ad_serving_id.as_deref().map(str::to_owned),
+            universal_ad_id: ad.universal_ad_id.as_deref().map(str::to_owned),
             device_ip: session.client_ip.clone(),
             device_ua: session.user_agent.clone(),
             ..onair_ad_decision::MacroValues::default()

@@ -1,17 +1,24 @@
 //! Deciding a session's ads for a break, ahead of it and off the request path.
 //!
 //! Every 500 ms the engine looks at each channel with ads for the breaks starting within its
-//! `lead_seconds`, and gives each session a moment in that window (a hash of the session and
-//! the break) at which its request is made: the ad server sees requests spread over the
-//! window, never a herd. A decision asks the ad server (VAST or a VMAP's break), looks the
-//! creatives up in the shared creative cache (asking the farm for those it has not seen: they
-//! air from a later break on), fits whole ads into the break, fires the VAST errors due, and
-//! stores the decision. Whatever is not decided in time airs as the planned break (slate).
+//! `lead_seconds`. A break seen for the first time is planned: each session of the channel
+//! gets a moment in the window (a hash of the session and the break) at which its request is
+//! made, and waits for it in one queue ordered by moment ([`DueDecisions`]: a few words per
+//! session, no task); a session created during the window is queued as it arrives. The ad
+//! server sees requests spread over the window, never a herd. A fixed set of workers takes
+//! the decisions as they come due: a decision asks the ad server (VAST or a VMAP's break),
+//! looks the creatives up in the shared creative cache (asking the farm for those it has not
+//! seen: they air from a later break on), fits whole ads into the break and fires the VAST
+//! errors due; one recorder stores the decisions made meanwhile in one transaction. Whatever
+//! is not decided in time airs as the planned break (slate).
 
+use std::collections::BinaryHeap;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, PoisonError};
+use std::sync::{Arc, PoisonError, Weak};
 use std::time::Duration;
+
+use tokio::sync::mpsc;
 
 use onair_ad_decision::{
     BreakPosition, MacroValues, RequestContext, Resolution, ResolveOptions, ResolvedAd, fetch_vmap,
@@ -30,9 +37,71 @@ use crate::ads::engine::{AdEngine, ChannelAds};
 use crate::ads::session::Session;
 use crate::refusal::Refusal;
 
+/// A break of a channel whose lead window is open, as its decisions are made.
+#[derive(Debug)]
+pub(crate) struct PlannedBreak {
+    slug: String,
+    playout: Arc<ChannelPlayout>,
+    airing: BreakAiring,
+    config: AdConfig,
+}
+
+/// A session's decision for a planned break, queued for its moment.
+#[derive(Debug)]
+struct DueDecision {
+    moment: Timestamp,
+    session: Weak<Session>,
+    planned: Arc<PlannedBreak>,
+}
+
+impl PartialEq for DueDecision {
+    fn eq(&self, other: &Self) -> bool {
+        self.moment == other.moment
+    }
+}
+
+impl Eq for DueDecision {}
+
+impl PartialOrd for DueDecision {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for DueDecision {
+    /// The earliest moment first out of a [`BinaryHeap`].
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        other.moment.cmp(&self.moment)
+    }
+}
+
+/// The decisions waiting for their moment, earliest first, and the breaks planned: a break
+/// is planned once, when it enters its lead window (every session of its channel queued then),
+/// and a session that arrives during the window is queued for the planned breaks it can have.
+#[derive(Debug, Default)]
+pub(crate) struct DueDecisions {
+    queue: BinaryHeap<DueDecision>,
+    planned: HashMap<(String, i64), Arc<PlannedBreak>>,
+}
+
+/// A decision made, for the recorder to store.
+pub(crate) struct Decided {
+    session: Arc<Session>,
+    airing: BreakAiring,
+    freeze: Ticks,
+    decision: Decision,
+}
+
+/// The longest a worker waits without looking at the queue (the clock may be virtual).
+const IDLE_WAIT: Duration = Duration::from_secs(1);
+
+/// Decisions stored in one transaction, at most.
+const RECORD_BATCH: usize = 256;
+
 impl AdEngine {
-    /// Starts the decisions that are due now.
-    pub(crate) fn decide_due(self: Arc<Self>) {
+    /// Plans the breaks entering their lead window: queues every session of their channel
+    /// for its moment; forgets the planned breaks that started.
+    pub(crate) fn plan_due(&self) {
         let now = self.now();
         let channels: Vec<(String, ChannelAds)> = self
             .channels
@@ -42,84 +111,157 @@ impl AdEngine {
             .filter(|(_, ads)| ads.config.enabled)
             .map(|(slug, ads)| (slug.clone(), ads.clone()))
             .collect();
+        let mut queued = false;
         for (slug, ads) in channels {
             let Some(playout) = self.playout(&slug) else {
                 continue;
             };
             let lead = Ticks::from_secs(i64::from(ads.config.lead_seconds));
             let freeze = Ticks::from_secs(i64::from(ads.config.freeze_seconds));
-            let breaks = breaks_starting(&playout, now + freeze, now + lead);
-            if breaks.is_empty() {
-                continue;
-            }
-            let sessions: Vec<Arc<Session>> = self
-                .sessions
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .values()
-                .filter(|session| session.slug == slug)
-                .cloned()
-                .collect();
-            for airing in &breaks {
+            for airing in breaks_starting(&playout, now + freeze, now + lead) {
+                let planned = Arc::new(PlannedBreak {
+                    slug: slug.clone(),
+                    playout: playout.clone(),
+                    airing,
+                    config: ads.config.clone(),
+                });
+                {
+                    let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+                    let key = (slug.clone(), airing.start.0);
+                    if due.planned.contains_key(&key) {
+                        continue;
+                    }
+                    // Planned before the sessions are read: one created meanwhile is queued
+                    // by `queue_planned` (or both: deciding twice stores the first).
+                    due.planned.insert(key, planned.clone());
+                }
+                let sessions: Vec<Arc<Session>> = self
+                    .sessions
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .values()
+                    .filter(|session| session.slug == slug)
+                    .cloned()
+                    .collect();
+                let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
                 for session in &sessions {
-                    if session.created_at > airing.start - freeze
-                        || session.has_decision(airing.start)
-                        || now < decision_moment(session, airing, &ads.config)
-                    {
-                        continue;
+                    queued |= queue_for(&mut due.queue, session, &planned);
+                }
+            }
+        }
+        self.due
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .planned
+            .retain(|_, planned| planned.airing.start > now);
+        if queued {
+            self.wake.notify_waiters();
+        }
+    }
+
+    /// Queues `session` (new here) for the planned breaks of its channel it can have.
+    pub(crate) fn queue_planned(&self, session: &Arc<Session>) {
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        let DueDecisions { queue, planned } = &mut *due;
+        let mut queued = false;
+        for planned in planned
+            .values()
+            .filter(|planned| planned.slug == session.slug)
+        {
+            queued |= queue_for(queue, session, planned);
+        }
+        if queued {
+            self.wake.notify_waiters();
+        }
+    }
+
+    /// The earliest queued decision whose moment has come, else how long to wait for the
+    /// next moment (at most [`IDLE_WAIT`]).
+    fn next_due(&self) -> Result<DueDecision, Duration> {
+        let now = self.now();
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        match due.queue.peek() {
+            Some(next) if next.moment <= now => due.queue.pop().ok_or(IDLE_WAIT),
+            Some(next) => Err(
+                Duration::from_millis((next.moment - now).as_millis().max(1) as u64).min(IDLE_WAIT),
+            ),
+            None => Err(IDLE_WAIT),
+        }
+    }
+
+    /// A worker: makes the queued decisions as they come due and hands them to the recorder;
+    /// runs until the recorder is gone.
+    pub(crate) async fn decide_queued(self: Arc<Self>, decided: mpsc::Sender<Decided>) {
+        loop {
+            // Listening before looking: decisions queued in between wake it.
+            let queued = self.wake.notified();
+            tokio::pin!(queued);
+            queued.as_mut().enable();
+            let due = match self.next_due() {
+                Ok(due) => due,
+                Err(wait) => {
+                    let _ = tokio::time::timeout(wait, queued).await;
+                    continue;
+                }
+            };
+            let Some(session) = due.session.upgrade() else {
+                continue;
+            };
+            let planned = &due.planned;
+            match self.decide(&session, planned).await {
+                Ok(Some(decision)) => {
+                    let freeze = Ticks::from_secs(i64::from(planned.config.freeze_seconds));
+                    let made = Decided {
+                        session,
+                        airing: planned.airing,
+                        freeze,
+                        decision,
+                    };
+                    if decided.send(made).await.is_err() {
+                        return;
                     }
-                    let key = (session.id.clone(), airing.start.0);
-                    if !self
-                        .in_flight
-                        .lock()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(key.clone())
-                    {
-                        continue;
-                    }
-                    let engine = self.clone();
-                    let session = session.clone();
-                    let playout = playout.clone();
-                    let airing = *airing;
-                    let config = ads.config.clone();
-                    tokio::spawn(async move {
-                        let Ok(_permit) = engine.permits.clone().acquire_owned().await else {
-                            return;
-                        };
-                        if let Err(refusal) =
-                            engine.decide(&session, &playout, &airing, &config).await
-                        {
-                            // Not again for this break: it airs as planned.
-                            session.mark_decided(airing.start);
-                            tracing::warn!(session = %session.id, %refusal, "ad decision failed: the break airs slate");
-                        }
-                        engine
-                            .in_flight
-                            .lock()
-                            .unwrap_or_else(PoisonError::into_inner)
-                            .remove(&key);
-                    });
+                }
+                Ok(None) => {}
+                Err(refusal) => {
+                    // Not again for this break: it airs as planned.
+                    session.mark_decided(planned.airing.start);
+                    tracing::warn!(session = %session.id, %refusal, "ad decision failed: the break airs slate");
                 }
             }
         }
     }
 
-    /// Decides `session`'s ads for `airing` and stores the decision.
-    pub async fn decide(
+    /// The recorder: stores the decisions the workers made, as many as are waiting in one
+    /// transaction (up to [`RECORD_BATCH`]), until every worker is gone.
+    pub(crate) async fn record_decided(self: Arc<Self>, mut decided: mpsc::Receiver<Decided>) {
+        let mut batch = Vec::with_capacity(RECORD_BATCH);
+        while decided.recv_many(&mut batch, RECORD_BATCH).await > 0 {
+            if let Err(refusal) = self.record(std::mem::take(&mut batch)).await {
+                tracing::warn!(%refusal, "cannot store ad decisions: their breaks air slate");
+            }
+        }
+    }
+
+    /// Decides `session`'s ads for `planned`: `None` when it is decided already.
+    async fn decide(
         &self,
         session: &Session,
-        playout: &ChannelPlayout,
-        airing: &BreakAiring,
-        config: &AdConfig,
-    ) -> Result<(), Refusal> {
+        planned: &PlannedBreak,
+    ) -> Result<Option<Decision>, Refusal> {
+        let PlannedBreak {
+            playout,
+            airing,
+            config,
+            ..
+        } = planned;
         if session.has_decision(airing.start) {
-            return Ok(());
+            return Ok(None);
         }
         let freeze = Ticks::from_secs(i64::from(config.freeze_seconds));
         if self.now() + freeze > airing.start {
             // Its moment passed while it waited its turn: asking the ad server now would be
             // wasted, the break airs as planned. Recorded, for the report's late count.
-            return self.record(session, airing, late(airing)).await;
+            return Ok(Some(late(airing)));
         }
         let (client, sender) = self.clients(config.allow_private)?;
         let ctx = request_context(session, airing, playout);
@@ -137,12 +279,9 @@ impl AdEngine {
             TagKind::Vast => resolve_vast(&client, &tag, &ctx, &options).await,
             TagKind::Vmap => resolve_from_vmap(&client, &tag, airing, &ctx, &options).await,
         };
-        let mut decision = self
+        let decision = self
             .decision_from(session, playout, airing, config, &resolution, &ctx.macros)
             .await?;
-        if self.now() + freeze > airing.start && decision.outcome == Outcome::Filled {
-            decision.outcome = Outcome::Late;
-        }
         for firing in &decision.errors {
             for url in &firing.urls {
                 let sender = sender.clone();
@@ -152,46 +291,90 @@ impl AdEngine {
                 });
             }
         }
-        self.record(session, airing, decision).await
+        Ok(Some(decision))
     }
 
-    /// Stores `decision` and attaches what the store holds: ours when it was first (as is,
-    /// not read back), else the one another replica stored first.
-    async fn record(
-        &self,
-        session: &Session,
-        airing: &BreakAiring,
-        decision: Decision,
-    ) -> Result<(), Refusal> {
+    /// Stores `decided` in one transaction, all stamped with now (a filled one past its
+    /// freeze becomes late: it will never be used), and attaches what the store holds to each
+    /// session: ours when it was first (as is, not read back), else the one another replica
+    /// stored first. A decision that cannot be stored leaves its break to air as planned.
+    async fn record(&self, mut decided: Vec<Decided>) -> Result<(), Refusal> {
         let now = self.now();
-        let fill = serde_json::to_string(&decision)
-            .map_err(|error| Refusal::Internal(format!("cannot write a decision: {error}")))?;
-        let first = self
-            .control
-            .store
-            .record_ad_decision(&onair_store::NewAdDecision {
-                session_id: &session.id,
-                break_start: airing.start,
-                channel_id: session.channel_id,
-                break_duration: airing.duration,
-                decided_at: now,
-                fill: &fill,
-            })
-            .await?;
-        if first {
-            return self
-                .attach_decision(session, airing.start, now, decision)
-                .await;
+        let mut fills = Vec::with_capacity(decided.len());
+        for made in &mut decided {
+            if now + made.freeze > made.airing.start && made.decision.outcome == Outcome::Filled {
+                made.decision.outcome = Outcome::Late;
+            }
+            let fill = serde_json::to_string(&made.decision)
+                .map_err(|error| Refusal::Internal(format!("cannot write a decision: {error}")));
+            fills.push(fill);
         }
+        let rows: Vec<onair_store::NewAdDecision<'_>> = decided
+            .iter()
+            .zip(&fills)
+            .filter_map(|(made, fill)| {
+                Some(onair_store::NewAdDecision {
+                    session_id: &made.session.id,
+                    break_start: made.airing.start,
+                    channel_id: made.session.channel_id,
+                    break_duration: made.airing.duration,
+                    decided_at: now,
+                    fill: fill.as_deref().ok()?,
+                })
+            })
+            .collect();
+        let stored = match self.control.store.record_ad_decisions(&rows).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                for made in &decided {
+                    made.session.mark_decided(made.airing.start);
+                }
+                return Err(error.into());
+            }
+        };
+        drop(rows);
+        let mut stored = stored.into_iter();
+        for (made, fill) in decided.into_iter().zip(fills) {
+            let Decided {
+                session,
+                airing,
+                decision,
+                ..
+            } = made;
+            let outcome = match fill {
+                Ok(_) => stored.next().unwrap_or(Ok(false)).map_err(Refusal::from),
+                Err(refusal) => Err(refusal),
+            };
+            let attached = match outcome {
+                Ok(true) => {
+                    self.attach_decision(&session, airing.start, now, decision)
+                        .await
+                }
+                Ok(false) => self.attach_winner(&session, airing.start).await,
+                Err(refusal) => Err(refusal),
+            };
+            if let Err(refusal) = attached {
+                session.mark_decided(airing.start);
+                tracing::warn!(session = %session.id, %refusal, "ad decision not stored: the break airs slate");
+            }
+        }
+        Ok(())
+    }
+
+    /// Attaches the decision another replica stored first for the break at `start`.
+    async fn attach_winner(&self, session: &Session, start: Timestamp) -> Result<(), Refusal> {
         let stored = self
             .control
             .store
             .ad_decisions_of_session(&session.id)
             .await?;
-        if let Some(row) = stored.iter().find(|row| row.break_start == airing.start) {
-            self.attach(session, row).await?;
+        match stored.iter().find(|row| row.break_start == start) {
+            Some(row) => self.attach(session, row).await,
+            None => {
+                session.mark_decided(start);
+                Ok(())
+            }
         }
-        Ok(())
     }
 
     /// The decision `resolution` comes to for `airing`: creatives looked up (new ones asked
@@ -526,6 +709,26 @@ pub(crate) fn breaks_starting(
         }
     }
     found
+}
+
+/// Queues `session` for `planned` at its moment, when it can have the break (it existed at
+/// the freeze) and has no decision for it; says whether it did.
+fn queue_for(
+    queue: &mut BinaryHeap<DueDecision>,
+    session: &Arc<Session>,
+    planned: &Arc<PlannedBreak>,
+) -> bool {
+    let airing = &planned.airing;
+    let freeze = Ticks::from_secs(i64::from(planned.config.freeze_seconds));
+    if session.created_at > airing.start - freeze || session.has_decision(airing.start) {
+        return false;
+    }
+    queue.push(DueDecision {
+        moment: decision_moment(session, airing, &planned.config),
+        session: Arc::downgrade(session),
+        planned: planned.clone(),
+    });
+    true
 }
 
 /// When within the lead window `session` asks for `airing`'s ads: spread evenly by a hash,

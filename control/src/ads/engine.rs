@@ -23,9 +23,10 @@ use onair_store::{AdDecisionRow, DecisionCursor, NewAdSession};
 
 use crate::Control;
 use crate::ads::config::{AdConfig, parse_document};
+use crate::ads::decide::DueDecisions;
 use crate::ads::decision::Decision;
 use crate::ads::session::{
-    Catalogue, Session, SessionBreak, SessionParams, is_session_id, new_session_id,
+    Catalogue, Session, SessionBreak, SessionParams, SharedFills, is_session_id, new_session_id,
 };
 use crate::refusal::Refusal;
 
@@ -45,9 +46,12 @@ pub struct AdEngine {
     pub(crate) channels: RwLock<HashMap<String, ChannelAds>>,
     pub(crate) catalogue: RwLock<Arc<Catalogue>>,
     pub(crate) clients: Mutex<HashMap<bool, (AdClient, BeaconSender)>>,
-    /// Decisions being made: (session, break start).
-    pub(crate) in_flight: Mutex<HashSet<(String, i64)>>,
-    pub(crate) permits: Arc<tokio::sync::Semaphore>,
+    /// The decisions due, by the moment each is to be made (see `decide.rs`).
+    pub(crate) due: Mutex<DueDecisions>,
+    /// Woken when decisions are queued.
+    pub(crate) wake: tokio::sync::Notify,
+    /// What sessions' fills share.
+    pub(crate) shared: SharedFills,
     cursor: tokio::sync::Mutex<Option<DecisionCursor>>,
     /// Tests point private-address exceptions here; `None` builds clients from the config.
     pub(crate) client_override: Option<AdClient>,
@@ -59,8 +63,11 @@ pub struct AdEngine {
 /// this long after it: long out of every playlist window, and out of the tracking JSON.
 const FORGET_AFTER: onair_domain::Ticks = onair_domain::Ticks::from_secs(600);
 
-/// Decisions made at once, at most.
+/// Decisions made at once, at most: the workers that take due decisions from the queue.
 const CONCURRENT_DECISIONS: usize = 64;
+
+/// Decisions a worker hands to the recorder before it waits for room.
+const DECIDED_BACKLOG: usize = 1024;
 
 impl AdEngine {
     pub fn new(control: Control, directory: Arc<Directory>) -> Arc<AdEngine> {
@@ -89,8 +96,9 @@ impl AdEngine {
             channels: RwLock::new(HashMap::new()),
             catalogue: RwLock::new(Arc::new(Catalogue::default())),
             clients: Mutex::new(HashMap::new()),
-            in_flight: Mutex::new(HashSet::new()),
-            permits: Arc::new(tokio::sync::Semaphore::new(CONCURRENT_DECISIONS)),
+            due: Mutex::new(DueDecisions::default()),
+            wake: tokio::sync::Notify::new(),
+            shared: SharedFills::default(),
             cursor: tokio::sync::Mutex::new(None),
             client_override: client,
             origin: RwLock::new("http://127.0.0.1".into()),
@@ -218,6 +226,7 @@ impl AdEngine {
             .write()
             .unwrap_or_else(PoisonError::into_inner)
             .insert(id, session.clone());
+        self.queue_planned(&session);
         Ok(session)
     }
 
@@ -275,11 +284,15 @@ impl AdEngine {
         for decision in decisions {
             self.attach(&session, &decision).await?;
         }
-        let mut sessions = self
+        let held = self
             .sessions
             .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        Ok(Some(sessions.entry(row.id).or_insert(session).clone()))
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(row.id)
+            .or_insert(session)
+            .clone();
+        self.queue_planned(&held);
+        Ok(Some(held))
     }
 
     /// Adds a stored decision to a session: its fill when it airs ads and was made in time.
@@ -323,7 +336,7 @@ impl AdEngine {
         let catalogue = self.catalogue_with(&ids).await?;
         let prefix = session.tracking_prefix(decision.break_media_sequence);
         if let Some(filled) =
-            SessionBreak::build(Arc::new(decision), break_start, &prefix, catalogue)
+            SessionBreak::build(&decision, break_start, &prefix, catalogue, &self.shared)
         {
             session
                 .breaks
@@ -337,10 +350,19 @@ impl AdEngine {
     // -----------------------------------------------------------------------------------------
     // The loops `serve` runs
 
-    /// Runs until the task is dropped: reloads the ad settings every 5 s, decides what is due
-    /// every 500 ms, catches up with other replicas' decisions every second, writes when
-    /// sessions were last seen and forgets idle ones every 30 s.
+    /// Runs until the task is dropped: reloads the ad settings every 5 s, queues the decisions
+    /// of the breaks entering their lead window every 500 ms (workers make them when due, one
+    /// recorder stores them in batches), catches up with other replicas' decisions every
+    /// second, writes when sessions were last seen and forgets idle ones every 30 s.
     pub async fn run(self: Arc<Self>) {
+        let (decided, to_record) = tokio::sync::mpsc::channel(DECIDED_BACKLOG);
+        // Dropped with this task, which stops them.
+        let mut decisions = tokio::task::JoinSet::new();
+        for _ in 0..CONCURRENT_DECISIONS {
+            decisions.spawn(self.clone().decide_queued(decided.clone()));
+        }
+        drop(decided);
+        decisions.spawn(self.clone().record_decided(to_record));
         let mut tick = tokio::time::interval(Duration::from_millis(500));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut ticks: u64 = 0;
@@ -356,7 +378,7 @@ impl AdEngine {
             {
                 tracing::warn!(%refusal, "cannot read other replicas' ad decisions");
             }
-            self.clone().decide_due();
+            self.plan_due();
             if ticks % 60 == 30
                 && let Err(refusal) = self.housekeeping().await
             {

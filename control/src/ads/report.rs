@@ -241,31 +241,26 @@ pub fn tracking(session: &Session, since: Timestamp) -> Tracking {
         .unwrap_or_else(PoisonError::into_inner);
     let mut avails = Vec::new();
     for filled in breaks.iter() {
-        let decision = &filled.decision;
-        let duration = Ticks::from_millis(decision.break_duration_ms);
+        let duration = Ticks::from_millis(filled.break_duration_ms);
         if filled.start + duration < since {
             continue;
         }
         let mut at = filled.start;
         let mut ads = Vec::new();
-        for ad in &decision.ads {
+        for ad in &filled.ads {
             let length = Ticks::from_millis(ad.duration_ms);
             let tracking_events = ad_events(length)
                 .into_iter()
                 .map(|(event, offset)| TrackingEvent {
                     event_type: event.to_owned(),
                     start_time: (at + offset).to_rfc3339_millis(),
-                    beacon_urls: if event == "impression" {
-                        ad.impressions.clone()
-                    } else {
-                        ad.tracking.get(event).cloned().unwrap_or_default()
-                    },
+                    beacon_urls: ad.beacons.urls(event),
                 })
                 .collect();
             ads.push(TrackedAd {
-                ad_id: ad.ad_id.clone(),
-                creative_key: ad.creative_key.clone(),
-                title: ad.title.clone(),
+                ad_id: ad.ad_id.as_deref().map(str::to_owned),
+                creative_key: ad.creative_key.to_string(),
+                title: ad.title.as_deref().map(str::to_owned),
                 start_time: at.to_rfc3339_millis(),
                 duration_in_seconds: ad.duration_ms as f64 / 1000.0,
                 tracking_events,
@@ -273,11 +268,11 @@ pub fn tracking(session: &Session, since: Timestamp) -> Tracking {
             at = at + length;
         }
         avails.push(Avail {
-            avail_id: decision.break_media_sequence.to_string(),
+            avail_id: filled.first_media_sequence.to_string(),
             start_time: filled.start.to_rfc3339_millis(),
-            duration_in_seconds: decision.break_duration_ms as f64 / 1000.0,
+            duration_in_seconds: filled.break_duration_ms as f64 / 1000.0,
             ads,
-            slate_seconds: decision.slate_ms as f64 / 1000.0,
+            slate_seconds: filled.slate_ms as f64 / 1000.0,
         });
     }
     Tracking {

@@ -12,7 +12,7 @@ use onair_domain::{
 };
 use onair_playout::{BreakFill, Fill};
 
-use crate::ads::decision::{Decision, Outcome};
+use crate::ads::decision::{Decision, Outcome, PlacedAd};
 use crate::refusal::Refusal;
 
 /// At most this many session parameters.
@@ -96,57 +96,261 @@ impl Catalogue {
     }
 }
 
-/// One break of a session as it airs: the fill and the decision it came from.
+/// What many sessions' fills have in common, held once however many sessions air it: the
+/// strings every session's decision repeats (creative keys, titles, ids) and the runs of
+/// identical fills. Forgotten wholesale past a bound (fills keep what they hold).
+#[derive(Debug, Default)]
+pub struct SharedFills {
+    strings: Mutex<HashSet<Arc<str>>>,
+    runs: Mutex<HashMap<Vec<RunKey>, Arc<[Run]>>>,
+}
+
+/// What makes a run of a fill: kind, asset, first segment, segments, title.
+type RunKey = (bool, AssetId, u32, u32, Arc<str>);
+
+/// Distinct strings or runs kept at most; past it, the table starts again empty.
+const SHARED_MAX: usize = 10_000;
+
+impl SharedFills {
+    /// `text`, shared with every other holder of the same text.
+    pub fn string(&self, text: &str) -> Arc<str> {
+        let mut strings = self.strings.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = strings.get(text) {
+            return held.clone();
+        }
+        if strings.len() >= SHARED_MAX {
+            strings.clear();
+        }
+        let held: Arc<str> = Arc::from(text);
+        strings.insert(held.clone());
+        held
+    }
+
+    /// The runs `keys` describe, built once from `catalogue`; `None` when it lacks a track.
+    fn runs(&self, keys: Vec<RunKey>, catalogue: &Catalogue) -> Option<Arc<[Run]>> {
+        let mut runs = self.runs.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(held) = runs.get(&keys) {
+            return Some(held.clone());
+        }
+        let built: Arc<[Run]> = keys
+            .iter()
+            .map(|(ad, asset_id, first_segment, n_segments, title)| {
+                let track = catalogue.tracks.get(asset_id)?.clone();
+                let kind = if *ad {
+                    RunKind::AdBreak
+                } else {
+                    RunKind::Slate
+                };
+                Some(Run {
+                    first_segment: *first_segment,
+                    n_segments: *n_segments,
+                    ..Run::whole(kind, *asset_id, &**title, track)
+                })
+            })
+            .collect::<Option<_>>()?;
+        if runs.len() >= SHARED_MAX {
+            runs.clear();
+        }
+        runs.insert(keys, built.clone());
+        Some(built)
+    }
+}
+
+/// The beacon URLs of an ad's six server-side events ([`ad_events`]), held compactly: each URL
+/// is written as what it shares with the one before (the length of the common start and of
+/// the common end) and the bytes between, so the scheme, host, path and session id that an ad
+/// server repeats in every URL are held once. The events no server fires (pause, mute…) are
+/// in the stored decision only.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BeaconUrls {
+    coded: Box<[u8]>,
+    /// How many URLs each event has, in [`ad_events`] order.
+    counts: [u16; 6],
+}
+
+impl BeaconUrls {
+    /// The URLs of `ad`'s events, from its impressions and tracking.
+    pub fn of(ad: &PlacedAd) -> BeaconUrls {
+        let mut coded = Vec::new();
+        let mut counts = [0u16; 6];
+        let mut previous: &[u8] = &[];
+        for (count, (event, _)) in counts.iter_mut().zip(ad_events(Ticks::ZERO)) {
+            let urls = if event == "impression" {
+                &ad.impressions
+            } else {
+                ad.tracking.get(event).map_or(&[][..], Vec::as_slice)
+            };
+            for url in urls.iter().take(usize::from(u16::MAX)) {
+                let url = url.as_bytes();
+                let prefix = common_prefix(previous, url);
+                let suffix = common_prefix_rev(&previous[prefix..], &url[prefix..]);
+                push_varint(&mut coded, prefix);
+                push_varint(&mut coded, suffix);
+                push_varint(&mut coded, url.len() - prefix - suffix);
+                coded.extend_from_slice(&url[prefix..url.len() - suffix]);
+                previous = url;
+                *count += 1;
+            }
+        }
+        BeaconUrls {
+            coded: coded.into_boxed_slice(),
+            counts,
+        }
+    }
+
+    /// The URLs of `event`, in the order the ad server gave them.
+    pub fn urls(&self, event: &str) -> Vec<String> {
+        let Some(index) = ad_events(Ticks::ZERO)
+            .iter()
+            .position(|(name, _)| *name == event)
+        else {
+            return Vec::new();
+        };
+        let before: usize = self.counts[..index].iter().copied().map(usize::from).sum();
+        let wanted = usize::from(self.counts[index]);
+        let mut urls = Vec::with_capacity(wanted);
+        let mut previous: Vec<u8> = Vec::new();
+        let mut at = 0;
+        for position in 0..before + wanted {
+            let (Some(prefix), Some(suffix), Some(middle)) = (
+                read_varint(&self.coded, &mut at),
+                read_varint(&self.coded, &mut at),
+                read_varint(&self.coded, &mut at),
+            ) else {
+                break;
+            };
+            let mut url = Vec::with_capacity(prefix + middle + suffix);
+            url.extend_from_slice(&previous[..prefix]);
+            url.extend_from_slice(&self.coded[at..at + middle]);
+            url.extend_from_slice(&previous[previous.len() - suffix..]);
+            at += middle;
+            if position >= before {
+                urls.push(String::from_utf8_lossy(&url).into_owned());
+            }
+            previous = url;
+        }
+        urls
+    }
+}
+
+fn common_prefix(a: &[u8], b: &[u8]) -> usize {
+    a.iter().zip(b).take_while(|(x, y)| x == y).count()
+}
+
+fn common_prefix_rev(a: &[u8], b: &[u8]) -> usize {
+    a.iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
+/// `value` in LEB128: seven bits a byte, the low ones first.
+fn push_varint(out: &mut Vec<u8>, mut value: usize) {
+    while value >= 0x80 {
+        out.push((value & 0x7f) as u8 | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+fn read_varint(bytes: &[u8], at: &mut usize) -> Option<usize> {
+    let mut value = 0usize;
+    for shift in (0..usize::BITS).step_by(7) {
+        let byte = *bytes.get(*at)?;
+        *at += 1;
+        value |= usize::from(byte & 0x7f) << shift;
+        if byte < 0x80 {
+            return Some(value);
+        }
+    }
+    None
+}
+
+/// What a session keeps of an ad it airs: what the tracking JSON lists and its beacons fire.
+#[derive(Debug, Clone)]
+pub struct AiredAd {
+    pub asset_id: AssetId,
+    pub creative_key: Arc<str>,
+    pub ad_id: Option<Arc<str>>,
+    pub title: Option<Arc<str>>,
+    pub duration_ms: i64,
+    /// For `[ADSERVINGID]` and `[UNIVERSALADID]` in the beacons.
+    pub ad_serving_id: Option<Box<str>>,
+    pub universal_ad_id: Option<Arc<str>>,
+    pub beacons: BeaconUrls,
+}
+
+/// One break of a session as it airs: the fill, and what it keeps of the decision it came
+/// from (the stored decision has the rest: ads skipped, errors fired, other events' URLs).
 #[derive(Debug)]
 pub struct SessionBreak {
     pub first_media_sequence: u64,
     pub n_segments: u64,
     pub start: Timestamp,
-    pub runs: Vec<Run>,
+    /// Shared with every session airing the same fill.
+    pub runs: Arc<[Run]>,
     pub tracking: Vec<Option<String>>,
     /// Discontinuities the fill adds against the planned break.
     pub added: i64,
     pub catalogue: Arc<Catalogue>,
-    pub decision: Arc<Decision>,
+    pub break_duration_ms: i64,
+    pub slate_ms: i64,
+    pub ads: Box<[AiredAd]>,
 }
 
 impl SessionBreak {
     /// The fill of `decision` for the break starting at `start`, its ads fetched through
-    /// `{prefix}{position}/`; `None` when the decision airs nothing (the planned break airs)
-    /// or names an asset the catalogue lacks.
+    /// `{prefix}{position}/`, what it shares with other sessions' fills taken from `shared`;
+    /// `None` when the decision airs nothing (the planned break airs) or names an asset the
+    /// catalogue lacks.
     pub fn build(
-        decision: Arc<Decision>,
+        decision: &Decision,
         start: Timestamp,
         prefix: &str,
         catalogue: Arc<Catalogue>,
+        shared: &SharedFills,
     ) -> Option<SessionBreak> {
         if decision.outcome != Outcome::Filled || decision.ads.is_empty() {
             return None;
         }
-        let mut runs = Vec::with_capacity(decision.ads.len() + decision.slate.len());
-        let mut tracking = Vec::with_capacity(runs.capacity());
+        let mut keys = Vec::with_capacity(decision.ads.len() + decision.slate.len());
+        let mut tracking = Vec::with_capacity(keys.capacity());
+        let mut ads = Vec::with_capacity(decision.ads.len());
         for (position, ad) in decision.ads.iter().enumerate() {
-            let track = catalogue.tracks.get(&ad.asset_id)?.clone();
+            let track = catalogue.tracks.get(&ad.asset_id)?;
             if track.len() != ad.n_segments {
                 return None;
             }
-            let title = ad.title.clone().unwrap_or_else(|| ad.creative_key.clone());
-            runs.push(Run::whole(RunKind::AdBreak, ad.asset_id, title, track));
+            let title = shared.string(ad.title.as_deref().unwrap_or(&ad.creative_key));
+            keys.push((true, ad.asset_id, 0, ad.n_segments, title));
             tracking.push(Some(format!("{prefix}{position}/")));
+            ads.push(AiredAd {
+                asset_id: ad.asset_id,
+                creative_key: shared.string(&ad.creative_key),
+                ad_id: ad.ad_id.as_deref().map(|id| shared.string(id)),
+                title: ad.title.as_deref().map(|title| shared.string(title)),
+                duration_ms: ad.duration_ms,
+                ad_serving_id: ad.ad_serving_id.as_deref().map(Box::from),
+                universal_ad_id: ad.universal_ad_id.as_deref().map(|id| shared.string(id)),
+                beacons: BeaconUrls::of(ad),
+            });
         }
         for slate in &decision.slate {
-            let track = catalogue.tracks.get(&slate.asset_id)?.clone();
-            runs.push(Run {
-                first_segment: slate.first_segment,
-                n_segments: slate.n_segments,
-                ..Run::whole(RunKind::Slate, slate.asset_id, "Slate", track)
-            });
+            keys.push((
+                false,
+                slate.asset_id,
+                slate.first_segment,
+                slate.n_segments,
+                shared.string("Slate"),
+            ));
             tracking.push(None);
         }
-        let total: u64 = runs.iter().map(|run| u64::from(run.n_segments)).sum();
+        let total: u64 = keys.iter().map(|key| u64::from(key.3)).sum();
         if total != decision.break_segments {
             return None;
         }
+        let runs = shared.runs(keys, &catalogue)?;
         Some(SessionBreak {
             first_media_sequence: decision.break_media_sequence,
             n_segments: decision.break_segments,
@@ -155,7 +359,9 @@ impl SessionBreak {
             runs,
             tracking,
             catalogue,
-            decision,
+            break_duration_ms: decision.break_duration_ms,
+            slate_ms: decision.slate_ms,
+            ads: ads.into_boxed_slice(),
         })
     }
 }
@@ -342,8 +548,8 @@ impl Session {
         let breaks = self.breaks.read().unwrap_or_else(PoisonError::into_inner);
         let mut counts = HashMap::new();
         for filled in breaks.iter().filter(|b| b.start >= since) {
-            for ad in &filled.decision.ads {
-                *counts.entry(ad.creative_key.clone()).or_insert(0) += 1;
+            for ad in &filled.ads {
+                *counts.entry(ad.creative_key.to_string()).or_insert(0) += 1;
             }
         }
         counts
@@ -415,6 +621,146 @@ mod tests {
         assert_ne!(a, b);
         assert!(is_session_id(&a));
         assert!(!is_session_id("../../etc/passwd"));
+    }
+
+    fn placed_ad(asset: i64, sid: &str) -> PlacedAd {
+        let url = |event: &str| format!("https://ads.example/b?e={event}&sid={sid}");
+        PlacedAd {
+            asset_id: AssetId(asset),
+            creative_key: format!("key-{asset}"),
+            ad_id: Some(format!("ad-{asset}")),
+            title: Some(format!("Ad {asset}")),
+            duration_ms: 4000,
+            n_segments: 2,
+            impressions: vec![url("impression"), url("wrapper-impression")],
+            tracking: BTreeMap::from([
+                ("start".to_owned(), vec![url("start")]),
+                ("midpoint".to_owned(), vec![url("midpoint")]),
+                ("pause".to_owned(), vec![url("pause")]),
+                (
+                    "complete".to_owned(),
+                    vec![url("complete"), url("wrapper-complete")],
+                ),
+            ]),
+            error_urls: vec![url("error")],
+            ad_serving_id: Some(format!("{sid}-{asset}")),
+            universal_ad_id: None,
+        }
+    }
+
+    #[test]
+    fn an_ads_beacon_urls_read_back_per_event_in_order_and_only_the_six_fired_events_are_kept() {
+        let urls = BeaconUrls::of(&placed_ad(1, "s1"));
+        let url = |event: &str| format!("https://ads.example/b?e={event}&sid=s1");
+        assert_eq!(
+            urls.urls("impression"),
+            [url("impression"), url("wrapper-impression")]
+        );
+        assert_eq!(urls.urls("start"), [url("start")]);
+        assert!(urls.urls("firstQuartile").is_empty());
+        assert_eq!(urls.urls("midpoint"), [url("midpoint")]);
+        assert!(urls.urls("thirdQuartile").is_empty());
+        assert_eq!(
+            urls.urls("complete"),
+            [url("complete"), url("wrapper-complete")]
+        );
+        assert!(urls.urls("pause").is_empty());
+    }
+
+    #[test]
+    fn beacon_urls_read_back_exactly_whatever_they_share() {
+        let long = format!("https://ads.example/{}", "x".repeat(300));
+        let cases: Vec<Vec<String>> = vec![
+            vec![],
+            vec!["https://a.example/i".into(), "https://a.example/i".into()],
+            vec![
+                "https://a.example/é?x=ü".into(),
+                "https://a.example/è?x=ü".into(),
+            ],
+            vec![
+                long.clone(),
+                format!("{long}/more"),
+                "b".into(),
+                String::new(),
+            ],
+        ];
+        for impressions in cases {
+            let ad = PlacedAd {
+                impressions: impressions.clone(),
+                tracking: BTreeMap::from([("complete".to_owned(), impressions.clone())]),
+                ..placed_ad(1, "s1")
+            };
+            let urls = BeaconUrls::of(&ad);
+            assert_eq!(urls.urls("impression"), impressions);
+            assert_eq!(urls.urls("complete"), impressions);
+        }
+    }
+
+    fn catalogue_of(ids: &[i64]) -> Arc<Catalogue> {
+        let mut catalogue = Catalogue::default();
+        for id in ids {
+            catalogue.tracks.insert(
+                AssetId(*id),
+                Arc::new(SegmentTrack::new(vec![Ticks::from_secs(2); 2])),
+            );
+        }
+        Arc::new(catalogue)
+    }
+
+    fn filled(sid: &str) -> Decision {
+        Decision {
+            break_media_sequence: 100,
+            break_segments: 5,
+            break_runs: 1,
+            break_duration_ms: 10_000,
+            outcome: Outcome::Filled,
+            ads: vec![placed_ad(1, sid), placed_ad(2, sid)],
+            slate: vec![crate::ads::decision::SlateRun {
+                asset_id: AssetId(9),
+                first_segment: 0,
+                n_segments: 1,
+            }],
+            slate_ms: 2000,
+            returned: 2,
+            skipped: Vec::new(),
+            errors: Vec::new(),
+            elapsed_ms: 3,
+        }
+    }
+
+    #[test]
+    fn sessions_airing_the_same_ads_share_their_runs_and_keep_their_own_beacons() {
+        let (shared, catalogue) = (SharedFills::default(), catalogue_of(&[1, 2, 9]));
+        let start = Timestamp::from_unix_secs(1_000);
+        let one =
+            SessionBreak::build(&filled("s1"), start, "/s1/", catalogue.clone(), &shared).unwrap();
+        let two = SessionBreak::build(&filled("s2"), start, "/s2/", catalogue, &shared).unwrap();
+        assert!(Arc::ptr_eq(&one.runs, &two.runs));
+        assert!(Arc::ptr_eq(
+            &one.ads[0].creative_key,
+            &two.ads[0].creative_key
+        ));
+        assert_eq!(one.runs.len(), 3);
+        assert_eq!(one.added, 2);
+        assert_eq!(
+            one.tracking,
+            [Some("/s1/0/".into()), Some("/s1/1/".into()), None]
+        );
+        assert_eq!(
+            two.ads[1].beacons.urls("start"),
+            ["https://ads.example/b?e=start&sid=s2"]
+        );
+        assert_eq!(two.ads[1].ad_serving_id.as_deref(), Some("s2-2"));
+    }
+
+    #[test]
+    fn a_decision_naming_an_asset_the_catalogue_lacks_airs_the_planned_break() {
+        let shared = SharedFills::default();
+        let start = Timestamp::from_unix_secs(1_000);
+        assert!(
+            SessionBreak::build(&filled("s1"), start, "/s1/", catalogue_of(&[1, 2]), &shared)
+                .is_none()
+        );
     }
 
     #[test]
