@@ -53,18 +53,26 @@ pub(crate) fn write_into(sink: &gst_app::AppSink, dir: PathBuf) -> Arc<Mutex<Wri
     written
 }
 
-fn store(sample: &gst::Sample, dir: &Path, written: &mut Written) -> Result<(), String> {
+/// A CMAF muxer's output sample: its header (init segment) if it starts with one, and the rest.
+pub(crate) fn header_and_fragment(
+    sample: &gst::Sample,
+) -> (Option<&gst::BufferRef>, Vec<&gst::BufferRef>) {
     let mut buffers: Vec<&gst::BufferRef> = match (sample.buffer_list(), sample.buffer()) {
         (Some(list), _) => list.iter().collect(),
         (None, Some(buffer)) => vec![buffer],
-        (None, None) => return Ok(()),
+        (None, None) => return (None, Vec::new()),
     };
     let header = gst::BufferFlags::DISCONT | gst::BufferFlags::HEADER;
-    if buffers
+    let init = buffers
         .first()
         .is_some_and(|first| first.flags().contains(header))
-    {
-        let init = buffers.remove(0);
+        .then(|| buffers.remove(0));
+    (init, buffers)
+}
+
+fn store(sample: &gst::Sample, dir: &Path, written: &mut Written) -> Result<(), String> {
+    let (init, buffers) = header_and_fragment(sample);
+    if let Some(init) = init {
         // With header-update-mode=none the muxer sends its header once; keep the first.
         if written.init_size.is_none() {
             let path = dir.join(INIT_NAME);

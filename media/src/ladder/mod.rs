@@ -125,9 +125,9 @@ const COMPRESSED_QUEUE: gst::ClockTime = gst::ClockTime::ZERO;
 pub(crate) const DROP_BUFFER: gst::PadProbeReturn = gst::PadProbeReturn::Handled;
 
 /// x264's speed preset for every rung.
-const X264_PRESET: &str = "veryfast";
+pub(crate) const X264_PRESET: &str = "veryfast";
 /// The VBV buffer of every rung, in time at its bitrate.
-const VBV_BUFFER: Duration = Duration::from_secs(1);
+pub(crate) const VBV_BUFFER: Duration = Duration::from_secs(1);
 
 /// The only rate `audioloudnorm` works at.
 const LOUDNORM_RATE: i32 = 192_000;
@@ -477,6 +477,9 @@ mod poster;
 
 use output::*;
 use pipeline::*;
+pub(crate) use pipeline::{
+    add_chain, h264_level, link_request, on_decoded_pad, running_time, sink_pad, src_pad, ts_inputs,
+};
 use poster::*;
 
 #[cfg(test)]

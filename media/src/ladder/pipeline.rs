@@ -4,7 +4,7 @@
 use super::*;
 
 /// Running time of `pts` in the segment `pad` last received.
-pub(super) fn running_time(pad: &gst::Pad, pts: gst::ClockTime) -> Option<u64> {
+pub(crate) fn running_time(pad: &gst::Pad, pts: gst::ClockTime) -> Option<u64> {
     let event = pad.sticky_event::<gst::event::Segment>(0)?;
     let segment = event.segment().downcast_ref::<gst::ClockTime>()?;
     segment.to_running_time(pts).map(|at| at.nseconds())
@@ -31,19 +31,19 @@ pub(super) fn watch_buffers(
     });
 }
 
-pub(super) fn src_pad(element: &gst::Element) -> gst::Pad {
+pub(crate) fn src_pad(element: &gst::Element) -> gst::Pad {
     element
         .static_pad("src")
         .expect("the element has a src pad")
 }
 
-pub(super) fn sink_pad(element: &gst::Element) -> gst::Pad {
+pub(crate) fn sink_pad(element: &gst::Element) -> gst::Pad {
     element
         .static_pad("sink")
         .expect("the element has a sink pad")
 }
 
-pub(super) fn add_chain(
+pub(crate) fn add_chain(
     pipeline: &gst::Pipeline,
     chain: &[&gst::Element],
 ) -> Result<(), MediaError> {
@@ -62,7 +62,7 @@ pub(super) fn add_chain(
     })
 }
 
-pub(super) fn link_request(
+pub(crate) fn link_request(
     from: &gst::Element,
     to: &gst::Element,
     template: &str,
@@ -82,7 +82,7 @@ pub(super) fn link_request(
 }
 
 /// x264's level string for a `level_idc`: 30 is "3", 21 is "2.1", 9 is "1b".
-pub(super) fn h264_level(level_idc: u8) -> String {
+pub(crate) fn h264_level(level_idc: u8) -> String {
     match level_idc {
         9 => "1b".to_owned(),
         idc if idc % 10 == 0 => format!("{}", idc / 10),
@@ -357,11 +357,8 @@ pub(super) fn build(
             .iter()
             .position(|track| *track == AudioTrack::of_rung(rung))
             .expect("every rung's audio track is among the ladder's");
-        let ts_video_queue = queue(&name("ts-video"), COMPRESSED_QUEUE)?;
-        let ts_video_parse = make("h264parse", &name("ts-h264parse"))?;
-        ts_video_parse.set_property("config-interval", -1i32);
-        let ts_audio_queue = queue(&name("ts-audio"), COMPRESSED_QUEUE)?;
-        let ts_audio_parse = make("aacparse", &name("ts-aacparse"))?;
+        let (ts_video_parse, ts_audio_parse) =
+            ts_inputs(pipeline, index, &h264_tee, &aac_tees[track_index])?;
         let splitmux = make("splitmuxsink", &ts_sink_name(index))?;
         let muxer = make("mpegtsmux", &name("mpegtsmux"))?;
         splitmux.set_property("muxer", &muxer);
@@ -370,16 +367,8 @@ pub(super) fn build(
         // splitmuxsink formats the location with printf: a '%' in the directory must be doubled.
         let pattern = format!("{}/%05d.ts", ts_dir.to_string_lossy().replace('%', "%%"));
         splitmux.set_property("location", pattern);
-        add_chain(pipeline, &[&ts_video_queue, &ts_video_parse])?;
-        add_chain(pipeline, &[&ts_audio_queue, &ts_audio_parse])?;
         pipeline
             .add(&splitmux)
-            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
-        h264_tee
-            .link(&ts_video_queue)
-            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
-        aac_tees[track_index]
-            .link(&ts_audio_queue)
             .map_err(|error| MediaError::gst("assembling the encoder", error))?;
         link_request(&ts_video_parse, &splitmux, "video")?;
         link_request(&ts_audio_parse, &splitmux, "audio_%u")?;
@@ -437,6 +426,30 @@ pub(super) fn build(
         poster: poster.expect("a ladder has a top rung"),
         padding,
     })
+}
+
+/// The inputs of rung `index`'s MPEG-TS muxer: its H.264 from `h264_tee` (SPS and PPS before
+/// every keyframe) and its audio track's AAC from `aac_tee`, each queued and parsed; returns the
+/// two parsers to link to the muxer.
+pub(crate) fn ts_inputs(
+    pipeline: &gst::Pipeline,
+    index: usize,
+    h264_tee: &gst::Element,
+    aac_tee: &gst::Element,
+) -> Result<(gst::Element, gst::Element), MediaError> {
+    let name = |what: &str| format!("{what}-{index}");
+    let video_queue = queue(&name("ts-video"), COMPRESSED_QUEUE)?;
+    let video_parse = make("h264parse", &name("ts-h264parse"))?;
+    video_parse.set_property("config-interval", -1i32);
+    let audio_queue = queue(&name("ts-audio"), COMPRESSED_QUEUE)?;
+    let audio_parse = make("aacparse", &name("ts-aacparse"))?;
+    add_chain(pipeline, &[&video_queue, &video_parse])?;
+    add_chain(pipeline, &[&audio_queue, &audio_parse])?;
+    for (tee, queue) in [(h264_tee, &video_queue), (aac_tee, &audio_queue)] {
+        tee.link(queue)
+            .map_err(|error| MediaError::gst("assembling the encoder", error))?;
+    }
+    Ok((video_parse, audio_parse))
 }
 
 /// The sink the CMAF writer reads a muxer's output from.
@@ -568,6 +581,25 @@ pub(super) fn connect_decoder(
             );
         }
     });
+    on_decoded_pad(pipeline, decode, move |kind, _| {
+        if kind == "video/x-raw" && video.as_ref().is_some_and(|video| !video.is_linked()) {
+            video.clone()
+        } else if kind == "audio/x-raw" && audio.as_ref().is_some_and(|audio| !audio.is_linked()) {
+            audio.clone()
+        } else {
+            None
+        }
+    });
+}
+
+/// Links each stream `decode` (a decodebin) adds to the pad `target` picks for its kind
+/// (`video/x-raw`, …) and the pad itself, or discards it when `target` picks none. Pads are
+/// handled one at a time; a link that fails is an error on the bus.
+pub(crate) fn on_decoded_pad(
+    pipeline: &gst::Pipeline,
+    decode: &gst::Element,
+    target: impl Fn(&str, &gst::Pad) -> Option<gst::Pad> + Send + Sync + 'static,
+) {
     let weak = pipeline.downgrade();
     let lock = Arc::new(Mutex::new(()));
     decode.connect_pad_added(move |decode, pad| {
@@ -580,18 +612,9 @@ pub(super) fn connect_decoder(
             .structure(0)
             .map(|s| s.name().to_string())
             .unwrap_or_default();
-        let target = if kind == "video/x-raw"
-            && video.as_ref().is_some_and(|video| !video.is_linked())
-        {
-            video.as_ref()
-        } else if kind == "audio/x-raw" && audio.as_ref().is_some_and(|audio| !audio.is_linked()) {
-            audio.as_ref()
-        } else {
-            None
-        };
-        let linked = match target {
+        let linked = match target(&kind, pad) {
             Some(target) => pad
-                .link(target)
+                .link(&target)
                 .map(|_| ())
                 .map_err(|error| format!("{error:?}")),
             None => discard(&pipeline, pad),
@@ -606,7 +629,7 @@ pub(super) fn connect_decoder(
     });
 }
 
-pub(super) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) -> Result<(), String> {
+pub(crate) fn discard(pipeline: &gst::Pipeline, pad: &gst::Pad) -> Result<(), String> {
     let sink = gst::ElementFactory::make("fakesink")
         .property("sync", false)
         .build()
