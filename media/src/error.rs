@@ -81,6 +81,10 @@ pub enum MediaError {
     #[error("the encode was cancelled")]
     Cancelled,
 
+    /// The live ladder no longer takes input: it failed, ended or was stopped.
+    #[error("the live ladder has stopped: {reason}")]
+    LiveStopped { reason: String },
+
     #[error("{}: {source}", path.display())]
     Io {
         path: PathBuf,

@@ -15,6 +15,9 @@
 //!   (the last frame held, silence) for media stitched into breaks. Inputs with no video get a slate, inputs
 //!   with no audio a silent track; inputs that cannot be used fail with a [`MediaError`] that
 //!   says why (empty, not media, truncated, a codec with no decoder, too large).
+//! - [`LiveLadder`] does the same in real time for a live source pushed as FLV or MPEG-TS bytes:
+//!   segments and LL-HLS parts on a grid of Unix time, reported as [`LiveOutput`]s;
+//!   [`TestStream`] is a live test source showing the wall clock.
 
 mod align;
 mod bus;
@@ -23,6 +26,7 @@ mod cmaf;
 mod elements;
 mod error;
 mod ladder;
+mod live;
 mod pad;
 mod probe;
 mod segments;
@@ -31,4 +35,8 @@ pub use clip::{ClipSpec, FrameRate, TestPattern, generate_clip};
 pub use elements::init;
 pub use error::MediaError;
 pub use ladder::{EncodeOptions, EncodedAsset, encode_ladder};
+pub use live::{
+    LiveConfig, LiveInput, LiveLadder, LiveOutput, LivePart, LiveStats, RungStats, TestStream,
+    TestStreamSpec, test_source_args,
+};
 pub use probe::{AudioStreamInfo, ProbeInfo, VideoStreamInfo, probe};
