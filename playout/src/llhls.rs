@@ -26,6 +26,9 @@
 //! has moved elsewhere without it (RFC 8216bis 6.2.6: a server may not publish a hinted part
 //! "if the planned segmentation changes").
 //!
+//! [`LlOutputs`] is where the adapters meet: the ingest feeds each source's publish into it,
+//! the routes read it and wait on its changes (state behind a lock and a `watch`, no IO).
+//!
 //! # The model
 //!
 //! - Media sequence numbers come from a counter that starts at the number the adapter gives
@@ -53,6 +56,7 @@
 //!   boundary: that segment's date moves once, when it completes. (The ladder does not report
 //!   a part's start; with it, the first part would fix the date.)
 
+mod outputs;
 mod reload;
 mod render;
 
@@ -65,6 +69,7 @@ use std::collections::VecDeque;
 
 use onair_domain::{TICKS_PER_SECOND, Ticks, Timestamp};
 
+pub use outputs::{LlOutputs, LlPublish, LlSource};
 pub use reload::{
     Directives, LlResponse, Reload, Waited, block_timeout, cache_control, is_satisfied,
     parse_directives, poll_wait, reload,
