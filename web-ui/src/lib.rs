@@ -1,8 +1,10 @@
 //! The pages people see (today the channel list with a player per channel; later the operator
-//! UI), the scheduler's REST API ([`api`]) and the EPG endpoints ([`epg`]).
+//! UI), the scheduler's REST API ([`api`]), the EPG endpoints ([`epg`]) and each live source's own
+//! LL-HLS output ([`llhls`]).
 
 pub mod api;
 pub mod epg;
+pub mod llhls;
 pub mod sessions;
 
 use std::sync::Arc;
