@@ -60,6 +60,7 @@ use onair_domain::{BreakAiring, OutputFormat, Packaging, Rung, Ticks, Timeline, 
 
 use crate::ChannelPlayout;
 use crate::channel::MediaTrack;
+use crate::interstitials::InterstitialOptions;
 use crate::window::{self, Aired, BreakFill, ChannelBreaks};
 
 /// Where segment and init files are served from: paths in renditions are relative to it.
@@ -126,7 +127,7 @@ fn output_format(packaging: Packaging) -> OutputFormat {
     }
 }
 
-fn version(packaging: Packaging) -> u8 {
+pub(crate) fn version(packaging: Packaging) -> u8 {
     match packaging {
         Packaging::Ts => 3,
         // EXT-X-MAP outside an I-frame playlist (RFC 8216, section 7).
@@ -158,20 +159,41 @@ pub fn render_multivariant(playout: &ChannelPlayout) -> String {
 /// of its rungs name in `AUDIO`. Bandwidths are measured on that packaging's renditions; a CMAF
 /// variant's add its audio track's.
 pub fn render_multivariant_with(playout: &ChannelPlayout, packaging: Packaging) -> String {
+    write_multivariant(playout, packaging, &MultivariantExtras::default())
+}
+
+/// What a multivariant playlist says besides the channel's variants: a higher version, the
+/// variables it defines (`EXT-X-DEFINE:NAME`), and a prefix to every media playlist's URI.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct MultivariantExtras<'a> {
+    pub version: Option<u8>,
+    pub defines: &'a [(&'a str, &'a str)],
+    pub uri_prefix: &'a str,
+}
+
+pub(crate) fn write_multivariant(
+    playout: &ChannelPlayout,
+    packaging: Packaging,
+    extras: &MultivariantExtras<'_>,
+) -> String {
     let ladder = playout.ladder();
     let tracks = playout.audio_tracks();
     let mut out = String::with_capacity(64 + (ladder.rungs.len() + tracks.len()) * 180);
     let _ = write!(
         out,
         "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-INDEPENDENT-SEGMENTS\n",
-        version(packaging)
+        extras.version.unwrap_or_else(|| version(packaging))
     );
+    for (name, value) in extras.defines {
+        let _ = writeln!(out, "#EXT-X-DEFINE:NAME=\"{name}\",VALUE=\"{value}\"");
+    }
+    let prefix = extras.uri_prefix;
     let cmaf = packaging != Packaging::Ts;
     if cmaf {
         for track in tracks {
             let _ = writeln!(
                 out,
-                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{name}\",NAME=\"{name}\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{name}/{}\"",
+                "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"{name}\",NAME=\"{name}\",DEFAULT=YES,AUTOSELECT=YES,CHANNELS=\"{}\",URI=\"{prefix}{name}/{}\"",
                 ladder.audio_channels,
                 media_playlist_name(Packaging::CmafAudio),
                 name = track.name,
@@ -202,7 +224,12 @@ pub fn render_multivariant_with(playout: &ChannelPlayout, packaging: Packaging) 
         if let Some(group) = audio_group {
             let _ = write!(out, ",AUDIO=\"{group}\"");
         }
-        let _ = writeln!(out, "\n{}/{}", rung.name, media_playlist_name(packaging));
+        let _ = writeln!(
+            out,
+            "\n{prefix}{}/{}",
+            rung.name,
+            media_playlist_name(packaging)
+        );
     }
     out
 }
@@ -286,16 +313,18 @@ pub fn render_session_media_playlist(
     fill: &dyn BreakFill,
 ) -> Option<String> {
     let track = playout.media_track(rung, options.packaging)?;
-    render_track_playlist(playout, track, now, options, fill)
+    render_track_playlist(playout, track, now, options, fill, None)
 }
 
-/// The media playlist of `track`, found by name or by position.
+/// The media playlist of `track`, found by name or by position; with `interstitials`, the
+/// shared interstitial playlist ([`crate::interstitials`]).
 pub(crate) fn render_track_playlist(
     playout: &ChannelPlayout,
     track: MediaTrack,
     now: Timestamp,
     options: &MediaPlaylistOptions,
     fill: &dyn BreakFill,
+    interstitials: Option<&InterstitialOptions<'_>>,
 ) -> Option<String> {
     if !playout.publishes(options.output_format()) {
         return None;
@@ -313,11 +342,19 @@ pub(crate) fn render_track_playlist(
             init_path: rendition.init_path.as_deref(),
         });
     }
+    let preamble = interstitials.map_or_else(String::new, |interstitials| {
+        crate::interstitials::declarations(&listed, interstitials)
+    });
     let header = PlaylistHeader {
-        version: options.version(),
+        version: if interstitials.is_some() {
+            crate::interstitials::VERSION
+        } else {
+            options.version()
+        },
         target_duration_secs: playout.target_duration_secs(),
         media_sequence: numbering.media_sequence,
         discontinuity_sequence: numbering.discontinuity_sequence,
+        preamble: &preamble,
     };
     let mut out =
         String::with_capacity(160 + listed.iter().map(ListedSegment::size_hint).sum::<usize>());
@@ -327,11 +364,13 @@ pub(crate) fn render_track_playlist(
 
 /// The tags before the first segment of a media playlist.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct PlaylistHeader {
+pub(crate) struct PlaylistHeader<'a> {
     pub version: u8,
     pub target_duration_secs: i64,
     pub media_sequence: u64,
     pub discontinuity_sequence: u64,
+    /// Whole lines written after the numbers (variable imports, interstitials), or empty.
+    pub preamble: &'a str,
 }
 
 /// One segment as a media playlist lists it: its place on air and its files.
@@ -402,7 +441,7 @@ impl BreakCues {
 }
 
 /// Writes `millis` as seconds with three decimals.
-fn push_seconds(out: &mut String, millis: i64) {
+pub(crate) fn push_seconds(out: &mut String, millis: i64) {
     let _ = write!(out, "{}.{:03}", millis / 1000, millis % 1000);
 }
 
@@ -451,7 +490,7 @@ fn cues_for(cache: &mut Vec<BreakCues>, airing: BreakAiring, command: CueCommand
 /// are marked as the module documentation says.
 pub(crate) fn write_media_playlist(
     out: &mut String,
-    header: &PlaylistHeader,
+    header: &PlaylistHeader<'_>,
     segments: &[ListedSegment<'_>],
     command: CueCommand,
 ) {
@@ -463,6 +502,7 @@ pub(crate) fn write_media_playlist(
         header.media_sequence,
         header.discontinuity_sequence,
     );
+    out.push_str(header.preamble);
     let mut cache = Vec::new();
     for (position, segment) in segments.iter().enumerate() {
         let aired = &segment.aired;
@@ -524,7 +564,7 @@ pub(crate) fn write_media_playlist(
 /// `/media/{path}`, percent-encoding whatever is not unreserved or `/`.
 /// The URL of a segment or init file: `/media/{path}`, or `{tracking}media/{path}` for a
 /// segment a session fetches through its tracking prefix.
-fn push_segment_url(out: &mut String, tracking: Option<&str>, path: &str) {
+pub(crate) fn push_segment_url(out: &mut String, tracking: Option<&str>, path: &str) {
     match tracking {
         Some(prefix) => {
             out.push_str(prefix);

@@ -173,7 +173,14 @@ impl PlaylistCache {
         let entry = self.entry(slug, playout);
         let slot = entry.media_slot(options.packaging, track)?;
         cached(slot, hls::window_key(playout.timeline(), now), || {
-            hls::render_track_playlist(playout, track, now, options, &crate::window::ChannelBreaks)
+            hls::render_track_playlist(
+                playout,
+                track,
+                now,
+                options,
+                &crate::window::ChannelBreaks,
+                None,
+            )
         })
     }
 
