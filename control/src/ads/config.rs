@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use onair_domain::AssetId;
+use onair_domain::{AssetId, OutputFormat};
 
 use crate::Control;
 use crate::refusal::{Problem, Refusal};
@@ -28,6 +28,10 @@ pub enum Insertion {
     /// Stitched into the session's playlists (HLS-TS, HLS-fMP4, DASH).
     #[default]
     Stitched,
+    /// HLS Interstitials: a session's HLS multivariant playlists point at the channel's shared
+    /// interstitial playlists, which declare each break (`CLASS="com.apple.hls.interstitial"`)
+    /// with the session's asset list (`X-ASSET-LIST`); its DASH stays stitched.
+    Interstitials,
 }
 
 /// At most `max` airings of one creative per session within `per_seconds`.
@@ -244,6 +248,17 @@ impl Control {
                 Some(_) => {}
             }
         }
+        if config.insertion == Insertion::Interstitials
+            && !channel
+                .outputs
+                .iter()
+                .any(|output| matches!(output, OutputFormat::HlsTs | OutputFormat::HlsFmp4))
+        {
+            problems.push(Problem::of_field(
+                "insertion",
+                format!("interstitials are HLS: {slug} publishes neither hls-ts nor hls-fmp4"),
+            ));
+        }
         if !problems.is_empty() {
             return Err(Refusal::Invalid(problems));
         }
@@ -350,6 +365,19 @@ mod tests {
         assert!(url_problem("http:///vast").is_some());
         assert!(url_problem("http://ads.example.com/a b").is_some());
         assert!(url_problem("").is_some());
+    }
+
+    #[test]
+    fn insertion_is_stitched_or_interstitials_and_nothing_else() {
+        let read = |insertion: &str| {
+            serde_json::from_str::<AdConfig>(&format!(
+                r#"{{"tag":"http://a","insertion":"{insertion}"}}"#
+            ))
+            .map(|config| config.insertion)
+        };
+        assert_eq!(read("stitched").unwrap(), Insertion::Stitched);
+        assert_eq!(read("interstitials").unwrap(), Insertion::Interstitials);
+        assert!(read("client_side").is_err());
     }
 
     #[test]
