@@ -12,6 +12,17 @@
 //! | `GET /channels/{slug}/sessions/{id}/tracking` | the session's breaks, ads and beacons as JSON (client-side tracking) |
 //! | `GET /channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}` | an ad segment: records the fetch (beacons) and redirects (302) to the shared `/media/{path}` |
 //!
+//! A channel whose ads are HLS Interstitials (`insertion = "interstitials"`,
+//! [`onair_playout::interstitials`]) gives its sessions multivariant playlists that define the
+//! session (`EXT-X-DEFINE:NAME="sid"`) and point at playlists every viewer shares; the ads are in
+//! the session's asset lists:
+//!
+//! | route | what |
+//! |---|---|
+//! | `GET /channels/{slug}/interstitials/{rung}/ts.m3u8`, `…/{rung or audio track}/fmp4.m3u8` | the channel's media playlist with an interstitial `EXT-X-DATERANGE` per break, its `X-ASSET-LIST` naming `{$sid}`: the same bytes for every viewer, cached as the channel's. 404 unless the channel's ads are interstitials |
+//! | `GET /channels/{slug}/sessions/{id}/ads/{break}/assets.json`, `…/assets-fmp4.json` | the session's asset list for the break starting at segment `{break}`: its ads then the slate after them, from its stored decision (`{"ASSETS": []}` without one: the channel's break plays); `_HLS_start_offset` must be a number of seconds, other parameters (`_HLS_primary_id`) are ignored |
+//! | `GET /channels/{slug}/sessions/{id}/ads/{break}/{position}/master.m3u8`, `…/master-fmp4.m3u8`, `…/{rung}/ts.m3u8`, `…/{rung or audio track}/fmp4.m3u8` | an asset of that list: the channel's variants, each a VOD playlist of the ad (its segments through the tracking URLs above) or of the slate |
+//!
 //! A bad session parameter is a 400 with a message; an unknown or expired session a 404.
 //!
 //! Players run on other sites' pages: every answer here, errors and redirects included, allows
@@ -24,15 +35,16 @@ use std::sync::{Arc, PoisonError};
 use axum::Json;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use onair_control::Refusal;
-use onair_control::ads::{AdEngine, Session, parse_params, tracking};
+use onair_control::ads::{AdEngine, Insertion, Session, parse_params, tracking};
 use onair_domain::{OutputFormat, Packaging, Ticks};
 use onair_playout::{
-    ChannelPlayout, MediaPlaylistOptions, MpdOptions, render_multivariant_with,
+    ChannelPlayout, InterstitialOptions, MediaPlaylistOptions, MpdOptions, render_asset_playlist,
+    render_interstitial_media_playlist, render_interstitial_multivariant, render_multivariant_with,
     render_session_media_playlist, render_session_mpd,
 };
 use serde::Deserialize;
@@ -74,6 +86,38 @@ pub fn router(state: SessionState) -> Router {
         .route(
             "/channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}",
             get(ad_segment),
+        )
+        .route(
+            "/channels/{slug}/interstitials/{rung}/ts.m3u8",
+            get(interstitial_ts),
+        )
+        .route(
+            "/channels/{slug}/interstitials/{rung}/fmp4.m3u8",
+            get(interstitial_fmp4),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/assets.json",
+            get(asset_list_ts),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/assets-fmp4.json",
+            get(asset_list_fmp4),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/{position}/master.m3u8",
+            get(asset_master_ts),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/{position}/master-fmp4.m3u8",
+            get(asset_master_fmp4),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/{position}/{rung}/ts.m3u8",
+            get(asset_media_ts),
+        )
+        .route(
+            "/channels/{slug}/sessions/{id}/ads/{break}/{position}/{rung}/fmp4.m3u8",
+            get(asset_media_fmp4),
         )
         .layer(axum::middleware::from_fn(cors))
         .with_state(state)
@@ -315,6 +359,15 @@ fn multivariant(
             OutputFormat::HlsFmp4
         },
     )?;
+    if interstitials(engine, &session.slug) {
+        let text = render_interstitial_multivariant(
+            &playout,
+            packaging,
+            &interstitials_prefix(&session.slug),
+            &[(SESSION_VARIABLE, &session.id)],
+        );
+        return Ok(playlist_response(text, PLAYLIST));
+    }
     let text = render_multivariant_with(&playout, packaging);
     let text = if prefix.is_empty() {
         text
@@ -322,6 +375,40 @@ fn multivariant(
         prefix_uris(&text, prefix)
     };
     Ok(playlist_response(text, PLAYLIST))
+}
+
+/// The variable an interstitial multivariant playlist defines as the session's id, for its
+/// shared media playlists' asset-list URLs.
+const SESSION_VARIABLE: &str = "sid";
+
+/// Whether `slug`'s ads are HLS Interstitials.
+fn interstitials(engine: &AdEngine, slug: &str) -> bool {
+    engine
+        .channel_ads(slug)
+        .is_some_and(|ads| ads.config.insertion == Insertion::Interstitials)
+}
+
+/// Where the channel's shared interstitial media playlists are.
+fn interstitials_prefix(slug: &str) -> String {
+    format!("/channels/{slug}/interstitials/")
+}
+
+/// The asset list of a break in `packaging`, under the session's tracking prefix of the break.
+fn asset_list_name(packaging: Packaging) -> &'static str {
+    if packaging == Packaging::Ts {
+        "assets.json"
+    } else {
+        "assets-fmp4.json"
+    }
+}
+
+/// An interstitial asset's multivariant playlist in `packaging`.
+fn asset_manifest_name(packaging: Packaging) -> &'static str {
+    if packaging == Packaging::Ts {
+        "master.m3u8"
+    } else {
+        "master-fmp4.m3u8"
+    }
 }
 
 /// Prefixes every URI of a multivariant playlist (lines and `URI="…"`) with `prefix`.
@@ -485,9 +572,286 @@ async fn ad_segment(
         .into_response())
 }
 
+async fn interstitial_ts(
+    State(state): State<SessionState>,
+    Path((slug, rung)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    interstitial_media(&state, &slug, &rung, &MediaPlaylistOptions::ts())
+}
+
+async fn interstitial_fmp4(
+    State(state): State<SessionState>,
+    Path((slug, rung)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    interstitial_media(&state, &slug, &rung, &MediaPlaylistOptions::fmp4())
+}
+
+/// A shared interstitial media playlist: no session in it, so players and CDNs cache it as the
+/// channel's own, for half a segment.
+fn interstitial_media(
+    state: &SessionState,
+    slug: &str,
+    rung: &str,
+    options: &MediaPlaylistOptions,
+) -> Result<Response, ApiError> {
+    if !interstitials(&state.engine, slug) {
+        return Err(ApiError(Refusal::NotFound(format!(
+            "channel {slug} does not insert its ads as HLS interstitials"
+        ))));
+    }
+    let playout = published(&state.engine, slug, options.output_format()).map_err(ApiError)?;
+    let asset_list_url = format!(
+        "/channels/{slug}/sessions/{{${SESSION_VARIABLE}}}/ads/{{break}}/{}",
+        asset_list_name(options.packaging)
+    );
+    let text = render_interstitial_media_playlist(
+        &playout,
+        rung,
+        state.engine.now(),
+        options,
+        &InterstitialOptions {
+            asset_list_url: &asset_list_url,
+            imports: &[SESSION_VARIABLE],
+        },
+    )
+    .ok_or_else(|| {
+        ApiError(Refusal::NotFound(format!(
+            "channel {slug} has no rendition {rung}"
+        )))
+    })?;
+    let mut response = playlist_response(text, PLAYLIST);
+    let max_age = (playout.target_duration_secs() / 2).max(1);
+    if let Ok(value) = HeaderValue::try_from(format!("public, max-age={max_age}")) {
+        response.headers_mut().insert(header::CACHE_CONTROL, value);
+    }
+    Ok(response)
+}
+
+async fn asset_list_ts(
+    State(state): State<SessionState>,
+    Path((slug, id, break_sequence)): Path<(String, String, u64)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let asked = (&slug[..], &id[..], break_sequence);
+    asset_list(&state, asked, Packaging::Ts, &uri, &headers).await
+}
+
+async fn asset_list_fmp4(
+    State(state): State<SessionState>,
+    Path((slug, id, break_sequence)): Path<(String, String, u64)>,
+    uri: Uri,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let asked = (&slug[..], &id[..], break_sequence);
+    asset_list(&state, asked, Packaging::Cmaf, &uri, &headers).await
+}
+
+/// The session's asset list for a break, its URIs on the scheme and host the player reached
+/// (hls.js loads an asset's URI as it is, so it must be absolute).
+async fn asset_list(
+    state: &SessionState,
+    (slug, id, break_sequence): (&str, &str, u64),
+    packaging: Packaging,
+    uri: &Uri,
+    headers: &HeaderMap,
+) -> Result<Response, ApiError> {
+    check_asset_list_query(uri.query().unwrap_or_default()).map_err(ApiError)?;
+    let session = state.engine.session(slug, id).await.map_err(ApiError)?;
+    let base_url = base_url_of(headers).unwrap_or_else(|| state.engine.origin());
+    let list = state
+        .engine
+        .asset_list(
+            &session,
+            break_sequence,
+            &base_url,
+            asset_manifest_name(packaging),
+        )
+        .map_err(ApiError)?;
+    let mut response = Json(list).into_response();
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(response)
+}
+
+/// A player adds `_HLS_primary_id` and, joining a break late, `_HLS_start_offset` (seconds into
+/// it) to an asset list's URL: the list is the whole break either way (the player starts within
+/// it), but a malformed query or offset is a 400.
+fn check_asset_list_query(query: &str) -> Result<(), Refusal> {
+    for (name, value) in query_pairs(query)? {
+        if name == "_HLS_start_offset"
+            && !value
+                .parse::<f64>()
+                .is_ok_and(|offset| offset.is_finite() && offset >= 0.0)
+        {
+            return Err(Refusal::BadRequest(format!(
+                "_HLS_start_offset {value:?} is not a number of seconds"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// `scheme://host` of a request: its `Host`, on https when a proxy says so.
+fn base_url_of(headers: &HeaderMap) -> Option<String> {
+    let host = headers.get(header::HOST)?.to_str().ok()?;
+    if host.is_empty() || host.contains(['/', ' ', '"']) {
+        return None;
+    }
+    let https = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|proto| proto.split(',').next().map(str::trim) == Some("https"));
+    Some(format!("{}://{host}", if https { "https" } else { "http" }))
+}
+
+/// An interstitial asset of a session's break, and the channel it airs on.
+async fn interstitial_asset(
+    state: &SessionState,
+    (slug, id, break_sequence, position): (&str, &str, u64, usize),
+    output: OutputFormat,
+) -> Result<(Arc<ChannelPlayout>, onair_control::ads::InterstitialAsset), ApiError> {
+    let session = state.engine.session(slug, id).await.map_err(ApiError)?;
+    let playout = published(&state.engine, slug, output).map_err(ApiError)?;
+    let asset = state
+        .engine
+        .interstitial_assets(&session, break_sequence)
+        .map_err(ApiError)?
+        .into_iter()
+        .nth(position)
+        .ok_or_else(|| {
+            ApiError(Refusal::NotFound(format!(
+                "session {id} has no asset {position} in break {break_sequence}"
+            )))
+        })?;
+    Ok((playout, asset))
+}
+
+type AssetPath = Path<(String, String, u64, usize)>;
+type AssetMediaPath = Path<(String, String, u64, usize, String)>;
+
+async fn asset_master_ts(
+    State(state): State<SessionState>,
+    Path(key): AssetPath,
+) -> Result<Response, ApiError> {
+    asset_master(&state, key, Packaging::Ts).await
+}
+
+async fn asset_master_fmp4(
+    State(state): State<SessionState>,
+    Path(key): AssetPath,
+) -> Result<Response, ApiError> {
+    asset_master(&state, key, Packaging::Cmaf).await
+}
+
+/// An interstitial asset's multivariant playlist: the channel's variants, relative.
+async fn asset_master(
+    state: &SessionState,
+    (slug, id, break_sequence, position): (String, String, u64, usize),
+    packaging: Packaging,
+) -> Result<Response, ApiError> {
+    let key = (slug.as_str(), id.as_str(), break_sequence, position);
+    let output = MediaPlaylistOptions {
+        packaging,
+        ..MediaPlaylistOptions::default()
+    }
+    .output_format();
+    let (playout, _) = interstitial_asset(state, key, output).await?;
+    Ok(playlist_response(
+        render_multivariant_with(&playout, packaging),
+        PLAYLIST,
+    ))
+}
+
+async fn asset_media_ts(
+    State(state): State<SessionState>,
+    Path((slug, id, break_sequence, position, rung)): AssetMediaPath,
+) -> Result<Response, ApiError> {
+    let key = (slug.as_str(), id.as_str(), break_sequence, position);
+    asset_media(&state, key, &rung, Packaging::Ts).await
+}
+
+async fn asset_media_fmp4(
+    State(state): State<SessionState>,
+    Path((slug, id, break_sequence, position, rung)): AssetMediaPath,
+) -> Result<Response, ApiError> {
+    let key = (slug.as_str(), id.as_str(), break_sequence, position);
+    asset_media(&state, key, &rung, Packaging::Cmaf).await
+}
+
+/// The VOD playlist of an interstitial asset's run for `rung`.
+async fn asset_media(
+    state: &SessionState,
+    key: (&str, &str, u64, usize),
+    rung: &str,
+    packaging: Packaging,
+) -> Result<Response, ApiError> {
+    let output = MediaPlaylistOptions {
+        packaging,
+        ..MediaPlaylistOptions::default()
+    }
+    .output_format();
+    let (playout, asset) = interstitial_asset(state, key, output).await?;
+    let text = render_asset_playlist(
+        &playout,
+        &asset.runs,
+        asset.assets(),
+        rung,
+        packaging,
+        asset.tracking.as_deref(),
+    )
+    .ok_or_else(|| {
+        ApiError(Refusal::NotFound(format!(
+            "asset {} of break {} has no rendition {rung}",
+            key.3, key.2
+        )))
+    })?;
+    Ok(playlist_response(text, PLAYLIST))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_asset_list_takes_the_players_parameters_and_refuses_a_bad_offset() {
+        assert!(check_asset_list_query("").is_ok());
+        assert!(check_asset_list_query("_HLS_primary_id=ab-12&_HLS_start_offset=12.5").is_ok());
+        for bad in ["_HLS_start_offset=soon", "_HLS_start_offset=-1", "x=%zz"] {
+            assert!(
+                matches!(check_asset_list_query(bad), Err(Refusal::BadRequest(_))),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn asset_uris_are_on_the_host_the_player_reached() {
+        let request = |headers: &[(&'static str, &'static str)]| {
+            let mut map = HeaderMap::new();
+            for (name, value) in headers {
+                map.insert(
+                    header::HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                );
+            }
+            map
+        };
+        assert_eq!(
+            base_url_of(&request(&[("host", "127.0.0.1:8080")])).as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(
+            base_url_of(&request(&[
+                ("host", "tv.example"),
+                ("x-forwarded-proto", "https")
+            ]))
+            .as_deref(),
+            Some("https://tv.example")
+        );
+        assert_eq!(base_url_of(&request(&[])), None);
+    }
 
     #[test]
     fn a_multivariant_playlist_points_into_the_session() {
