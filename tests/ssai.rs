@@ -181,8 +181,12 @@ async fn beacon(
 // ---------------------------------------------------------------------------------------------
 // The server
 
-/// A private copy of the demo database whose channel takes its ads from `ad_server`.
-fn demo_copy_with_ads(ad_server: SocketAddr) -> (tempfile::TempDir, std::path::PathBuf) {
+/// A private copy of the demo database whose channel takes its ads from `ad_server`, inserted
+/// as `insertion` says (`stitched` or `interstitials`).
+fn demo_copy_with_ads(
+    ad_server: SocketAddr,
+    insertion: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
     let shared = demo_data_dir();
     let copy = tempfile::tempdir().unwrap();
     copy_demo_database(copy.path());
@@ -206,6 +210,7 @@ fn demo_copy_with_ads(ad_server: SocketAddr) -> (tempfile::TempDir, std::path::P
             "freeze_seconds": 4,
             "timeout_ms": 1500,
             "allow_private": true,
+            "insertion": insertion,
         });
         store
             .put_ad_config(
@@ -257,6 +262,37 @@ fn server_on_clock(
         ],
     );
     (server, config_dir)
+}
+
+/// A server on a private copy of the demo whose ads come from a fresh test ad server, inserted
+/// as `insertion` says, on a clock 17 s before the next break: sessions created at once are
+/// decided for it.
+struct BeforeBreak {
+    ad_server: AdServer,
+    data: tempfile::TempDir,
+    media: std::path::PathBuf,
+    break_start: DateTime<Utc>,
+    server: Server,
+    _config: tempfile::TempDir,
+}
+
+fn serve_before_break(insertion: &str) -> BeforeBreak {
+    let (ad_address, ad_server) = start_ad_server();
+    let (data, media) = demo_copy_with_ads(ad_address, insertion);
+    let break_start = next_break();
+    let (server, _config) = server_on_clock(
+        break_start - chrono::Duration::seconds(17),
+        data.path(),
+        &media,
+    );
+    BeforeBreak {
+        ad_server,
+        data,
+        media,
+        break_start,
+        server,
+        _config,
+    }
 }
 
 fn post_session(server: &Server, params: Value, ip: &str, agent: &str) -> (u16, Value) {
@@ -332,14 +368,14 @@ fn listed(text: &str) -> Vec<Listed> {
 #[test]
 fn sessions_get_their_own_ads_in_the_break_with_its_length_and_beacons_fire_once_in_order_on_segment_fetch()
  {
-    let (ad_address, ad_server) = start_ad_server();
-    let (data, media) = demo_copy_with_ads(ad_address);
-    let break_start = next_break();
-    let (server, _config) = server_on_clock(
-        break_start - chrono::Duration::seconds(17),
-        data.path(),
-        &media,
-    );
+    let BeforeBreak {
+        ad_server,
+        data,
+        media,
+        break_start,
+        server,
+        _config,
+    } = serve_before_break("stitched");
 
     // Sessions: two that get ads, and three whose ad server answers garbage, too late, nothing.
     let (status, one) = post_session(
@@ -662,7 +698,7 @@ fn sessions_get_their_own_ads_in_the_break_with_its_length_and_beacons_fire_once
 #[test]
 fn the_tag_inspector_shows_every_hop_the_pod_the_files_and_whether_each_creative_is_ready() {
     let (ad_address, ad_server) = start_ad_server();
-    let (data, _media) = demo_copy_with_ads(ad_address);
+    let (data, _media) = demo_copy_with_ads(ad_address, "stitched");
     let tag = format!("http://{ad_address}/vast?sid=inspector&mode=ok");
     let output = support::onair(
         &[
@@ -732,4 +768,285 @@ fn the_tag_inspector_shows_every_hop_the_pod_the_files_and_whether_each_creative
         hop["error"].as_str().unwrap().contains("loopback"),
         "{report:#}"
     );
+}
+
+/// What `url` answers as text, following redirects.
+fn get_following(url: &str) -> (u16, String) {
+    block_on(async {
+        let response = reqwest::get(url).await.unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    })
+}
+
+#[test]
+fn interstitial_sessions_share_the_channels_playlist_and_get_their_ads_from_their_asset_list_with_beacons_once()
+ {
+    // The data and configuration folders live as long as the server.
+    let BeforeBreak {
+        ad_server,
+        data: _data,
+        break_start,
+        server,
+        _config,
+        ..
+    } = serve_before_break("interstitials");
+    let (status, one) = post_session(
+        &server,
+        json!({"mode": "ok"}),
+        "198.51.100.1",
+        "PlayerOne/1.0",
+    );
+    assert_eq!(status, 201, "{one}");
+    let (status, empty) = post_session(
+        &server,
+        json!({"mode": "empty"}),
+        "198.51.100.5",
+        "PlayerTwo/2.0",
+    );
+    assert_eq!(status, 201, "{empty}");
+    let (first, other) = (
+        one["session_id"].as_str().unwrap().to_owned(),
+        empty["session_id"].as_str().unwrap().to_owned(),
+    );
+
+    // A session's multivariant playlists (explicit or implicit) define it and name the
+    // channel's shared interstitial playlists.
+    for (url, session) in [
+        (
+            format!("/channels/demo/sessions/{first}/master.m3u8"),
+            Some(&first),
+        ),
+        ("/channels/demo/master-fmp4.m3u8?aid=7".to_owned(), None),
+    ] {
+        let (status, master) = get_text(&format!("{}{url}", server.url));
+        assert_eq!(status, 200, "{master}");
+        assert!(master.contains("#EXT-X-VERSION:8\n"), "{master}");
+        let define = master
+            .lines()
+            .find(|line| line.starts_with("#EXT-X-DEFINE:NAME=\"sid\",VALUE=\""))
+            .unwrap_or_else(|| panic!("the session is defined: {master}"));
+        if let Some(session) = session {
+            assert!(define.contains(session.as_str()), "{define}");
+        }
+        let uris: Vec<&str> = master
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect();
+        assert!(
+            !uris.is_empty()
+                && uris
+                    .iter()
+                    .all(|uri| uri.starts_with("/channels/demo/interstitials/")),
+            "{master}"
+        );
+    }
+
+    // The shared playlist declares the break once its start is the edge: same bytes for every
+    // viewer (it names none), cacheable, the channel's segments under it.
+    let shared = format!("{}/channels/demo/interstitials/360p/ts.m3u8", server.url);
+    let mut declared = None;
+    while declared.is_none() && server_now(&server) < break_start + chrono::Duration::seconds(6) {
+        let (status, text) = get_text(&shared);
+        assert_eq!(status, 200, "{text}");
+        assert!(text.contains("#EXT-X-DEFINE:IMPORT=\"sid\"\n"), "{text}");
+        assert!(!text.contains(&first) && !text.contains(&other), "{text}");
+        declared = text
+            .lines()
+            .find(|line| line.contains("CLASS=\"com.apple.hls.interstitial\""))
+            .map(str::to_owned);
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let declared = declared.expect("the break is declared by the time it starts");
+    let start_date = format!(
+        "START-DATE=\"{}\"",
+        break_start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    );
+    assert!(declared.contains(&start_date), "{declared}");
+    assert!(
+        declared.contains(",DURATION=60.000,X-PLAYOUT-LIMIT=60.000,"),
+        "{declared}"
+    );
+    assert!(
+        declared.contains("X-RESTRICT=\"SKIP,JUMP\"") && declared.contains("X-SNAP=\"OUT,IN\""),
+        "{declared}"
+    );
+    let list_url = declared
+        .split("X-ASSET-LIST=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap()
+        .to_owned();
+    assert!(
+        list_url.starts_with("/channels/demo/sessions/{$sid}/ads/")
+            && list_url.ends_with("/assets.json"),
+        "{list_url}"
+    );
+    let break_sequence: u64 = list_url.split('/').nth(6).unwrap().parse().unwrap();
+    let cache_control = block_on(async {
+        reqwest::get(&shared).await.unwrap().headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .to_owned()
+    });
+    assert!(cache_control.starts_with("public"), "{cache_control}");
+
+    // The decided session's list: its ads, then slate, adding up to the break; every URI
+    // absolute, on this server.
+    let list_of = |session: &str, query: &str| {
+        get_text(&format!(
+            "{}{}{query}",
+            server.url,
+            list_url.replace("{$sid}", session)
+        ))
+    };
+    let (status, text) = list_of(&first, "?_HLS_primary_id=abc&_HLS_start_offset=0");
+    assert_eq!(status, 200, "{text}");
+    let list: Value = serde_json::from_str(&text).unwrap();
+    let assets = list["ASSETS"].as_array().unwrap();
+    let total_ms: i64 = assets
+        .iter()
+        .map(|asset| (asset["DURATION"].as_f64().unwrap() * 1000.0).round() as i64)
+        .sum();
+    assert_eq!(total_ms, 60_000, "the assets last the break: {list}");
+    let first_ad_ms = if first.bytes().map(u32::from).sum::<u32>() % 2 == 0 {
+        16_000
+    } else {
+        12_000
+    };
+    let durations: Vec<i64> = assets
+        .iter()
+        .map(|asset| (asset["DURATION"].as_f64().unwrap() * 1000.0).round() as i64)
+        .collect();
+    assert_eq!(
+        durations,
+        [first_ad_ms, 20_000, 60_000 - first_ad_ms - 20_000],
+        "ad A or C, ad B, then slate: {list}"
+    );
+    let asset_prefix = format!(
+        "{}/channels/demo/sessions/{first}/ads/{break_sequence}/",
+        server.url
+    );
+    for (position, asset) in assets.iter().enumerate() {
+        assert_eq!(
+            asset["URI"],
+            format!("{asset_prefix}{position}/master.m3u8"),
+            "{list}"
+        );
+    }
+
+    // An undecided (here: unfilled) session's list is empty: the channel's break plays.
+    let (status, text) = list_of(&other, "");
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&text).unwrap(),
+        json!({"ASSETS": []})
+    );
+    // An unknown session is a 404, a bad offset a 400, a segment that starts no break a 404.
+    let (status, _) = list_of(&"0".repeat(32), "");
+    assert_eq!(status, 404);
+    let (status, text) = list_of(&first, "?_HLS_start_offset=soon");
+    assert_eq!(status, 400, "{text}");
+    let (status, _) = get_text(&format!(
+        "{}/channels/demo/sessions/{first}/ads/{}/assets.json",
+        server.url,
+        break_sequence + 1
+    ));
+    assert_eq!(status, 404);
+
+    // Each ad asset is a VOD playlist per variant whose segments go through the session's
+    // tracking URLs; a player fetching them fires each beacon once, whatever it fetches twice.
+    for (position, asset) in assets.iter().enumerate().take(2) {
+        let (status, master) = get_text(&format!("{asset_prefix}{position}/master.m3u8"));
+        assert_eq!(status, 200, "{master}");
+        let variant = master
+            .lines()
+            .find(|line| line.starts_with("360p/"))
+            .unwrap_or_else(|| panic!("{master}"));
+        let (status, playlist) = get_text(&format!("{asset_prefix}{position}/{variant}"));
+        assert_eq!(status, 200, "{playlist}");
+        assert!(
+            playlist.contains("#EXT-X-PLAYLIST-TYPE:VOD\n")
+                && playlist.ends_with("#EXT-X-ENDLIST\n"),
+            "{playlist}"
+        );
+        let tracked =
+            format!("/channels/demo/sessions/{first}/ads/{break_sequence}/{position}/media/");
+        let segments: Vec<&str> = playlist
+            .lines()
+            .filter(|line| !line.starts_with('#'))
+            .collect();
+        assert_eq!(
+            listed(&format!(
+                "#EXT-X-PROGRAM-DATE-TIME:2000-01-01T00:00:00Z\n{playlist}"
+            ))
+            .iter()
+            .map(|segment| segment.duration_ms)
+            .sum::<i64>(),
+            (asset["DURATION"].as_f64().unwrap() * 1000.0).round() as i64,
+            "the asset's playlist lasts what the list says"
+        );
+        for _twice in 0..2 {
+            for segment in &segments {
+                assert!(segment.starts_with(&tracked), "{segment}");
+                let (status, _) = get_following(&format!("{}{segment}", server.url));
+                assert_eq!(
+                    status, 200,
+                    "{segment} redirects to a segment that is there"
+                );
+            }
+        }
+    }
+    let slate = &assets[2]["URI"]
+        .as_str()
+        .unwrap()
+        .replace("master.m3u8", "360p/ts.m3u8");
+    let (status, playlist) = get_text(slate);
+    assert_eq!(status, 200, "{playlist}");
+    assert!(
+        playlist.contains("\n/media/"),
+        "the slate plays from /media/: {playlist}"
+    );
+
+    std::thread::sleep(Duration::from_secs(3));
+    let hits = ad_server.hits.lock().unwrap().clone();
+    for ad in [if first_ad_ms == 16_000 { "a" } else { "c" }, "b"] {
+        let events: Vec<&str> = hits
+            .iter()
+            .filter(|hit| {
+                hit.query.get("sid") == Some(&first)
+                    && hit.query.get("ad").map(String::as_str) == Some(ad)
+            })
+            .map(|hit| hit.query["event"].as_str())
+            .collect();
+        assert_eq!(
+            events,
+            [
+                "impression",
+                "start",
+                "firstQuartile",
+                "midpoint",
+                "thirdQuartile",
+                "complete"
+            ],
+            "ad {ad}: each event once, in order"
+        );
+    }
+
+    // The tracking JSON still says what the session airs; DASH stays stitched.
+    let (status, text) = get_text(&format!(
+        "{}/channels/demo/sessions/{first}/tracking",
+        server.url
+    ));
+    assert_eq!(status, 200, "{text}");
+    let tracking: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(
+        tracking["avails"][0]["ads"].as_array().unwrap().len(),
+        2,
+        "{tracking}"
+    );
+    let (status, mpd) = get_text(&format!(
+        "{}/channels/demo/sessions/{first}/manifest.mpd",
+        server.url
+    ));
+    assert_eq!(status, 200, "{mpd}");
 }

@@ -1,7 +1,7 @@
 // Starts the real onair binary for browser tests: the demo channel, served on a free port, on the
 // wall clock or on a virtual clock that starts near a clip boundary.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -28,7 +28,7 @@ export function prepareDemo() {
 export function serve() {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(onairBin, ['serve'], {
-      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
+      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -48,14 +48,39 @@ export function serve() {
   });
 }
 
-/** Serves the demo data on 127.0.0.1:0 with a virtual clock from `start` (a Date) at `speed`. */
-export function serveOnClock(start, speed) {
+/**
+ * A private copy of the demo's data whose channel inserts its ads as `insertion` says
+ * (`interstitials` or `stitched`): a consistent snapshot of the database (`VACUUM INTO`), the
+ * demo ad server's files and the media shared. Resolves to { dataDir, mediaDir, remove }.
+ */
+export function copyDemoWithInsertion(insertion) {
+  const dataDir = mkdtempSync(join(tmpdir(), 'onair-demo-copy-'));
+  const snapshot = spawnSync('sqlite3', [join(demoDataDir, 'onair.db'), `VACUUM INTO '${join(dataDir, 'onair.db')}'`], { encoding: 'utf8' });
+  if (snapshot.status !== 0) throw new Error(`sqlite3 could not copy the demo database: ${snapshot.stderr}`);
+  symlinkSync(join(demoDataDir, 'demo-ads'), join(dataDir, 'demo-ads'));
+  const mediaDir = join(demoDataDir, 'media');
+  const env = { ...process.env, ONAIR_DATA_DIR: dataDir, ONAIR_MEDIA_DIR: mediaDir, ONAIR_LOG: 'warn' };
+  const shown = spawnSync(onairBin, ['ads', 'show', 'demo'], { env, encoding: 'utf8' });
+  if (shown.status !== 0) throw new Error(`onair ads show demo failed: ${shown.stderr}`);
+  const settings = join(dataDir, 'ads.json');
+  writeFileSync(settings, JSON.stringify({ ...JSON.parse(shown.stdout).config, insertion }));
+  const set = spawnSync(onairBin, ['ads', 'set', 'demo', settings], { env, encoding: 'utf8' });
+  if (set.status !== 0) throw new Error(`onair ads set demo failed: ${set.stderr}`);
+  return { dataDir, mediaDir, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+/**
+ * Serves the demo data (or `data`, from `copyDemoWithInsertion`) on 127.0.0.1:0 with a virtual
+ * clock from `start` (a Date) at `speed`.
+ */
+export function serveOnClock(start, speed, data = null) {
   const configDir = mkdtempSync(join(tmpdir(), 'onair-clock-'));
   const config = join(configDir, 'onair.toml');
   writeFileSync(config, `[playout]\nvirtual_clock = { start = "${start.toISOString()}", speed = ${speed.toFixed(3)} }\n`);
   return new Promise((resolvePromise, reject) => {
+    const dirs = data === null ? { ONAIR_DATA_DIR: demoDataDir } : { ONAIR_DATA_DIR: data.dataDir, ONAIR_MEDIA_DIR: data.mediaDir };
     const child = spawn(onairBin, ['--config', config, 'serve'], {
-      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
+      env: { ...process.env, ...dirs, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -162,13 +187,13 @@ export function demoBreakAfter(at) {
 }
 
 /**
- * Serves the demo data on a clock at normal speed that starts `secondsBefore` seconds before the
- * demo's next ad break (after the grid's start, which is the midnight before `onair demo` made
- * it); resolves to { url, stop, breakStart, breakEnd } (ms).
+ * Serves the demo data (or `data`, as `serveOnClock`) on a clock at normal speed that starts
+ * `secondsBefore` seconds before the demo's next ad break (after the grid's start, which is the
+ * midnight before `onair demo` made it); resolves to { url, stop, breakStart, breakEnd } (ms).
  */
-export async function serveBeforeDemoBreak(secondsBefore) {
+export async function serveBeforeDemoBreak(secondsBefore, data = null) {
   const breakStart = demoBreakAfter(Date.now());
-  const server = await serveOnClock(new Date(breakStart - secondsBefore * 1000), 1);
+  const server = await serveOnClock(new Date(breakStart - secondsBefore * 1000), 1, data);
   return { ...server, breakStart, breakEnd: breakStart + demoBreakLength };
 }
 
