@@ -9,6 +9,7 @@ use onair_domain::{
 };
 
 use crate::dash::SegmentTemplate;
+use crate::live::LiveHandle;
 
 /// Why a [`ChannelPlayout`] could not be built: the timeline plays something the assets lack.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -88,6 +89,8 @@ pub struct ChannelPlayout {
     audio_tracks: Vec<AudioTrack>,
     /// `timeline.longest_segment().ceil_secs()`, computed once: it walks every segment.
     target_duration_secs: i64,
+    /// What its live items air, decided slot by slot (empty when it has none).
+    live: LiveHandle,
 }
 
 impl ChannelPlayout {
@@ -187,7 +190,19 @@ impl ChannelPlayout {
             assets,
             audio_tracks,
             target_duration_secs,
+            live: LiveHandle::default(),
         })
+    }
+
+    /// This playout sharing `live` (a new plan of a channel keeps its live airings).
+    pub fn with_live(mut self, live: LiveHandle) -> ChannelPlayout {
+        self.live = live;
+        self
+    }
+
+    /// What its live items air; HLS lists it, DASH airs the fallback for now.
+    pub fn live(&self) -> &LiveHandle {
+        &self.live
     }
 
     pub fn channel(&self) -> &Channel {

@@ -98,7 +98,7 @@ pub fn render_session_mpd(
     if !playout.publishes(OutputFormat::Dash) {
         return None;
     }
-    let (numbering, window) = window::live_window(playout, now, fill)?;
+    let (numbering, window) = window::live_window(playout, now, fill, None)?;
     let timeline = playout.timeline();
     let target = playout.target_duration_secs();
     let window_secs = target * i64::from(playout.channel().window_segments.max(1));

@@ -330,7 +330,10 @@ pub(crate) fn render_track_playlist(
         return None;
     }
     let (name, packaging) = playout.rendition_key(track, options.packaging)?;
-    let (numbering, window) = window::live_window(playout, now, fill)?;
+    // Live segments are MPEG-TS for now: HLS-fMP4 (and DASH) air a live item's fallback.
+    let live = playout.live().get();
+    let live = (packaging == Packaging::Ts).then_some(&*live);
+    let (numbering, window) = window::live_window(playout, now, fill, live)?;
     let mut listed = Vec::with_capacity(window.len());
     for aired in window {
         // ChannelPlayout::new checked that every file of the channel's own assets exists.

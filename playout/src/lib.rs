@@ -12,6 +12,7 @@ mod channel;
 pub mod dash;
 pub mod hls;
 pub mod interstitials;
+pub mod live;
 pub mod llhls;
 pub mod origin;
 mod playlist_cache;
@@ -34,5 +35,6 @@ pub use interstitials::{
     InterstitialOptions, render_asset_playlist, render_interstitial_media_playlist,
     render_interstitial_multivariant,
 };
+pub use live::{LiveAirings, LiveHandle, LiveItemAiring, LiveItemRun, LiveRun};
 pub use origin::{Directory, OriginState, router};
 pub use window::{BreakFill, ChannelBreaks, Fill};

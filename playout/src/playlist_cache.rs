@@ -67,7 +67,11 @@ pub(crate) struct PlaylistCache {
     channels: RwLock<HashMap<String, Arc<ChannelEntry>>>,
 }
 
-type MediaSlot = RwLock<Option<(WindowKey, Rendered)>>;
+/// What a cached manifest was rendered for: the window, and the generation of the channel's
+/// live airings (a live slot decided changes the playlist within one window).
+type SlotKey = (WindowKey, u64);
+
+type MediaSlot = RwLock<Option<(SlotKey, Rendered)>>;
 
 #[derive(Debug)]
 struct ChannelEntry {
@@ -115,7 +119,7 @@ impl ChannelEntry {
 /// requests at a boundary may both render, identically.
 fn cached(
     slot: &MediaSlot,
-    key: WindowKey,
+    key: SlotKey,
     render: impl FnOnce() -> Option<String>,
 ) -> Option<Rendered> {
     if let Some((cached_key, rendered)) = &*slot.read().unwrap_or_else(PoisonError::into_inner)
@@ -155,9 +159,11 @@ impl PlaylistCache {
         options: &MpdOptions,
     ) -> Option<Rendered> {
         let entry = self.entry(slug, playout);
-        cached(&entry.mpd, hls::window_key(playout.timeline(), now), || {
-            dash::render_mpd(playout, now, options)
-        })
+        cached(
+            &entry.mpd,
+            (hls::window_key(playout.timeline(), now), 0),
+            || dash::render_mpd(playout, now, options),
+        )
     }
 
     /// The media playlist of `track` at `now`, rendered again only when its window has moved;
@@ -172,16 +178,23 @@ impl PlaylistCache {
     ) -> Option<Rendered> {
         let entry = self.entry(slug, playout);
         let slot = entry.media_slot(options.packaging, track)?;
-        cached(slot, hls::window_key(playout.timeline(), now), || {
-            hls::render_track_playlist(
-                playout,
-                track,
-                now,
-                options,
-                &crate::window::ChannelBreaks,
-                None,
-            )
-        })
+        cached(
+            slot,
+            (
+                hls::window_key(playout.timeline(), now),
+                playout.live().generation(),
+            ),
+            || {
+                hls::render_track_playlist(
+                    playout,
+                    track,
+                    now,
+                    options,
+                    &crate::window::ChannelBreaks,
+                    None,
+                )
+            },
+        )
     }
 
     /// Drops what was rendered for a channel that left the directory.

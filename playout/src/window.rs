@@ -21,6 +21,7 @@ use std::collections::HashMap;
 use onair_domain::{Asset, AssetId, BreakAiring, Run, SegmentAt, Ticks, Timestamp};
 
 use crate::ChannelPlayout;
+use crate::live::{LiveAirings, SlotAiring};
 
 /// What a session airs in an ad break instead of the planned runs.
 #[derive(Debug, Clone, Copy)]
@@ -118,23 +119,43 @@ impl Aired<'_> {
 }
 
 /// The live window at `now` and the numbering of its first segment (of the next one to be
-/// listed when the window is still empty), both with the session's discontinuity shift. `None`
-/// only for a timeline that has no segment at its origin, which [`ChannelPlayout::new`] rules
-/// out.
+/// listed when the window is still empty), both with the session's discontinuity shift. With
+/// `live`, the channel's live items air what it decided, and the window stops before the first
+/// slot it has not decided yet. `None` only for a timeline that has no segment at its origin,
+/// which [`ChannelPlayout::new`] rules out.
 pub(crate) fn live_window<'a>(
     playout: &'a ChannelPlayout,
     now: Timestamp,
     fill: &'a dyn BreakFill,
+    live: Option<&'a LiveAirings>,
 ) -> Option<(SegmentAt, Vec<Aired<'a>>)> {
     let timeline = playout.timeline();
     let window = timeline.live_window(now, playout.channel().window_segments as usize);
     let mut aired = Vec::with_capacity(window.len());
-    for at in window {
-        aired.push(airing_of(playout, at, fill)?);
+    for at in window.iter().copied() {
+        let slot = live.map(|live| live.airing(at.media_sequence));
+        if matches!(slot, Some(SlotAiring::Undecided)) {
+            break;
+        }
+        aired.push(airing_of(playout, at, fill, slot)?);
     }
     let numbering = match aired.first() {
         Some(first) => first.at,
-        None => shifted(timeline.segment_at(timeline.origin())?, fill),
+        None => {
+            // The segment listed next: the window's first (an undecided live slot), or the
+            // origin's.
+            let next = match window.first() {
+                Some(at) => *at,
+                None => timeline.segment_at(timeline.origin())?,
+            };
+            let mut next = shifted(next, fill);
+            if let Some(live) = live {
+                let shift = live.shift(next.media_sequence);
+                next.discontinuity_sequence =
+                    next.discontinuity_sequence.saturating_add_signed(shift);
+            }
+            next
+        }
     };
     Some((numbering, aired))
 }
@@ -148,30 +169,62 @@ fn shifted(mut at: SegmentAt, fill: &dyn BreakFill) -> SegmentAt {
 
 fn airing_of<'a>(
     playout: &'a ChannelPlayout,
-    at: SegmentAt,
+    mut at: SegmentAt,
     fill: &'a dyn BreakFill,
+    slot: Option<SlotAiring<'a>>,
 ) -> Option<Aired<'a>> {
     let timeline = playout.timeline();
     let in_break = timeline.break_of(&at);
     let after_break = timeline.break_ending_before(&at);
+    let live_shift = match slot {
+        Some(SlotAiring::Planned { shift }) => shift,
+        _ => 0,
+    };
     if let Some(airing) = in_break
         && let Some(fill_of_break) = fill.fill(&airing)
         && fill_of_break.fits(&airing)
         && let Some(filled) = filled(at, &airing, fill_of_break)
     {
+        let mut filled_at = shifted(filled.at, fill);
+        filled_at.discontinuity_sequence = filled_at
+            .discontinuity_sequence
+            .saturating_add_signed(live_shift);
         return Some(Aired {
-            at: shifted(filled.at, fill),
+            at: filled_at,
             in_break,
             after_break,
             ..filled
         });
     }
-    let run = timeline.run(at.run_index);
+    let run_start = timeline.run_start(&at);
+    let mut run = timeline.run(at.run_index);
+    let mut asset = playout.assets().get(&run.asset_id)?;
+    let mut aired_run_start = run_start;
+    match slot {
+        Some(SlotAiring::Decided {
+            discontinuity_sequence,
+            starts_run,
+            live,
+        }) => {
+            at.discontinuity_sequence = discontinuity_sequence;
+            at.starts_run = starts_run;
+            if let Some((live, segment_index)) = live {
+                at.segment_index = segment_index;
+                run = &live.run;
+                asset = &live.asset;
+                aired_run_start = live.start;
+            }
+        }
+        Some(SlotAiring::Planned { shift }) => {
+            at.discontinuity_sequence = at.discontinuity_sequence.saturating_add_signed(shift);
+        }
+        Some(SlotAiring::Undecided) | None => {}
+    }
     Some(Aired {
         at: shifted(at, fill),
         run,
-        asset: playout.assets().get(&run.asset_id)?,
-        run_start: timeline.run_start(&at),
+        asset,
+        run_start: aired_run_start,
         in_break,
         after_break,
         tracking: None,
