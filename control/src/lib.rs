@@ -12,6 +12,8 @@
 //!   step with the database;
 //! - [`ads`]: server-side ad insertion: ad settings, sessions, decisions ahead of breaks,
 //!   beacons on segment fetch, the report and the tag inspector;
+//! - [`live`]: live sources, the ingest's calls, and the live slots of every channel decided
+//!   the same on every replica;
 //! - [`as_run`]: the as-run export and its reconciliation with the plan;
 //! - [`channels`], [`assets`], [`ladders`]: channels, the asset library and ladders as a user
 //!   manages them.
@@ -27,6 +29,7 @@ pub mod assets;
 pub mod channels;
 pub mod grid;
 pub mod ladders;
+pub mod live;
 pub mod refusal;
 pub mod registry;
 pub mod schedule;

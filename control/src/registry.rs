@@ -137,6 +137,11 @@ impl ChannelRefresher {
             let (name, on_air) = (channel.name.clone(), channel.on_air);
             match self.load(channel, now).await {
                 Ok((playout, plan, replan_at)) => {
+                    // A new plan keeps what the channel's live items aired (the past is locked).
+                    let playout = match self.directory.get(&slug) {
+                        Some(old) => playout.with_live(old.live().clone()),
+                        None => playout,
+                    };
                     self.directory.replace(&slug, Arc::new(playout));
                     self.plans.replace(PlannedChannel {
                         slug: slug.clone(),

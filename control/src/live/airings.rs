@@ -1,0 +1,545 @@
+//! The loop that decides every live slot of every channel on air (see [`crate::live`]) and
+//! hands playout the result, and the grid each source is cut on.
+//!
+//! Each pass reads the store once per live item occurrence near now: the occurrences of the
+//! plan's live items (every period of a repeating timeline) that overlap the last
+//! [`LiveTimes::lookback`] or start within [`LiveTimes::lookahead`]. An occurrence's decided
+//! runs are kept between passes, and only the slots past them are read again.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use onair_domain::{
+    Asset, AssetId, AssetState, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo,
+    SegmentTrack, Ticks, Timestamp,
+};
+use onair_playout::origin::Directory;
+use onair_playout::{ChannelPlayout, LiveAirings, LiveItemAiring, LiveItemRun, LiveRun};
+use onair_scheduler::Plan;
+use onair_store::{LiveSegmentRow, LiveSourceRow};
+
+use crate::Control;
+use crate::refusal::Refusal;
+use crate::registry::{PlannedChannel, PlannedChannels};
+
+/// The times that decide a slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LiveTimes {
+    /// A live segment recorded later than this after its slot ends is not used.
+    pub grace: Ticks,
+    /// A slot is decided this long after its deadline, so every replica reads the same rows.
+    pub margin: Ticks,
+    /// Occurrences that ended longer ago than this are no longer read (what they added to the
+    /// discontinuity sequence is read from the store).
+    pub lookback: Ticks,
+    /// Occurrences starting within this are read ahead, so the ingest knows their grid.
+    pub lookahead: Ticks,
+}
+
+impl Default for LiveTimes {
+    fn default() -> LiveTimes {
+        LiveTimes {
+            grace: Ticks::from_millis(1_000),
+            margin: Ticks::from_millis(500),
+            lookback: Ticks::from_secs(3_600),
+            lookahead: Ticks::from_secs(120),
+        }
+    }
+}
+
+/// A source's cut grid: slots of `segment` from `anchor`, for the occurrence airing or next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anchor {
+    pub anchor: Timestamp,
+    pub segment: Ticks,
+}
+
+/// One live item occurrence as decided so far, kept between passes.
+#[derive(Debug, Clone)]
+struct Occurrence {
+    airing: LiveItemAiring,
+    source: String,
+    /// The decided slots: live (publish) or the planned run index.
+    slots: Vec<SlotKind>,
+    /// Recorded in the store once complete.
+    recorded: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SlotKind {
+    Live { publish: i64 },
+    Planned { run_index: usize },
+}
+
+#[derive(Default)]
+struct ChannelState {
+    /// The plan the occurrences were read against: a new plan starts them again.
+    plan: Option<Arc<Plan>>,
+    occurrences: HashMap<Timestamp, Occurrence>,
+    /// What was last handed to playout, to hand it again only when it changes.
+    signature: Vec<(u64, u64, usize)>,
+    base_shift: i64,
+}
+
+/// Decides live slots for every planned channel, every `every`.
+pub struct LiveAiringsLoop {
+    control: Control,
+    directory: Arc<Directory>,
+    plans: Arc<dyn PlannedChannels>,
+    times: LiveTimes,
+    channels: Mutex<HashMap<String, ChannelState>>,
+    anchors: Mutex<HashMap<String, Anchor>>,
+}
+
+impl LiveAiringsLoop {
+    pub fn new(
+        control: Control,
+        directory: Arc<Directory>,
+        plans: Arc<dyn PlannedChannels>,
+        times: LiveTimes,
+    ) -> Arc<LiveAiringsLoop> {
+        Arc::new(LiveAiringsLoop {
+            control,
+            directory,
+            plans,
+            times,
+            channels: Mutex::new(HashMap::new()),
+            anchors: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The grid the source is to be cut on: its occurrence airing now, or the next one.
+    pub fn anchor(&self, source: &str) -> Option<Anchor> {
+        self.anchors
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(source)
+            .copied()
+    }
+
+    pub async fn run(self: Arc<Self>, every: Duration) {
+        let mut ticker = tokio::time::interval(every);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(refusal) = self.pass().await {
+                tracing::warn!(%refusal, "cannot decide the live slots");
+            }
+        }
+    }
+
+    /// One pass over every planned channel.
+    pub async fn pass(&self) -> Result<(), Refusal> {
+        let read_at = self.control.clock.now();
+        let planned = self.plans.planned();
+        let with_live: Vec<&PlannedChannel> = planned
+            .iter()
+            .filter(|channel| channel.plan.items.iter().any(|item| item.live.is_some()))
+            .collect();
+        if with_live.is_empty() {
+            return Ok(());
+        }
+        let sources: HashMap<String, LiveSourceRow> = self
+            .control
+            .store
+            .live_sources()
+            .await?
+            .into_iter()
+            .map(|row| (row.name.clone(), row))
+            .collect();
+        let mut anchors = HashMap::new();
+        for channel in with_live {
+            let Some(playout) = self.directory.get(&channel.slug) else {
+                continue;
+            };
+            self.channel_pass(channel, &playout, &sources, read_at, &mut anchors)
+                .await?;
+        }
+        *self.anchors.lock().unwrap_or_else(PoisonError::into_inner) = anchors;
+        Ok(())
+    }
+
+    async fn channel_pass(
+        &self,
+        channel: &PlannedChannel,
+        playout: &ChannelPlayout,
+        sources: &HashMap<String, LiveSourceRow>,
+        read_at: Timestamp,
+        anchors: &mut HashMap<String, Anchor>,
+    ) -> Result<(), Refusal> {
+        let timeline = playout.timeline();
+        let ladder = playout.ladder();
+        let channel_id = playout.channel().id;
+        let mut state = self.take_state(&channel.slug, &channel.plan);
+        let window_from = read_at - self.times.lookback;
+        let window_to = read_at + self.times.lookahead;
+        let mut seen = Vec::new();
+        for item in channel.plan.items.iter() {
+            let Some(live) = &item.live else { continue };
+            let Some(source) = sources
+                .get(&live.source_key)
+                .filter(|source| source.ladder_id == ladder.id)
+            else {
+                continue;
+            };
+            let length = item.end - item.start;
+            for start in occurrence_starts(timeline, item.start, length, window_from, window_to) {
+                let Some(first) = timeline.segment_at(start).filter(|at| at.start == start) else {
+                    continue;
+                };
+                let runs = item.runs.clone();
+                let n_segments: u64 = timeline.runs()[runs.clone()]
+                    .iter()
+                    .map(|run| u64::from(run.n_segments))
+                    .sum();
+                let occurrence = state
+                    .occurrences
+                    .entry(start)
+                    .or_insert_with(|| Occurrence {
+                        airing: LiveItemAiring {
+                            first_media_sequence: first.media_sequence,
+                            n_segments,
+                            first_discontinuity_sequence: first.discontinuity_sequence,
+                            planned_runs: runs.len() as u32,
+                            decided: 0,
+                            runs: Vec::new(),
+                        },
+                        source: source.name.clone(),
+                        slots: Vec::new(),
+                        recorded: false,
+                    });
+                seen.push(start);
+                // The grid the ingest cuts on: this occurrence while it airs or is next.
+                if start + length > read_at {
+                    let candidate = Anchor {
+                        anchor: start,
+                        segment: ladder.segment_duration,
+                    };
+                    anchors
+                        .entry(source.name.clone())
+                        .and_modify(|current| {
+                            if candidate.anchor < current.anchor {
+                                *current = candidate;
+                            }
+                        })
+                        .or_insert(candidate);
+                }
+                self.decide(occurrence, source, playout, ladder, read_at)
+                    .await?;
+                if occurrence.airing.is_complete() && !occurrence.recorded {
+                    let aired = occurrence.airing.runs.len().max(1) as u32;
+                    self.control
+                        .store
+                        .record_live_airing(
+                            channel_id,
+                            start,
+                            occurrence.airing.planned_runs,
+                            aired,
+                        )
+                        .await?;
+                    occurrence.recorded = true;
+                }
+            }
+        }
+        state.occurrences.retain(|start, _| seen.contains(start));
+        let earliest = state.occurrences.keys().min().copied().unwrap_or(read_at);
+        state.base_shift = self
+            .control
+            .store
+            .live_airings_shift(channel_id, earliest)
+            .await?;
+        self.publish(&channel.slug, playout, state);
+        Ok(())
+    }
+
+    /// Decides the occurrence's slots whose deadline has passed, reading only the slots past
+    /// those decided before.
+    async fn decide(
+        &self,
+        occurrence: &mut Occurrence,
+        source: &LiveSourceRow,
+        playout: &ChannelPlayout,
+        ladder: &Ladder,
+        read_at: Timestamp,
+    ) -> Result<(), Refusal> {
+        let timeline = playout.timeline();
+        let airing = &occurrence.airing;
+        let decidable_by = read_at - self.times.margin - self.times.grace;
+        let mut slots = Vec::new();
+        for slot in airing.decided..airing.n_segments {
+            let Some(at) = timeline.segment_by_sequence(airing.first_media_sequence + slot) else {
+                break;
+            };
+            if at.end() > decidable_by {
+                break;
+            }
+            slots.push(at);
+        }
+        if slots.is_empty() {
+            return Ok(());
+        }
+        let from = slots[0].start;
+        let to = slots[slots.len() - 1].end();
+        let rows: HashMap<Timestamp, LiveSegmentRow> = self
+            .control
+            .store
+            .live_segments(source.id, from, to)
+            .await?
+            .into_iter()
+            .map(|row| (row.start, row))
+            .collect();
+        for at in &slots {
+            let kind = match rows.get(&at.start) {
+                Some(row)
+                    if row.duration == at.duration
+                        && row.recorded_at <= at.end() + self.times.grace =>
+                {
+                    SlotKind::Live {
+                        publish: row.publish_id,
+                    }
+                }
+                _ => SlotKind::Planned {
+                    run_index: at.run_index,
+                },
+            };
+            occurrence.slots.push(kind);
+        }
+        occurrence.airing.decided = occurrence.slots.len() as u64;
+        occurrence.airing.runs = aired_runs(occurrence, playout, ladder);
+        Ok(())
+    }
+
+    fn take_state(&self, slug: &str, plan: &Arc<Plan>) -> ChannelState {
+        let mut channels = self.channels.lock().unwrap_or_else(PoisonError::into_inner);
+        let state = channels.remove(slug).unwrap_or_default();
+        match &state.plan {
+            Some(known) if Arc::ptr_eq(known, plan) => state,
+            // A new plan: numbers may have moved for what is not yet on air; start again (the
+            // store's rows give the same answers for the slots already decided).
+            _ => ChannelState {
+                plan: Some(plan.clone()),
+                ..ChannelState::default()
+            },
+        }
+    }
+
+    /// Hands playout the channel's airings when they changed, and keeps the state.
+    fn publish(&self, slug: &str, playout: &ChannelPlayout, mut state: ChannelState) {
+        let mut items: Vec<LiveItemAiring> = state
+            .occurrences
+            .values()
+            .map(|occurrence| occurrence.airing.clone())
+            .collect();
+        items.sort_by_key(|item| item.first_media_sequence);
+        let mut signature: Vec<(u64, u64, usize)> = items
+            .iter()
+            .map(|item| (item.first_media_sequence, item.decided, item.runs.len()))
+            .collect();
+        signature.push((state.base_shift as u64, 0, 0));
+        if signature != state.signature {
+            playout.live().set(LiveAirings {
+                base_shift: state.base_shift,
+                items,
+            });
+            state.signature = signature;
+        }
+        self.channels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(slug.to_owned(), state);
+    }
+}
+
+/// The starts of an item's occurrences (first-pass start `first`, lasting `length`) that
+/// overlap `[from, to)`: every period of a repeating timeline, else the one.
+fn occurrence_starts(
+    timeline: &onair_domain::Timeline,
+    first: Timestamp,
+    length: Ticks,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<Timestamp> {
+    if !timeline.repeats() {
+        return if first < to && first + length > from {
+            vec![first]
+        } else {
+            Vec::new()
+        };
+    }
+    let period = timeline.period();
+    if period <= Ticks::ZERO {
+        return Vec::new();
+    }
+    // The first k with first + k·period + length > from.
+    let k0 = (from - length - first).0.div_euclid(period.0) + 1;
+    let mut starts = Vec::new();
+    let mut k = k0.max(0);
+    loop {
+        let start = first + Ticks(k * period.0);
+        if start >= to {
+            break;
+        }
+        if start + length > from {
+            starts.push(start);
+        }
+        k += 1;
+    }
+    starts
+}
+
+/// The occurrence's decided slots as runs: consecutive slots of one publish are one live run;
+/// consecutive planned slots of one planned run are one run.
+fn aired_runs(
+    occurrence: &Occurrence,
+    playout: &ChannelPlayout,
+    ladder: &Ladder,
+) -> Vec<LiveItemRun> {
+    let timeline = playout.timeline();
+    let airing = &occurrence.airing;
+    let mut runs: Vec<LiveItemRun> = Vec::new();
+    let mut group_start = 0usize;
+    for slot in 0..=occurrence.slots.len() {
+        let boundary = slot == occurrence.slots.len()
+            || (slot > group_start && occurrence.slots[slot] != occurrence.slots[group_start]);
+        if !boundary {
+            continue;
+        }
+        if slot > group_start {
+            let live = match occurrence.slots[group_start] {
+                SlotKind::Live { publish } => {
+                    let segments: Vec<(Timestamp, Ticks)> = (group_start..slot)
+                        .filter_map(|index| {
+                            timeline
+                                .segment_by_sequence(airing.first_media_sequence + index as u64)
+                                .map(|at| (at.start, at.duration))
+                        })
+                        .collect();
+                    Some(Arc::new(live_run(
+                        &occurrence.source,
+                        publish,
+                        ladder,
+                        &segments,
+                    )))
+                }
+                SlotKind::Planned { .. } => None,
+            };
+            runs.push(LiveItemRun {
+                first_slot: group_start as u64,
+                n_slots: (slot - group_start) as u64,
+                live,
+            });
+        }
+        group_start = slot;
+    }
+    runs
+}
+
+/// Where the ingest writes a publish's files, relative to the media root.
+pub fn publish_dir(source: &str, publish: i64) -> String {
+    format!("live/{source}/{publish}")
+}
+
+/// The live segments of one publish as a run of a synthetic asset: its MPEG-TS renditions
+/// name the files the ingest wrote, `live/{source}/{publish}/{rung}/{start}.ts`.
+fn live_run(
+    source: &str,
+    publish: i64,
+    ladder: &Ladder,
+    segments: &[(Timestamp, Ticks)],
+) -> LiveRun {
+    let dir = publish_dir(source, publish);
+    let durations: Vec<Ticks> = segments.iter().map(|(_, duration)| *duration).collect();
+    let renditions = ladder
+        .rungs
+        .iter()
+        .map(|rung| Rendition {
+            rung: rung.name.clone(),
+            packaging: Packaging::Ts,
+            codecs: rung.codecs(),
+            width: rung.width,
+            height: rung.height,
+            peak_bandwidth: 0,
+            average_bandwidth: 0,
+            init_path: None,
+            segments: segments
+                .iter()
+                .enumerate()
+                .map(|(index, (start, duration))| SegmentInfo {
+                    index: index as u32,
+                    duration: *duration,
+                    size_bytes: 0,
+                    path: format!("{dir}/{}/{}.ts", rung.name, start.0),
+                })
+                .collect(),
+        })
+        .collect();
+    // Synthetic: negative, so it never names a stored asset.
+    let id = AssetId(-publish);
+    let asset = Asset {
+        id,
+        title: source.to_owned(),
+        source: format!("live:{source}"),
+        ladder_id: ladder.id,
+        state: AssetState::Ready,
+        duration: durations.iter().copied().sum(),
+        renditions,
+    };
+    let run = Run::whole(
+        RunKind::Programme,
+        id,
+        source,
+        Arc::new(SegmentTrack::new(durations)),
+    );
+    LiveRun {
+        run,
+        asset,
+        start: segments.first().map_or(Timestamp(0), |(start, _)| *start),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use onair_domain::{AssetId, Run, RunKind, SegmentTrack, Ticks, Timeline, Timestamp};
+
+    use super::*;
+
+    fn secs(secs: i64) -> Timestamp {
+        Timestamp::from_unix_secs(1_000 + secs)
+    }
+
+    /// A timeline of one 100 s run from `secs(0)`.
+    fn timeline(repeat: bool) -> Timeline {
+        let track = Arc::new(SegmentTrack::new(vec![Ticks::from_secs(2); 50]));
+        let run = Run::whole(RunKind::Programme, AssetId(1), "p", track);
+        Timeline::new(secs(0), vec![run], repeat, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn an_item_of_a_repeating_timeline_occurs_every_period_that_overlaps_the_window() {
+        let starts = occurrence_starts(
+            &timeline(true),
+            secs(20),
+            Ticks::from_secs(30),
+            secs(160),
+            secs(330),
+        );
+        // Occurrences at 20, 120, 220, 320, …: 120 ends at 150, before the window.
+        assert_eq!(starts, vec![secs(220), secs(320)]);
+    }
+
+    #[test]
+    fn an_item_of_a_timeline_that_does_not_repeat_occurs_once() {
+        let timeline = timeline(false);
+        let once = occurrence_starts(&timeline, secs(20), Ticks::from_secs(30), secs(0), secs(30));
+        assert_eq!(once, vec![secs(20)]);
+        let gone = occurrence_starts(
+            &timeline,
+            secs(20),
+            Ticks::from_secs(30),
+            secs(50),
+            secs(90),
+        );
+        assert!(gone.is_empty());
+    }
+}
