@@ -7,6 +7,7 @@ pub mod as_run;
 pub mod auth;
 pub mod error;
 pub mod grid;
+pub mod live;
 pub mod manage;
 pub mod schedule;
 pub mod transfer;
