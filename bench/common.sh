@@ -74,8 +74,8 @@ start_onair() {
     shift
   done
   [[ "${1:-}" == "--" ]] && shift
-  say "\$ env ${env[*]} ONAIR_HTTP_ADDR=127.0.0.1:0 ONAIR_LOG=warn $ONAIR $* serve"
-  env "${env[@]}" ONAIR_HTTP_ADDR=127.0.0.1:0 ONAIR_LOG=warn "$ONAIR" "$@" serve \
+  say "\$ env ${env[*]} ONAIR_HTTP_ADDR=127.0.0.1:0 ONAIR_RTMP_ADDR=127.0.0.1:0 ONAIR_SRT_ADDR=127.0.0.1:0 ONAIR_LOG=warn $ONAIR $* serve"
+  env "${env[@]}" ONAIR_HTTP_ADDR=127.0.0.1:0 ONAIR_RTMP_ADDR=127.0.0.1:0 ONAIR_SRT_ADDR=127.0.0.1:0 ONAIR_LOG=warn "$ONAIR" "$@" serve \
     >"$prefix.out" 2>"$prefix.err" &
   ONAIR_PID=$!
   BENCH_PIDS+=("$ONAIR_PID")

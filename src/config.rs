@@ -21,6 +21,7 @@ pub struct Config {
     pub playout: PlayoutConfig,
     pub transcode: TranscodeConfig,
     pub as_run: AsRunConfig,
+    pub live: LiveConfig,
     pub log: LogConfig,
 }
 
@@ -142,6 +143,55 @@ pub struct AsRunConfig {
     /// (marked recovered), this far back at most.
     #[serde(deserialize_with = "duration_text")]
     pub max_recovery: Duration,
+}
+
+/// Live ingest: the listeners publishers send to, and how their slots are decided.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LiveConfig {
+    /// `onair serve` listens for publishers.
+    pub enabled: bool,
+    /// The RTMP listener (`rtmp://HOST:PORT/live/KEY`); "" for none.
+    #[serde(deserialize_with = "optional_addr")]
+    pub rtmp_addr: Option<SocketAddr>,
+    /// The SRT listener (streamid `publish:KEY`); "" for none.
+    #[serde(deserialize_with = "optional_addr")]
+    pub srt_addr: Option<SocketAddr>,
+    /// A publisher that sends nothing this long is lost: its slots air the fallback.
+    #[serde(deserialize_with = "duration_text")]
+    pub stall_timeout: Duration,
+    /// Normalise the live audio's loudness as the ladder says (its look-ahead adds 3 s of
+    /// latency, which `grace` must cover).
+    pub loudness: bool,
+    /// A live segment recorded later than this after its slot ends airs the fallback instead.
+    #[serde(deserialize_with = "duration_text")]
+    pub grace: Duration,
+}
+
+impl Default for LiveConfig {
+    fn default() -> LiveConfig {
+        LiveConfig {
+            enabled: true,
+            rtmp_addr: Some(SocketAddr::from(([0, 0, 0, 0], 1935))),
+            srt_addr: Some(SocketAddr::from(([0, 0, 0, 0], 9000))),
+            stall_timeout: Duration::from_secs(3),
+            loudness: true,
+            grace: Duration::from_millis(4000),
+        }
+    }
+}
+
+/// An address, or "" for none.
+fn optional_addr<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<SocketAddr>, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    if text.trim().is_empty() {
+        return Ok(None);
+    }
+    text.trim().parse().map(Some).map_err(|_| {
+        serde::de::Error::custom(format!("{text:?} is not an address like 0.0.0.0:1935"))
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -298,7 +348,8 @@ impl Config {
     }
 
     /// `ONAIR_HTTP_ADDR`, `ONAIR_API_TOKEN`, `ONAIR_DATA_DIR`, `ONAIR_MEDIA_DIR`,
-    /// `ONAIR_DATABASE_URL`, `ONAIR_LOG`; then checks what the types cannot.
+    /// `ONAIR_DATABASE_URL`, `ONAIR_LOG`, `ONAIR_RTMP_ADDR`, `ONAIR_SRT_ADDR`; then checks what
+    /// the types cannot.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(addr) = var("ONAIR_HTTP_ADDR") {
             self.http.addr = addr.parse().with_context(|| {
@@ -319,6 +370,22 @@ impl Config {
         }
         if let Some(filter) = var("ONAIR_LOG") {
             self.log.filter = filter;
+        }
+        for (name, slot) in [
+            ("ONAIR_RTMP_ADDR", &mut self.live.rtmp_addr),
+            ("ONAIR_SRT_ADDR", &mut self.live.srt_addr),
+        ] {
+            if let Some(addr) = var(name) {
+                *slot = if addr.trim().is_empty() {
+                    None
+                } else {
+                    Some(addr.parse().with_context(|| {
+                        format!(
+                            "{name}={addr:?} is not an address like 127.0.0.1:1935 (or empty: none)"
+                        )
+                    })?)
+                };
+            }
         }
         if self.playout.refresh_interval.is_zero() {
             bail!("playout.refresh_interval must be more than zero");

@@ -6,6 +6,8 @@ mod cli;
 mod config;
 mod creatives;
 mod demo_ads;
+mod demo_live;
+mod live;
 mod slates;
 mod startup;
 

@@ -4,6 +4,7 @@ mod ads;
 mod asset;
 mod config_cmd;
 mod demo;
+mod live;
 mod manage;
 mod migrate;
 mod schedule;
@@ -69,6 +70,9 @@ enum Command {
     /// A channel's ads: settings, report, and the tag inspector (`onair ads resolve TAG`).
     #[command(subcommand)]
     Ads(ads::AdsCommand),
+    /// Live sources: add one (its stream key), list, show, rotate its key, remove, events.
+    #[command(subcommand)]
+    Live(live::LiveCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +141,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Command::Schedule(_)
             | Command::AsRun(_)
             | Command::Ads(_)
+            | Command::Live(_)
             | Command::Channel(_)
             | Command::Ladder(_)
             | Command::Grid(_)
@@ -194,6 +199,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Command::Schedule(command) => schedule::schedule(&config, command).await,
             Command::AsRun(command) => schedule::as_run(&config, command).await,
             Command::Ads(command) => ads::run(&config, command).await,
+            Command::Live(command) => live::run(&config, command).await,
             Command::Config(_) => unreachable!("handled above"),
         }
     })

@@ -74,7 +74,7 @@ pub async fn serve_with(
             .map(|token| Arc::from(token.expose())),
     });
     let pages = onair_web_ui::router(onair_web_ui::WebState {
-        channels: Arc::new(DirectoryChannelList(directory)),
+        channels: Arc::new(DirectoryChannelList(directory.clone())),
     });
     let settings = config.transcode.farm_settings(&config.storage);
     let api = onair_transcode::api::router(onair_transcode::api::ApiState {
@@ -118,6 +118,21 @@ pub async fn serve_with(
             .as_ref()
             .map(|token| Arc::from(token.expose())),
     });
+    let live_api = onair_web_ui::api::live::router(onair_web_ui::api::live::LiveApiState {
+        store: store.clone(),
+        clock: clock.clone(),
+        api_token: config
+            .http
+            .api_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
+    });
+    // Each live source on its own as LL-HLS, fed by the ingest.
+    let ll_outputs = Arc::new(onair_playout::llhls::LlOutputs::default());
+    let llhls = onair_web_ui::llhls::router(onair_web_ui::llhls::LlHlsState {
+        outputs: ll_outputs.clone(),
+        media_root: config.storage.media_dir(),
+    });
     let epg = onair_web_ui::epg::router(onair_web_ui::epg::EpgState {
         channels: plans.clone(),
         clock: clock.clone(),
@@ -131,6 +146,8 @@ pub async fn serve_with(
         .merge(manage_api)
         .merge(as_run_api)
         .merge(ads_api)
+        .merge(live_api)
+        .merge(llhls)
         .merge(sessions)
         .merge(epg)
         .merge(extra);
@@ -180,6 +197,28 @@ pub async fn serve_with(
         ))
     });
     let ads_task = tokio::spawn(ads.clone().run());
+    // Live: the slots of every channel's live items decided, and the listeners publishers send to.
+    let live_airings = onair_control::live::LiveAiringsLoop::new(
+        startup::control(config, store.clone()),
+        directory.clone(),
+        plans.clone(),
+        onair_control::live::LiveTimes {
+            grace: onair_domain::Ticks::from_millis(
+                i64::try_from(config.live.grace.as_millis()).unwrap_or(i64::MAX),
+            ),
+            ..onair_control::live::LiveTimes::default()
+        },
+    );
+    let live_task = tokio::spawn(
+        live_airings
+            .clone()
+            .run(std::time::Duration::from_millis(250)),
+    );
+    let ingest = if config.live.enabled {
+        start_ingest(config, &store, live_airings.clone(), ll_outputs).await
+    } else {
+        None
+    };
     let creatives_task = config.transcode.embedded_worker.then(|| {
         tokio::spawn(crate::creatives::keep_creatives(
             store.clone(),
@@ -234,6 +273,10 @@ pub async fn serve_with(
     }
     refresh_task.abort();
     ads_task.abort();
+    live_task.abort();
+    if let Some(ingest) = ingest {
+        ingest.shutdown().await;
+    }
     if let Some(creatives_task) = creatives_task {
         creatives_task.abort();
     }
@@ -243,4 +286,44 @@ pub async fn serve_with(
     served?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts the RTMP and SRT listeners; `None` (loudly) when they cannot listen: the rest of the
+/// server runs on, and live items air their fallback.
+async fn start_ingest(
+    config: &Config,
+    store: &onair_store::Store,
+    airings: Arc<onair_control::live::LiveAiringsLoop>,
+    ll_outputs: Arc<onair_playout::llhls::LlOutputs>,
+) -> Option<onair_live_ingest::IngestServer> {
+    let ingest_config = onair_live_ingest::IngestConfig {
+        rtmp: config.live.rtmp_addr,
+        srt: config.live.srt_addr,
+        stall_timeout: config.live.stall_timeout,
+        ..onair_live_ingest::IngestConfig::default()
+    };
+    let bridge = crate::live::Bridge::new(
+        startup::control(config, store.clone()),
+        airings,
+        config.storage.media_dir(),
+        config.live.loudness,
+        ll_outputs,
+    );
+    match onair_live_ingest::IngestServer::start(ingest_config, bridge).await {
+        Ok(server) => {
+            // A stable line on stdout: tests and scripts read the ingest ports from it.
+            let rtmp = server
+                .rtmp_address()
+                .map_or("none".to_owned(), |addr| format!("rtmp://{addr}/live/KEY"));
+            let srt = server.srt_address().map_or("none".to_owned(), |addr| {
+                format!("srt://{addr}?streamid=publish:KEY")
+            });
+            println!("onair ingest {rtmp} {srt}");
+            Some(server)
+        }
+        Err(error) => {
+            tracing::error!(%error, "live ingest is off: live items air their fallback (set live.rtmp_addr / live.srt_addr, or ONAIR_RTMP_ADDR / ONAIR_SRT_ADDR)");
+            None
+        }
+    }
 }

@@ -45,6 +45,9 @@ pub fn onair(args: &[&str], env: &[(&str, &str)]) -> Output {
 /// A running `onair serve`; killed on drop.
 pub struct Server {
     pub url: String,
+    /// Where its live ingest listens: `rtmp://127.0.0.1:PORT/live/KEY` and
+    /// `srt://127.0.0.1:PORT?streamid=publish:KEY` (with `KEY` to replace).
+    pub ingest: Option<(String, String)>,
     child: Child,
 }
 
@@ -61,6 +64,8 @@ impl Server {
             .args(args)
             .envs(env.iter().copied())
             .env("ONAIR_HTTP_ADDR", "127.0.0.1:0")
+            .env("ONAIR_RTMP_ADDR", "127.0.0.1:0")
+            .env("ONAIR_SRT_ADDR", "127.0.0.1:0")
             .env("ONAIR_LOG", "warn")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -68,17 +73,26 @@ impl Server {
             .unwrap();
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
+        let (ingest_sender, ingest_receiver) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("onair listening on ") {
                     let _ = sender.send(url.trim().to_owned());
+                }
+                if let Some(urls) = line.strip_prefix("onair ingest ") {
+                    let mut urls = urls.split_whitespace().map(str::to_owned);
+                    if let (Some(rtmp), Some(srt)) = (urls.next(), urls.next()) {
+                        let _ = ingest_sender.send((rtmp, srt));
+                    }
                 }
             }
         });
         let url = receiver
             .recv_timeout(Duration::from_secs(60))
             .expect("onair printed its address within 60 s");
-        Server { url, child }
+        // The ingest line comes first, when the listeners are on.
+        let ingest = ingest_receiver.try_recv().ok();
+        Server { url, ingest, child }
     }
 }
 

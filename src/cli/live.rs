@@ -1,0 +1,96 @@
+//! `onair live`: live sources (add, list, show, rotate-key, rm, events), through the control
+//! plane, as the API does.
+
+use clap::Subcommand;
+
+use crate::config::Config;
+use crate::startup;
+
+#[derive(Debug, Subcommand)]
+pub enum LiveCommand {
+    /// Every live source with its state, as JSON.
+    List,
+    /// Add a live source: prints its stream key and where to publish.
+    Add {
+        /// What grid items name it by: lowercase letters, digits, '-' and '_'.
+        name: String,
+        /// The ladder it is encoded to: the channels that air it use this ladder.
+        #[arg(long, default_value = "demo")]
+        ladder: String,
+    },
+    /// One source, with its state and the ingest's figures, as JSON.
+    Show { name: String },
+    /// Give a source a new stream key (the old one is refused from now on).
+    RotateKey { name: String },
+    /// Delete a source: its grid items air their fallback.
+    Rm { name: String },
+    /// A source's publishes, losses, refusals and failures, oldest first, as JSON.
+    Events {
+        name: String,
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
+}
+
+pub async fn run(config: &Config, command: LiveCommand) -> anyhow::Result<()> {
+    let store = startup::open_store(config).await?;
+    let control = startup::control(config, store);
+    let refused = |refusal: onair_control::Refusal| anyhow::anyhow!("{refusal}");
+    match command {
+        LiveCommand::List => print_json(&control.live_sources().await.map_err(refused)?),
+        LiveCommand::Add { name, ladder } => {
+            let source = control
+                .create_live_source(&name, &ladder)
+                .await
+                .map_err(refused)?;
+            print_publish_urls(config, &source);
+            Ok(())
+        }
+        LiveCommand::Show { name } => {
+            print_json(&control.live_source(&name).await.map_err(refused)?)
+        }
+        LiveCommand::RotateKey { name } => {
+            let source = control
+                .rotate_live_source_key(&name)
+                .await
+                .map_err(refused)?;
+            print_publish_urls(config, &source);
+            Ok(())
+        }
+        LiveCommand::Rm { name } => {
+            control.delete_live_source(&name).await.map_err(refused)?;
+            println!("live source {name} deleted");
+            Ok(())
+        }
+        LiveCommand::Events { name, hours } => print_json(
+            &control
+                .live_source_events(&name, hours)
+                .await
+                .map_err(refused)?,
+        ),
+    }
+}
+
+fn print_publish_urls(config: &Config, source: &onair_control::live::LiveSourceView) {
+    println!("live source {} (ladder {})", source.name, source.ladder);
+    println!("stream key: {}", source.stream_key);
+    if let Some(addr) = config.live.rtmp_addr {
+        println!(
+            "RTMP: rtmp://HOST:{}/live/{}",
+            addr.port(),
+            source.stream_key
+        );
+    }
+    if let Some(addr) = config.live.srt_addr {
+        println!(
+            "SRT:  srt://HOST:{}?streamid=publish:{}",
+            addr.port(),
+            source.stream_key
+        );
+    }
+}
+
+fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}

@@ -1,0 +1,353 @@
+//! End to end: a live item on a channel's grid airs what a real encoder publishes. ffmpeg
+//! publishes a test pattern over RTMP to a source made with `onair live add`; from the item's
+//! start the channel's playlist lists the live segments the ladder cut on the slot grid, with
+//! a discontinuity at the switch; when ffmpeg is killed the slots air the fallback again; when
+//! it publishes again, over SRT, live returns as a new publish. Every poll agrees with every
+//! other on each listed segment, ffprobe reads a live segment, and the source's events tell
+//! the story.
+
+mod support;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use onair_domain::{ChannelSlug, OutputFormat};
+use onair_store::{NewChannel, Store};
+use serde_json::{Value, json};
+use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text, onair};
+
+/// A copy of the demo database with a channel `news` (UTC, HLS-TS, no items) on the demo
+/// ladder with the demo's slate, and a media folder of its own (the ingest writes there) that links to the demo's
+/// media. Returns the folder, the media folder and a demo clip's id (the fallback).
+fn news_copy() -> (tempfile::TempDir, PathBuf, i64) {
+    let shared = demo_data_dir();
+    let copy = tempfile::tempdir().unwrap();
+    copy_demo_database(copy.path());
+    let media = copy.path().join("media");
+    std::fs::create_dir_all(&media).unwrap();
+    for entry in std::fs::read_dir(shared.join("media")).unwrap() {
+        let entry = entry.unwrap();
+        std::os::unix::fs::symlink(entry.path(), media.join(entry.file_name())).unwrap();
+    }
+    let clip = block_on(async {
+        let store = Store::connect(&format!(
+            "sqlite://{}",
+            copy.path().join("onair.db").display()
+        ))
+        .await
+        .unwrap();
+        store.migrate().await.unwrap();
+        let demo = store
+            .channel_by_slug(&ChannelSlug::parse("demo").unwrap())
+            .await
+            .unwrap()
+            .expect("the demo channel");
+        store
+            .insert_channel(&NewChannel {
+                slug: ChannelSlug::parse("news").unwrap(),
+                name: "News".into(),
+                time_zone: chrono_tz::UTC,
+                ladder_id: demo.ladder_id,
+                outputs: vec![OutputFormat::HlsTs],
+                window_segments: 6,
+                grid_repeat: None,
+                on_air: true,
+            })
+            .await
+            .unwrap();
+        // The news channel's slate: the demo's segments (what airs around the item).
+        let slate = store
+            .asset_by_source("generated:slate/demo")
+            .await
+            .unwrap()
+            .expect("the demo slate");
+        let news_slate = store
+            .insert_asset("Slate", "generated:slate/news", demo.ladder_id)
+            .await
+            .unwrap();
+        store
+            .publish_asset(news_slate, slate.duration, &slate.renditions)
+            .await
+            .unwrap();
+        let clip = store.schedule_items(demo.id).await.unwrap()[0].asset_id.0;
+        store.close().await;
+        clip
+    });
+    (copy, media, clip)
+}
+
+/// ffmpeg publishing a 640x360 test pattern with a tone, in real time, to `url` as `format`.
+fn publish(url: &str, format: &str) -> Child {
+    Command::new("ffmpeg")
+        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-re"])
+        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
+        .args([
+            "-c:v",
+            "libx264",
+            "-preset",
+            "veryfast",
+            "-tune",
+            "zerolatency",
+        ])
+        .args([
+            "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
+        ])
+        .args(["-t", "300", "-f", format, url])
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("ffmpeg runs (scripts/install-deps installs it)")
+}
+
+/// One listed segment: its discontinuity sequence, whether a discontinuity tag precedes it
+/// (`None` for a playlist's first segment, which never has one), and its URI.
+type Listed = (u64, Option<bool>, String);
+
+/// The news channel's 360p playlist: its segments by media sequence.
+fn poll(server: &Server) -> Vec<(u64, Listed)> {
+    let (status, text) = get_text(&format!("{}/channels/news/360p/ts.m3u8", server.url));
+    assert_eq!(status, 200, "{text}");
+    let playlist = match m3u8_rs::parse_media_playlist_res(text.as_bytes()) {
+        Ok(playlist) => playlist,
+        Err(error) => panic!("{error:?}: {text}"),
+    };
+    let mut discontinuity_sequence = playlist.discontinuity_sequence;
+    playlist
+        .segments
+        .iter()
+        .enumerate()
+        .map(|(index, segment)| {
+            if segment.discontinuity {
+                discontinuity_sequence += 1;
+            }
+            (
+                playlist.media_sequence + index as u64,
+                (
+                    discontinuity_sequence,
+                    (index > 0).then_some(segment.discontinuity),
+                    segment.uri.clone(),
+                ),
+            )
+        })
+        .collect()
+}
+
+fn is_live(uri: &str, publish: u32) -> bool {
+    uri.starts_with(&format!("/media/live/desk/{publish}/360p/"))
+}
+
+/// Polls every half second until `until` holds of a listed segment (or `limit` passes),
+/// checking that no poll contradicts an earlier one.
+fn poll_until(
+    server: &Server,
+    seen: &mut HashMap<u64, Listed>,
+    limit: Duration,
+    until: impl Fn(&str) -> bool,
+) -> bool {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline {
+        let mut found = false;
+        for (sequence, listed) in poll(server) {
+            let before = seen.entry(sequence).or_insert_with(|| listed.clone());
+            assert_eq!(
+                (before.0, &before.2),
+                (listed.0, &listed.2),
+                "segment {sequence} changed between polls"
+            );
+            if let (Some(earlier), Some(now)) = (before.1, listed.1) {
+                assert_eq!(earlier, now, "segment {sequence}'s discontinuity changed");
+            }
+            if before.1.is_none() {
+                before.1 = listed.1;
+            }
+            found |= until(&listed.2);
+        }
+        if found {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    false
+}
+
+fn put_grid(server: &Server, body: &Value) {
+    block_on(async {
+        let url = format!("{}/api/channels/news/grid", server.url);
+        let current: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        let version = current["version"].as_i64().unwrap();
+        let response = reqwest::Client::new()
+            .put(&url)
+            .header("If-Match", format!("\"{version}\""))
+            .json(body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        assert_eq!(status, 200, "{text}");
+    });
+}
+
+fn events(data_dir: &Path) -> Vec<(String, String)> {
+    let out = onair(
+        &["live", "events", "desk"],
+        &[("ONAIR_DATA_DIR", data_dir.to_str().unwrap())],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    events
+        .iter()
+        .map(|event| {
+            (
+                event["kind"].as_str().unwrap().to_owned(),
+                event["detail"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_again() {
+    let (copy, media, clip) = news_copy();
+    let data_dir = copy.path().to_str().unwrap().to_owned();
+    let env = [
+        ("ONAIR_DATA_DIR", data_dir.as_str()),
+        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+    ];
+    let added = onair(&["live", "add", "desk", "--ladder", "demo"], &env);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added = String::from_utf8_lossy(&added.stdout).into_owned();
+    let key = added
+        .lines()
+        .find_map(|line| line.strip_prefix("stream key: "))
+        .unwrap_or_else(|| panic!("no stream key in {added}"))
+        .trim()
+        .to_owned();
+
+    let config = copy.path().join("onair.toml");
+    std::fs::write(
+        &config,
+        "[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n",
+    )
+    .unwrap();
+    let server = Server::start_with(&["--config", config.to_str().unwrap(), "serve"], &env);
+    let (rtmp, srt) = server.ingest.clone().expect("the ingest listens");
+
+    // The live item starts 40 s from now, on a whole second, for three minutes.
+    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
+    let start = start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()));
+    put_grid(
+        &server,
+        &json!({
+            "blocks": {"Studio": {"entries": [
+                {"type": "item", "asset_id": clip, "info": {"title": "Live from the studio"},
+                 "live": {"source_key": "desk", "duration_ms": 180_000}},
+            ]}},
+            "templates": [{"name": "today", "zone": "UTC",
+                "slots": [{"rule": format!("daily {}", start.format("%H:%M:%S")), "block": "Studio"}]}],
+        }),
+    );
+
+    // The server plans the new grid within its refresh interval.
+    std::thread::sleep(Duration::from_secs(3));
+
+    // Publishing before the item starts: the ladder cuts on the item's grid from its start.
+    let mut encoder = publish(&rtmp.replace("KEY", &key), "flv");
+    let mut seen = HashMap::new();
+    let wait = (start - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(30);
+    assert!(
+        poll_until(&server, &mut seen, wait, |uri| is_live(uri, 1)),
+        "no live segment listed by 30 s into the item: {seen:?}"
+    );
+    let first_live = seen
+        .iter()
+        .filter(|(_, listed)| is_live(&listed.2, 1))
+        .map(|(sequence, _)| *sequence)
+        .min()
+        .unwrap();
+    assert_ne!(
+        seen[&first_live].1,
+        Some(false),
+        "a discontinuity precedes the first live segment"
+    );
+
+    // ffprobe reads a live segment: the demo ladder's 360p rung, H.264 and AAC.
+    let uri = seen[&first_live].2.clone();
+    let probe = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "stream=codec_name,width,height",
+        ])
+        .args(["-of", "json", &format!("{}{uri}", server.url)])
+        .output()
+        .expect("ffprobe runs");
+    let probed = String::from_utf8_lossy(&probe.stdout);
+    assert!(probe.status.success(), "{probed}");
+    assert!(
+        probed.contains("h264") && probed.contains("aac"),
+        "{probed}"
+    );
+    assert!(probed.contains("\"height\": 360"), "{probed}");
+
+    // Lost: the slots air the fallback again, after a discontinuity.
+    std::thread::sleep(Duration::from_secs(6));
+    encoder.kill().unwrap();
+    encoder.wait().unwrap();
+    let fallback = format!("/media/assets/{clip}/");
+    let after_live = |uri: &str| uri.starts_with(&fallback);
+    assert!(
+        poll_until(&server, &mut seen, Duration::from_secs(30), |uri| {
+            after_live(uri)
+        }) && seen
+            .iter()
+            .any(|(sequence, listed)| *sequence > first_live && after_live(&listed.2)),
+        "the fallback did not come back within 30 s of the loss: {seen:?}"
+    );
+
+    // Back, over SRT: a new publish airs.
+    let mut encoder = publish(&srt.replace("KEY", &key), "mpegts");
+    assert!(
+        poll_until(&server, &mut seen, Duration::from_secs(40), |uri| is_live(
+            uri, 2
+        )),
+        "live did not return within 40 s of publishing again: {seen:?}"
+    );
+    encoder.kill().unwrap();
+    encoder.wait().unwrap();
+
+    // Every switch is a discontinuity.
+    let mut sequences: Vec<&u64> = seen.keys().collect();
+    sequences.sort();
+    for pair in sequences.windows(2) {
+        let (a, b) = (&seen[pair[0]], &seen[pair[1]]);
+        if *pair[1] == *pair[0] + 1 && is_live(&a.2, 1) != is_live(&b.2, 1) {
+            assert_ne!(
+                b.1,
+                Some(false),
+                "no discontinuity between {} and {}",
+                a.2,
+                b.2
+            );
+            assert_eq!(b.0, a.0 + 1, "{a:?} then {b:?}");
+        }
+    }
+
+    let events = events(copy.path());
+    let kinds: Vec<&str> = events.iter().map(|(kind, _)| kind.as_str()).collect();
+    assert_eq!(kinds[..3], ["publish", "lost", "publish"], "{events:?}");
+    assert!(events[0].1.contains("rtmp"), "{events:?}");
+    assert!(events[2].1.contains("srt"), "{events:?}");
+}
