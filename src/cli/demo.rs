@@ -101,7 +101,7 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     startup::prepare_dirs(config)?;
     let store = startup::open_store(config).await?;
     onair_media::init().context("GStreamer is not ready")?;
-    setup(config, &store).await?;
+    let studio_key = setup(config, &store).await?;
     setup_ads(config, &store).await?;
     if setup_only {
         println!(
@@ -110,7 +110,14 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    super::serve::serve(config, store).await
+    // A test encoder publishes to the studio channel's live source while the demo runs.
+    let publisher = tokio::spawn(crate::demo_live::publish_forever(
+        config.clone(),
+        studio_key,
+    ));
+    let served = super::serve::serve(config, store).await;
+    publisher.abort();
+    served
 }
 
 /// The demo's ads: the creatives' mezzanine files (generated once), the channel's ad settings
@@ -236,7 +243,9 @@ async fn transcode_creatives(
     Ok(())
 }
 
-async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
+/// Makes the demo channel and its grid, and the live studio channel; returns the studio
+/// source's stream key.
+async fn setup(config: &Config, store: &Store) -> anyhow::Result<String> {
     let ladder = match store.ladder_by_name("demo").await? {
         Some(ladder) => ladder,
         None => {
@@ -283,7 +292,7 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
         ladder,
     };
     let mut assets = maker.ensure_all(clips).await?;
-    assets.pop(); // the slate: playout finds it by its source key
+    let slate = assets.pop().expect("the slate"); // playout finds it by its source key
     let ladder = maker.ladder;
 
     let slug = ChannelSlug::parse(DEMO_SLUG)?;
@@ -327,7 +336,8 @@ async fn setup(config: &Config, store: &Store) -> anyhow::Result<()> {
     } else {
         tracing::info!(items = existing.len(), "reusing the demo grid");
     }
-    Ok(())
+    let control = startup::control(config, store.clone());
+    crate::demo_live::setup(&control, store, &ladder, &assets[0], &slate).await
 }
 
 /// Makes the demo's clips into assets of its ladder, several at once.
