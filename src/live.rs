@@ -195,6 +195,7 @@ impl Bridge {
             rungs,
             anchor,
             outputs: receiver,
+            source_dir: self.media_root.join("live").join(&source.name),
             ll: llhls::LlFeed::new(ll, publish),
             ended: ended_receiver,
         }));
@@ -242,6 +243,8 @@ struct Follow {
     rungs: HashSet<String>,
     anchor: Timestamp,
     outputs: mpsc::UnboundedReceiver<LiveOutput>,
+    /// The source's folder, `{media}/live/{source}`: its publishes' files.
+    source_dir: PathBuf,
     ll: llhls::LlFeed,
     ended: tokio::sync::oneshot::Receiver<Ended>,
 }
@@ -297,6 +300,11 @@ async fn follow(mut follow: Follow) {
                     follow.anchor = anchor.anchor;
                     tracing::info!(source = %source.name, anchor = %anchor.anchor.to_rfc3339_millis(), "live grid moved to the next slot");
                 }
+                if ticks.is_multiple_of(120) {
+                    // Once a minute: what no playlist can list any more goes.
+                    let cutoff = follow.control.clock.now() - KEEP_LIVE_FILES;
+                    forget_old(&follow.control, &source, &follow.source_dir, cutoff).await;
+                }
                 if ticks.is_multiple_of(4) {
                     let stats = stats_json(&follow.ladder.stats());
                     let _ = follow.control.report_live_stats(&source, follow.publish, &stats).await;
@@ -340,4 +348,98 @@ fn stats_json(stats: &LiveStats) -> serde_json::Value {
         "input_bitrate": stats.input_bitrate,
         "reanchors": stats.reanchors,
     })
+}
+
+/// How long a publish's files and segment records are kept: long past every playlist window,
+/// and the as-run of the last hour.
+const KEEP_LIVE_FILES: Ticks = Ticks::from_secs(3600);
+
+/// Deletes the source's segment records and files that start before `cutoff`, in every publish
+/// folder, and the publish folders left empty.
+async fn forget_old(
+    control: &Control,
+    source: &onair_store::LiveSourceRow,
+    source_dir: &std::path::Path,
+    cutoff: Timestamp,
+) {
+    if let Err(error) = control.store.forget_live_segments(source.id, cutoff).await {
+        tracing::warn!(source = %source.name, %error, "cannot forget old live segments");
+    }
+    let dir = source_dir.to_owned();
+    let removed = tokio::task::spawn_blocking(move || remove_files_before(&dir, cutoff)).await;
+    if let Ok(removed) = removed
+        && removed > 0
+    {
+        tracing::debug!(source = %source.name, removed, "old live files removed");
+    }
+}
+
+/// Removes `{dir}/{publish}/{rendition}/{start}[.{i}].{ts,m4s}` with `start` before `cutoff`,
+/// then the rendition and publish folders left empty; how many files it removed.
+fn remove_files_before(dir: &std::path::Path, cutoff: Timestamp) -> usize {
+    let mut removed = 0;
+    let Ok(publishes) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    for publish in publishes.flatten() {
+        let Ok(renditions) = std::fs::read_dir(publish.path()) else {
+            continue;
+        };
+        for rendition in renditions.flatten() {
+            let Ok(files) = std::fs::read_dir(rendition.path()) else {
+                continue;
+            };
+            for file in files.flatten() {
+                let name = file.file_name();
+                let start = name
+                    .to_str()
+                    .and_then(|name| name.split('.').next())
+                    .and_then(|start| start.parse::<i64>().ok());
+                let is_media = name
+                    .to_str()
+                    .is_some_and(|name| name.ends_with(".ts") || name.ends_with(".m4s"));
+                if is_media
+                    && start.is_some_and(|start| start < cutoff.0)
+                    && std::fs::remove_file(file.path()).is_ok()
+                {
+                    removed += 1;
+                }
+            }
+            // Only an empty folder goes (its init segment keeps a live one).
+            let _ = std::fs::remove_dir(rendition.path());
+        }
+        let _ = std::fs::remove_dir(publish.path());
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_live_files_go_and_recent_ones_and_inits_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = dir.path().join("1/360p");
+        let recent = dir.path().join("2/360p");
+        let gone = dir.path().join("1/240p");
+        for folder in [&old, &recent, &gone] {
+            std::fs::create_dir_all(folder).unwrap();
+        }
+        for name in ["100.ts", "100.m4s", "100.0.m4s", "900.ts", "init-0.mp4"] {
+            std::fs::write(old.join(name), b"x").unwrap();
+        }
+        std::fs::write(recent.join("900.ts"), b"x").unwrap();
+        std::fs::write(gone.join("100.ts"), b"x").unwrap();
+        let removed = remove_files_before(dir.path(), Timestamp(500));
+        assert_eq!(removed, 4);
+        let mut left: Vec<String> = std::fs::read_dir(&old)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .collect();
+        left.sort();
+        assert_eq!(left, ["900.ts", "init-0.mp4"]);
+        assert!(recent.join("900.ts").exists());
+        assert!(!gone.exists(), "an emptied rendition folder goes");
+    }
 }

@@ -249,7 +249,7 @@ fn server_on_clock(
     std::fs::write(
         &config,
         format!(
-            "[playout]\nvirtual_clock = {{ start = \"{}\", speed = 1.0 }}\n",
+            "[playout]\nvirtual_clock = {{ start = \"{}\", speed = 1.0 }}\n[as_run]\ninterval = \"2s\"\n",
             start.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
         ),
     )
@@ -637,22 +637,34 @@ fn sessions_get_their_own_ads_in_the_break_with_its_length_and_beacons_fire_once
         "{report}"
     );
 
-    // The as-run log's first run of the break says what the sessions aired in it.
-    let (status, text) = get_text(&format!(
+    // The as-run log's first run of the break says what the sessions aired in it, once the
+    // recorder (every 2 s of clock time here) has recorded past the break.
+    let as_run_url = format!(
         "{}/api/channels/demo/as-run?from={}&to={}",
         server.url,
         (break_start - chrono::Duration::seconds(1))
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         break_end.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    ));
-    assert_eq!(status, 200, "{text}");
-    let log: Value = serde_json::from_str(&text).unwrap();
-    let opening = log["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|entry| entry["kind"] == "ad_break" && entry["ad_sessions"].is_u64())
-        .unwrap_or_else(|| panic!("the break's first run carries its fill: {log}"));
+    );
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let opening = loop {
+        let (status, text) = get_text(&as_run_url);
+        assert_eq!(status, 200, "{text}");
+        let log: Value = serde_json::from_str(&text).unwrap();
+        let opening = log["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|entry| entry["kind"] == "ad_break" && entry["ad_sessions"].is_u64())
+            .cloned();
+        match opening {
+            Some(opening) => break opening,
+            None if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(500))
+            }
+            None => panic!("the break's first run carries its fill: {log}"),
+        }
+    };
     assert!(opening["ad_sessions"].as_u64().unwrap() >= 5, "{opening}");
     assert!(
         opening["ad_sessions_filled"].as_u64().unwrap() >= 2,
