@@ -351,3 +351,125 @@ fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_a
     assert!(events[0].1.contains("rtmp"), "{events:?}");
     assert!(events[2].1.contains("srt"), "{events:?}");
 }
+
+/// `onair ingest` on its own, killed on drop.
+struct Ingest(Child);
+
+impl Drop for Ingest {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `onair ingest` with `env` and RTMP on a free port: it and its RTMP URL.
+fn start_ingest(config: &Path, env: &[(&str, &str)]) -> (Ingest, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child = Command::new(support::ONAIR)
+        .args(["--config", config.to_str().unwrap(), "ingest"])
+        .envs(env.iter().copied())
+        .env("ONAIR_RTMP_ADDR", "127.0.0.1:0")
+        .env("ONAIR_SRT_ADDR", "")
+        .env("ONAIR_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(urls) = line.strip_prefix("onair ingest ") {
+                let rtmp = urls.split_whitespace().next().unwrap_or_default();
+                let _ = sender.send(rtmp.to_owned());
+            }
+        }
+    });
+    let rtmp = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("onair ingest printed its listeners within 60 s");
+    (Ingest(child), rtmp)
+}
+
+#[test]
+fn two_servers_without_ingest_air_alike_what_onair_ingest_records() {
+    let (copy, media, clip) = news_copy();
+    let data_dir = copy.path().to_str().unwrap().to_owned();
+    let env = [
+        ("ONAIR_DATA_DIR", data_dir.as_str()),
+        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+    ];
+    let added = onair(&["live", "add", "desk", "--ladder", "demo"], &env);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added = String::from_utf8_lossy(&added.stdout).into_owned();
+    let key = added
+        .lines()
+        .find_map(|line| line.strip_prefix("stream key: "))
+        .unwrap_or_else(|| panic!("no stream key in {added}"))
+        .trim()
+        .to_owned();
+    let config = copy.path().join("onair.toml");
+    std::fs::write(
+        &config,
+        "[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n[live]\nenabled = false\n",
+    )
+    .unwrap();
+    let args = ["--config", config.to_str().unwrap(), "serve"];
+    let (one, two) = (
+        Server::start_with(&args, &env),
+        Server::start_with(&args, &env),
+    );
+    assert!(
+        one.ingest.is_none() && two.ingest.is_none(),
+        "the servers run no ingest"
+    );
+
+    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
+    let start = start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()));
+    put_grid(
+        &one,
+        &json!({
+            "blocks": {"Desk": {"entries": [
+                {"type": "item", "asset_id": clip, "info": {"title": "Live from the desk"},
+                 "live": {"source_key": "desk", "duration_ms": 120_000}},
+            ]}},
+            "templates": [{"name": "today", "zone": "UTC",
+                "slots": [{"rule": format!("daily {}", start.format("%H:%M:%S")), "block": "Desk"}]}],
+        }),
+    );
+    let (_ingest, rtmp) = start_ingest(&config, &env);
+    let mut encoder = publish(&rtmp.replace("KEY", &key), "flv");
+    std::thread::sleep(Duration::from_secs(3));
+
+    // Both servers' polls go into one record: a segment either lists differently fails.
+    let mut seen = HashMap::new();
+    let wait = (start - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(30);
+    let deadline = Instant::now() + wait;
+    let mut live_on = [false, false];
+    while Instant::now() < deadline && live_on != [true, true] {
+        for (index, server) in [&one, &two].into_iter().enumerate() {
+            let listed_here = poll(server);
+            live_on[index] = listed_here.iter().any(|(_, listed)| is_live(&listed.2, 1));
+            for (sequence, listed) in listed_here {
+                let before = seen.entry(sequence).or_insert_with(|| listed.clone());
+                assert_eq!(
+                    (before.0, &before.2),
+                    (listed.0, &listed.2),
+                    "segment {sequence} lists differently"
+                );
+            }
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    encoder.kill().unwrap();
+    encoder.wait().unwrap();
+    assert_eq!(
+        live_on,
+        [true, true],
+        "both servers air the live segments: {seen:?}"
+    );
+}

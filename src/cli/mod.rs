@@ -4,6 +4,7 @@ mod ads;
 mod asset;
 mod config_cmd;
 mod demo;
+mod ingest;
 mod live;
 mod manage;
 mod migrate;
@@ -32,6 +33,9 @@ pub struct Args {
 enum Command {
     /// Run every role in one process: origin, pages, API and one transcode worker.
     Serve,
+    /// Run live ingest only (RTMP and SRT listeners, a live ladder per publish), recording into
+    /// the shared database and media folder, until Ctrl-C or SIGTERM.
+    Ingest,
     /// Run transcode workers only, until Ctrl-C or SIGTERM (running jobs go back to the queue).
     Worker {
         /// Jobs run at once; default: transcode.concurrency.
@@ -164,6 +168,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     runtime.block_on(async move {
         match args.command {
             Command::Serve => serve::run(&config).await,
+            Command::Ingest => ingest::run(&config).await,
             Command::Worker { concurrency } => worker::run(&config, concurrency).await,
             Command::Asset(AssetCommand::Add {
                 source,

@@ -202,12 +202,7 @@ pub async fn serve_with(
         startup::control(config, store.clone()),
         directory.clone(),
         plans.clone(),
-        onair_control::live::LiveTimes {
-            grace: onair_domain::Ticks::from_millis(
-                i64::try_from(config.live.grace.as_millis()).unwrap_or(i64::MAX),
-            ),
-            ..onair_control::live::LiveTimes::default()
-        },
+        live_times(config),
     );
     let live_task = tokio::spawn(
         live_airings
@@ -288,9 +283,19 @@ pub async fn serve_with(
     Ok(())
 }
 
+/// When a live slot is decided, from `[live] grace`.
+pub(crate) fn live_times(config: &Config) -> onair_control::live::LiveTimes {
+    onair_control::live::LiveTimes {
+        grace: onair_domain::Ticks::from_millis(
+            i64::try_from(config.live.grace.as_millis()).unwrap_or(i64::MAX),
+        ),
+        ..onair_control::live::LiveTimes::default()
+    }
+}
+
 /// Starts the RTMP and SRT listeners; `None` (loudly) when they cannot listen: the rest of the
 /// server runs on, and live items air their fallback.
-async fn start_ingest(
+pub(crate) async fn start_ingest(
     config: &Config,
     store: &onair_store::Store,
     airings: Arc<onair_control::live::LiveAiringsLoop>,
