@@ -213,6 +213,30 @@ fn events(data_dir: &Path) -> Vec<(String, String)> {
         .collect()
 }
 
+/// `onair live add desk`: the stream key it prints.
+fn add_desk_source(env: &[(&str, &str)]) -> String {
+    let added = onair(&["live", "add", "desk", "--ladder", "demo"], env);
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let added = String::from_utf8_lossy(&added.stdout).into_owned();
+    added
+        .lines()
+        .find_map(|line| line.strip_prefix("stream key: "))
+        .unwrap_or_else(|| panic!("no stream key in {added}"))
+        .trim()
+        .to_owned()
+}
+
+/// When the test's live item starts: 40 s from now (past the 5 s lock margin and the window),
+/// on a whole second.
+fn item_start() -> chrono::DateTime<chrono::Utc> {
+    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
+    start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()))
+}
+
 #[test]
 fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_again() {
     let (copy, media, clip) = news_copy();
@@ -221,19 +245,7 @@ fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_a
         ("ONAIR_DATA_DIR", data_dir.as_str()),
         ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
     ];
-    let added = onair(&["live", "add", "desk", "--ladder", "demo"], &env);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let added = String::from_utf8_lossy(&added.stdout).into_owned();
-    let key = added
-        .lines()
-        .find_map(|line| line.strip_prefix("stream key: "))
-        .unwrap_or_else(|| panic!("no stream key in {added}"))
-        .trim()
-        .to_owned();
+    let key = add_desk_source(&env);
 
     let config = copy.path().join("onair.toml");
     std::fs::write(
@@ -245,8 +257,7 @@ fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_a
     let (rtmp, srt) = server.ingest.clone().expect("the ingest listens");
 
     // The live item starts 40 s from now, on a whole second, for three minutes.
-    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
-    let start = start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()));
+    let start = item_start();
     put_grid(
         &server,
         &json!({
@@ -399,19 +410,7 @@ fn two_servers_without_ingest_air_alike_what_onair_ingest_records() {
         ("ONAIR_DATA_DIR", data_dir.as_str()),
         ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
     ];
-    let added = onair(&["live", "add", "desk", "--ladder", "demo"], &env);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let added = String::from_utf8_lossy(&added.stdout).into_owned();
-    let key = added
-        .lines()
-        .find_map(|line| line.strip_prefix("stream key: "))
-        .unwrap_or_else(|| panic!("no stream key in {added}"))
-        .trim()
-        .to_owned();
+    let key = add_desk_source(&env);
     let config = copy.path().join("onair.toml");
     std::fs::write(
         &config,
@@ -428,8 +427,7 @@ fn two_servers_without_ingest_air_alike_what_onair_ingest_records() {
         "the servers run no ingest"
     );
 
-    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
-    let start = start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()));
+    let start = item_start();
     put_grid(
         &one,
         &json!({
