@@ -133,17 +133,13 @@ impl Store {
             .await?;
         }
         insert_items(&mut transaction, edit.channel, edit.items).await?;
-        let snapshot = snapshot(&mut transaction, edit.channel).await?;
-        sqlx::query(
-            "INSERT INTO schedule_versions (channel_id, version, author, published_at, items) \
-             VALUES ($1, $2, $3, $4, $5)",
+        keep_version(
+            &mut transaction,
+            edit.channel,
+            version,
+            edit.author,
+            edit.now,
         )
-        .bind(edit.channel.0)
-        .bind(version)
-        .bind(edit.author)
-        .bind(edit.now.0)
-        .bind(snapshot)
-        .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;
         Ok(version)
@@ -204,6 +200,30 @@ fn check_windows(windows: &[(Timestamp, Timestamp)]) -> Result<(), StoreError> {
             )));
         }
     }
+    Ok(())
+}
+
+/// Keeps `version` of the channel's schedule as it stands in `transaction`, published by
+/// `author` at `now`.
+pub(crate) async fn keep_version(
+    transaction: &mut Transaction<'static, Any>,
+    channel: ChannelId,
+    version: i64,
+    author: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    let snapshot = snapshot(transaction, channel).await?;
+    sqlx::query(
+        "INSERT INTO schedule_versions (channel_id, version, author, published_at, items) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(channel.0)
+    .bind(version)
+    .bind(author)
+    .bind(now.0)
+    .bind(snapshot)
+    .execute(&mut **transaction)
+    .await?;
     Ok(())
 }
 
