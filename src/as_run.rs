@@ -362,6 +362,7 @@ mod tests {
                 on_air: true,
                 plan: Arc::new(hourly_plan()),
                 schedule_version: 0,
+                slate: None,
             }])));
             Fixture {
                 _dir: dir,

@@ -12,7 +12,8 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use onair_domain::{
-    Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Timeline, Timestamp,
+    AssetId, Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Timeline,
+    Timestamp,
 };
 use onair_playout::ChannelPlayout;
 use onair_playout::origin::Directory;
@@ -39,6 +40,8 @@ pub struct PlannedChannel {
     pub plan: Arc<Plan>,
     /// The schedule version the plan was made from (what the as-run log credits).
     pub schedule_version: i64,
+    /// The slate it airs when nothing else can, in its playout's assets.
+    pub slate: Option<AssetId>,
 }
 
 /// Where the EPG gets the plans from; the binary provides it (from its channel loader).
@@ -135,8 +138,13 @@ impl ChannelRefresher {
             }
             let (id, slug) = (channel.id, channel.slug.to_string());
             let (name, on_air) = (channel.name.clone(), channel.on_air);
-            match self.load(channel, now).await {
-                Ok((playout, plan, replan_at)) => {
+            match load_channel(&self.store, channel, now).await {
+                Ok(LoadedChannel {
+                    playout,
+                    plan,
+                    replan_at,
+                    slate,
+                }) => {
                     // A new plan keeps what the channel's live items aired (the past is locked).
                     let playout = match self.directory.get(&slug) {
                         Some(old) => playout.with_live(old.live().clone()),
@@ -149,6 +157,7 @@ impl ChannelRefresher {
                         on_air,
                         plan: Arc::new(plan),
                         schedule_version: version,
+                        slate,
                     });
                     self.loaded.insert(id, stamp);
                     match replan_at {
@@ -177,83 +186,6 @@ impl ChannelRefresher {
         Ok(())
     }
 
-    /// The channel's playout, the plan it follows (its timeline the one playout airs), and when
-    /// the plan must be made again.
-    async fn load(
-        &self,
-        channel: Channel,
-        now: Timestamp,
-    ) -> Result<(ChannelPlayout, Plan, Option<Timestamp>), LoadError> {
-        let ladder = self.store.ladder(channel.ladder_id).await?.ok_or_else(|| {
-            LoadError::Channel(format!(
-                "channel {} refers to ladder {:?}, which does not exist",
-                channel.slug, channel.ladder_id
-            ))
-        })?;
-        // Items alone plan exactly as `plan_stored` planned them; a grid goes through the
-        // pipeline, in stages by version.
-        let planned = plan_channel(&self.store, &channel, now).await?;
-        for note in &planned.notes {
-            tracing::warn!(channel = %channel.slug, "{note}");
-        }
-        let (plan, issues, assets) = (planned.plan, planned.problems, planned.assets);
-        let slate_id = planned.slate;
-        for issue in issues.iter().take(20) {
-            tracing::warn!(channel = %channel.slug, "{issue}");
-        }
-        // A grid of identical rotations is held once: same segments, numbers and EPG.
-        let mut plan = plan.folded();
-        let mut timeline = match (
-            plan.timeline.take(),
-            slate_id.and_then(|id| assets.get(&id)),
-        ) {
-            (Some(timeline), _) => timeline,
-            // Nothing in the grid can air: the slate loops, from the epoch so every replica
-            // numbers it alike, rather than the channel going dark.
-            (None, Some(slate)) => {
-                tracing::warn!(channel = %channel.slug, "nothing in the grid can air: airing the slate");
-                let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
-                let run = Run::whole(RunKind::Slate, slate.id, "slate", track);
-                Arc::new(
-                    Timeline::new(Timestamp(0), vec![run], true, 0, 0)
-                        .map_err(|error| LoadError::Channel(error.to_string()))?,
-                )
-            }
-            (None, None) => {
-                return Err(LoadError::Channel(format!(
-                    "channel {} has nothing that can air and no slate",
-                    channel.slug
-                )));
-            }
-        };
-        if !timeline.repeats()
-            && let Some(slate) = slate_id.and_then(|id| assets.get(&id))
-        {
-            // After the last item the slate loops: never dead air.
-            let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
-            let run = Run::whole(RunKind::Slate, slate.id, "slate", track);
-            timeline = Arc::new(
-                Arc::unwrap_or_clone(timeline)
-                    .with_tail(run)
-                    .map_err(|error| LoadError::Channel(error.to_string()))?,
-            );
-        }
-        tracing::info!(
-            channel = %channel.slug,
-            runs = timeline.runs().len(),
-            rotations = plan.fold.as_ref().map_or(1, |fold| fold.copies),
-            problems = issues.len(),
-            "channel loaded"
-        );
-        plan.timeline = Some(Arc::clone(&timeline));
-        Ok((
-            ChannelPlayout::new(channel, ladder, timeline, assets)
-                .map_err(|error| LoadError::Channel(error.to_string()))?,
-            plan,
-            planned.replan_at,
-        ))
-    }
-
     pub async fn run(mut self, every: Duration) {
         let mut ticker = tokio::time::interval(every);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -264,4 +196,93 @@ impl ChannelRefresher {
             }
         }
     }
+}
+
+/// A channel as [`load_channel`] plans it.
+pub struct LoadedChannel {
+    pub playout: ChannelPlayout,
+    /// The plan it follows: its timeline the one playout airs.
+    pub plan: Plan,
+    /// When the plan must be made again.
+    pub replan_at: Option<Timestamp>,
+    /// The slate it airs when nothing else can (its own or its generated one).
+    pub slate: Option<AssetId>,
+}
+
+/// Plans `channel` from the store at `now` as every replica does: the plan, folded, with the
+/// slate looping after its end (or alone when nothing in the grid can air).
+pub async fn load_channel(
+    store: &Store,
+    channel: Channel,
+    now: Timestamp,
+) -> Result<LoadedChannel, LoadError> {
+    let ladder = store.ladder(channel.ladder_id).await?.ok_or_else(|| {
+        LoadError::Channel(format!(
+            "channel {} refers to ladder {:?}, which does not exist",
+            channel.slug, channel.ladder_id
+        ))
+    })?;
+    // Items alone plan exactly as `plan_stored` planned them; a grid goes through the
+    // pipeline, in stages by version.
+    let planned = plan_channel(store, &channel, now).await?;
+    for note in &planned.notes {
+        tracing::warn!(channel = %channel.slug, "{note}");
+    }
+    let (plan, issues, assets) = (planned.plan, planned.problems, planned.assets);
+    let slate_id = planned.slate;
+    for issue in issues.iter().take(20) {
+        tracing::warn!(channel = %channel.slug, "{issue}");
+    }
+    // A grid of identical rotations is held once: same segments, numbers and EPG.
+    let mut plan = plan.folded();
+    let mut timeline = match (
+        plan.timeline.take(),
+        slate_id.and_then(|id| assets.get(&id)),
+    ) {
+        (Some(timeline), _) => timeline,
+        // Nothing in the grid can air: the slate loops, from the epoch so every replica
+        // numbers it alike, rather than the channel going dark.
+        (None, Some(slate)) => {
+            tracing::warn!(channel = %channel.slug, "nothing in the grid can air: airing the slate");
+            let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
+            let run = Run::whole(RunKind::Slate, slate.id, "slate", track);
+            Arc::new(
+                Timeline::new(Timestamp(0), vec![run], true, 0, 0)
+                    .map_err(|error| LoadError::Channel(error.to_string()))?,
+            )
+        }
+        (None, None) => {
+            return Err(LoadError::Channel(format!(
+                "channel {} has nothing that can air and no slate",
+                channel.slug
+            )));
+        }
+    };
+    if !timeline.repeats()
+        && let Some(slate) = slate_id.and_then(|id| assets.get(&id))
+    {
+        // After the last item the slate loops: never dead air.
+        let track = Arc::new(SegmentTrack::new(slate.segment_durations()));
+        let run = Run::whole(RunKind::Slate, slate.id, "slate", track);
+        timeline = Arc::new(
+            Arc::unwrap_or_clone(timeline)
+                .with_tail(run)
+                .map_err(|error| LoadError::Channel(error.to_string()))?,
+        );
+    }
+    tracing::info!(
+        channel = %channel.slug,
+        runs = timeline.runs().len(),
+        rotations = plan.fold.as_ref().map_or(1, |fold| fold.copies),
+        problems = issues.len(),
+        "channel loaded"
+    );
+    plan.timeline = Some(Arc::clone(&timeline));
+    Ok(LoadedChannel {
+        playout: ChannelPlayout::new(channel, ladder, timeline, assets)
+            .map_err(|error| LoadError::Channel(error.to_string()))?,
+        plan,
+        replan_at: planned.replan_at,
+        slate: slate_id,
+    })
 }

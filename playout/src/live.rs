@@ -39,10 +39,15 @@ pub struct LiveItemAiring {
     pub first_media_sequence: u64,
     /// Its planned segments (slots).
     pub n_segments: u64,
-    /// The planned discontinuity sequence of its first segment.
+    /// The discontinuity sequence of its first aired run, before what earlier items added: the
+    /// planned one of its first segment, plus one when that segment does not start a planned
+    /// run (a take to air lands between two segments of a run, and starts a run of its own).
     pub first_discontinuity_sequence: u64,
-    /// The planned runs it spans.
+    /// The planned runs that start at its segments.
     pub planned_runs: u32,
+    /// The segment after it continues a planned run (the schedule joins in progress after a
+    /// take) and starts no other item: it starts an aired run, one more discontinuity.
+    pub resumes_mid_run: bool,
     /// Slots decided from its first: those from here on are not listed yet. Equal to
     /// `n_segments` once the item is complete.
     pub decided: u64,
@@ -74,8 +79,9 @@ pub struct LiveRun {
 /// What [`LiveAirings::airing`] says about a planned segment.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum SlotAiring<'a> {
-    /// Not in a live item: planned, its discontinuity sequence shifted by this much.
-    Planned { shift: i64 },
+    /// Not in a live item: planned, its discontinuity sequence shifted by this much; with
+    /// `resumes`, the first segment after an item that ended inside a planned run.
+    Planned { shift: i64, resumes: bool },
     /// In a live item, decided: the run at index `run_index` of the item airs it.
     Decided {
         /// The aired discontinuity sequence, given the planned one of the segment.
@@ -111,12 +117,14 @@ impl LiveAirings {
         let Some(item) = index.checked_sub(1).map(|index| &self.items[index]) else {
             return SlotAiring::Planned {
                 shift: self.base_shift,
+                resumes: false,
             };
         };
         let slot = media_sequence - item.first_media_sequence;
         if slot >= item.n_segments {
             return SlotAiring::Planned {
                 shift: self.shift(media_sequence),
+                resumes: slot == item.n_segments && item.resumes_mid_run && item.is_complete(),
             };
         }
         if slot >= item.decided {
@@ -148,9 +156,10 @@ impl LiveAirings {
 }
 
 impl LiveItemAiring {
-    /// Discontinuities its aired runs add against its planned ones (once complete).
+    /// Discontinuities its aired runs (and the resumption after it) add against the planned
+    /// ones (once complete).
     pub fn added_discontinuities(&self) -> i64 {
-        self.runs.len() as i64 - i64::from(self.planned_runs)
+        self.runs.len() as i64 - i64::from(self.planned_runs) + i64::from(self.resumes_mid_run)
     }
 
     pub fn is_complete(&self) -> bool {
@@ -266,6 +275,7 @@ mod tests {
                 n_segments: 4,
                 first_discontinuity_sequence: 1,
                 planned_runs: 2,
+                resumes_mid_run: false,
                 decided,
                 runs,
             }],
@@ -354,6 +364,58 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 7, "{seen:?}");
+    }
+
+    /// A take to air over media sequence 1, inside the first programme run (0-2), its slot
+    /// live: the schedule joins in progress at 2, inside the same planned run.
+    fn take(resumes_mid_run: bool) -> LiveAirings {
+        LiveAirings {
+            base_shift: 0,
+            items: vec![LiveItemAiring {
+                first_media_sequence: 1,
+                n_segments: 1,
+                // Planned 0 at segment 1, which starts no run: the take starts one.
+                first_discontinuity_sequence: 1,
+                planned_runs: 0,
+                resumes_mid_run,
+                decided: 1,
+                runs: vec![LiveItemRun {
+                    first_slot: 0,
+                    n_slots: 1,
+                    live: Some(live_run()),
+                }],
+            }],
+        }
+    }
+
+    #[test]
+    fn a_take_inside_a_planned_run_starts_a_run_and_the_schedule_joins_in_progress_with_another() {
+        let playout = playout();
+        playout.live().set(take(true));
+        let listed = playlist(&playout, 8_500);
+        let summary: Vec<(u64, u64, bool, &str)> = listed
+            .segments
+            .iter()
+            .map(|segment| {
+                (
+                    segment.media_sequence,
+                    segment.discontinuity_sequence,
+                    segment.discontinuity,
+                    segment.uri.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            vec![
+                (0, 0, false, "/media/assets/1/360p/ts/00000.ts"),
+                (1, 1, true, "/media/assets/100/360p/ts/00000.ts"),
+                (2, 2, true, "/media/assets/1/360p/ts/00002.ts"),
+                (3, 3, true, "/media/assets/3/360p/ts/00000.ts"),
+            ]
+        );
+        assert_eq!(take(true).shift(2), 2);
+        assert_eq!(take(false).shift(2), 1);
     }
 
     #[test]

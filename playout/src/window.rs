@@ -177,7 +177,7 @@ fn airing_of<'a>(
     let in_break = timeline.break_of(&at);
     let after_break = timeline.break_ending_before(&at);
     let live_shift = match slot {
-        Some(SlotAiring::Planned { shift }) => shift,
+        Some(SlotAiring::Planned { shift, .. }) => shift,
         _ => 0,
     };
     if let Some(airing) = in_break
@@ -215,8 +215,9 @@ fn airing_of<'a>(
                 aired_run_start = live.start;
             }
         }
-        Some(SlotAiring::Planned { shift }) => {
+        Some(SlotAiring::Planned { shift, resumes }) => {
             at.discontinuity_sequence = at.discontinuity_sequence.saturating_add_signed(shift);
+            at.starts_run |= resumes;
         }
         Some(SlotAiring::Undecided) | None => {}
     }

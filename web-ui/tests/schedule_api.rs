@@ -811,6 +811,7 @@ async fn the_epg_lists_the_items_of_the_plan_it_is_given_as_xmltv_and_json() {
             on_air: true,
             plan: Arc::new(plan),
             schedule_version: 0,
+            slate: None,
         }])),
         clock: Arc::new(FixedClock(at(0))),
         domain: "onair.example".into(),

@@ -311,6 +311,7 @@ mod tests {
                     on_air: true,
                     plan: self.plan.clone(),
                     schedule_version: 0,
+                    slate: None,
                 }])),
                 clock: Arc::new(FixedClock(at(0))),
                 api_token: token.map(Arc::from),
