@@ -10,7 +10,9 @@
 //! off air, starts with the run on air (nothing airs off air). Recording a run again (another replica, a restart over what was already
 //! written, the next record of a run still on air) extends its entry: see
 //! [`onair_store::Store::record_as_run`]. The schedule version of an entry is the one the plan
-//! it aired from was made from.
+//! it aired from was made from. With the playout directory ([`AsRunRecorder::with_live`]), what
+//! live items and takes to air aired is laid over the plan ([`onair_control::live::as_run`]):
+//! live runs, outages, the take and the return, recorded once their slots are decided.
 
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
@@ -18,8 +20,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use onair_control::live::as_run::with_live;
 use onair_control::registry::{PlannedChannel, PlannedChannels};
 use onair_domain::{ChannelId, ChannelSlug, Clock, Ticks, Timestamp};
+use onair_playout::origin::Directory;
 use onair_scheduler::as_run::{AiredRun, aired, aired_until};
 use onair_store::{AsRunEntry, Store};
 
@@ -58,6 +62,8 @@ pub struct AsRunRecorder {
     cursors: HashMap<String, Cursor>,
     /// Channels seen off air, by slug: they start afresh when back on air.
     seen_off_air: HashSet<String>,
+    /// Where each channel's live airings are, when live slots and takes are recorded.
+    directory: Option<Arc<Directory>>,
 }
 
 impl AsRunRecorder {
@@ -74,7 +80,14 @@ impl AsRunRecorder {
             max_recovery: Ticks::from_millis(config.max_recovery.as_millis() as i64),
             cursors: HashMap::new(),
             seen_off_air: HashSet::new(),
+            directory: None,
         }
+    }
+
+    /// Records what the channels' live items and takes aired, from `directory`'s playouts.
+    pub fn with_live(mut self, directory: Arc<Directory>) -> AsRunRecorder {
+        self.directory = Some(directory);
+        self
     }
 
     /// Records what every channel on air aired since the last record; returns how many
@@ -133,7 +146,28 @@ impl AsRunRecorder {
             return Ok(0);
         }
         let version = channel.schedule_version;
-        let entries: Vec<AsRunEntry> = aired(&channel.plan, cursor.recorded_until, until)
+        let mut runs = aired(&channel.plan, cursor.recorded_until, until);
+        let mut until = until;
+        if let Some(playout) = self
+            .directory
+            .as_ref()
+            .and_then(|directory| directory.get(&channel.slug))
+        {
+            let live = playout.live().get();
+            if !live.items.is_empty() {
+                (runs, until) = with_live(
+                    runs,
+                    &live,
+                    playout.timeline(),
+                    cursor.recorded_until,
+                    until,
+                );
+                if until <= cursor.recorded_until {
+                    return Ok(0);
+                }
+            }
+        }
+        let entries: Vec<AsRunEntry> = runs
             .into_iter()
             .map(|run| {
                 let recovered = run.run_start < cursor.observed_from;

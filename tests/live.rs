@@ -230,6 +230,27 @@ fn add_desk_source(env: &[(&str, &str)]) -> String {
         .to_owned()
 }
 
+/// The news copy with source `desk` (its stream key), served with a 5 s lock margin, a 1 s
+/// refresh and `config` besides: the folder (kept while the server runs), the clip's id, the
+/// key and the server.
+fn news_on_air(config: &str) -> (tempfile::TempDir, i64, String, Server) {
+    let (copy, media, clip) = news_copy();
+    let data_dir = copy.path().to_str().unwrap().to_owned();
+    let env = [
+        ("ONAIR_DATA_DIR", data_dir.as_str()),
+        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+    ];
+    let key = add_desk_source(&env);
+    let path = copy.path().join("onair.toml");
+    std::fs::write(
+        &path,
+        format!("[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n{config}"),
+    )
+    .unwrap();
+    let server = Server::start_with(&["--config", path.to_str().unwrap(), "serve"], &env);
+    (copy, clip, key, server)
+}
+
 /// When the test's live item starts: 40 s from now (past the 5 s lock margin and the window),
 /// on a whole second.
 fn item_start() -> chrono::DateTime<chrono::Utc> {
@@ -239,21 +260,7 @@ fn item_start() -> chrono::DateTime<chrono::Utc> {
 
 #[test]
 fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_again() {
-    let (copy, media, clip) = news_copy();
-    let data_dir = copy.path().to_str().unwrap().to_owned();
-    let env = [
-        ("ONAIR_DATA_DIR", data_dir.as_str()),
-        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
-    ];
-    let key = add_desk_source(&env);
-
-    let config = copy.path().join("onair.toml");
-    std::fs::write(
-        &config,
-        "[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n",
-    )
-    .unwrap();
-    let server = Server::start_with(&["--config", config.to_str().unwrap(), "serve"], &env);
+    let (copy, clip, key, server) = news_on_air("");
     let (rtmp, srt) = server.ingest.clone().expect("the ingest listens");
 
     // The live item starts 40 s from now, on a whole second, for three minutes.
@@ -470,4 +477,218 @@ fn two_servers_without_ingest_air_alike_what_onair_ingest_records() {
         [true, true],
         "both servers air the live segments: {seen:?}"
     );
+}
+
+/// POSTs `body` to the channel news's live route `route` (`take` or `return`): status and JSON.
+fn post_live(server: &Server, route: &str, body: Value) -> (u16, Value) {
+    block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{}/api/channels/news/live/{route}", server.url))
+            .header("X-Onair-Author", "desk-operator")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.json().await.unwrap_or(Value::Null))
+    })
+}
+
+fn instant(text: &Value) -> chrono::DateTime<chrono::Utc> {
+    chrono::DateTime::parse_from_rfc3339(text.as_str().unwrap())
+        .unwrap()
+        .to_utc()
+}
+
+/// The segment number in a segment URI like `/media/assets/7/360p/ts/00012.ts`.
+fn segment_number(uri: &str) -> u64 {
+    let name = uri.rsplit('/').next().unwrap();
+    name.trim_end_matches(".ts").parse().unwrap()
+}
+
+#[test]
+fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_schedule_in_progress() {
+    let (copy, clip, key, server) = news_on_air("[as_run]\ninterval = \"2s\"\n");
+    let clip_segments = block_on(async {
+        let store = Store::connect(&format!(
+            "sqlite://{}",
+            copy.path().join("onair.db").display()
+        ))
+        .await
+        .unwrap();
+        let asset = store
+            .asset(onair_domain::AssetId(clip))
+            .await
+            .unwrap()
+            .unwrap();
+        store.close().await;
+        asset.renditions[0].segments.len() as u64
+    });
+    let (rtmp, _) = server.ingest.clone().expect("the ingest listens");
+
+    // The clip back to back from 20 s from now.
+    let start = chrono::Utc::now() + chrono::Duration::seconds(20);
+    let start = start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()));
+    let entries: Vec<Value> = (0..30)
+        .map(|_| json!({"type": "item", "asset_id": clip, "info": {"title": "Film"}}))
+        .collect();
+    put_grid(
+        &server,
+        &json!({
+            "blocks": {"Films": {"entries": entries}},
+            "templates": [{"name": "today", "zone": "UTC",
+                "slots": [{"rule": format!("daily {}", start.format("%H:%M:%S")), "block": "Films"}]}],
+        }),
+    );
+    let mut encoder = publish(&rtmp.replace("KEY", &key), "flv");
+    let film = format!("/media/assets/{clip}/");
+    let mut seen = HashMap::new();
+    let wait = (start - chrono::Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(20);
+    assert!(
+        poll_until(&server, &mut seen, wait, |uri| uri.starts_with(&film)),
+        "the films air: {seen:?}"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+
+    // Refusals change nothing: an unknown source, a stale version.
+    let (status, body) = post_live(&server, "take", json!({"source": "nobody"}));
+    assert_eq!(status, 404, "{body}");
+    let (status, body) = post_live(&server, "take", json!({"source": "desk", "version": 0}));
+    assert_eq!(status, 409, "{body}");
+    let (status, body) = post_live(&server, "return", json!({}));
+    assert_eq!(status, 404, "{body}");
+
+    // Take: it lands at a boundary within two segments (4 s) of the request.
+    let asked = chrono::Utc::now();
+    let (status, take) = post_live(&server, "take", json!({"source": "desk"}));
+    assert_eq!(status, 201, "{take}");
+    let taken_at = instant(&take["start"]);
+    let lead = (taken_at - asked).num_milliseconds();
+    assert!(
+        (1_400..=4_000).contains(&lead),
+        "landed {lead} ms after the request: {take}"
+    );
+    assert_eq!(take["taken_by"], "desk-operator", "{take}");
+    let (status, body) = post_live(&server, "take", json!({"source": "desk"}));
+    assert_eq!(status, 409, "a second take is refused: {body}");
+
+    assert!(
+        poll_until(&server, &mut seen, Duration::from_secs(30), |uri| is_live(
+            uri, 1
+        )),
+        "no live segment listed within 30 s of the take: {seen:?}"
+    );
+    let first_live = seen
+        .iter()
+        .filter(|(_, listed)| is_live(&listed.2, 1))
+        .map(|(sequence, _)| *sequence)
+        .min()
+        .unwrap();
+    let before = seen[&(first_live - 1)].clone();
+    assert!(
+        before.2.starts_with(&film),
+        "the film aired up to the take: {before:?}"
+    );
+    assert_ne!(
+        seen[&first_live].1,
+        Some(false),
+        "a discontinuity opens the take"
+    );
+    assert!(
+        seen[&first_live]
+            .2
+            .ends_with(&format!("/{}.ts", taken_at.timestamp_millis() * 90)),
+        "the first live segment is the one cut at the take's start: {:?}",
+        seen[&first_live]
+    );
+
+    // Return: the schedule joins in progress, numbered as planned.
+    std::thread::sleep(Duration::from_secs(6));
+    let (status, returned) = post_live(&server, "return", json!({}));
+    assert_eq!(status, 200, "{returned}");
+    let resumed_at = instant(&returned["end"]);
+    let last_live = first_live + ((resumed_at - taken_at).num_seconds() as u64) / 2 - 1;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !seen.contains_key(&(last_live + 1)) && Instant::now() < deadline {
+        poll_until(&server, &mut seen, Duration::from_secs(1), |_| false);
+    }
+    let resumed = seen
+        .get(&(last_live + 1))
+        .unwrap_or_else(|| panic!("segment {} listed: {seen:?}", last_live + 1));
+    assert!(resumed.2.starts_with(&film), "{resumed:?}");
+    assert_ne!(resumed.1, Some(false), "a discontinuity closes the take");
+    let expected = (segment_number(&before.2) + last_live + 1 - (first_live - 1)) % clip_segments;
+    assert_eq!(
+        segment_number(&resumed.2),
+        expected,
+        "the film joins in progress where the plan has it"
+    );
+    for sequence in first_live..=last_live {
+        if let Some(listed) = seen.get(&sequence) {
+            assert!(
+                listed.2.starts_with("/media/live/desk/"),
+                "{sequence}: {listed:?}"
+            );
+        }
+    }
+    encoder.kill().unwrap();
+    encoder.wait().unwrap();
+
+    // The as-run log has the take and the return as runs of their own.
+    let as_run_url = format!(
+        "{}/api/channels/news/as-run?from={}&to={}",
+        server.url,
+        (taken_at - chrono::Duration::seconds(10))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (resumed_at + chrono::Duration::seconds(10))
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let log = loop {
+        let (status, text) = get_text(&as_run_url);
+        assert_eq!(status, 200, "{text}");
+        let log: Value = serde_json::from_str(&text).unwrap();
+        let entries = log["entries"].as_array().unwrap().clone();
+        let has = |title: &str| {
+            entries
+                .iter()
+                .any(|entry| entry["title"].as_str().is_some_and(|t| t.contains(title)))
+        };
+        if has("taken by hand") && has("joined in progress") {
+            break entries;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the as-run log records the take and the return: {log}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    let take_entry = log
+        .iter()
+        .find(|entry| entry["title"].as_str().unwrap().contains("taken by hand"))
+        .unwrap();
+    assert_eq!(instant(&take_entry["start"]), taken_at, "{take_entry}");
+    assert_eq!(take_entry["live_source"], "desk", "{take_entry}");
+    let return_entry = log
+        .iter()
+        .find(|entry| {
+            entry["title"]
+                .as_str()
+                .unwrap()
+                .contains("joined in progress")
+        })
+        .unwrap();
+    assert_eq!(
+        instant(&return_entry["start"]),
+        resumed_at,
+        "{return_entry}"
+    );
+
+    // Both are versions of the schedule, by their author.
+    let (status, text) = get_text(&format!(
+        "{}/api/channels/news/schedule/versions",
+        server.url
+    ));
+    assert_eq!(status, 200, "{text}");
+    assert!(text.matches("desk-operator").count() >= 2, "{text}");
 }

@@ -1,5 +1,5 @@
-//! `onair live`: live sources (add, list, show, rotate-key, rm, events), through the control
-//! plane, as the API does.
+//! `onair live`: live sources (add, list, show, rotate-key, rm, events) and takes to air by
+//! hand (take, return, takes), through the control plane, as the API does.
 
 use clap::Subcommand;
 
@@ -27,6 +27,34 @@ pub enum LiveCommand {
     /// A source's publishes, losses, refusals and failures, oldest first, as JSON.
     Events {
         name: String,
+        #[arg(long, default_value_t = 24)]
+        hours: u32,
+    },
+    /// Take a channel to a live source now: it lands at the first segment boundary no
+    /// playlist has listed yet, and airs slate while the source sends nothing.
+    Take {
+        /// The channel's slug.
+        channel: String,
+        /// The live source's name.
+        source: String,
+        /// The schedule version the take is made against (the current one by default).
+        #[arg(long)]
+        version: Option<i64>,
+        /// Who takes it, kept with the schedule version it publishes.
+        #[arg(long, default_value = "cli")]
+        author: String,
+    },
+    /// Return a channel taken live to its schedule, which joins in progress.
+    Return {
+        channel: String,
+        #[arg(long)]
+        version: Option<i64>,
+        #[arg(long, default_value = "cli")]
+        author: String,
+    },
+    /// A channel's takes on air or ended in the last hours, oldest first, as JSON.
+    Takes {
+        channel: String,
         #[arg(long, default_value_t = 24)]
         hours: u32,
     },
@@ -68,6 +96,42 @@ pub async fn run(config: &Config, command: LiveCommand) -> anyhow::Result<()> {
                 .await
                 .map_err(refused)?,
         ),
+        LiveCommand::Take {
+            channel,
+            source,
+            version,
+            author,
+        } => {
+            let take = control
+                .take_live(&channel, &source, &author, version)
+                .await
+                .map_err(refused)?;
+            println!(
+                "channel {} goes live from {} at {} (schedule version {})",
+                take.channel, take.source, take.start, take.take_version
+            );
+            Ok(())
+        }
+        LiveCommand::Return {
+            channel,
+            version,
+            author,
+        } => {
+            let take = control
+                .return_to_schedule(&channel, &author, version)
+                .await
+                .map_err(refused)?;
+            println!(
+                "channel {} returns to its schedule at {} (schedule version {})",
+                take.channel,
+                take.end.as_deref().unwrap_or(&take.start),
+                take.return_version.unwrap_or(take.take_version)
+            );
+            Ok(())
+        }
+        LiveCommand::Takes { channel, hours } => {
+            print_json(&control.live_takes(&channel, hours).await.map_err(refused)?)
+        }
     }
 }
 

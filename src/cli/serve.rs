@@ -228,7 +228,8 @@ pub async fn serve_with(
     });
     let as_run_task = config.as_run.enabled.then(|| {
         let recorder =
-            AsRunRecorder::new(store.clone(), plans.clone(), clock.clone(), &config.as_run);
+            AsRunRecorder::new(store.clone(), plans.clone(), clock.clone(), &config.as_run)
+                .with_live(directory.clone());
         let speed = config
             .playout
             .virtual_clock

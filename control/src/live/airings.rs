@@ -11,13 +11,13 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use onair_domain::{
-    Asset, AssetId, AssetState, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo,
-    SegmentTrack, Ticks, Timestamp,
+    Asset, AssetId, AssetState, ChannelId, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo,
+    SegmentTrack, Ticks, Timeline, Timestamp,
 };
 use onair_playout::origin::Directory;
 use onair_playout::{ChannelPlayout, LiveAirings, LiveItemAiring, LiveItemRun, LiveRun};
 use onair_scheduler::Plan;
-use onair_store::{LiveSegmentRow, LiveSourceRow};
+use onair_store::{LiveSegmentRow, LiveSourceRow, LiveTakeRow};
 
 use crate::Control;
 use crate::refusal::Refusal;
@@ -55,12 +55,14 @@ pub struct Anchor {
     pub segment: Ticks,
 }
 
-/// One live item occurrence as decided so far, kept between passes.
+/// One live item occurrence or take to air as decided so far, kept between passes.
 #[derive(Debug, Clone)]
 struct Occurrence {
     airing: LiveItemAiring,
     source: String,
-    /// The decided slots: live (publish) or the planned run index.
+    /// A take to air: slots without a live segment air the slate (when its segments fit).
+    take: bool,
+    /// The decided slots: live (publish), slate, or the planned run index.
     slots: Vec<SlotKind>,
     /// Recorded in the store once complete.
     recorded: bool,
@@ -69,16 +71,32 @@ struct Occurrence {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SlotKind {
     Live { publish: i64 },
+    Slate,
     Planned { run_index: usize },
 }
+
+/// What airs live on a channel, before its slots are decided: a live item's occurrence, or a
+/// take to air, as planned segments `[first, first + n_segments)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Span {
+    start: Timestamp,
+    first: u64,
+    /// `OPEN` for a take still on air.
+    n_segments: u64,
+    source: String,
+    take: bool,
+}
+
+/// The segments of a take still on air: more than any channel airs.
+const OPEN: u64 = u64::MAX / 4;
 
 #[derive(Default)]
 struct ChannelState {
     /// The plan the occurrences were read against: a new plan starts them again.
     plan: Option<Arc<Plan>>,
-    occurrences: HashMap<Timestamp, Occurrence>,
+    occurrences: HashMap<(Timestamp, bool), Occurrence>,
     /// What was last handed to playout, to hand it again only when it changes.
-    signature: Vec<(u64, u64, usize)>,
+    signature: Vec<(u64, u64, u64, usize, bool)>,
     base_shift: i64,
 }
 
@@ -133,11 +151,27 @@ impl LiveAiringsLoop {
     pub async fn pass(&self) -> Result<(), Refusal> {
         let read_at = self.control.clock.now();
         let planned = self.plans.planned();
+        let mut takes: HashMap<ChannelId, Vec<LiveTakeRow>> = HashMap::new();
+        for take in self
+            .control
+            .store
+            .all_live_takes(read_at - self.times.lookback)
+            .await?
+        {
+            takes.entry(take.channel_id).or_default().push(take);
+        }
         let with_live: Vec<&PlannedChannel> = planned
             .iter()
-            .filter(|channel| channel.plan.items.iter().any(|item| item.live.is_some()))
+            .filter(|channel| {
+                channel.plan.items.iter().any(|item| item.live.is_some())
+                    || self
+                        .directory
+                        .get(&channel.slug)
+                        .is_some_and(|playout| takes.contains_key(&playout.channel().id))
+            })
             .collect();
         if with_live.is_empty() {
+            *self.anchors.lock().unwrap_or_else(PoisonError::into_inner) = HashMap::new();
             return Ok(());
         }
         let sources: HashMap<String, LiveSourceRow> = self
@@ -153,8 +187,18 @@ impl LiveAiringsLoop {
             let Some(playout) = self.directory.get(&channel.slug) else {
                 continue;
             };
-            self.channel_pass(channel, &playout, &sources, read_at, &mut anchors)
-                .await?;
+            let channel_takes = takes
+                .get(&playout.channel().id)
+                .map_or(&[][..], Vec::as_slice);
+            self.channel_pass(
+                channel,
+                &playout,
+                &sources,
+                channel_takes,
+                read_at,
+                &mut anchors,
+            )
+            .await?;
         }
         *self.anchors.lock().unwrap_or_else(PoisonError::into_inner) = anchors;
         Ok(())
@@ -165,85 +209,117 @@ impl LiveAiringsLoop {
         channel: &PlannedChannel,
         playout: &ChannelPlayout,
         sources: &HashMap<String, LiveSourceRow>,
+        takes: &[LiveTakeRow],
         read_at: Timestamp,
         anchors: &mut HashMap<String, Anchor>,
     ) -> Result<(), Refusal> {
         let timeline = playout.timeline();
         let ladder = playout.ladder();
         let channel_id = playout.channel().id;
+        let slate = channel
+            .slate
+            .and_then(|id| playout.assets().get(&id))
+            .and_then(|asset| slate_segments(asset, ladder));
         let mut state = self.take_state(&channel.slug, &channel.plan);
         let window_from = read_at - self.times.lookback;
         let window_to = read_at + self.times.lookahead;
+        let spans = spans(
+            &channel.plan,
+            timeline,
+            takes,
+            |name| {
+                sources
+                    .get(name)
+                    .is_some_and(|source| source.ladder_id == ladder.id)
+            },
+            window_from,
+            window_to,
+        );
         let mut seen = Vec::new();
-        for item in channel.plan.items.iter() {
-            let Some(live) = &item.live else { continue };
-            let Some(source) = sources
-                .get(&live.source_key)
-                .filter(|source| source.ladder_id == ladder.id)
-            else {
+        for (index, span) in spans.iter().enumerate() {
+            let Some(source) = sources.get(&span.source) else {
                 continue;
             };
-            let length = item.end - item.start;
-            for start in occurrence_starts(timeline, item.start, length, window_from, window_to) {
-                let Some(first) = timeline.segment_at(start).filter(|at| at.start == start) else {
-                    continue;
+            let Some(first) = timeline.segment_by_sequence(span.first) else {
+                continue;
+            };
+            // The segment after it continues a planned run, and no other span starts there.
+            let resumes_mid_run = span.n_segments != OPEN
+                && spans
+                    .get(index + 1)
+                    .is_none_or(|next| next.first != span.first + span.n_segments)
+                && timeline
+                    .segment_by_sequence(span.first + span.n_segments)
+                    .is_some_and(|after| !after.starts_run);
+            let key = (span.start, span.take);
+            let occurrence = state.occurrences.entry(key).or_insert_with(|| Occurrence {
+                airing: LiveItemAiring {
+                    source: Arc::from(source.name.as_str()),
+                    take: span.take,
+                    first_media_sequence: span.first,
+                    n_segments: span.n_segments,
+                    first_discontinuity_sequence: first.discontinuity_sequence
+                        + u64::from(!first.starts_run),
+                    planned_runs: 0,
+                    resumes_mid_run,
+                    decided: 0,
+                    runs: Vec::new(),
+                },
+                source: source.name.clone(),
+                take: span.take,
+                slots: Vec::new(),
+                recorded: false,
+            });
+            // A take returned (or cut short by another) since the last pass.
+            if occurrence.airing.n_segments != span.n_segments {
+                occurrence.airing.n_segments = span.n_segments.max(occurrence.airing.decided);
+                occurrence.airing.resumes_mid_run = resumes_mid_run;
+            }
+            seen.push(key);
+            // The grid the ingest cuts on: this span while it airs or is next.
+            let end = (span.n_segments != OPEN)
+                .then(|| timeline.segment_by_sequence(span.first + span.n_segments))
+                .flatten()
+                .map(|after| after.start);
+            if end.is_none_or(|end| end > read_at) {
+                let candidate = Anchor {
+                    anchor: grid_anchor(timeline, span, read_at, ladder.segment_duration),
+                    segment: ladder.segment_duration,
                 };
-                let runs = item.runs.clone();
-                let n_segments: u64 = timeline.runs()[runs.clone()]
-                    .iter()
-                    .map(|run| u64::from(run.n_segments))
-                    .sum();
-                let occurrence = state
-                    .occurrences
-                    .entry(start)
-                    .or_insert_with(|| Occurrence {
-                        airing: LiveItemAiring {
-                            first_media_sequence: first.media_sequence,
-                            n_segments,
-                            first_discontinuity_sequence: first.discontinuity_sequence,
-                            planned_runs: runs.len() as u32,
-                            decided: 0,
-                            runs: Vec::new(),
-                        },
-                        source: source.name.clone(),
-                        slots: Vec::new(),
-                        recorded: false,
-                    });
-                seen.push(start);
-                // The grid the ingest cuts on: this occurrence while it airs or is next.
-                if start + length > read_at {
-                    let candidate = Anchor {
-                        anchor: start,
-                        segment: ladder.segment_duration,
-                    };
-                    anchors
-                        .entry(source.name.clone())
-                        .and_modify(|current| {
-                            if candidate.anchor < current.anchor {
-                                *current = candidate;
-                            }
-                        })
-                        .or_insert(candidate);
-                }
-                self.decide(occurrence, source, playout, ladder, read_at)
+                anchors
+                    .entry(source.name.clone())
+                    .and_modify(|current| {
+                        if candidate.anchor < current.anchor {
+                            *current = candidate;
+                        }
+                    })
+                    .or_insert(candidate);
+            }
+            self.decide(occurrence, source, playout, slate.as_ref(), read_at)
+                .await?;
+            if occurrence.airing.is_complete() && !occurrence.recorded {
+                // Stored as two counts of at least one whose difference is what it added.
+                let added = occurrence.airing.added_discontinuities();
+                let planned = (1 - added).max(1);
+                self.control
+                    .store
+                    .record_live_airing(
+                        channel_id,
+                        span.start,
+                        planned as u32,
+                        (planned + added) as u32,
+                    )
                     .await?;
-                if occurrence.airing.is_complete() && !occurrence.recorded {
-                    let aired = occurrence.airing.runs.len().max(1) as u32;
-                    self.control
-                        .store
-                        .record_live_airing(
-                            channel_id,
-                            start,
-                            occurrence.airing.planned_runs,
-                            aired,
-                        )
-                        .await?;
-                    occurrence.recorded = true;
-                }
+                occurrence.recorded = true;
             }
         }
-        state.occurrences.retain(|start, _| seen.contains(start));
-        let earliest = state.occurrences.keys().min().copied().unwrap_or(read_at);
+        state.occurrences.retain(|key, _| seen.contains(key));
+        let earliest = state
+            .occurrences
+            .keys()
+            .map(|(start, _)| *start)
+            .min()
+            .unwrap_or(read_at);
         state.base_shift = self
             .control
             .store
@@ -260,10 +336,11 @@ impl LiveAiringsLoop {
         occurrence: &mut Occurrence,
         source: &LiveSourceRow,
         playout: &ChannelPlayout,
-        ladder: &Ladder,
+        slate: Option<&SlateSegments>,
         read_at: Timestamp,
     ) -> Result<(), Refusal> {
         let timeline = playout.timeline();
+        let ladder = playout.ladder();
         let airing = &occurrence.airing;
         let decidable_by = read_at - self.times.margin - self.times.grace;
         let mut slots = Vec::new();
@@ -299,14 +376,20 @@ impl LiveAiringsLoop {
                         publish: row.publish_id,
                     }
                 }
+                _ if occurrence.take
+                    && slate.is_some_and(|slate| slate.duration == at.duration) =>
+                {
+                    SlotKind::Slate
+                }
                 _ => SlotKind::Planned {
                     run_index: at.run_index,
                 },
             };
             occurrence.slots.push(kind);
+            occurrence.airing.planned_runs += u32::from(at.starts_run);
         }
         occurrence.airing.decided = occurrence.slots.len() as u64;
-        occurrence.airing.runs = aired_runs(occurrence, playout, ladder);
+        occurrence.airing.runs = aired_runs(occurrence, playout, ladder, slate);
         Ok(())
     }
 
@@ -332,11 +415,19 @@ impl LiveAiringsLoop {
             .map(|occurrence| occurrence.airing.clone())
             .collect();
         items.sort_by_key(|item| item.first_media_sequence);
-        let mut signature: Vec<(u64, u64, usize)> = items
+        let mut signature: Vec<(u64, u64, u64, usize, bool)> = items
             .iter()
-            .map(|item| (item.first_media_sequence, item.decided, item.runs.len()))
+            .map(|item| {
+                (
+                    item.first_media_sequence,
+                    item.n_segments,
+                    item.decided,
+                    item.runs.len(),
+                    item.resumes_mid_run,
+                )
+            })
             .collect();
-        signature.push((state.base_shift as u64, 0, 0));
+        signature.push((state.base_shift as u64, 0, 0, 0, false));
         if signature != state.signature {
             playout.live().set(LiveAirings {
                 base_shift: state.base_shift,
@@ -394,6 +485,7 @@ fn aired_runs(
     occurrence: &Occurrence,
     playout: &ChannelPlayout,
     ladder: &Ladder,
+    slate: Option<&SlateSegments>,
 ) -> Vec<LiveItemRun> {
     let timeline = playout.timeline();
     let airing = &occurrence.airing;
@@ -422,6 +514,12 @@ fn aired_runs(
                         &segments,
                     )))
                 }
+                SlotKind::Slate => slate.and_then(|slate| {
+                    let start = timeline
+                        .segment_by_sequence(airing.first_media_sequence + group_start as u64)?
+                        .start;
+                    Some(Arc::new(slate.run(slot - group_start, start)))
+                }),
                 SlotKind::Planned { .. } => None,
             };
             runs.push(LiveItemRun {
@@ -433,6 +531,185 @@ fn aired_runs(
         group_start = slot;
     }
     runs
+}
+
+/// What airs live on a channel near now (`[from, to)`): its live items' occurrences whose
+/// source can air on it (`source_fits`), and its takes to air, by first segment. A take
+/// overrides the live items: an occurrence that starts inside a take is left out, one that
+/// runs into a take ends where it starts.
+fn spans(
+    plan: &Plan,
+    timeline: &Timeline,
+    takes: &[LiveTakeRow],
+    source_fits: impl Fn(&str) -> bool,
+    from: Timestamp,
+    to: Timestamp,
+) -> Vec<Span> {
+    let mut taken: Vec<Span> = Vec::new();
+    for take in takes {
+        if take.start >= to || take.end.is_some_and(|end| end <= from) {
+            continue;
+        }
+        let Some(first) = timeline
+            .segment_at(take.start)
+            .filter(|at| at.start == take.start)
+        else {
+            tracing::warn!(start = %take.start, source = %take.source, "a take to air does not start on a segment boundary of the plan: not aired");
+            continue;
+        };
+        let n_segments = match take.end {
+            None => OPEN,
+            Some(end) => match timeline.segment_at(end) {
+                Some(at) if at.start == end => at.media_sequence - first.media_sequence,
+                Some(at) => at.media_sequence + 1 - first.media_sequence,
+                None => continue,
+            },
+        };
+        if n_segments == 0 {
+            continue;
+        }
+        taken.push(Span {
+            start: take.start,
+            first: first.media_sequence,
+            n_segments,
+            source: take.source.clone(),
+            take: true,
+        });
+    }
+    let mut spans = Vec::new();
+    for item in &plan.items {
+        let Some(live) = item
+            .live
+            .as_ref()
+            .filter(|live| source_fits(&live.source_key))
+        else {
+            continue;
+        };
+        let length = item.end - item.start;
+        for start in occurrence_starts(timeline, item.start, length, from, to) {
+            let Some(first) = timeline.segment_at(start).filter(|at| at.start == start) else {
+                continue;
+            };
+            let mut n_segments: u64 = timeline.runs()[item.runs.clone()]
+                .iter()
+                .map(|run| u64::from(run.n_segments))
+                .sum();
+            let first = first.media_sequence;
+            if taken.iter().any(|take| {
+                take.first <= first && first < take.first.saturating_add(take.n_segments)
+            }) {
+                continue;
+            }
+            if let Some(take) = taken
+                .iter()
+                .filter(|take| take.first > first && take.first < first + n_segments)
+                .min_by_key(|take| take.first)
+            {
+                n_segments = take.first - first;
+            }
+            spans.push(Span {
+                start,
+                first,
+                n_segments,
+                source: live.source_key.clone(),
+                take: false,
+            });
+        }
+    }
+    spans.extend(taken);
+    spans.sort_by_key(|span| span.first);
+    spans
+}
+
+/// Where the ingest's grid of `segment` is anchored for `span`: a live item's start; for a
+/// take, the slot about to be cut, brought back to the first point of its grid at or after
+/// the take's start (so the anchor stays put while the planned segments keep to one grid, and
+/// moves after one that does not, such as the end of an asset).
+fn grid_anchor(timeline: &Timeline, span: &Span, read_at: Timestamp, segment: Ticks) -> Timestamp {
+    if !span.take || segment <= Ticks::ZERO {
+        return span.start;
+    }
+    let soon = read_at + Ticks::from_secs(1);
+    if soon <= span.start {
+        return span.start;
+    }
+    match timeline.segment_at(soon) {
+        Some(at) => span.start + Ticks((at.start - span.start).0.rem_euclid(segment.0)),
+        None => span.start,
+    }
+}
+
+/// A channel's slate as whole segments of one length, for a take's slots without a live
+/// segment: each rung's MPEG-TS segments, looped.
+#[derive(Debug, Clone)]
+struct SlateSegments {
+    asset: Asset,
+    duration: Ticks,
+}
+
+/// The slate's MPEG-TS segments when every rung has them and all of them last alike.
+fn slate_segments(asset: &Asset, ladder: &Ladder) -> Option<SlateSegments> {
+    let renditions: Vec<Rendition> = ladder
+        .rungs
+        .iter()
+        .map(|rung| {
+            asset
+                .renditions
+                .iter()
+                .find(|rendition| {
+                    rendition.rung == rung.name && rendition.packaging == Packaging::Ts
+                })
+                .cloned()
+        })
+        .collect::<Option<_>>()?;
+    let duration = renditions.first()?.segments.first()?.duration;
+    let uniform = renditions.iter().all(|rendition| {
+        !rendition.segments.is_empty()
+            && rendition
+                .segments
+                .iter()
+                .all(|segment| segment.duration == duration)
+    });
+    uniform.then(|| SlateSegments {
+        asset: Asset {
+            renditions,
+            ..asset.clone()
+        },
+        duration,
+    })
+}
+
+impl SlateSegments {
+    /// `n` slate segments from `start`, looping the slate, as a run of a synthetic asset.
+    fn run(&self, n: usize, start: Timestamp) -> LiveRun {
+        let renditions = self
+            .asset
+            .renditions
+            .iter()
+            .map(|rendition| Rendition {
+                segments: (0..n)
+                    .map(|index| SegmentInfo {
+                        index: index as u32,
+                        duration: self.duration,
+                        ..rendition.segments[index % rendition.segments.len()].clone()
+                    })
+                    .collect(),
+                ..rendition.clone()
+            })
+            .collect();
+        let asset = Asset {
+            renditions,
+            duration: Ticks(self.duration.0 * n as i64),
+            ..self.asset.clone()
+        };
+        let run = Run::whole(
+            RunKind::Slate,
+            asset.id,
+            "slate",
+            Arc::new(SegmentTrack::new(vec![self.duration; n])),
+        );
+        LiveRun { run, asset, start }
+    }
 }
 
 /// Where the ingest writes a publish's files, relative to the media root.

@@ -4,6 +4,9 @@
 //! - [`sources`]: sources as a user manages them (create with a generated stream key, rotate
 //!   the key, delete, status and events), and the calls the ingest makes (authorize a key,
 //!   begin and end a publish, record a segment, report figures).
+//! - [`as_run`]: what live items and takes aired, laid over the plan's runs for the as-run
+//!   log (live runs, outages, the take and the return).
+//! - [`takes`]: takes to air by hand and returns to the schedule, each a versioned edit.
 //! - [`airings`]: the loop `serve` runs that decides each live slot of every channel on air
 //!   and hands playout the result ([`onair_playout::LiveAirings`]), and tells the ingest on
 //!   which grid to cut each source.
@@ -18,7 +21,10 @@
 //! the discontinuity sequence after it is the same everywhere, for ever.
 
 pub mod airings;
+pub mod as_run;
 pub mod sources;
+pub mod takes;
 
 pub use airings::{LiveAiringsLoop, LiveTimes};
 pub use sources::{LiveSourceView, PublishGrant, SegmentRecord};
+pub use takes::{TAKE_LEAD, TakeView};

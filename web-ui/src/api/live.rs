@@ -8,12 +8,19 @@
 //! | `DELETE /api/live/sources/{name}` | deletes it (its grid items air their fallback): 204 |
 //! | `POST /api/live/sources/{name}/rotate-key` | a new stream key; the old one is refused from now on |
 //! | `GET /api/live/sources/{name}/events?hours=24` | publishes, losses, refusals and failures, oldest first |
+//! | `POST /api/channels/{slug}/live/take` | `{"source", "version"?}` takes the channel to the source at the first segment boundary no playlist has listed (1.5 s on at the earliest): 201 with the take; 404 unknown channel or source, 422 a source on another ladder, 409 off air, already taken or a stale version (`If-Match` or `version`, optional) |
+//! | `POST /api/channels/{slug}/live/return` | `{"version"?}` (or no body) returns it to the schedule, which joins in progress, at the next such boundary: 200 with the take; 404 when it is not taken |
+//! | `GET /api/channels/{slug}/live/takes?hours=24` | its takes on air or ended in the last hours, oldest first |
+//!
+//! A take and a return are versioned edits of the channel's schedule, published by
+//! `X-Onair-Author` (else `api`).
 
 use std::sync::Arc;
 
+use axum::body::Bytes;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router, middleware};
@@ -24,6 +31,7 @@ use serde::Deserialize;
 
 use super::auth::{ApiToken, require_bearer};
 use super::error::ApiError;
+use super::schedule::{author, named_version};
 
 /// What the live routes need.
 #[derive(Clone)]
@@ -47,6 +55,9 @@ pub fn router(state: LiveApiState) -> Router {
         .route("/api/live/sources/{name}", get(show).delete(delete))
         .route("/api/live/sources/{name}/rotate-key", post(rotate))
         .route("/api/live/sources/{name}/events", get(events))
+        .route("/api/channels/{slug}/live/take", post(take))
+        .route("/api/channels/{slug}/live/return", post(return_to_schedule))
+        .route("/api/channels/{slug}/live/takes", get(takes))
         .route_layer(middleware::from_fn_with_state(
             state.api_token.clone(),
             require_bearer,
@@ -114,4 +125,64 @@ async fn events(
     let Query(query) = query?;
     let hours = query.hours.unwrap_or(24).clamp(1, 24 * 31);
     Ok(Json(state.control().live_source_events(&name, hours).await?).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TakeBody {
+    source: String,
+    version: Option<i64>,
+}
+
+async fn take(
+    State(state): State<LiveApiState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Result<Json<TakeBody>, JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body?;
+    let expected = named_version(&headers, body.version)?;
+    let take = state
+        .control()
+        .take_live(&slug, &body.source, &author(&headers), expected)
+        .await?;
+    Ok((StatusCode::CREATED, Json(take)).into_response())
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReturnBody {
+    version: Option<i64>,
+}
+
+async fn return_to_schedule(
+    State(state): State<LiveApiState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    // The body is optional: none, or a JSON object.
+    let body: ReturnBody = if body.iter().all(u8::is_ascii_whitespace) {
+        ReturnBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|error| {
+            ApiError::bad_request(format!("the body must be {{\"version\"?: n}}: {error}"))
+        })?
+    };
+    let expected = named_version(&headers, body.version)?;
+    let take = state
+        .control()
+        .return_to_schedule(&slug, &author(&headers), expected)
+        .await?;
+    Ok(Json(take).into_response())
+}
+
+async fn takes(
+    State(state): State<LiveApiState>,
+    Path(slug): Path<String>,
+    query: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Response, ApiError> {
+    let Query(query) = query?;
+    let hours = query.hours.unwrap_or(24).clamp(1, 24 * 31);
+    Ok(Json(state.control().live_takes(&slug, hours).await?).into_response())
 }
