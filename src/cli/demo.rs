@@ -110,6 +110,15 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    // The operator's part: a take to air by hand, from another terminal.
+    let data_dir = std::path::absolute(&config.storage.data_dir)
+        .unwrap_or_else(|_| config.storage.data_dir.clone());
+    println!(
+        "take the demo channel live from the studio (lands within two segments), then back:\n  \
+         ONAIR_DATA_DIR={dir} target/release/onair live take demo studio\n  \
+         ONAIR_DATA_DIR={dir} target/release/onair live return demo",
+        dir = data_dir.display()
+    );
     // A test encoder publishes to the studio channel's live source while the demo runs.
     let publisher = tokio::spawn(crate::demo_live::publish_forever(
         config.clone(),

@@ -1,10 +1,17 @@
 //! The loop that decides every live slot of every channel on air (see [`crate::live`]) and
 //! hands playout the result, and the grid each source is cut on.
 //!
-//! Each pass reads the store once per live item occurrence near now: the occurrences of the
-//! plan's live items (every period of a repeating timeline) that overlap the last
-//! [`LiveTimes::lookback`] or start within [`LiveTimes::lookahead`]. An occurrence's decided
-//! runs are kept between passes, and only the slots past them are read again.
+//! Each pass reads every channel's takes to air (one query), then the store once per live
+//! span near now: the occurrences of the plan's live items (every period of a repeating
+//! timeline) and the takes that overlap the last [`LiveTimes::lookback`] or start within
+//! [`LiveTimes::lookahead`]. A take overrides the grid: an occurrence starting inside one is
+//! left out, one running into one ends where it starts. A span's decided runs are kept between
+//! passes, and only the slots past them are read again.
+//!
+//! A take's slots are the planned segments from its start to its return (any lengths: the
+//! ingest's grid follows them, see `grid_anchor`); a slot without its live segment in time
+//! airs the channel's slate when the slate's segments have the slot's length, else the
+//! planned segment.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -127,7 +134,8 @@ impl LiveAiringsLoop {
         })
     }
 
-    /// The grid the source is to be cut on: its occurrence airing now, or the next one.
+    /// The grid the source is to be cut on: a take to air on air or next, else its occurrence
+    /// airing now, or the next one.
     pub fn anchor(&self, source: &str) -> Option<Anchor> {
         self.anchors
             .lock()
@@ -200,7 +208,10 @@ impl LiveAiringsLoop {
             )
             .await?;
         }
-        *self.anchors.lock().unwrap_or_else(PoisonError::into_inner) = anchors;
+        *self.anchors.lock().unwrap_or_else(PoisonError::into_inner) = anchors
+            .into_iter()
+            .map(|(source, (_, anchor))| (source, anchor))
+            .collect();
         Ok(())
     }
 
@@ -211,7 +222,7 @@ impl LiveAiringsLoop {
         sources: &HashMap<String, LiveSourceRow>,
         takes: &[LiveTakeRow],
         read_at: Timestamp,
-        anchors: &mut HashMap<String, Anchor>,
+        anchors: &mut HashMap<String, ((bool, Timestamp), Anchor)>,
     ) -> Result<(), Refusal> {
         let timeline = playout.timeline();
         let ladder = playout.ladder();
@@ -286,14 +297,16 @@ impl LiveAiringsLoop {
                     anchor: grid_anchor(timeline, span, read_at, ladder.segment_duration),
                     segment: ladder.segment_duration,
                 };
+                // A take (an operator's word) before the grid's items; else the earliest.
+                let rank = (!span.take, candidate.anchor);
                 anchors
                     .entry(source.name.clone())
-                    .and_modify(|current| {
-                        if candidate.anchor < current.anchor {
-                            *current = candidate;
+                    .and_modify(|(current_rank, current)| {
+                        if rank < *current_rank {
+                            (*current_rank, *current) = (rank, candidate);
                         }
                     })
-                    .or_insert(candidate);
+                    .or_insert((rank, candidate));
             }
             self.decide(occurrence, source, playout, slate.as_ref(), read_at)
                 .await?;
