@@ -11,254 +11,14 @@
 mod support;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use onair_domain::{ChannelSlug, OutputFormat};
-use onair_store::{NewChannel, Store};
+use onair_store::Store;
 use serde_json::{Value, json};
-use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text, onair};
-
-/// A copy of the demo database with a channel `news` (UTC, HLS-TS, no items) on the demo
-/// ladder with the demo's slate, and a media folder of its own (the ingest writes there) that links to the demo's
-/// media. Returns the folder, the media folder and a demo clip's id (the fallback).
-fn news_copy() -> (tempfile::TempDir, PathBuf, i64) {
-    let shared = demo_data_dir();
-    let copy = tempfile::tempdir().unwrap();
-    copy_demo_database(copy.path());
-    let media = copy.path().join("media");
-    std::fs::create_dir_all(&media).unwrap();
-    for entry in std::fs::read_dir(shared.join("media")).unwrap() {
-        let entry = entry.unwrap();
-        std::os::unix::fs::symlink(entry.path(), media.join(entry.file_name())).unwrap();
-    }
-    let clip = block_on(async {
-        let store = Store::connect(&format!(
-            "sqlite://{}",
-            copy.path().join("onair.db").display()
-        ))
-        .await
-        .unwrap();
-        store.migrate().await.unwrap();
-        let demo = store
-            .channel_by_slug(&ChannelSlug::parse("demo").unwrap())
-            .await
-            .unwrap()
-            .expect("the demo channel");
-        store
-            .insert_channel(&NewChannel {
-                slug: ChannelSlug::parse("news").unwrap(),
-                name: "News".into(),
-                time_zone: chrono_tz::UTC,
-                ladder_id: demo.ladder_id,
-                outputs: vec![OutputFormat::HlsTs],
-                window_segments: 6,
-                grid_repeat: None,
-                on_air: true,
-            })
-            .await
-            .unwrap();
-        // The news channel's slate: the demo's segments (what airs around the item).
-        let slate = store
-            .asset_by_source("generated:slate/demo")
-            .await
-            .unwrap()
-            .expect("the demo slate");
-        let news_slate = store
-            .insert_asset("Slate", "generated:slate/news", demo.ladder_id)
-            .await
-            .unwrap();
-        store
-            .publish_asset(news_slate, slate.duration, &slate.renditions)
-            .await
-            .unwrap();
-        let clip = store.schedule_items(demo.id).await.unwrap()[0].asset_id.0;
-        store.close().await;
-        clip
-    });
-    (copy, media, clip)
-}
-
-/// ffmpeg publishing a 640x360 test pattern with a tone, in real time, to `url` as `format`.
-fn publish(url: &str, format: &str) -> Child {
-    Command::new("ffmpeg")
-        .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-re"])
-        .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
-        .args(["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"])
-        .args([
-            "-c:v",
-            "libx264",
-            "-preset",
-            "veryfast",
-            "-tune",
-            "zerolatency",
-        ])
-        .args([
-            "-g", "50", "-pix_fmt", "yuv420p", "-c:a", "aac", "-b:a", "96k",
-        ])
-        .args(["-t", "300", "-f", format, url])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("ffmpeg runs (scripts/install-deps installs it)")
-}
-
-/// One listed segment: its discontinuity sequence, whether a discontinuity tag precedes it
-/// (`None` for a playlist's first segment, which never has one), and its URI.
-type Listed = (u64, Option<bool>, String);
-
-/// The news channel's 360p playlist: its segments by media sequence.
-fn poll(server: &Server) -> Vec<(u64, Listed)> {
-    let (status, text) = get_text(&format!("{}/channels/news/360p/ts.m3u8", server.url));
-    assert_eq!(status, 200, "{text}");
-    let playlist = match m3u8_rs::parse_media_playlist_res(text.as_bytes()) {
-        Ok(playlist) => playlist,
-        Err(error) => panic!("{error:?}: {text}"),
-    };
-    let mut discontinuity_sequence = playlist.discontinuity_sequence;
-    playlist
-        .segments
-        .iter()
-        .enumerate()
-        .map(|(index, segment)| {
-            if segment.discontinuity {
-                discontinuity_sequence += 1;
-            }
-            (
-                playlist.media_sequence + index as u64,
-                (
-                    discontinuity_sequence,
-                    (index > 0).then_some(segment.discontinuity),
-                    segment.uri.clone(),
-                ),
-            )
-        })
-        .collect()
-}
-
-fn is_live(uri: &str, publish: u32) -> bool {
-    uri.starts_with(&format!("/media/live/desk/{publish}/360p/"))
-}
-
-/// Polls every half second until `until` holds of a listed segment (or `limit` passes),
-/// checking that no poll contradicts an earlier one.
-fn poll_until(
-    server: &Server,
-    seen: &mut HashMap<u64, Listed>,
-    limit: Duration,
-    until: impl Fn(&str) -> bool,
-) -> bool {
-    let deadline = Instant::now() + limit;
-    while Instant::now() < deadline {
-        let mut found = false;
-        for (sequence, listed) in poll(server) {
-            let before = seen.entry(sequence).or_insert_with(|| listed.clone());
-            assert_eq!(
-                (before.0, &before.2),
-                (listed.0, &listed.2),
-                "segment {sequence} changed between polls"
-            );
-            if let (Some(earlier), Some(now)) = (before.1, listed.1) {
-                assert_eq!(earlier, now, "segment {sequence}'s discontinuity changed");
-            }
-            if before.1.is_none() {
-                before.1 = listed.1;
-            }
-            found |= until(&listed.2);
-        }
-        if found {
-            return true;
-        }
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    false
-}
-
-fn put_grid(server: &Server, body: &Value) {
-    block_on(async {
-        let url = format!("{}/api/channels/news/grid", server.url);
-        let current: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
-        let version = current["version"].as_i64().unwrap();
-        let response = reqwest::Client::new()
-            .put(&url)
-            .header("If-Match", format!("\"{version}\""))
-            .json(body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        let text = response.text().await.unwrap();
-        assert_eq!(status, 200, "{text}");
-    });
-}
-
-fn events(data_dir: &Path) -> Vec<(String, String)> {
-    let out = onair(
-        &["live", "events", "desk"],
-        &[("ONAIR_DATA_DIR", data_dir.to_str().unwrap())],
-    );
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let events: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
-    events
-        .iter()
-        .map(|event| {
-            (
-                event["kind"].as_str().unwrap().to_owned(),
-                event["detail"].as_str().unwrap().to_owned(),
-            )
-        })
-        .collect()
-}
-
-/// `onair live add desk`: the stream key it prints.
-fn add_desk_source(env: &[(&str, &str)]) -> String {
-    let added = onair(&["live", "add", "desk", "--ladder", "demo"], env);
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
-    let added = String::from_utf8_lossy(&added.stdout).into_owned();
-    added
-        .lines()
-        .find_map(|line| line.strip_prefix("stream key: "))
-        .unwrap_or_else(|| panic!("no stream key in {added}"))
-        .trim()
-        .to_owned()
-}
-
-/// The news copy with source `desk` (its stream key), served with a 5 s lock margin, a 1 s
-/// refresh and `config` besides: the folder (kept while the server runs), the clip's id, the
-/// key and the server.
-fn news_on_air(config: &str) -> (tempfile::TempDir, i64, String, Server) {
-    let (copy, media, clip) = news_copy();
-    let data_dir = copy.path().to_str().unwrap().to_owned();
-    let env = [
-        ("ONAIR_DATA_DIR", data_dir.as_str()),
-        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
-    ];
-    let key = add_desk_source(&env);
-    let path = copy.path().join("onair.toml");
-    std::fs::write(
-        &path,
-        format!("[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n{config}"),
-    )
-    .unwrap();
-    let server = Server::start_with(&["--config", path.to_str().unwrap(), "serve"], &env);
-    (copy, clip, key, server)
-}
-
-/// When the test's live item starts: 40 s from now (past the 5 s lock margin and the window),
-/// on a whole second.
-fn item_start() -> chrono::DateTime<chrono::Utc> {
-    let start = chrono::Utc::now() + chrono::Duration::seconds(40);
-    start - chrono::Duration::nanoseconds(i64::from(start.timestamp_subsec_nanos()))
-}
+use support::live::*;
+use support::{Server, block_on, get_text, onair};
 
 #[test]
 fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_again() {
@@ -481,33 +241,6 @@ fn two_servers_without_ingest_air_alike_what_onair_ingest_records() {
     );
 }
 
-/// POSTs `body` to the channel news's live route `route` (`take` or `return`): status and JSON.
-fn post_live(server: &Server, route: &str, body: Value) -> (u16, Value) {
-    block_on(async {
-        let response = reqwest::Client::new()
-            .post(format!("{}/api/channels/news/live/{route}", server.url))
-            .header("X-Onair-Author", "desk-operator")
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        let status = response.status().as_u16();
-        (status, response.json().await.unwrap_or(Value::Null))
-    })
-}
-
-fn instant(text: &Value) -> chrono::DateTime<chrono::Utc> {
-    chrono::DateTime::parse_from_rfc3339(text.as_str().unwrap())
-        .unwrap()
-        .to_utc()
-}
-
-/// The segment number in a segment URI like `/media/assets/7/360p/ts/00012.ts`.
-fn segment_number(uri: &str) -> u64 {
-    let name = uri.rsplit('/').next().unwrap();
-    name.trim_end_matches(".ts").parse().unwrap()
-}
-
 #[test]
 fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_schedule_in_progress() {
     let (copy, clip, key, server) = news_on_air("[as_run]\ninterval = \"2s\"\n");
@@ -715,4 +448,69 @@ fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_sche
     ));
     assert_eq!(status, 200, "{text}");
     assert!(text.matches("desk-operator").count() >= 2, "{text}");
+}
+
+#[test]
+fn two_sources_air_at_once_on_two_channels_each_its_own() {
+    let (copy, _clip, desk_key, server) = news_on_air("");
+    let data_dir = copy.path().to_str().unwrap().to_owned();
+    let media = copy.path().join("media");
+    let env = [
+        ("ONAIR_DATA_DIR", data_dir.as_str()),
+        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+    ];
+    let pitch_key = add_source("pitch", &env);
+    let (rtmp, srt) = server.ingest.clone().expect("the ingest listens");
+    let mut encoders = [
+        publish(&rtmp.replace("KEY", &desk_key), "flv"),
+        publish(&srt.replace("KEY", &pitch_key), "mpegts"),
+    ];
+    std::thread::sleep(Duration::from_secs(3));
+    let channels = [("news", "desk"), ("sport", "pitch")];
+    for (slug, source) in channels {
+        let (status, take) = post_live_on(&server, slug, "take", json!({"source": source}));
+        assert_eq!(status, 201, "{slug}: {take}");
+    }
+
+    // Each channel lists its own source's live segments, never the other's, and no poll
+    // contradicts an earlier one.
+    let mut seen = [HashMap::new(), HashMap::new()];
+    let mut live_on = [false, false];
+    let deadline = Instant::now() + Duration::from_secs(45);
+    while Instant::now() < deadline && live_on != [true, true] {
+        for (index, (slug, source)) in channels.into_iter().enumerate() {
+            let other = channels[1 - index].1;
+            live_on[index] |= poll_channel_until(
+                &server,
+                slug,
+                &mut seen[index],
+                Duration::from_millis(1),
+                |uri| {
+                    assert!(
+                        !uri.contains(&format!("/live/{other}/")),
+                        "{slug} lists {uri}"
+                    );
+                    is_live_from(uri, source, 1)
+                },
+            );
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    let sources = onair(&["live", "list"], &env);
+    for encoder in &mut encoders {
+        encoder.kill().unwrap();
+        encoder.wait().unwrap();
+    }
+    assert_eq!(
+        live_on,
+        [true, true],
+        "both channels air their source: {seen:?}"
+    );
+    let sources: Vec<Value> = serde_json::from_slice(&sources.stdout).unwrap();
+    let publishing: Vec<&str> = sources
+        .iter()
+        .filter(|source| source["state"] == "publishing")
+        .map(|source| source["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(publishing, ["desk", "pitch"], "{sources:?}");
 }
