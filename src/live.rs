@@ -178,11 +178,18 @@ impl Bridge {
         })
         .map_err(|error| error.to_string())?;
         let ladder = Arc::new(ladder);
+        // A segment is recorded once every rung and every audio track has it (HLS-fMP4 plays
+        // the tracks apart).
         let rungs: HashSet<String> = grant
             .ladder
             .rungs
             .iter()
             .map(|rung| rung.name.clone())
+            .chain(
+                onair_domain::media::AudioTrack::of_ladder(&grant.ladder)
+                    .into_iter()
+                    .map(|track| track.name),
+            )
             .collect();
         tracing::info!(source = %source.name, publish, "live encode started");
         let (ended_sender, ended_receiver) = tokio::sync::oneshot::channel();

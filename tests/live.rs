@@ -337,6 +337,36 @@ fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_sche
         seen[&first_live]
     );
 
+    // HLS-fMP4 airs the same live segments: the video track and the audio track, each with
+    // the publish's init, fetchable.
+    for (rendition, media) in [("360p", "video"), ("audio-96k", "audio")] {
+        let url = format!("{}/channels/news/{rendition}/fmp4.m3u8", server.url);
+        let (status, text) = get_text(&url);
+        assert_eq!(status, 200, "{text}");
+        let live_dir = format!("/media/live/desk/1/{rendition}/");
+        let map = format!("#EXT-X-MAP:URI=\"{live_dir}init-0.mp4\"");
+        assert!(
+            text.contains(&map),
+            "the {media} track maps the live init: {text}"
+        );
+        let segment = text
+            .lines()
+            .find(|line| line.starts_with(&live_dir) && line.ends_with(".m4s"))
+            .unwrap_or_else(|| panic!("a live {media} fragment is listed: {text}"));
+        for path in [format!("{live_dir}init-0.mp4"), segment.to_owned()] {
+            let bytes = block_on(async {
+                let response = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{path}");
+                response.bytes().await.unwrap()
+            });
+            let boxes = String::from_utf8_lossy(&bytes[..bytes.len().min(64)]).into_owned();
+            assert!(
+                boxes.contains("ftyp") || boxes.contains("moof") || boxes.contains("styp"),
+                "{path} is ISO BMFF"
+            );
+        }
+    }
+
     // Lost during the take: slate (neither dead air nor the films), live again on a new publish.
     std::thread::sleep(Duration::from_secs(4));
     encoder.kill().unwrap();

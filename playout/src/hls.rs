@@ -330,9 +330,9 @@ pub(crate) fn render_track_playlist(
         return None;
     }
     let (name, packaging) = playout.rendition_key(track, options.packaging)?;
-    // Live segments are MPEG-TS for now: HLS-fMP4 (and DASH) air a live item's fallback.
+    // Live segments air in HLS-TS and HLS-fMP4 (DASH airs a live item's fallback for now).
     let live = playout.live().get();
-    let live = (packaging == Packaging::Ts).then_some(&*live);
+    let live = Some(&*live);
     let (numbering, window) = window::live_window(playout, now, fill, live)?;
     let mut listed = Vec::with_capacity(window.len());
     for aired in window {

@@ -32,9 +32,13 @@ pub struct LiveAirings {
     pub items: Vec<LiveItemAiring>,
 }
 
-/// One occurrence of a live item, as decided so far.
+/// One occurrence of a live item, or a take to air, as decided so far.
 #[derive(Debug, Clone)]
 pub struct LiveItemAiring {
+    /// The live source it airs.
+    pub source: Arc<str>,
+    /// A take to air by hand (its slots without a live segment air slate), not a grid item.
+    pub take: bool,
     /// The planned media sequence of its first segment.
     pub first_media_sequence: u64,
     /// Its planned segments (slots).
@@ -271,6 +275,8 @@ mod tests {
         LiveAirings {
             base_shift: 0,
             items: vec![LiveItemAiring {
+                source: Arc::from("studio"),
+                take: false,
                 first_media_sequence: 3,
                 n_segments: 4,
                 first_discontinuity_sequence: 1,
@@ -372,6 +378,8 @@ mod tests {
         LiveAirings {
             base_shift: 0,
             items: vec![LiveItemAiring {
+                source: Arc::from("studio"),
+                take: true,
                 first_media_sequence: 1,
                 n_segments: 1,
                 // Planned 0 at segment 1, which starts no run: the take starts one.

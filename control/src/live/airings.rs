@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
 use onair_domain::{
     Asset, AssetId, AssetState, ChannelId, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo,
     SegmentTrack, Ticks, Timeline, Timestamp,
@@ -653,28 +654,26 @@ fn grid_anchor(timeline: &Timeline, span: &Span, read_at: Timestamp, segment: Ti
 }
 
 /// A channel's slate as whole segments of one length, for a take's slots without a live
-/// segment: each rung's MPEG-TS segments, looped.
+/// segment: each rendition's segments, looped.
 #[derive(Debug, Clone)]
 struct SlateSegments {
     asset: Asset,
     duration: Ticks,
 }
 
-/// The slate's MPEG-TS segments when every rung has them and all of them last alike.
+/// The slate's segments (every packaging it has) when every rung has them in MPEG-TS and all
+/// of them last alike.
 fn slate_segments(asset: &Asset, ladder: &Ladder) -> Option<SlateSegments> {
-    let renditions: Vec<Rendition> = ladder
-        .rungs
-        .iter()
-        .map(|rung| {
-            asset
-                .renditions
-                .iter()
-                .find(|rendition| {
-                    rendition.rung == rung.name && rendition.packaging == Packaging::Ts
-                })
-                .cloned()
-        })
-        .collect::<Option<_>>()?;
+    let has_ts = ladder.rungs.iter().all(|rung| {
+        asset
+            .renditions
+            .iter()
+            .any(|rendition| rendition.rung == rung.name && rendition.packaging == Packaging::Ts)
+    });
+    let renditions = asset.renditions.clone();
+    if !has_ts {
+        return None;
+    }
     let duration = renditions.first()?.segments.first()?.duration;
     let uniform = renditions.iter().all(|rendition| {
         !rendition.segments.is_empty()
@@ -740,10 +739,23 @@ fn live_run(
 ) -> LiveRun {
     let dir = publish_dir(source, publish);
     let durations: Vec<Ticks> = segments.iter().map(|(_, duration)| *duration).collect();
-    let renditions = ladder
-        .rungs
-        .iter()
-        .map(|rung| Rendition {
+    let files = |name: &str, extension: &str| -> Vec<SegmentInfo> {
+        segments
+            .iter()
+            .enumerate()
+            .map(|(index, (start, duration))| SegmentInfo {
+                index: index as u32,
+                duration: *duration,
+                size_bytes: 0,
+                path: format!("{dir}/{name}/{}.{extension}", start.0),
+            })
+            .collect()
+    };
+    // Each rung as MPEG-TS and as a CMAF video track, and each audio track in CMAF; a
+    // publish's encoders keep their formats, so its CMAF tracks keep their first init.
+    let mut renditions: Vec<Rendition> = Vec::new();
+    for rung in &ladder.rungs {
+        let rendition = Rendition {
             rung: rung.name.clone(),
             packaging: Packaging::Ts,
             codecs: rung.codecs(),
@@ -752,18 +764,30 @@ fn live_run(
             peak_bandwidth: 0,
             average_bandwidth: 0,
             init_path: None,
-            segments: segments
-                .iter()
-                .enumerate()
-                .map(|(index, (start, duration))| SegmentInfo {
-                    index: index as u32,
-                    duration: *duration,
-                    size_bytes: 0,
-                    path: format!("{dir}/{}/{}.ts", rung.name, start.0),
-                })
-                .collect(),
-        })
-        .collect();
+            segments: files(&rung.name, "ts"),
+        };
+        renditions.push(Rendition {
+            packaging: Packaging::Cmaf,
+            codecs: rung.video_codec(),
+            init_path: Some(format!("{dir}/{}/init-0.mp4", rung.name)),
+            segments: files(&rung.name, "m4s"),
+            ..rendition.clone()
+        });
+        renditions.push(rendition);
+    }
+    for track in AudioTrack::of_ladder(ladder) {
+        renditions.push(Rendition {
+            rung: track.name.clone(),
+            packaging: Packaging::CmafAudio,
+            codecs: AAC_LC_CODEC.to_owned(),
+            width: 0,
+            height: 0,
+            peak_bandwidth: 0,
+            average_bandwidth: 0,
+            init_path: Some(format!("{dir}/{}/init-0.mp4", track.name)),
+            segments: files(&track.name, "m4s"),
+        });
+    }
     // Synthetic: negative, so it never names a stored asset.
     let id = AssetId(-publish);
     let asset = Asset {
