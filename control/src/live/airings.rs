@@ -106,6 +106,8 @@ struct ChannelState {
     /// What was last handed to playout, to hand it again only when it changes.
     signature: Vec<(u64, u64, u64, usize, bool)>,
     base_shift: i64,
+    /// What `base_shift` was read for: the earliest occurrence and how many are recorded.
+    shift_key: Option<(Option<Timestamp>, usize)>,
 }
 
 /// Decides live slots for every planned channel, every `every`.
@@ -328,17 +330,23 @@ impl LiveAiringsLoop {
             }
         }
         state.occurrences.retain(|key, _| seen.contains(key));
-        let earliest = state
+        let earliest = state.occurrences.keys().map(|(start, _)| *start).min();
+        // What complete occurrences before the earliest one held added: it changes only when
+        // that one changes or an occurrence completes (each replica records the same numbers).
+        let recorded = state
             .occurrences
-            .keys()
-            .map(|(start, _)| *start)
-            .min()
-            .unwrap_or(read_at);
-        state.base_shift = self
-            .control
-            .store
-            .live_airings_shift(channel_id, earliest)
-            .await?;
+            .values()
+            .filter(|occurrence| occurrence.recorded)
+            .count();
+        let shift_key = (earliest, recorded);
+        if state.shift_key != Some(shift_key) {
+            state.base_shift = self
+                .control
+                .store
+                .live_airings_shift(channel_id, earliest.unwrap_or(read_at))
+                .await?;
+            state.shift_key = Some(shift_key);
+        }
         self.publish(&channel.slug, playout, state);
         Ok(())
     }
