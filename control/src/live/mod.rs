@@ -9,7 +9,9 @@
 //! - [`takes`]: takes to air by hand and returns to the schedule, each a versioned edit.
 //! - [`airings`]: the loop `serve` runs that decides each live slot of every channel on air
 //!   and hands playout the result ([`onair_playout::LiveAirings`]), and tells the ingest on
-//!   which grid to cut each source.
+//!   which grid to cut each source; with `spans` (the live items' occurrences and the takes
+//!   near now, each source's grid) and `synthetic` (the runs a publish's files and a looped
+//!   slate air as).
 //!
 //! **The same answer on every replica.** A slot (a planned segment of a live item) airs the
 //! live segment captured for it when the ingest recorded that segment in the store (same start,
@@ -23,6 +25,8 @@
 pub mod airings;
 pub mod as_run;
 pub mod sources;
+mod spans;
+mod synthetic;
 pub mod takes;
 
 pub use airings::{LiveAiringsLoop, LiveTimes};
