@@ -863,11 +863,12 @@ fn interstitial_sessions_share_the_channels_playlist_and_get_their_ads_from_thei
         );
     }
 
-    // The shared playlist declares the break once its start is the edge: same bytes for every
-    // viewer (it names none), cacheable, the channel's segments under it.
+    // The shared playlist declares the break once its first segment is listed (the channel's
+    // live delay after it ends): same bytes for every viewer (it names none), cacheable, the
+    // channel's segments under it.
     let shared = format!("{}/channels/demo/interstitials/360p/ts.m3u8", server.url);
     let mut declared = None;
-    while declared.is_none() && server_now(&server) < break_start + chrono::Duration::seconds(6) {
+    while declared.is_none() && server_now(&server) < break_start + chrono::Duration::seconds(12) {
         let (status, text) = get_text(&shared);
         assert_eq!(status, 200, "{text}");
         assert!(text.contains("#EXT-X-DEFINE:IMPORT=\"sid\"\n"), "{text}");

@@ -12,11 +12,11 @@ use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use onair_domain::{
-    AssetId, Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Timeline,
+    AssetId, Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Ticks, Timeline,
     Timestamp,
 };
-use onair_playout::ChannelPlayout;
 use onair_playout::origin::Directory;
+use onair_playout::{ChannelPlayout, LiveHandle};
 use onair_scheduler::Plan;
 use onair_store::{Store, StoreError};
 
@@ -96,6 +96,9 @@ pub struct ChannelRefresher {
     replan_at: HashMap<ChannelId, Timestamp>,
     /// Where plans start from: the server's clock.
     clock: Arc<dyn Clock>,
+    /// How far behind the clock a channel's live edge is, from when it is first loaded (see
+    /// [`LiveHandle`]).
+    live_delay: Ticks,
 }
 
 impl ChannelRefresher {
@@ -111,7 +114,15 @@ impl ChannelRefresher {
             loaded: HashMap::new(),
             replan_at: HashMap::new(),
             clock: Arc::new(SystemClock),
+            live_delay: Ticks::ZERO,
         }
+    }
+
+    /// Channels list their segments `delay` late (a live slot's deadline and margin), so their
+    /// live edge never moves at a switch to or from live.
+    pub fn with_live_delay(mut self, delay: Ticks) -> ChannelRefresher {
+        self.live_delay = delay;
+        self
     }
 
     /// Plans with `clock` (the one playout and the API use) instead of the system clock.
@@ -145,10 +156,11 @@ impl ChannelRefresher {
                     replan_at,
                     slate,
                 }) => {
-                    // A new plan keeps what the channel's live items aired (the past is locked).
+                    // A new plan keeps what the channel's live items aired (the past is locked),
+                    // and its live delay.
                     let playout = match self.directory.get(&slug) {
                         Some(old) => playout.with_live(old.live().clone()),
-                        None => playout,
+                        None => playout.with_live(LiveHandle::with_delay(self.live_delay)),
                     };
                     self.directory.replace(&slug, Arc::new(playout));
                     self.plans.replace(PlannedChannel {

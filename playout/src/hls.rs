@@ -56,7 +56,7 @@ use std::fmt::Write as _;
 
 use onair_domain::media::AudioTrack;
 use onair_domain::scte35::{self, SpliceInfoSection};
-use onair_domain::{BreakAiring, OutputFormat, Packaging, Rung, Ticks, Timeline, Timestamp};
+use onair_domain::{BreakAiring, OutputFormat, Packaging, Rung, Ticks, Timestamp};
 
 use crate::ChannelPlayout;
 use crate::channel::MediaTrack;
@@ -605,7 +605,9 @@ pub(crate) enum WindowKey {
     Ended,
 }
 
-pub(crate) fn window_key(timeline: &Timeline, now: Timestamp) -> WindowKey {
+pub(crate) fn window_key(playout: &ChannelPlayout, now: Timestamp) -> WindowKey {
+    let timeline = playout.timeline();
+    let now = now - playout.live().delay();
     match timeline.segment_at(now) {
         Some(airing) => WindowKey::Airing(airing.media_sequence),
         None if now < timeline.origin() => WindowKey::BeforeOrigin,

@@ -19,7 +19,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use onair_domain::{Asset, Run, Timestamp};
+use onair_domain::{Asset, Run, Ticks, Timestamp};
 
 /// The aired runs of a channel's live item occurrences, and what complete ones added to the
 /// discontinuity sequence.
@@ -175,14 +175,35 @@ impl LiveItemAiring {
 /// the channel is planned into, so a new plan keeps what was decided.
 ///
 /// [`ChannelPlayout`]: crate::ChannelPlayout
+///
+/// It also holds the channel's **live delay**: how far behind the clock its manifests' live
+/// edge is. A live slot is listed only once decided, its end plus the grace and the margin
+/// after; a channel that can air live lists everything that late, so its edge stays the same
+/// distance behind the clock across every switch (players that keep a distance to the edge,
+/// shaka among them, starve when it grows at a switch). It is set once, when the channel is
+/// first loaded, and never changes: a live edge that moved back would unlist segments.
 #[derive(Debug, Clone, Default)]
 pub struct LiveHandle {
     airings: Arc<RwLock<Arc<LiveAirings>>>,
     /// Bumped by every [`LiveHandle::set`]: cached playlists are keyed by it.
     generation: Arc<AtomicU64>,
+    delay: Ticks,
 }
 
 impl LiveHandle {
+    /// A handle whose channel's live edge is `delay` behind the clock.
+    pub fn with_delay(delay: Ticks) -> LiveHandle {
+        LiveHandle {
+            delay: delay.max(Ticks::ZERO),
+            ..LiveHandle::default()
+        }
+    }
+
+    /// How far behind the clock the channel's manifests' live edge is.
+    pub fn delay(&self) -> Ticks {
+        self.delay
+    }
+
     pub fn get(&self) -> Arc<LiveAirings> {
         self.airings
             .read()

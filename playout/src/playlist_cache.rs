@@ -159,11 +159,9 @@ impl PlaylistCache {
         options: &MpdOptions,
     ) -> Option<Rendered> {
         let entry = self.entry(slug, playout);
-        cached(
-            &entry.mpd,
-            (hls::window_key(playout.timeline(), now), 0),
-            || dash::render_mpd(playout, now, options),
-        )
+        cached(&entry.mpd, (hls::window_key(playout, now), 0), || {
+            dash::render_mpd(playout, now, options)
+        })
     }
 
     /// The media playlist of `track` at `now`, rendered again only when its window has moved;
@@ -180,10 +178,7 @@ impl PlaylistCache {
         let slot = entry.media_slot(options.packaging, track)?;
         cached(
             slot,
-            (
-                hls::window_key(playout.timeline(), now),
-                playout.live().generation(),
-            ),
+            (hls::window_key(playout, now), playout.live().generation()),
             || {
                 hls::render_track_playlist(
                     playout,

@@ -130,6 +130,8 @@ pub(crate) fn live_window<'a>(
     live: Option<&'a LiveAirings>,
 ) -> Option<(SegmentAt, Vec<Aired<'a>>)> {
     let timeline = playout.timeline();
+    // The live edge is the channel's live delay behind the clock (see `LiveHandle`).
+    let now = now - playout.live().delay();
     let window = timeline.live_window(now, playout.channel().window_segments as usize);
     let mut aired = Vec::with_capacity(window.len());
     for at in window.iter().copied() {

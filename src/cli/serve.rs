@@ -35,8 +35,12 @@ pub async fn serve_with(
     let clock = startup::clock(config);
     let directory = Arc::new(onair_playout::origin::Directory::default());
     let plans = Arc::new(PlanDirectory::default());
+    // Every channel lists its segments as late as a live slot is decided, so its live edge
+    // stays put when it switches to live and back.
+    let times = live_times(config);
     let mut refresher = ChannelRefresher::new(store.clone(), directory.clone(), plans.clone())
-        .with_clock(clock.clone());
+        .with_clock(clock.clone())
+        .with_live_delay(times.grace + times.margin);
     refresher
         .refresh_all()
         .await
