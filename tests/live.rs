@@ -50,12 +50,7 @@ fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_a
         poll_until(&server, &mut seen, wait, |uri| is_live(uri, 1)),
         "no live segment listed by 30 s into the item: {seen:?}"
     );
-    let first_live = seen
-        .iter()
-        .filter(|(_, listed)| is_live(&listed.2, 1))
-        .map(|(sequence, _)| *sequence)
-        .min()
-        .unwrap();
+    let first_live = first_live(&seen, 1);
     assert_ne!(
         seen[&first_live].1,
         Some(false),
@@ -173,19 +168,12 @@ fn start_ingest(config: &Path, env: &[(&str, &str)]) -> (Ingest, String) {
 
 #[test]
 fn two_servers_without_ingest_air_alike_what_onair_ingest_records() {
-    let (copy, media, clip) = news_copy();
+    let (copy, media, clip, key, config) = news_configured("[live]\nenabled = false\n");
     let data_dir = copy.path().to_str().unwrap().to_owned();
     let env = [
         ("ONAIR_DATA_DIR", data_dir.as_str()),
         ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
     ];
-    let key = add_desk_source(&env);
-    let config = copy.path().join("onair.toml");
-    std::fs::write(
-        &config,
-        "[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n[live]\nenabled = false\n",
-    )
-    .unwrap();
     let args = ["--config", config.to_str().unwrap(), "serve"];
     let (one, two) = (
         Server::start_with(&args, &env),
@@ -313,12 +301,7 @@ fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_sche
         )),
         "no live segment listed within 30 s of the take: {seen:?}"
     );
-    let first_live = seen
-        .iter()
-        .filter(|(_, listed)| is_live(&listed.2, 1))
-        .map(|(sequence, _)| *sequence)
-        .min()
-        .unwrap();
+    let first_live = first_live(&seen, 1);
     let before = seen[&(first_live - 1)].clone();
     assert!(
         before.2.starts_with(&film),

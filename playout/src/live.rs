@@ -321,12 +321,9 @@ mod tests {
         parse_hls(&text)
     }
 
-    #[test]
-    fn live_slots_air_their_live_segments_between_fallback_with_a_discontinuity_each_way() {
-        let playout = playout();
-        playout.live().set(airings(4));
-        let listed = playlist(&playout, 18_500);
-        let summary: Vec<(u64, u64, bool, &str)> = listed
+    /// Each listed segment: media and discontinuity sequence, its discontinuity tag, its URI.
+    fn summary(listed: &crate::testing::HlsPlaylist) -> Vec<(u64, u64, bool, &str)> {
+        listed
             .segments
             .iter()
             .map(|segment| {
@@ -337,9 +334,16 @@ mod tests {
                     segment.uri.as_str(),
                 )
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn live_slots_air_their_live_segments_between_fallback_with_a_discontinuity_each_way() {
+        let playout = playout();
+        playout.live().set(airings(4));
+        let listed = playlist(&playout, 18_500);
         assert_eq!(
-            summary,
+            summary(&listed),
             vec![
                 (5, 2, false, "/media/assets/100/360p/ts/00001.ts"),
                 (6, 3, true, "/media/assets/3/360p/ts/00001.ts"),
@@ -422,20 +426,8 @@ mod tests {
         let playout = playout();
         playout.live().set(take(true));
         let listed = playlist(&playout, 8_500);
-        let summary: Vec<(u64, u64, bool, &str)> = listed
-            .segments
-            .iter()
-            .map(|segment| {
-                (
-                    segment.media_sequence,
-                    segment.discontinuity_sequence,
-                    segment.discontinuity,
-                    segment.uri.as_str(),
-                )
-            })
-            .collect();
         assert_eq!(
-            summary,
+            summary(&listed),
             vec![
                 (0, 0, false, "/media/assets/1/360p/ts/00000.ts"),
                 (1, 1, true, "/media/assets/100/360p/ts/00000.ts"),

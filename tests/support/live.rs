@@ -253,10 +253,9 @@ pub fn add_source(name: &str, env: &[(&str, &str)]) -> String {
         .to_owned()
 }
 
-/// The news copy with source `desk` (its stream key), served with a 5 s lock margin, a 1 s
-/// refresh and `config` besides: the folder (kept while the server runs), the clip's id, the
-/// key and the server.
-pub fn news_on_air(config: &str) -> (tempfile::TempDir, i64, String, Server) {
+/// The news copy with source `desk` and an `onair.toml` of a 5 s lock margin, a 1 s refresh and
+/// `config` besides: the folder, its media folder, the clip's id, the key and the config file.
+pub fn news_configured(config: &str) -> (tempfile::TempDir, PathBuf, i64, String, PathBuf) {
     let (copy, media, clip) = news_copy();
     let data_dir = copy.path().to_str().unwrap().to_owned();
     let env = [
@@ -270,8 +269,29 @@ pub fn news_on_air(config: &str) -> (tempfile::TempDir, i64, String, Server) {
         format!("[playout]\nlock_margin = \"5s\"\nrefresh_interval = \"1s\"\n{config}"),
     )
     .unwrap();
+    (copy, media, clip, key, path)
+}
+
+/// [`news_configured`], served: the folder (kept while the server runs), the clip's id, the
+/// key and the server.
+pub fn news_on_air(config: &str) -> (tempfile::TempDir, i64, String, Server) {
+    let (copy, media, clip, key, path) = news_configured(config);
+    let data_dir = copy.path().to_str().unwrap().to_owned();
+    let env = [
+        ("ONAIR_DATA_DIR", data_dir.as_str()),
+        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
+    ];
     let server = Server::start_with(&["--config", path.to_str().unwrap(), "serve"], &env);
     (copy, clip, key, server)
+}
+
+/// The first media sequence `seen` lists a live segment of publish `publish` of `desk` at.
+pub fn first_live(seen: &HashMap<u64, Listed>, publish: u32) -> u64 {
+    seen.iter()
+        .filter(|(_, listed)| is_live(&listed.2, publish))
+        .map(|(sequence, _)| *sequence)
+        .min()
+        .expect("a live segment was listed")
 }
 
 /// When the test's live item starts: 40 s from now (past the 5 s lock margin and the window),
