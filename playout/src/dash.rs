@@ -1,30 +1,42 @@
 //! The dynamic DASH MPD as a pure function of (channel playout, now, options): no IO, no clock
-//! reads. It lists the same window as the HLS playlists, over the same CMAF fragments.
+//! reads. It lists the same window as the HLS playlists, over the same CMAF fragments: the
+//! channel's live items and takes air in it as in HLS ([`crate::live`]), with the same live
+//! delay and decided slots, so HLS and DASH list the same segments at the same instant.
 //!
 //! - `availabilityStartTime` is the timeline's origin (to the millisecond); every Period's
-//!   `start` is its run's start relative to it, exact to the microsecond, so it never changes
-//!   while the Period is listed. `publishTime` is the end of the last listed segment: it moves
-//!   only when the window does. `timeShiftBufferDepth` is the window (`window_segments` target
-//!   durations), `minimumUpdatePeriod` and `maxSegmentDuration` one target duration,
+//!   `start` is its run's start as aired relative to it, exact to the microsecond, so it never
+//!   changes while the Period is listed. `publishTime` is the end of the last listed segment: it
+//!   moves only when the window does. `timeShiftBufferDepth` is the window (`window_segments`
+//!   target durations), `minimumUpdatePeriod` and `maxSegmentDuration` one target duration,
 //!   `suggestedPresentationDelay` three (at most the window), and `UTCTiming` points at the
 //!   origin's `/time` (`urn:mpeg:dash:utc:http-iso:2014`).
-//! - One Period per run occurrence, `id="p{n}"` with `n` the run's discontinuity sequence:
-//!   unique per occurrence, even when the timeline repeats or the tail loops, and the same on
-//!   every replica. Every Period has the same two AdaptationSets, so players switch nothing but
-//!   the source: the video (`id="0"`, `contentType="video"`, a Representation per rung, `id` =
-//!   rung name) and the audio (`id="1"`, `contentType="audio"`, `lang="und"`, a Representation
-//!   per audio track of the ladder, `id` = track name such as `audio-96k`), codecs and
-//!   bandwidths channel-wide. The CMAF tracks are strict (one track per file): dash.js refuses
-//!   multiplexed representations.
+//! - One Period per run occurrence, `id="p{n}"` with `n` the run's discontinuity sequence (the
+//!   HLS one): unique per occurrence, even when the timeline repeats or the tail loops, and the
+//!   same on every replica. A take's slate looped over its slots is a Period per pass over the
+//!   slate's files, the later ones `p{n}-{k}` (see `periods`). Every Period has the same two
+//!   AdaptationSets, so players switch nothing but the source: the video (`id="0"`,
+//!   `contentType="video"`, a Representation per rung, `id` = rung name) and the audio (`id="1"`,
+//!   `contentType="audio"`, `lang="und"`, a Representation per audio track of the ladder, `id` =
+//!   track name such as `audio-96k`), codecs and bandwidths channel-wide. The CMAF tracks are
+//!   strict (one track per file): dash.js refuses multiplexed representations.
 //! - Each AdaptationSet has a `SegmentTemplate` at timescale 90 000 with the same
-//!   `SegmentTimeline` and `presentationTimeOffset`. The media crate writes each asset's
-//!   fragments with `tfdt` starting at zero (video at timescale 2500 for 25 fps, audio at
-//!   48000; checked on real files, see the media crate's tests), so a segment's media time is
-//!   the sum of the stored durations before it: `S@t` is that, `presentationTimeOffset` is the
-//!   media time of the run's first segment (its in point), and `$Number$` is the segment's
-//!   index in its asset, which is also its file name (`$Number%05d$.m4s`). Audio fragments start with the AAC frame
-//!   nearest to their video segment's start, so an audio fragment's `tfdt` is within half an
-//!   AAC frame (±10.7 ms at 48 kHz) of its `S@t`: players place media by `tfdt`.
+//!   `SegmentTimeline` and `presentationTimeOffset`, addressed one of two ways (`periods`):
+//!   - an asset's files by `$Number%05d$`: the media crate writes each asset's fragments with
+//!     `tfdt` starting at zero (video at timescale 2500 for 25 fps, audio at 48000; checked on
+//!     real files, see the media crate's tests), so a segment's media time is the sum of the
+//!     stored durations before it: `S@t` is that, `presentationTimeOffset` is the media time
+//!     where the Period starts (the run's in point), and `$Number$` is the segment's index in
+//!     its asset, which is also its file name (`$Number%05d$.m4s`);
+//!   - a live run's files by `$Time$`: the ingest names each by its start in 90 kHz ticks since
+//!     the Unix epoch (`/media/live/{source}/{publish}/$RepresentationID$/$Time$.m4s`, init
+//!     `…/init-0.mp4`) and the live ladder, whose running time is Unix time, writes that start
+//!     as its `tfdt` (in the track's timescale; the first frame is the one nearest to the grid's
+//!     boundary, so within a frame of it): `S@t` is the segment's start, which is its file's
+//!     name, and `presentationTimeOffset` the run's first segment's start.
+//!
+//!   Audio fragments start with the AAC frame nearest to their video segment's start, so an
+//!   audio fragment's `tfdt` is within half an AAC frame (±10.7 ms at 48 kHz) of its `S@t`:
+//!   players place media by `tfdt`.
 //! - Every Period of an ad break carries an `EventStream` with `urn:scte:scte35:2014:xml+bin`
 //!   and one `Event` for the whole break, with the splice event id as `id` and the break's
 //!   `splice_info_section` in base64 as body, the same cue as HLS: in the break's first
@@ -47,6 +59,10 @@ use crate::hls::{
     push_percent_encoded,
 };
 use crate::window::{self, Aired, BreakFill, ChannelBreaks};
+
+mod periods;
+
+use periods::Period;
 
 /// The content type of an MPD.
 pub const MPD_CONTENT_TYPE: &str = "application/dash+xml";
@@ -98,7 +114,9 @@ pub fn render_session_mpd(
     if !playout.publishes(OutputFormat::Dash) {
         return None;
     }
-    let (numbering, window) = window::live_window(playout, now, fill, None)?;
+    // The channel's live items and takes air as in HLS: the same segments at the same instant.
+    let live = playout.live().get();
+    let (numbering, window) = window::live_window(playout, now, fill, Some(&*live))?;
     let timeline = playout.timeline();
     let target = playout.target_duration_secs();
     let window_secs = target * i64::from(playout.channel().window_segments.max(1));
@@ -116,7 +134,7 @@ pub fn render_session_mpd(
         availability_start.to_rfc3339_millis(),
         publish.to_rfc3339_millis(),
     );
-    if window.is_empty() {
+    let periods = if window.is_empty() {
         // Nothing has ended yet: announce the first Period with no segment, so the Period ids
         // and starts are the ones it will keep.
         let run = timeline.run(numbering.run_index);
@@ -129,33 +147,12 @@ pub fn render_session_mpd(
             after_break: None,
             tracking: None,
         };
-        write_period(
-            &mut out,
-            playout,
-            availability_start,
-            &[first],
-            false,
-            options,
-        )?;
+        vec![periods::announced(playout, first)?]
     } else {
-        let mut rest = &window[..];
-        while let Some(first) = rest.first() {
-            let n = rest
-                .iter()
-                .take_while(|aired| {
-                    aired.at.discontinuity_sequence == first.at.discontinuity_sequence
-                })
-                .count();
-            write_period(
-                &mut out,
-                playout,
-                availability_start,
-                &rest[..n],
-                true,
-                options,
-            )?;
-            rest = &rest[n..];
-        }
+        periods::periods(playout, &window)?
+    };
+    for period in &periods {
+        write_period(&mut out, playout, availability_start, period, options);
     }
     let _ = write!(
         out,
@@ -165,49 +162,23 @@ pub fn render_session_mpd(
     Some(out)
 }
 
-/// One Period: the listed segments of one run occurrence (`segments` is not empty).
+/// One Period: the listed segments of one run occurrence (or of one pass over a looped asset).
 fn write_period(
     out: &mut String,
     playout: &ChannelPlayout,
     availability_start: Timestamp,
-    segments: &[Aired<'_>],
-    list_segments: bool,
+    period: &Period<'_, '_>,
     options: &MpdOptions,
-) -> Option<()> {
-    let first = segments.first()?;
+) {
+    let first = &period.first;
     let ladder = playout.ladder();
-    let rungs: Vec<&str> = ladder.rungs.iter().map(|rung| rung.name.as_str()).collect();
-    let tracks: Vec<&str> = playout
-        .audio_tracks()
-        .iter()
-        .map(|track| track.name.as_str())
-        .collect();
-    // The channel's assets were checked whole by ChannelPlayout::new; a fill's are checked here.
-    let checked = playout.assets().contains_key(&first.asset.id);
-    let template = |names: &[&str], packaging| {
-        if checked {
-            SegmentTemplate::derive(first.asset, names, packaging)
-        } else {
-            SegmentTemplate::of(first.asset, names, packaging)
-        }
-    };
-    let mut video_template = template(&rungs, Packaging::Cmaf)?;
-    let mut audio_template = template(&tracks, Packaging::CmafAudio)?;
-    if let Some(prefix) = first.tracking {
-        video_template = video_template.fetched_through(prefix);
-        audio_template = audio_template.fetched_through(prefix);
-    }
-    let _ = write!(
-        out,
-        "  <Period id=\"p{}\" start=\"",
-        first.at.discontinuity_sequence
-    );
-    push_duration(out, first.run_start - availability_start);
+    let _ = write!(out, "  <Period id=\"{}\" start=\"", period.id);
+    push_duration(out, period.start - availability_start);
     out.push_str("\">\n");
     if let Some(airing) = first.in_break {
         // The break's start relative to this Period's: zero in its first Period, the time
         // already aired in the later ones.
-        let into_break = first.run_start - airing.start;
+        let into_break = period.start - airing.start;
         let cues = BreakCues::new(airing, options.cue);
         out.push_str("    <EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"");
         let _ = write!(out, "{TIMESCALE}\"");
@@ -230,7 +201,7 @@ fn write_period(
         "    <AdaptationSet id=\"0\" contentType=\"video\" mimeType=\"video/mp4\" segmentAlignment=\"true\" startWithSAP=\"1\" maxWidth=\"{max_width}\" maxHeight=\"{max_height}\" frameRate=\"{}\">",
         frame_rate(ladder),
     );
-    write_segment_template(out, segments, list_segments, &video_template);
+    write_segment_template(out, period, &period.video);
     for rung in &ladder.rungs {
         let (peak, _) = advertised_bandwidth(playout, rung, Packaging::Cmaf);
         let _ = writeln!(
@@ -248,7 +219,7 @@ fn write_period(
         "    <AdaptationSet id=\"1\" contentType=\"audio\" mimeType=\"audio/mp4\" lang=\"{AUDIO_LANGUAGE}\" segmentAlignment=\"true\" startWithSAP=\"1\" codecs=\"{AAC_LC_CODEC}\" audioSamplingRate=\"{}\">\n      <AudioChannelConfiguration schemeIdUri=\"urn:mpeg:dash:23003:3:audio_channel_configuration:2011\" value=\"{}\"/>\n",
         ladder.audio_sample_rate, ladder.audio_channels,
     );
-    write_segment_template(out, segments, list_segments, &audio_template);
+    write_segment_template(out, period, &period.audio);
     for track in playout.audio_tracks() {
         let (peak, _) = audio_bandwidth(playout, track);
         let _ = writeln!(
@@ -258,47 +229,39 @@ fn write_period(
         );
     }
     out.push_str("    </AdaptationSet>\n  </Period>\n");
-    Some(())
 }
 
-/// The `SegmentTemplate` of one AdaptationSet of a Period, with its `SegmentTimeline` when
-/// `list_segments`: the same numbers for video and audio, only the URLs differ.
-fn write_segment_template(
-    out: &mut String,
-    segments: &[Aired<'_>],
-    list_segments: bool,
-    template: &SegmentTemplate,
-) {
-    let Some(first) = segments.first() else {
-        return;
-    };
-    let run = first.run;
-    let pto = run.track.start(run.first_segment);
-    let start_number = if list_segments {
-        first.at.segment_index
-    } else {
-        run.first_segment
-    };
+/// The `SegmentTemplate` of one AdaptationSet of a Period, with its `SegmentTimeline` when it
+/// lists segments: the same times for video and audio, only the URLs differ.
+fn write_segment_template(out: &mut String, period: &Period<'_, '_>, template: &SegmentTemplate) {
+    let _ = write!(
+        out,
+        "      <SegmentTemplate timescale=\"{TIMESCALE}\" presentationTimeOffset=\"{}\"",
+        period.presentation_time_offset.0
+    );
+    if let Some(number) = period.start_number {
+        let _ = write!(out, " startNumber=\"{number}\"");
+    }
     let _ = writeln!(
         out,
-        "      <SegmentTemplate timescale=\"{TIMESCALE}\" presentationTimeOffset=\"{}\" startNumber=\"{start_number}\" initialization=\"{}\" media=\"{}\">",
-        pto.0, template.initialization, template.media,
+        " initialization=\"{}\" media=\"{}\">",
+        template.initialization, template.media,
     );
-    if list_segments {
+    if !period.segments.is_empty() {
         out.push_str("        <SegmentTimeline>\n");
+        let segments = period.segments;
         let mut index = 0;
         while index < segments.len() {
             let duration = segments[index].at.duration;
-            let repeats = segments[index + 1..]
-                .iter()
-                .take_while(|aired| aired.at.duration == duration)
+            let time = period.times[index];
+            // Repeated while the durations are the same and each starts where the last ended.
+            let repeats = (index + 1..segments.len())
+                .take_while(|&next| {
+                    segments[next].at.duration == duration
+                        && period.times[next] == time + Ticks(duration.0 * (next - index) as i64)
+                })
                 .count();
-            let _ = write!(
-                out,
-                "          <S t=\"{}\" d=\"{}\"",
-                segments[index].media_time().0,
-                duration.0
-            );
+            let _ = write!(out, "          <S t=\"{}\" d=\"{}\"", time.0, duration.0);
             if repeats > 0 {
                 let _ = write!(out, " r=\"{repeats}\"");
             }
@@ -453,5 +416,7 @@ fn escape(text: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+#[cfg(test)]
+mod live_tests;
 #[cfg(test)]
 mod tests;

@@ -149,8 +149,9 @@ impl PlaylistCache {
             .clone()
     }
 
-    /// The MPD at `now`, rendered again only when the window has moved; `None` when the channel
-    /// does not publish DASH. Every request passes the same options (the origin's).
+    /// The MPD at `now`, rendered again only when the window has moved or a live slot was
+    /// decided; `None` when the channel does not publish DASH. Every request passes the same
+    /// options (the origin's).
     pub(crate) fn mpd(
         &self,
         slug: &str,
@@ -159,9 +160,11 @@ impl PlaylistCache {
         options: &MpdOptions,
     ) -> Option<Rendered> {
         let entry = self.entry(slug, playout);
-        cached(&entry.mpd, (hls::window_key(playout, now), 0), || {
-            dash::render_mpd(playout, now, options)
-        })
+        cached(
+            &entry.mpd,
+            (hls::window_key(playout, now), playout.live().generation()),
+            || dash::render_mpd(playout, now, options),
+        )
     }
 
     /// The media playlist of `track` at `now`, rendered again only when its window has moved;
@@ -284,6 +287,24 @@ mod tests {
             "the same window is not rendered twice"
         );
         assert_ne!(first.etag, next_window.etag);
+    }
+
+    #[test]
+    fn the_mpd_is_rendered_again_in_the_same_window_once_a_live_slot_is_decided() {
+        let cache = PlaylistCache::default();
+        let playout = Arc::new(fixtures::demo_playout(true));
+        let options = MpdOptions::default();
+        let now = at_millis(8_000);
+        let first = cache.mpd("demo", &playout, now, &options).unwrap();
+        let cached = cache.mpd("demo", &playout, now, &options).unwrap();
+        assert_eq!(first.identity.as_ptr(), cached.identity.as_ptr());
+        playout.live().set(crate::LiveAirings::default());
+        let decided = cache.mpd("demo", &playout, now, &options).unwrap();
+        assert_ne!(
+            first.identity.as_ptr(),
+            decided.identity.as_ptr(),
+            "rendered again for the new airings"
+        );
     }
 
     #[test]

@@ -471,7 +471,10 @@ pub(crate) fn parse_mpd(text: &str) -> Mpd {
                 assert_eq!(attributes["timescale"], "90000");
                 set.presentation_time_offset =
                     attributes["presentationTimeOffset"].parse().unwrap();
-                set.start_number = attributes["startNumber"].parse().unwrap();
+                // 1 when absent (ISO/IEC 23009-1), as with a `$Time$` template.
+                set.start_number = attributes
+                    .get("startNumber")
+                    .map_or(1, |number| number.parse().unwrap());
                 set.initialization = attributes["initialization"].clone();
                 set.media = attributes["media"].clone();
                 next_number = set.start_number;
@@ -552,7 +555,8 @@ pub(crate) fn mpd_segments(mpd: &Mpd, id: &str) -> Vec<MpdSegment> {
                 url: set
                     .media
                     .replace("$RepresentationID$", id)
-                    .replace("$Number%05d$", &format!("{number:05}")),
+                    .replace("$Number%05d$", &format!("{number:05}"))
+                    .replace("$Time$", &t.to_string()),
             });
         }
     }

@@ -89,7 +89,9 @@ pub struct Aired<'a> {
     pub at: SegmentAt,
     pub run: &'a Run,
     pub asset: &'a Asset,
-    /// When the run occurrence this segment belongs to started: a DASH Period's start.
+    /// When the run occurrence this segment belongs to started, as aired: a DASH Period's
+    /// start. A live item's or take's run that starts inside a planned run (fallback slots, the
+    /// schedule joining in progress after a take) starts at its own first segment.
     pub run_start: Timestamp,
     /// The ad break this segment is part of.
     pub in_break: Option<BreakAiring>,
@@ -139,7 +141,7 @@ pub(crate) fn live_window<'a>(
         if matches!(slot, Some(SlotAiring::Undecided)) {
             break;
         }
-        aired.push(airing_of(playout, at, fill, slot)?);
+        aired.push(airing_of(playout, at, fill, live, slot)?);
     }
     let numbering = match aired.first() {
         Some(first) => first.at,
@@ -169,10 +171,31 @@ fn shifted(mut at: SegmentAt, fill: &dyn BreakFill) -> SegmentAt {
     at
 }
 
+/// The first segment of the aired run that the planned segment `media_sequence` is in, as far
+/// as the live items and takes say: the first slot of an item's run, or, after an item, the
+/// segment after it (a take returns inside a planned run, which joins in progress). `None` before
+/// every item. The aired run starts there unless its planned run starts later.
+fn aired_run_first(live: &LiveAirings, media_sequence: u64) -> Option<u64> {
+    let index = live
+        .items
+        .partition_point(|item| item.first_media_sequence <= media_sequence);
+    let item = &live.items[index.checked_sub(1)?];
+    let slot = media_sequence - item.first_media_sequence;
+    if slot >= item.n_segments {
+        return Some(item.first_media_sequence + item.n_segments);
+    }
+    let run = item
+        .runs
+        .iter()
+        .find(|run| slot < run.first_slot + run.n_slots)?;
+    Some(item.first_media_sequence + run.first_slot)
+}
+
 fn airing_of<'a>(
     playout: &'a ChannelPlayout,
     mut at: SegmentAt,
     fill: &'a dyn BreakFill,
+    live: Option<&'a LiveAirings>,
     slot: Option<SlotAiring<'a>>,
 ) -> Option<Aired<'a>> {
     let timeline = playout.timeline();
@@ -198,10 +221,18 @@ fn airing_of<'a>(
             ..filled
         });
     }
-    let run_start = timeline.run_start(&at);
     let mut run = timeline.run(at.run_index);
     let mut asset = playout.assets().get(&run.asset_id)?;
-    let mut aired_run_start = run_start;
+    let mut aired_run_start = timeline.run_start(&at);
+    if let Some(live) = live
+        && let Some(first) = aired_run_first(live, at.media_sequence)
+    {
+        // A live item or take starts this segment's aired run inside its planned run.
+        let planned_first = at.media_sequence - u64::from(at.segment_index - run.first_segment);
+        if first > planned_first {
+            aired_run_start = timeline.segment_by_sequence(first)?.start;
+        }
+    }
     match slot {
         Some(SlotAiring::Decided {
             discontinuity_sequence,
