@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 
 use common::{ffmpeg, ffprobe, number, stream, streams};
 use onair_domain::{Ladder, Ticks, Timestamp};
-use onair_media::{LiveConfig, LiveInput, LiveLadder, LiveOutput, TestStream, TestStreamSpec};
+use onair_media::{
+    LiveConfig, LiveInput, LiveLadder, LiveOutput, LiveStats, TestStream, TestStreamSpec,
+};
 
 const SEGMENT: i64 = 180_000;
 
@@ -496,6 +498,7 @@ fn stats_report_lag_and_the_realtime_factor() {
     let factor = stats.realtime_factor.expect("a realtime factor");
     assert!((0.7..1.3).contains(&factor), "{stats:?}");
     assert!(stats.input_bitrate > 100_000, "{stats:?}");
+    assert_eq!(stats.silent_audio, None, "a source with audio airs it");
 }
 
 #[test]
@@ -530,4 +533,256 @@ fn the_test_source_publishes_a_live_stream_the_ladder_takes() {
     );
     let first = *segments.keys().next().unwrap();
     assert!((now.0 - first).abs() < 30 * 90_000, "{first} vs {now:?}");
+}
+
+/// `seconds` of 25 fps test video without audio, keyframes every 2 s, as FLV (its header
+/// announcing audio and video, as our RTMP server writes it, not knowing yet) or MPEG-TS (a PMT
+/// with video only).
+fn video_only_source(dir: &Path, name: &str, container: LiveInput, seconds: u32) -> PathBuf {
+    let out = dir.join(name);
+    let format = match container {
+        LiveInput::Flv => "flv",
+        LiveInput::MpegTs => "mpegts",
+    };
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-t",
+        &seconds.to_string(),
+        "-an",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "50",
+        "-f",
+        format,
+        out.to_str().unwrap(),
+    ]);
+    if container == LiveInput::Flv {
+        let mut bytes = std::fs::read(&out).unwrap();
+        assert_eq!(bytes[4], 0x01, "ffmpeg announces video only");
+        bytes[4] = 0x05;
+        std::fs::write(&out, bytes).unwrap();
+    }
+    out
+}
+
+/// Where the `kind` stream of `file` starts and ends, in seconds, by ffprobe.
+fn span(file: &Path, kind: &str) -> (f64, f64) {
+    let streams = streams(file);
+    let stream = stream(&streams, kind).unwrap_or_else(|| panic!("{kind} in {}", file.display()));
+    let start = number(&stream["start_time"]);
+    (start, start + number(&stream["duration"]))
+}
+
+/// An AAC frame at 48 kHz: in seconds (and a millisecond for ffprobe's rounding), in ticks.
+const AAC_FRAME: f64 = 1024.0 / 48_000.0 + 0.001;
+const AAC_FRAME_TICKS: i64 = 1024 * 90_000 / 48_000;
+
+/// A video-only source ran through the ladder: every TS segment of every rung has a silent
+/// 48 kHz stereo AAC stream starting and ending within an AAC frame of its video (the stream's
+/// end within two: the encoder pads its last frame), and every audio track has a CMAF fragment
+/// for every segment, as long as it within an AAC frame (two for the first and the last).
+fn check_silence_in_step_with_the_video(run: &Run, dir: &Path) {
+    assert!(run.ended, "the run ends: {:?}", run.failed);
+    let ladder = Ladder::demo();
+    for rung in &ladder.rungs {
+        let segments = run.of(&rung.name);
+        assert!(segments.len() >= 3, "{}: {:?}", rung.name, segments.keys());
+        let mut files = Vec::new();
+        for (index, output) in segments.values().enumerate() {
+            let LiveOutput::Segment { ts, .. } = output else {
+                unreachable!()
+            };
+            let ts = ts.clone().expect("rungs have TS");
+            let ts_streams = streams(&ts);
+            let audio = stream(&ts_streams, "audio").expect("audio in every TS segment");
+            assert_eq!(audio["codec_name"], "aac");
+            assert_eq!(audio["sample_rate"], "48000");
+            assert_eq!(audio["channels"], 2);
+            let video = span(&ts, "video");
+            let audio = span(&ts, "audio");
+            let last = index + 1 == segments.len();
+            assert!(
+                (audio.0 - video.0).abs() <= AAC_FRAME,
+                "{}: audio {audio:?} starts with video {video:?}",
+                ts.display()
+            );
+            let tail = if last { 2.0 * AAC_FRAME } else { AAC_FRAME };
+            assert!(
+                (audio.1 - video.1).abs() <= tail,
+                "{}: audio {audio:?} ends with video {video:?}",
+                ts.display()
+            );
+            files.push(ts);
+        }
+        let joined = dir.join(format!("silence-{}.ts", rung.name));
+        common::concat(&files, &joined);
+        let (video_start, video_end) = span(&joined, "video");
+        let (audio_start, audio_end) = span(&joined, "audio");
+        assert!(
+            audio_start <= video_start && video_start - audio_start <= AAC_FRAME,
+            "the silence starts before the first frame: {audio_start} {video_start}"
+        );
+        assert!(
+            audio_end >= video_end && audio_end - video_end <= 2.0 * AAC_FRAME,
+            "the silence lasts as long as the video: {audio_end} {video_end}"
+        );
+        let volume = common::ffmpeg_stderr(&[
+            "-i",
+            joined.to_str().unwrap(),
+            "-map",
+            "0:a:0",
+            "-af",
+            "volumedetect",
+            "-f",
+            "null",
+            "-",
+        ]);
+        assert!(volume.contains("max_volume: -91.0 dB"), "silent: {volume}");
+    }
+    let video = run.of("360p");
+    for track in ["audio-96k", "audio-64k"] {
+        let audio = run.of(track);
+        assert_eq!(
+            audio.keys().collect::<Vec<_>>(),
+            video.keys().collect::<Vec<_>>(),
+            "{track} has a fragment for every segment"
+        );
+        for (index, (start, output)) in audio.iter().enumerate() {
+            let (
+                LiveOutput::Segment { duration, cmaf, .. },
+                LiveOutput::Segment {
+                    duration: video_duration,
+                    ..
+                },
+            ) = (output, video[start])
+            else {
+                unreachable!()
+            };
+            assert!(cmaf.exists(), "{}", cmaf.display());
+            // The first starts up to a frame early, the last ends up to a frame late.
+            let frames = if index == 0 || index + 1 == audio.len() {
+                2
+            } else {
+                1
+            };
+            assert!(
+                (duration.0 - video_duration.0).abs() <= frames * AAC_FRAME_TICKS,
+                "{track} {start}: {duration} against the video's {video_duration}"
+            );
+        }
+    }
+}
+
+/// Runs `file` (video only) through the ladder in real time; what it wrote, its stats at the
+/// end, and how long after the first bytes the first TS segment was written.
+fn run_video_only(config: LiveConfig, file: &Path, seconds: f64) -> (Run, LiveStats, Duration) {
+    let out = config.out_dir.join("360p");
+    let (ladder, outputs) = start(config);
+    let bytes = std::fs::read(file).unwrap();
+    let mut first_ts = None;
+    push_in_real_time(&ladder, &bytes, seconds, |elapsed| {
+        let written = || {
+            std::fs::read_dir(&out).is_ok_and(|mut files| {
+                files.any(|file| {
+                    file.is_ok_and(|file| file.path().extension() == Some("ts".as_ref()))
+                })
+            })
+        };
+        if first_ts.is_none() && written() {
+            first_ts = Some(elapsed);
+        }
+    });
+    ladder.end_of_stream();
+    let run = collect(&outputs, Duration::from_secs(30));
+    let stats = ladder.stats();
+    ladder.stop();
+    (run, stats, first_ts.expect("a TS segment was written"))
+}
+
+#[test]
+fn a_video_only_flv_publish_airs_silence_in_step_with_its_video_without_waiting_for_audio() {
+    let dir = tempfile::tempdir().unwrap();
+    let flv = video_only_source(dir.path(), "in.flv", LiveInput::Flv, 7);
+    let out = dir.path().join("out");
+    let (run, stats, first_ts) = run_video_only(demo_config(LiveInput::Flv, &out), &flv, 7.0);
+    check_silence_in_step_with_the_video(&run, &out);
+    let why = stats
+        .silent_audio
+        .expect("the stats say why the audio is silence");
+    assert!(why.contains("video only"), "{why}");
+    // flvdemux alone would wait for 6 s of stream before giving up on audio.
+    assert!(
+        first_ts < Duration::from_millis(4500),
+        "the first segment was written {first_ts:?} after the first bytes"
+    );
+}
+
+#[test]
+fn a_video_only_mpeg_ts_stream_airs_silence_in_step_with_its_video() {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = video_only_source(dir.path(), "in.ts", LiveInput::MpegTs, 7);
+    let out = dir.path().join("out");
+    let (run, stats, _) = run_video_only(demo_config(LiveInput::MpegTs, &out), &ts, 7.0);
+    check_silence_in_step_with_the_video(&run, &out);
+    let why = stats
+        .silent_audio
+        .expect("the stats say why the audio is silence");
+    assert!(why.contains("video only"), "{why}");
+}
+
+#[test]
+fn audio_no_decoder_here_takes_airs_silence_with_a_warning() {
+    // AC-3 with its decoders hidden from decodebin (no other test here uses AC-3).
+    use gstreamer::prelude::PluginFeatureExtManual;
+    gstreamer::init().unwrap();
+    let ac3 = gstreamer::Caps::builder("audio/x-ac3").build();
+    for factory in gstreamer::ElementFactory::factories_with_type(
+        gstreamer::ElementFactoryType::DECODER,
+        gstreamer::Rank::NONE,
+    ) {
+        if factory.can_sink_any_caps(&ac3) {
+            factory.set_rank(gstreamer::Rank::NONE);
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ts = dir.path().join("ac3.ts");
+    ffmpeg(&[
+        "-f",
+        "lavfi",
+        "-i",
+        "testsrc2=size=640x360:rate=25",
+        "-f",
+        "lavfi",
+        "-i",
+        "sine=frequency=440:sample_rate=48000",
+        "-t",
+        "7",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "ultrafast",
+        "-g",
+        "50",
+        "-c:a",
+        "ac3",
+        "-f",
+        "mpegts",
+        ts.to_str().unwrap(),
+    ]);
+    let out = dir.path().join("out");
+    let (run, stats, _) = run_video_only(demo_config(LiveInput::MpegTs, &out), &ts, 7.0);
+    check_silence_in_step_with_the_video(&run, &out);
+    let why = stats
+        .silent_audio
+        .expect("the stats say why the audio is silence");
+    assert!(
+        why.contains("unsupported codec: no decoder for the audio (audio/x-ac3)"),
+        "{why}"
+    );
 }

@@ -47,14 +47,27 @@
 //! VOD ladder) audio parts and TS segments leave 3 s after their video. [`LiveConfig::loudness`]
 //! can turn it off for glass-to-glass budgets under that.
 //!
-//! Not done: a source without audio fails (`no audio stream`) rather than getting silence; and
-//! the source's video is never passed through for the top rung, even when it matches it (an
-//! arbitrary encoder's GOPs are not on the grid, so it would need re-encoding anyway).
+//! # Sources without audio
+//!
+//! A camera feed or a test pattern often sends video only; the channel's segments still need an
+//! AAC track (its VOD has one at the splice, and HLS and CMAF audio tracks are always there). So
+//! a source without usable audio gets silence, generated in the video's time (Unix time) from
+//! just before its first frame, without a gap, and encoded, cut and packaged as a source's audio
+//! would be (`silence`). Silence is chosen when the demuxer reports no audio stream (MPEG-TS: at
+//! once, from the PMT), when none shows up within a second of the first video frame (FLV:
+//! `flvdemux` would wait 6 s for an audio tag; see `decode`), or when the audio has no decoder
+//! here (a warning). [`LiveStats::silent_audio`] says why. Audio that shows up after silence was
+//! chosen is discarded: the publish keeps silence. A source without video fails.
+//!
+//! Not done: the source's video is never passed through for the top rung, even when it matches
+//! it (an arbitrary encoder's GOPs are not on the grid, so it would need re-encoding anyway).
 
+mod decode;
 mod grid;
 mod output;
 mod pipeline;
 mod restamp;
+mod silence;
 mod source;
 
 use std::path::PathBuf;
@@ -191,6 +204,9 @@ pub struct LiveStats {
     pub bytes_in: u64,
     /// Times the source's timestamps jumped and were anchored again.
     pub reanchors: u64,
+    /// Why the audio tracks carry silence rather than the source's audio, when they do: the
+    /// source sends video only, or audio no decoder here takes (also logged as a warning).
+    pub silent_audio: Option<String>,
 }
 
 type Emit = dyn Fn(LiveOutput) + Send + Sync;

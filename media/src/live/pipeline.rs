@@ -12,6 +12,10 @@
 //!                the track's AAC tee ─ queue ─ aacparse ──────────────────────────────────────────────────────────── mpegtsmux ─ fakesink (TS writer, split at key units)
 //! ```
 //!
+//! The source is demuxed and decoded by `decode` (FLV without waiting for an audio stream that may
+//! never come); a source without usable audio feeds the audio chain with silence instead
+//! (`silence`), stamped in the video's time.
+//!
 //! The pipeline is not live (appsrc `is-live=false`): the muxers wait for every stream rather
 //! than time out on the audio, which loudness normalisation delays by 3 s. Time still comes from
 //! the clock: buffers are stamped with its reading as they leave the decoder.
@@ -32,6 +36,7 @@ use onair_domain::{Ticks, Timestamp};
 use super::grid::{Cut, Cutter, ns_to_ticks};
 use super::output::{Assembler, CmafWriter, TsWriter};
 use super::restamp::{Restamp, Stream};
+use super::silence::Silence;
 use super::{
     Emit, InputMeter, LiveConfig, LiveInput, LiveOutput, LiveStats, RungStats, StopReason,
 };
@@ -39,8 +44,8 @@ use crate::align::stopping;
 use crate::elements::{capsfilter, make, queue};
 use crate::error::MediaError;
 use crate::ladder::{
-    DROP_BUFFER, VBV_BUFFER, X264_PRESET, add_chain, h264_level, link_request, on_decoded_pad,
-    sink_pad, src_pad, ts_inputs,
+    DROP_BUFFER, VBV_BUFFER, X264_PRESET, add_chain, h264_level, link_request, sink_pad, src_pad,
+    ts_inputs,
 };
 
 /// Raw media queues hold this much; compressed ones are unbounded.
@@ -58,7 +63,7 @@ const MATCH: u64 = 1_000_000;
 /// The bus message that tells the bus thread to tear the pipeline down.
 const STOP_MESSAGE: &str = "onair-live-stop";
 
-fn assembling(error: impl std::fmt::Display) -> MediaError {
+pub(super) fn assembling(error: impl std::fmt::Display) -> MediaError {
     MediaError::gst("assembling the live ladder", error)
 }
 
@@ -193,7 +198,9 @@ pub(super) struct Shared {
     segment: Ticks,
     no_video_timeout: Duration,
     /// Streams decodebin found no decoder for.
-    unsupported: Mutex<Vec<String>>,
+    pub(super) unsupported: Mutex<Vec<String>>,
+    /// The audio chain's input: the source's audio or silence.
+    pub(super) silence: Arc<Silence>,
     pipeline: OnceLock<gst::glib::WeakRef<gst::Pipeline>>,
 }
 
@@ -228,7 +235,7 @@ impl Shared {
         );
     }
 
-    fn fail_here(&self, reason: String) {
+    pub(super) fn fail_here(&self, reason: String) {
         if let Some(pipeline) = self.pipeline.get().and_then(|weak| weak.upgrade()) {
             self.fail(&pipeline, reason);
         }
@@ -286,6 +293,7 @@ impl Shared {
             input_bitrate: self.meter.bitrate(),
             bytes_in: self.meter.total.load(Ordering::Relaxed),
             reanchors: self.restamp.lock().expect("restamp").reanchors,
+            silent_audio: self.silence.why(),
         }
     }
 }
@@ -324,6 +332,10 @@ pub(super) fn build(
         segment: config.segment,
         no_video_timeout: config.no_video_timeout,
         unsupported: Mutex::new(Vec::new()),
+        silence: Arc::new(Silence::new(
+            ladder.audio_sample_rate,
+            ladder.audio_channels,
+        )),
         pipeline: OnceLock::new(),
     });
     let _ = shared.pipeline.set(pipeline.downgrade());
@@ -349,11 +361,7 @@ pub(super) fn build(
         .max_bytes(0)
         .stream_type(gst_app::AppStreamType::Stream)
         .build();
-    let decode = make("decodebin", "decode")?;
-    pipeline
-        .add_many([appsrc.upcast_ref::<gst::Element>(), &decode])
-        .map_err(assembling)?;
-    appsrc.link(&decode).map_err(assembling)?;
+    pipeline.add(&appsrc).map_err(assembling)?;
 
     // Video, conformed once.
     let frame_rate = gst::Fraction::new(ladder.frame_rate_num as i32, ladder.frame_rate_den as i32);
@@ -424,13 +432,14 @@ pub(super) fn build(
     add_chain(&pipeline, &audio_chain.iter().collect::<Vec<_>>())?;
     start_audio_with_video(&src_pad(&audio_raw), shared.video_marks.clone());
 
-    connect_decoder(
+    super::decode::connect_source(
         &pipeline,
-        &decode,
+        appsrc.upcast_ref(),
+        config.input,
         &shared,
         sink_pad(&video_in),
         sink_pad(&audio_in),
-    );
+    )?;
 
     // Audio, encoded once per audio track.
     let part_ns = super::grid::ticks_to_ns(config.part.0);
@@ -597,68 +606,10 @@ fn timing(pad: &gst::Pad, buffer: &gst::BufferRef) -> Option<(u64, u64)> {
     Some((start, buffer.duration().map_or(0, |d| d.nseconds())))
 }
 
-/// Links decodebin's first video and first audio stream, stamped with Unix time (see
-/// `restamp`); discards the rest. At `no-more-pads`, a stream without video fails.
-fn connect_decoder(
-    pipeline: &gst::Pipeline,
-    decode: &gst::Element,
-    shared: &Arc<Shared>,
-    video: gst::Pad,
-    audio: gst::Pad,
-) {
-    let for_pads = shared.clone();
-    let (video_in, audio_in) = (video.clone(), audio.clone());
-    on_decoded_pad(pipeline, decode, move |kind, pad| {
-        let (target, stream) = match kind {
-            "video/x-raw" if !video_in.is_linked() => (&video_in, Stream::Video),
-            "audio/x-raw" if !audio_in.is_linked() => (&audio_in, Stream::Audio),
-            _ => return None,
-        };
-        restamp(pad, stream, for_pads.clone());
-        Some(target.clone())
-    });
-    let for_unknown = shared.clone();
-    decode.connect("unknown-type", false, move |args| {
-        if let Some(caps) = args.get(2).and_then(|caps| caps.get::<gst::Caps>().ok()) {
-            let what = caps
-                .structure(0)
-                .map(|s| s.name().to_string())
-                .unwrap_or_else(|| caps.to_string());
-            for_unknown
-                .unsupported
-                .lock()
-                .expect("unsupported")
-                .push(what);
-        }
-        None
-    });
-    let for_check = shared.clone();
-    decode.connect_no_more_pads(move |_| {
-        let unsupported = for_check.unsupported.lock().expect("unsupported").clone();
-        let unsupported_video = unsupported.iter().find(|caps| caps.starts_with("video/"));
-        if !video.is_linked() {
-            let reason = match unsupported_video {
-                Some(codec) => format!("unsupported codec: no decoder for the video ({codec})"),
-                None if audio.is_linked() => {
-                    "no video stream: the source sends audio only".to_owned()
-                }
-                None => "no video stream in the source".to_owned(),
-            };
-            for_check.fail_here(reason);
-        } else if !audio.is_linked() {
-            let reason = match unsupported.iter().find(|caps| caps.starts_with("audio/")) {
-                Some(codec) => format!("unsupported codec: no decoder for the audio ({codec})"),
-                None => "no audio stream: the source sends video only".to_owned(),
-            };
-            for_check.fail_here(reason);
-        }
-    });
-}
-
 /// Stamps the decoded stream leaving `pad` with Unix time: its segment becomes a plain TIME
 /// segment from 0 (running time = timestamp) and every buffer's timestamp the source's running
 /// time mapped by [`Restamp`].
-fn restamp(pad: &gst::Pad, stream: Stream, shared: Arc<Shared>) {
+pub(super) fn restamp(pad: &gst::Pad, stream: Stream, shared: Arc<Shared>) {
     let original: Mutex<Option<gst::FormattedSegment<gst::ClockTime>>> = Mutex::new(None);
     pad.add_probe(
         gst::PadProbeType::BUFFER | gst::PadProbeType::EVENT_DOWNSTREAM,
@@ -885,6 +836,11 @@ pub(super) fn watch_bus(
                     );
                     break;
                 }
+                let first_frame = shared.first_frame.get().map(|(_, at)| *at);
+                if let Err(reason) = shared.silence.give_up_waiting(&pipeline, first_frame) {
+                    shared.fail(&pipeline, reason);
+                    break;
+                }
                 let Some(message) = bus.timed_pop(gst::ClockTime::from_mseconds(100)) else {
                     continue;
                 };
@@ -897,7 +853,9 @@ pub(super) fn watch_bus(
                     }
                     gst::MessageView::Error(error) => {
                         let unsupported = shared.unsupported.lock().expect("unsupported").clone();
-                        let reason = match unsupported.first() {
+                        // Audio without a decoder airs silence: it is not why anything fails.
+                        let codec = unsupported.iter().find(|codec| !codec.starts_with("audio/"));
+                        let reason = match codec {
                             Some(codec) => format!(
                                 "unsupported codec: no decoder for {codec} ({})",
                                 error.error()
