@@ -527,3 +527,62 @@ fn two_sources_air_at_once_on_two_channels_each_its_own() {
         .collect();
     assert_eq!(publishing, ["desk", "pitch"], "{sources:?}");
 }
+
+#[test]
+fn a_publish_without_audio_airs_silence_over_rtmp_and_over_srt() {
+    let (copy, _clip, key, server) = news_on_air("");
+    let (rtmp, srt) = server.ingest.clone().expect("the ingest listens");
+    let media = copy.path().join("media");
+    for (publish, (url, format)) in [(rtmp, "flv"), (srt, "mpegts")].into_iter().enumerate() {
+        // A camera without a microphone: 5 s of video only, in real time.
+        let published = Command::new("ffmpeg")
+            .args(["-nostdin", "-hide_banner", "-loglevel", "error", "-re"])
+            .args(["-f", "lavfi", "-i", "testsrc2=size=640x360:rate=25"])
+            .args(["-t", "5", "-an", "-c:v", "libx264", "-preset", "veryfast"])
+            .args(["-tune", "zerolatency", "-g", "50", "-pix_fmt", "yuv420p"])
+            .args(["-f", format, &url.replace("KEY", &key)])
+            .status()
+            .expect("ffmpeg runs");
+        assert!(published.success(), "{format}");
+        // The ladder writes what it holds once the publish ends.
+        let dir = media.join(format!("live/desk/{}/360p", publish + 1));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let segments = loop {
+            let segments: Vec<_> = std::fs::read_dir(&dir)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|entry| entry.path())
+                .filter(|path| path.extension().is_some_and(|ext| ext == "ts"))
+                .collect();
+            if segments.len() >= 3 || Instant::now() > deadline {
+                break segments;
+            }
+            std::thread::sleep(Duration::from_millis(250));
+        };
+        assert!(segments.len() >= 2, "{format}: {segments:?}");
+        for segment in &segments {
+            let probe = Command::new("ffprobe")
+                .args(["-v", "error", "-of", "json", "-show_entries"])
+                .arg("stream=codec_type,codec_name,duration")
+                .arg(segment)
+                .output()
+                .expect("ffprobe runs");
+            let probed: Value = serde_json::from_slice(&probe.stdout).unwrap();
+            let streams = probed["streams"].as_array().unwrap();
+            let duration = |kind: &str| {
+                let stream = streams
+                    .iter()
+                    .find(|stream| stream["codec_type"] == kind)
+                    .unwrap_or_else(|| panic!("{format}: no {kind} in {}", segment.display()));
+                stream["duration"].as_str().unwrap().parse::<f64>().unwrap()
+            };
+            let (video, audio) = (duration("video"), duration("audio"));
+            assert!(
+                (audio - video).abs() < 0.05,
+                "{format}: {} has {audio} s of audio for {video} s of video",
+                segment.display()
+            );
+        }
+    }
+}
