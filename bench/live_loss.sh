@@ -11,7 +11,7 @@
 #   - in stream time, where slate starts against the loss (≤ one segment: the slot the source
 #     was lost in, or the next);
 #   - in wall time, when a playlist first listed that slate segment after the kill (the slot's
-#     end, the `[live] grace` of 4 s and the 0.5 s margin: the price of every replica agreeing);
+#     end, the `[live] grace` of 1 s and the 0.5 s margin: the price of every replica agreeing);
 #   - the same two for the return.
 # and the medians.
 

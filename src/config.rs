@@ -160,8 +160,8 @@ pub struct LiveConfig {
     /// A publisher that sends nothing this long is lost: its slots air the fallback.
     #[serde(deserialize_with = "duration_text")]
     pub stall_timeout: Duration,
-    /// Normalise the live audio's loudness as the ladder says (its look-ahead adds 3 s of
-    /// latency, which `grace` must cover).
+    /// Normalise the live audio's loudness to the ladder's target: a gain rider on EBU R128
+    /// measurements, without look-ahead, so it adds no latency.
     pub loudness: bool,
     /// A live segment recorded later than this after its slot ends airs the fallback instead.
     #[serde(deserialize_with = "duration_text")]
@@ -176,7 +176,7 @@ impl Default for LiveConfig {
             srt_addr: Some(SocketAddr::from(([0, 0, 0, 0], 9000))),
             stall_timeout: Duration::from_secs(3),
             loudness: true,
-            grace: Duration::from_millis(4000),
+            grace: Duration::from_millis(1000),
         }
     }
 }

@@ -31,7 +31,7 @@ pub struct Bridge {
     pub control: Control,
     pub airings: Arc<LiveAiringsLoop>,
     pub media_root: PathBuf,
-    /// Normalise the live audio's loudness (3 s of latency).
+    /// Ride the live audio's loudness to the ladder's target (no look-ahead).
     pub loudness: bool,
     /// Where each publish's LL-HLS output goes.
     pub ll_outputs: Arc<LlOutputs>,
@@ -180,6 +180,12 @@ impl Bridge {
         let ladder = Arc::new(ladder);
         // A segment is recorded once every rung and every audio track has it (HLS-fMP4 plays
         // the tracks apart).
+        let video: HashSet<String> = grant
+            .ladder
+            .rungs
+            .iter()
+            .map(|rung| rung.name.clone())
+            .collect();
         let rungs: HashSet<String> = grant
             .ladder
             .rungs
@@ -200,6 +206,7 @@ impl Bridge {
             publish,
             ladder: ladder.clone(),
             rungs,
+            video,
             anchor,
             outputs: receiver,
             source_dir: self.media_root.join("live").join(&source.name),
@@ -248,6 +255,9 @@ struct Follow {
     publish: i64,
     ladder: Arc<LiveLadder>,
     rungs: HashSet<String>,
+    /// The renditions among `rungs` with video: a segment's duration is theirs (the grid's),
+    /// not an audio track's whole AAC frames.
+    video: HashSet<String>,
     anchor: Timestamp,
     outputs: mpsc::UnboundedReceiver<LiveOutput>,
     /// The source's folder, `{media}/live/{source}`: its publishes' files.
@@ -260,7 +270,7 @@ struct Follow {
 /// source's next occurrence asks, reports the figures, and records how it ended.
 async fn follow(mut follow: Follow) {
     let source = follow.grant.source.clone();
-    let mut done: HashMap<Timestamp, (HashSet<String>, Ticks)> = HashMap::new();
+    let mut done: HashMap<Timestamp, (HashSet<String>, Option<Ticks>)> = HashMap::new();
     let mut ticker = tokio::time::interval(Duration::from_millis(500));
     let mut ticks = 0u64;
     let mut ended: Option<Ended> = None;
@@ -273,12 +283,18 @@ async fn follow(mut follow: Follow) {
                     if !follow.rungs.contains(&rendition) {
                         continue;
                     }
-                    let entry = done.entry(start).or_insert_with(|| (HashSet::new(), duration));
+                    let entry = done.entry(start).or_insert_with(|| (HashSet::new(), None));
+                    if follow.video.contains(&rendition) {
+                        entry.1 = Some(duration);
+                    }
                     entry.0.insert(rendition);
-                    if entry.0.len() == follow.rungs.len() {
-                        let duration = entry.1;
+                    if entry.0.len() == follow.rungs.len()
+                        && let Some(duration) = entry.1
+                    {
                         done.remove(&start);
                         let record = SegmentRecord { start, duration };
+                        let late = follow.control.clock.now() - (start + duration);
+                        tracing::debug!(source = %source.name, start = %start.to_rfc3339_millis(), late_ms = late.as_millis(), "live segment complete");
                         if let Err(refusal) = follow.control.record_live_segment(&source, follow.publish, record).await {
                             tracing::warn!(source = %source.name, %refusal, "cannot record a live segment");
                         }

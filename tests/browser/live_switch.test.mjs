@@ -656,7 +656,7 @@ function assertShowedTheEncoderInLiveOnly(name) {
   // Live segments are stamped with Unix time: a picture plays at the time it was captured.
   assert.ok(Math.abs(median(seen.offsets)) < 1000, `${name}: a live picture's capture time less the player's clock, median ${median(seen.offsets)} ms`);
   // Glass to glass on the channel's HLS (2 s segments): the channel's live delay (a slot is
-  // listed once decided, 4.5 s after its end with loudness on) plus the player's distance to
+  // listed once decided, 1.5 s after its end: `[live] grace` and the margin) plus the player's distance to
   // the edge (3 target durations). bench/live_latency.sh prints it.
   console.log(`LATENCY channel HLS ${name}: median ${(median(seen.latencies) / 1000).toFixed(2)} s glass to glass over ${seen.latencies.length} pictures`);
   assert.ok(median(seen.latencies) < 15_000, `${name}: glass to glass ${median(seen.latencies)} ms`);
@@ -680,7 +680,7 @@ test('hls.js plays the studio channel from a live item back to its programme wit
 
 // shaka-player 5 plays HLS-TS (its own transmuxer). It keeps its distance to the playlist's end
 // anchored to the wall clock where it started, so it starved after a switch into live while
-// slots were listed later than the programme (once decided, 4.5 s after their end); every
+// slots were listed later than the programme (once decided, after the grace and the margin); every
 // channel now lists every segment that late (its live delay), and shaka plays through.
 
 test('shaka-player plays the studio channel (HLS-TS, transmuxed) from its programme into a live item without a stall', { timeout: 10_000 }, () => {

@@ -66,7 +66,10 @@ impl Server {
             .env("ONAIR_HTTP_ADDR", "127.0.0.1:0")
             .env("ONAIR_RTMP_ADDR", "127.0.0.1:0")
             .env("ONAIR_SRT_ADDR", "127.0.0.1:0")
-            .env("ONAIR_LOG", "warn")
+            .env(
+                "ONAIR_LOG",
+                std::env::var("ONAIR_TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

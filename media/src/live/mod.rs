@@ -43,9 +43,11 @@
 //!
 //! # Latency
 //!
-//! Loudness normalisation (`audioloudnorm`) looks 3 s ahead: with it on (the default, as in the
-//! VOD ladder) audio parts and TS segments leave 3 s after their video. [`LiveConfig::loudness`]
-//! can turn it off for glass-to-glass budgets under that.
+//! The VOD ladder's loudness normaliser (`audioloudnorm`) looks 3 s ahead, which would hold
+//! every audio part and TS segment back by 3 s. The live ladder rides the gain instead
+//! (`loudness::LoudnessRider`: EBU R128 measured over the last 20 s, the gain slewed at
+//! 3 dB/s, a −1 dBFS ceiling), which adds no latency: a segment leaves as soon as its last frame
+//! is encoded.
 //!
 //! # Sources without audio
 //!
@@ -64,6 +66,7 @@
 
 mod decode;
 mod grid;
+mod loudness;
 mod output;
 mod pipeline;
 mod restamp;
@@ -110,7 +113,7 @@ pub struct LiveConfig {
     pub part: Ticks,
     /// A boundary of the grid.
     pub anchor: Timestamp,
-    /// Normalise the audio's loudness to the ladder's target (adds 3 s of audio latency).
+    /// Ride the audio's loudness to the ladder's target (no look-ahead, no latency).
     pub loudness: bool,
     /// Fail when no video frame has been decoded this long after the first bytes.
     pub no_video_timeout: Duration,

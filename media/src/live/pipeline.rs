@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! appsrc (FLV | MPEG-TS bytes) ─ decodebin ┬ video ─[restamp]─ queue ─ videoconvert ─ deinterlace ─ videorate ─ videoconvert ─ I420 @ fps ─[cuts: force key units]─ tee
-//!                                          └ audio ─[restamp]─ queue ─ audioconvert ─ audioresample ─ audiorate ─ (F64 192 kHz ─ audioloudnorm ─ audioconvert ─ audioresample)
-//!                                                    ─ F32 48 kHz stereo ─[from the first frame]─ tee
+//!                                          └ audio ─[restamp]─ queue ─ audioconvert ─ audioresample ─ audiorate ─ F32 48 kHz stereo
+//!                                                    ─[loudness rider]─[from the first frame]─ tee
 //! for each audio track: audio tee ─ queue ─ audioconvert ─ avenc_aac ─ tee ┬ queue ─ aacparse ─[split at the video's cuts]─ cmafmux (manual split) ─ appsink (CMAF writer)
 //!                                                                          └ (to the TS muxer of every rung with this bitrate)
 //! for each rung: video tee ─ queue ─ videoscale ─ W x H ─ x264enc (zerolatency) ─ profile/level ─ tee ┬ queue ─ h264parse ─[split at cuts]─ cmafmux (manual split) ─ appsink (CMAF writer)
@@ -17,7 +17,7 @@
 //! (`silence`), stamped in the video's time.
 //!
 //! The pipeline is not live (appsrc `is-live=false`): the muxers wait for every stream rather
-//! than time out on the audio, which loudness normalisation delays by 3 s. Time still comes from
+//! than time out on the audio. Time still comes from
 //! the clock: buffers are stamped with its reading as they leave the decoder.
 
 use std::collections::BTreeMap;
@@ -31,9 +31,10 @@ use gstreamer::prelude::*;
 use gstreamer_app as gst_app;
 use gstreamer_video as gst_video;
 use onair_domain::media::AudioTrack;
-use onair_domain::{Ticks, Timestamp};
+use onair_domain::{Ladder, Ticks, Timestamp};
 
 use super::grid::{Cut, Cutter, ns_to_ticks};
+use super::loudness::LoudnessRider;
 use super::output::{Assembler, CmafWriter, TsWriter};
 use super::restamp::{Restamp, Stream};
 use super::silence::Silence;
@@ -51,12 +52,10 @@ use crate::ladder::{
 /// Raw media queues hold this much; compressed ones are unbounded.
 const RAW_QUEUE: gst::ClockTime = gst::ClockTime::from_seconds(1);
 const COMPRESSED_QUEUE: gst::ClockTime = gst::ClockTime::ZERO;
-/// The only rate `audioloudnorm` works at.
-const LOUDNORM_RATE: i32 = 192_000;
 /// How long an audio branch waits for the video to decide a cut before going on without it.
 const AUDIO_WAIT: Duration = Duration::from_secs(2);
-/// Cuts are kept this long behind the video, for the branches that look them up late (audio
-/// after loudness normalisation, muxers).
+/// Cuts are kept this long behind the video, for the branches that look them up late (queued
+/// audio, muxers).
 const MARKS_KEPT: u64 = 60_000_000_000;
 /// A buffer matches a cut within this much (the same frame, whatever rounding befell it).
 const MATCH: u64 = 1_000_000;
@@ -410,26 +409,18 @@ pub(super) fn build(
             .build(),
     )?;
     let audio_tee = make("tee", "audio-tee")?;
-    let mut audio_chain = vec![audio_in.clone(), audio_convert, resample, audio_rate];
+    let audio_chain = [
+        &audio_in,
+        &audio_convert,
+        &resample,
+        &audio_rate,
+        &audio_raw,
+        &audio_tee,
+    ];
+    add_chain(&pipeline, &audio_chain)?;
     if config.loudness {
-        audio_chain.push(capsfilter(
-            "loudnorm-in",
-            gst::Caps::builder("audio/x-raw")
-                .field("format", "F64LE")
-                .field("layout", "interleaved")
-                .field("rate", LOUDNORM_RATE)
-                .field("channels", ladder.audio_channels as i32)
-                .build(),
-        )?);
-        let loudnorm = make("audioloudnorm", "loudnorm")?;
-        loudnorm.set_property("loudness-target", ladder.loudness.lufs());
-        audio_chain.push(loudnorm);
-        audio_chain.push(make("audioconvert", "audio-convert-out")?);
-        audio_chain.push(make("audioresample", "audio-resample-out")?);
+        ride_loudness(&sink_pad(&audio_raw), ladder)?;
     }
-    audio_chain.push(audio_raw.clone());
-    audio_chain.push(audio_tee.clone());
-    add_chain(&pipeline, &audio_chain.iter().collect::<Vec<_>>())?;
     start_audio_with_video(&src_pad(&audio_raw), shared.video_marks.clone());
 
     super::decode::connect_source(
@@ -791,6 +782,38 @@ fn start_audio_with_video(pad: &gst::Pad, video: Arc<Marks>) {
             _ => gst::PadProbeReturn::Ok,
         }
     });
+}
+
+/// Rides the conformed audio's gain to the ladder's loudness target as it passes `pad`
+/// (interleaved F32): no look-ahead, so no latency (see [`LoudnessRider`]).
+fn ride_loudness(pad: &gst::Pad, ladder: &Ladder) -> Result<(), MediaError> {
+    let rider = LoudnessRider::new(
+        ladder.audio_channels,
+        ladder.audio_sample_rate,
+        ladder.loudness.lufs(),
+    )
+    .map_err(MediaError::Invalid)?;
+    let rider = Mutex::new(rider);
+    pad.add_probe(gst::PadProbeType::BUFFER, move |_, info| {
+        let Some(buffer) = info.buffer_mut() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        let Ok(mut map) = buffer.make_mut().map_writable() else {
+            return gst::PadProbeReturn::Ok;
+        };
+        // F32LE, copied out and back: the probe sees a few thousand samples per buffer.
+        let bytes = map.as_mut_slice();
+        let mut samples: Vec<f32> = bytes
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        rider.lock().expect("loudness rider").process(&mut samples);
+        for (chunk, sample) in bytes.chunks_exact_mut(4).zip(samples) {
+            chunk.copy_from_slice(&sample.to_le_bytes());
+        }
+        gst::PadProbeReturn::Ok
+    });
+    Ok(())
 }
 
 /// Counts a rung's encoded frames and where the last one starts.
