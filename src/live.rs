@@ -370,6 +370,8 @@ fn stats_json(stats: &LiveStats) -> serde_json::Value {
         "keeping_up": stats.keeping_up,
         "input_bitrate": stats.input_bitrate,
         "reanchors": stats.reanchors,
+        // Why the publish airs silence instead of its audio (none, no decoder for it, …).
+        "silent_audio": stats.silent_audio,
     })
 }
 
