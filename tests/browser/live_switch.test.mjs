@@ -659,7 +659,7 @@ function assertShowedTheEncoderInLiveOnly(name) {
   // listed once decided, 1.5 s after its end: `[live] grace` and the margin) plus the player's distance to
   // the edge (3 target durations). bench/live_latency.sh prints it.
   console.log(`LATENCY channel HLS ${name}: median ${(median(seen.latencies) / 1000).toFixed(2)} s glass to glass over ${seen.latencies.length} pictures`);
-  assert.ok(median(seen.latencies) < 15_000, `${name}: glass to glass ${median(seen.latencies)} ms`);
+  assert.ok(median(seen.latencies) < 12_000, `${name}: glass to glass ${median(seen.latencies)} ms`);
 }
 
 test('every request the players made across the switches was answered', { timeout: 10_000 }, () => {
