@@ -1,6 +1,6 @@
 //! What one channel plays, checked once so that rendering its manifests cannot fail.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use onair_domain::media::AudioTrack;
@@ -135,6 +135,8 @@ impl ChannelPlayout {
             .iter()
             .map(|track| track.name.as_str())
             .collect();
+        // A slate-filled day is thousands of runs of one asset: its files are checked once.
+        let mut templated: HashSet<AssetId> = HashSet::new();
         for (run_index, run) in timeline.runs().iter().chain(timeline.tail()).enumerate() {
             let asset = assets
                 .get(&run.asset_id)
@@ -168,7 +170,7 @@ impl ChannelPlayout {
                     check_rendition(asset, &track.name, Packaging::CmafAudio, end)?;
                 }
             }
-            if dash {
+            if dash && templated.insert(asset.id) {
                 for (names, packaging) in [
                     (&rung_names, Packaging::Cmaf),
                     (&track_names, Packaging::CmafAudio),
@@ -200,7 +202,7 @@ impl ChannelPlayout {
         self
     }
 
-    /// What its live items air; HLS lists it, DASH airs the fallback for now.
+    /// What its live items air; HLS and DASH list it.
     pub fn live(&self) -> &LiveHandle {
         &self.live
     }
