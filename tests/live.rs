@@ -3,10 +3,11 @@
 //! start the channel's playlist lists the live segments the ladder cut on the slot grid, with
 //! a discontinuity at the switch; when ffmpeg is killed the slots air the fallback again; when
 //! it publishes again, over SRT, live returns as a new publish. Every poll agrees with every
-//! other on each listed segment, ffprobe reads a live segment, and the source's events tell
-//! the story. An operator takes a channel of films live by hand and returns it: the take lands
-//! within two segments, a loss airs slate, the films join in progress, and the as-run log has
-//! the take, the outage and the return.
+//! other on each listed segment, ffprobe reads a live segment, the MPD lists it addressed by its
+//! start (and ffprobe finds it there), and the source's events tell the story. An operator
+//! takes a channel of films live by hand and returns it: the take lands within two segments, a
+//! loss airs slate, the films join in progress, and the as-run log has the take, the outage and
+//! the return.
 
 mod support;
 
@@ -77,6 +78,9 @@ fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_a
     );
     assert!(probed.contains("\"height\": 360"), "{probed}");
 
+    // DASH airs it too, addressed by time: its fragments' tfdt is the start the MPD names.
+    check_live_dash(&server, 1);
+
     // Lost: the slots air the fallback again, after a discontinuity.
     std::thread::sleep(Duration::from_secs(6));
     encoder.kill().unwrap();
@@ -125,6 +129,88 @@ fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_a
     assert_eq!(kinds[..3], ["publish", "lost", "publish"], "{events:?}");
     assert!(events[0].1.contains("rtmp"), "{events:?}");
     assert!(events[2].1.contains("srt"), "{events:?}");
+}
+
+/// The news channel's MPD lists publish `publish` of `desk` in a Period addressed by time: its
+/// template names the ingest's files (`$Time$`, the start in 90 kHz ticks since the Unix epoch)
+/// and places each where HLS does, at its start. For the 360p video and the 96 kb/s audio, the
+/// init and the first listed segment, concatenated, decode (H.264, AAC) and their first packet
+/// is at that start as Unix time, within a frame: the fragments' `tfdt` is the `$Time$`.
+fn check_live_dash(server: &Server, publish: u32) {
+    let (status, mpd) = get_text(&format!("{}/channels/news/manifest.mpd", server.url));
+    assert_eq!(status, 200, "{mpd}");
+    let attribute = |text: &str, name: &str| -> String {
+        let (_, rest) = text
+            .split_once(&format!(" {name}=\""))
+            .unwrap_or_else(|| panic!("no {name} in {text}"));
+        rest.split('"').next().unwrap().to_owned()
+    };
+    let media = format!("/media/live/desk/{publish}/$RepresentationID$/$Time$.m4s");
+    let init = format!("/media/live/desk/{publish}/$RepresentationID$/init-0.mp4");
+    let period = mpd
+        .split("<Period ")
+        .skip(1)
+        .find(|period| period.contains(&media))
+        .unwrap_or_else(|| panic!("no Period of publish {publish} addressed by time: {mpd}"));
+    assert_eq!(attribute(period, "initialization"), init, "{period}");
+    let t: i64 = attribute(period, "t").parse().unwrap();
+    let offset: i64 = attribute(period, "presentationTimeOffset").parse().unwrap();
+    // Where the MPD places the segment: availabilityStartTime + Period@start + (t - offset).
+    let ast = chrono::DateTime::parse_from_rfc3339(&attribute(&mpd, "availabilityStartTime"))
+        .unwrap()
+        .timestamp_micros();
+    let start = attribute(period, "start");
+    let start_secs: f64 = start
+        .strip_prefix("PT")
+        .and_then(|secs| secs.strip_suffix('S'))
+        .unwrap()
+        .parse()
+        .unwrap();
+    let placed = ast as f64 / 1e6 + start_secs + (t - offset) as f64 / 90_000.0;
+    let unix = t as f64 / 90_000.0;
+    assert!(
+        (placed - unix).abs() < 0.001,
+        "placed at {placed}, starts at {unix}: {period}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    for (name, codec) in [("360p", "h264"), ("audio-96k", "aac")] {
+        let fetch = |path: String| {
+            block_on(async {
+                let response = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+                assert_eq!(response.status().as_u16(), 200, "{path}");
+                response.bytes().await.unwrap()
+            })
+        };
+        let mut bytes = fetch(init.replace("$RepresentationID$", name)).to_vec();
+        bytes.extend(fetch(
+            media
+                .replace("$RepresentationID$", name)
+                .replace("$Time$", &t.to_string()),
+        ));
+        let file = dir.path().join(format!("{name}.mp4"));
+        std::fs::write(&file, bytes).unwrap();
+        let probe = Command::new("ffprobe")
+            .args(["-v", "error", "-read_intervals", "%+#1"])
+            .args(["-show_entries", "stream=codec_name:packet=pts_time"])
+            .args(["-of", "json"])
+            .arg(&file)
+            .output()
+            .expect("ffprobe runs");
+        let probed: Value = serde_json::from_slice(&probe.stdout).unwrap();
+        assert!(probe.status.success(), "{probed}");
+        assert_eq!(probed["streams"][0]["codec_name"], codec, "{probed}");
+        let pts: f64 = probed["packets"][0]["pts_time"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            (pts - unix).abs() <= 0.04,
+            "{name}'s first packet at {pts} s, its segment starts at {unix} s"
+        );
+        eprintln!("DASH {name}: first packet at {pts:.6} s, $Time$ {t} = {unix:.6} s");
+    }
 }
 
 /// `onair ingest` on its own, killed on drop.

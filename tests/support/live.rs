@@ -13,9 +13,10 @@ use serde_json::Value;
 
 use super::{Server, block_on, copy_demo_database, demo_data_dir, get_text, onair};
 
-/// A copy of the demo database with channels `news` and `sport` (UTC, HLS-TS and HLS-fMP4, no items) on the demo
-/// ladder with the demo's slate, and a media folder of its own (the ingest writes there) that links to the demo's
-/// media. Returns the folder, the media folder and a demo clip's id (the fallback).
+/// A copy of the demo database with channels `news` (UTC, HLS-TS, HLS-fMP4 and DASH, no items)
+/// and `sport` (the same but DASH) on the demo ladder with the demo's slate, and a media folder
+/// of its own (the ingest writes there) that links to the demo's media. Returns the folder, the
+/// media folder and a demo clip's id (the fallback).
 pub fn news_copy() -> (tempfile::TempDir, PathBuf, i64) {
     let shared = demo_data_dir();
     let copy = tempfile::tempdir().unwrap();
@@ -51,7 +52,16 @@ pub fn news_copy() -> (tempfile::TempDir, PathBuf, i64) {
                     name: name.into(),
                     time_zone: chrono_tz::UTC,
                     ladder_id: demo.ladder_id,
-                    outputs: vec![OutputFormat::HlsTs, OutputFormat::HlsFmp4],
+                    // News publishes DASH too, where its live items air alike.
+                    outputs: if slug == "news" {
+                        vec![
+                            OutputFormat::HlsTs,
+                            OutputFormat::HlsFmp4,
+                            OutputFormat::Dash,
+                        ]
+                    } else {
+                        vec![OutputFormat::HlsTs, OutputFormat::HlsFmp4]
+                    },
                     window_segments: 6,
                     grid_repeat: None,
                     on_air: true,
