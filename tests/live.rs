@@ -452,6 +452,25 @@ fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_sche
         )),
         "live did not return within 40 s of publishing again: {seen:?}"
     );
+    // Each pass over the slate's files is a run of its own: its timestamps start over.
+    let mut passes = 0;
+    for (sequence, listed) in seen.iter().filter(|(sequence, _)| **sequence > first_live) {
+        let Some(previous) = seen.get(&(sequence - 1)) else {
+            continue;
+        };
+        if is_slate(&previous.2) && is_slate(&listed.2) && listed.2.ends_with("/00000.ts") {
+            assert_eq!(
+                listed.0,
+                previous.0 + 1,
+                "the slate starts over after a discontinuity at {sequence}: {seen:?}"
+            );
+            passes += 1;
+        }
+    }
+    assert!(
+        passes > 0,
+        "the outage outlasts one pass over the slate: {seen:?}"
+    );
 
     // Return: the schedule joins in progress, numbered as planned.
     std::thread::sleep(Duration::from_secs(2));

@@ -461,8 +461,15 @@ fn aired_runs(
     let mut runs: Vec<LiveItemRun> = Vec::new();
     let mut group_start = 0usize;
     for slot in 0..=occurrence.slots.len() {
+        // A run of slate ends with the slate's last file: the next pass starts over at its
+        // first, whose timestamps go back, so it is a run (a discontinuity) of its own.
+        let slate_pass_ends = occurrence.slots[group_start..]
+            .first()
+            .is_some_and(|kind| *kind == SlotKind::Slate)
+            && slate.is_some_and(|slate| slot - group_start >= slate.files());
         let boundary = slot == occurrence.slots.len()
-            || (slot > group_start && occurrence.slots[slot] != occurrence.slots[group_start]);
+            || (slot > group_start
+                && (occurrence.slots[slot] != occurrence.slots[group_start] || slate_pass_ends));
         if !boundary {
             continue;
         }

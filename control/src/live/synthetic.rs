@@ -54,6 +54,14 @@ pub(super) fn slate_segments(asset: &Asset, ladder: &Ladder) -> Option<SlateSegm
 }
 
 impl SlateSegments {
+    /// How many files a pass over the slate airs.
+    pub(super) fn files(&self) -> usize {
+        self.asset
+            .renditions
+            .first()
+            .map_or(1, |rendition| rendition.segments.len().max(1))
+    }
+
     /// `n` slate segments from `start`, looping the slate, as a run of a synthetic asset: its
     /// segment `i` is the slate's file `i % len`, so its first `len` segments are the slate's own
     /// and each pass restarts at the slate's first file (DASH airs each pass as a Period).
