@@ -9,6 +9,7 @@
 //! [`Timestamp`]: onair_domain::Timestamp
 //! [`Ticks`]: onair_domain::Ticks
 
+mod accounts;
 pub mod ads;
 mod as_run;
 mod assets;
@@ -25,6 +26,10 @@ mod rows;
 mod schedule;
 mod versions;
 
+pub use accounts::{
+    ApiTokenRow, NewApiToken, NewSession, NewUser, ResolvedApiToken, RoleGrantRow, SessionRow,
+    TokenHash, UserId, UserRow,
+};
 pub use ads::{
     AdDecisionRow, AdSessionRow, BeaconCount, BeaconKey, BeaconStatus, CreativeRow, CreativeStatus,
     DecisionCursor, NewAdDecision, NewAdSession, StoredAdConfig,
