@@ -16,13 +16,16 @@
 //!   the same on every replica;
 //! - [`as_run`]: the as-run export and its reconciliation with the plan;
 //! - [`channels`], [`assets`], [`ladders`]: channels, the asset library and ladders as a user
-//!   manages them.
+//!   manages them;
+//! - [`accounts`]: users, roles per channel, passwords, logins with an optional second factor,
+//!   sessions and API tokens (on the wall clock, with its own handle [`accounts::Accounts`]).
 
 use std::sync::Arc;
 
 use onair_domain::{Clock, Ticks};
 use onair_store::Store;
 
+pub mod accounts;
 pub mod ads;
 pub mod as_run;
 pub mod assets;

@@ -68,6 +68,10 @@ pub enum Refusal {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    /// The caller is known but lacks the role it takes: the message names the role (and the
+    /// channel), e.g. "this needs the scheduler role on channel news".
+    #[error("{0}")]
+    Forbidden(String),
     /// The state moved on (a stale version) or forbids it (a taken slug, an asset in use).
     #[error("{0}")]
     Conflict(String),

@@ -25,6 +25,7 @@ pub fn status_of(refusal: &Refusal) -> StatusCode {
     match refusal {
         Refusal::BadRequest(_) => StatusCode::BAD_REQUEST,
         Refusal::NotFound(_) => StatusCode::NOT_FOUND,
+        Refusal::Forbidden(_) => StatusCode::FORBIDDEN,
         Refusal::Conflict(_) | Refusal::Locked { .. } => StatusCode::CONFLICT,
         Refusal::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
         Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -38,6 +39,7 @@ impl IntoResponse for ApiError {
         let body = match self.0 {
             Refusal::BadRequest(message)
             | Refusal::NotFound(message)
+            | Refusal::Forbidden(message)
             | Refusal::Conflict(message) => json!({"error": message}),
             Refusal::Locked { message, horizon } => {
                 json!({"error": message, "lock_horizon": horizon.to_rfc3339_millis()})
