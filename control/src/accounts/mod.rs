@@ -53,7 +53,7 @@ pub use login::{
     PENDING_LIFETIME, Session, TOUCH_INTERVAL, USER_FAILURE_LIMIT,
 };
 pub use tokens::{ApiTokenView, NewApiToken, TOKEN_PREFIX};
-pub use users::{RoleView, TotpEnrolment, UserView};
+pub use users::{RoleView, TotpEnrolment, UserView, check_username};
 
 /// The accounts' handle: the store and the wall clock. Cheap to clone.
 #[derive(Clone)]

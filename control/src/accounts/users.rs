@@ -375,7 +375,7 @@ impl Accounts {
 }
 
 /// The username as stored (lowercase), or a refusal saying what is wrong with it.
-fn check_username(username: &str) -> Result<String, Refusal> {
+pub fn check_username(username: &str) -> Result<String, Refusal> {
     let lowered = username.trim().to_lowercase();
     let chars = lowered.chars().count();
     let problem = if chars == 0 {
