@@ -10,6 +10,7 @@ mod manage;
 mod migrate;
 mod schedule;
 mod serve;
+mod user;
 mod worker;
 
 use std::path::PathBuf;
@@ -77,6 +78,9 @@ enum Command {
     /// Live sources: add one (its stream key), list, show, rotate its key, remove, events.
     #[command(subcommand)]
     Live(live::LiveCommand),
+    /// Accounts: add a user, set a password, grant or revoke a role, list, make an API token.
+    #[command(subcommand)]
+    User(user::UserCommand),
 }
 
 #[derive(Debug, Subcommand)]
@@ -146,6 +150,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             | Command::AsRun(_)
             | Command::Ads(_)
             | Command::Live(_)
+            | Command::User(_)
             | Command::Channel(_)
             | Command::Ladder(_)
             | Command::Grid(_)
@@ -205,6 +210,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Command::AsRun(command) => schedule::as_run(&config, command).await,
             Command::Ads(command) => ads::run(&config, command).await,
             Command::Live(command) => live::run(&config, command).await,
+            Command::User(command) => user::run(&config, command).await,
             Command::Config(_) => unreachable!("handled above"),
         }
     })
