@@ -391,7 +391,9 @@ fn a_takes_slate_looped_past_its_last_file_is_a_period_per_pass_and_the_schedule
         .unwrap();
     insta::assert_snapshot!("take_of_slate_mpd_at_16_5s", text);
     // Passes from 6 s (p1), 10 s (p1-2, from the take's third slot) and 14 s (p1-4).
-    let periods: Vec<(&str, i64, i64, Vec<(u64, i64, i64)>)> = mpd
+    /// A Period: its id, start, presentation time offset and video segments as parsed.
+    type Listed<'a> = (&'a str, i64, i64, Vec<(u64, i64, i64)>);
+    let periods: Vec<Listed<'_>> = mpd
         .periods
         .iter()
         .map(|p| {
