@@ -1,19 +1,23 @@
 // hls.js and shaka-player, side by side in one headless Chromium page, play the demo's `studio`
-// channel (HLS-TS, the only output that airs live slots for now) across a switch from its
-// programme into a live item and a switch from a live item back to the programme, with ffmpeg
-// publishing a real encoder's picture over RTMP to the live source `studio` all along.
+// channel's HLS-TS across a switch from its programme into a live item and a switch from a live
+// item back to the programme, with ffmpeg publishing a real encoder's picture over RTMP to the
+// live source `studio` all along; beside them a second shaka-player (`shakaDash`) plays the
+// channel's DASH, where a live run is a Period of its own addressed by `$Time$` (S@t the
+// segment's start in 90 kHz ticks since the Unix epoch, which is its fragments' tfdt). The demo's
+// studio channel publishes HLS only: the run turns DASH on in its own copy of the demo database.
 //
 // The studio grid airs a live item, then the programme, every four minutes on the wall clock
 // (src/demo_live.rs), and live ingest is stamped with Unix time, so no virtual clock: the run
 // asks the server's plan (`/api/channels/studio/plan`) where the live items start and end, and
 // picks the first start at least 25 s away (the encoder, started at once, is up before it) and
 // the first end at least 50 s away (the encoder has joined that item, mid-item if it was airing
-// already, well before the players come). A fresh pair of players plays each switch, from 20 s
-// before it until both are 15 s past it: the one into live always starts in the programme, the
-// one back always in the live item. 3 to 5.5 minutes in all, by where in the four minutes the
+// already, well before the players come). Fresh players play each switch, from 20 s before it
+// until each is 15 s past it: the ones into live always start in the programme, the ones back
+// always in the live item. 3 to 5.5 minutes in all, by where in the four minutes the
 // run starts. The run records everything (the players' clocks and pictures every 250 ms, the
-// media playlists polled every second, ffprobe decoding the windows across each switch); the
-// tests below assert on it.
+// media playlists and the MPD polled every second, ffprobe decoding the windows across each
+// switch); the tests below assert on it, and the log keeps the two MPDs nearest each switch (the
+// last one before it listed the switch's segment, and the first that did).
 //
 // The encoder paints its capture time into every frame (timecode.mjs): a picture that reads back
 // as a time is the encoder's, and its time says where in the channel it belongs.
@@ -40,6 +44,14 @@ const END_LEAD_MS = 50_000;
 // The players start this long before the first switch and stop this long after the last.
 const PLAY_BEFORE_MS = 20_000;
 const PLAY_AFTER_MS = 15_000;
+// The players on the page, by the name their log and video element go by: what they play, and
+// what they are called in LATENCY lines.
+const PLAYERS = {
+  hls: { format: 'HLS', player: 'hls' },
+  shaka: { format: 'HLS', player: 'shaka' },
+  shakaDash: { format: 'DASH', player: 'shaka' },
+};
+const PLAYER_NAMES = Object.keys(PLAYERS);
 
 let browser;
 let server;
@@ -65,6 +77,7 @@ async function serveStudioCopy() {
   for (const entry of readdirSync(join(demoDataDir, 'media'))) {
     symlinkSync(join(demoDataDir, 'media', entry), join(mediaDir, entry));
   }
+  publishDash(dataDir, mediaDir);
   const child = spawn(onairBin, ['serve'], {
     env: {
       ...process.env, ONAIR_DATA_DIR: dataDir, ONAIR_MEDIA_DIR: mediaDir, ONAIR_LOG: 'warn',
@@ -95,6 +108,17 @@ async function serveStudioCopy() {
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
   });
+}
+
+/** Adds DASH to the outputs of the studio channel in the data dir `dataDir`, unless it has it. */
+function publishDash(dataDir, mediaDir) {
+  const env = { ...process.env, ONAIR_DATA_DIR: dataDir, ONAIR_MEDIA_DIR: mediaDir, ONAIR_LOG: 'warn' };
+  const shown = spawnSync(onairBin, ['channel', 'show', 'studio'], { env, encoding: 'utf8' });
+  const outputs = /^\s*outputs:\s*(.+)$/m.exec(shown.stdout ?? '')?.[1]?.split(',').map((output) => output.trim());
+  if (shown.status !== 0 || outputs === undefined) throw new Error(`onair channel show studio failed: ${shown.stderr}${shown.stdout}`);
+  if (outputs.includes('dash')) return;
+  const edited = spawnSync(onairBin, ['channel', 'edit', 'studio', '--outputs', [...outputs, 'dash'].join(',')], { env, encoding: 'utf8' });
+  if (edited.status !== 0) throw new Error(`onair channel edit studio --outputs … failed: ${edited.stderr}`);
 }
 
 async function getJson(url) {
@@ -175,6 +199,58 @@ function parseMediaPlaylist(text) {
   return { targetDuration, segments };
 }
 
+/**
+ * An MPD's Periods: { id, start (ms), time (`$Time$` or `$Number$`), presentationTimeOffset,
+ * startNumber, media, segments }, each segment { t, start (ms, where it airs: the Period's start
+ * plus S@t less presentationTimeOffset), duration (ms), url } as the video AdaptationSet lists it
+ * (the audio one lists the same times).
+ */
+function parseMpd(text) {
+  const availabilityStart = Date.parse(/availabilityStartTime="([^"]+)"/.exec(text)?.[1]);
+  const attribute = (attributes, name) => new RegExp(`\\b${name}="([^"]*)"`).exec(attributes)?.[1];
+  const periods = [];
+  for (const [, periodAttributes, body] of text.matchAll(/<Period\b([^>]*)>([\s\S]*?)<\/Period>/g)) {
+    const start = availabilityStart + Number(/^PT([0-9.]+)S$/.exec(attribute(periodAttributes, 'start'))?.[1]) * 1000;
+    const video = /<AdaptationSet\b[^>]*contentType="video"[^>]*>([\s\S]*?)<\/AdaptationSet>/.exec(body)?.[1] ?? '';
+    const template = /<SegmentTemplate\b([^>]*)>/.exec(video)?.[1] ?? '';
+    const timescale = Number(attribute(template, 'timescale'));
+    const presentationTimeOffset = Number(attribute(template, 'presentationTimeOffset') ?? 0);
+    const startNumber = attribute(template, 'startNumber');
+    const media = attribute(template, 'media') ?? '';
+    const segments = [];
+    let t = null;
+    let number = startNumber === undefined ? null : Number(startNumber);
+    for (const [, s] of video.matchAll(/<S\b([^>]*)\/>/g)) {
+      if (attribute(s, 't') !== undefined) t = Number(attribute(s, 't'));
+      const d = Number(attribute(s, 'd'));
+      for (let repeat = 0; repeat <= Number(attribute(s, 'r') ?? 0); repeat += 1) {
+        segments.push({
+          t,
+          start: Math.round(start + ((t - presentationTimeOffset) * 1000) / timescale),
+          duration: Math.round((d * 1000) / timescale),
+          url: media.replace('$Time$', String(t)).replace('$Number%05d$', String(number).padStart(5, '0')),
+        });
+        t += d;
+        if (number !== null) number += 1;
+      }
+    }
+    periods.push({
+      id: attribute(periodAttributes, 'id'), start, time: media.includes('$Time$') ? '$Time$' : '$Number$',
+      presentationTimeOffset, startNumber: startNumber === undefined ? null : Number(startNumber), media, segments,
+    });
+  }
+  return { availabilityStart, periods };
+}
+
+/** One line per Period of an MPD: its id, start, addressing and the segments it lists. */
+function describeMpd(mpd) {
+  return mpd.periods.map((period) => {
+    const [first, last] = [period.segments[0], period.segments.at(-1)];
+    const listed = first === undefined ? 'no segment' : `${period.segments.length} segments ${iso(first.start)} (S@t ${first.t}) .. ${iso(last.start + last.duration)}`;
+    return `${period.id} from ${iso(period.start)} ${period.time} (presentationTimeOffset ${period.presentationTimeOffset}${period.startNumber === null ? '' : `, startNumber ${period.startNumber}`}): ${listed}`;
+  }).join('; ');
+}
+
 /** Polls every variant's media playlist every second until stopped; keeps every answer. */
 function pollPlaylists(urls) {
   const polls = [];
@@ -192,8 +268,11 @@ function pollPlaylists(urls) {
   return { polls, stop: async () => { stopped = true; await done; } };
 }
 
-/** The page's script: both players, a sampler of their clocks and pictures, their logs. */
-function startPlayers(src) {
+/**
+ * The page's script: the players (`names`, in the order of PLAYERS: hls.js and shaka on the HLS
+ * `src.hls`, shaka on the MPD `src.dash`), a sampler of their clocks and pictures, their logs.
+ */
+function startPlayers({ src, names }) {
   const canvas = document.createElement('canvas');
   canvas.width = 640;
   canvas.height = 360;
@@ -209,10 +288,10 @@ function startPlayers(src) {
     };
     return window.readTimeCode(luma, now);
   };
-  const log = { hls: { samples: [], fatal: [], errors: [], frags: [], waiting: [] }, shaka: { samples: [], fatal: [], errors: [], frags: [], waiting: [] } };
+  const log = Object.fromEntries(names.map((name) => [name, { samples: [], fatal: [], errors: [], frags: [], waiting: [] }]));
   window.onairLog = log;
+  const videos = Object.fromEntries(names.map((name) => [name, document.getElementById(name)]));
 
-  const hlsVideo = document.getElementById('hls');
   const hls = new window.Hls();
   hls.on(window.Hls.Events.ERROR, (_event, data) => {
     const what = `${Date.now()} ${data.type}: ${data.details} ${data.frag?.url ?? data.url ?? ''} ${data.response?.code ?? ''}`;
@@ -221,45 +300,52 @@ function startPlayers(src) {
   hls.on(window.Hls.Events.FRAG_CHANGED, (_event, data) => {
     log.hls.frags.push({ at: Date.now(), cc: data.frag.cc, sn: data.frag.sn, url: new URL(data.frag.url).pathname, date: data.frag.programDateTime });
   });
-  hls.loadSource(src);
-  hls.attachMedia(hlsVideo);
+  hls.loadSource(src.hls);
+  hls.attachMedia(videos.hls);
 
-  const shakaVideo = document.getElementById('shaka');
   window.shaka.polyfill.installAll();
-  const player = new window.shaka.Player();
-  player.addEventListener('error', (event) => {
-    const what = `${Date.now()} shaka error ${event.detail?.code} (severity ${event.detail?.severity}): ${String(event.detail?.message ?? JSON.stringify(event.detail?.data)).slice(0, 300)}`;
-    (event.detail?.severity === 2 ? log.shaka.fatal : log.shaka.errors).push(what);
-  });
-  player.attach(shakaVideo)
-    .then(() => {
-      player.getNetworkingEngine().registerResponseFilter((type, response) => {
-        if (type === window.shaka.net.NetworkingEngine.RequestType.SEGMENT) {
-          log.shaka.frags.push({ at: Date.now(), url: new URL(response.uri).pathname });
-        }
-      });
-      return player.load(src);
-    })
-    .catch((error) => log.shaka.fatal.push(`${Date.now()} shaka load failed: ${error.code} ${String(JSON.stringify(error.data)).slice(0, 300)}`));
+  const shakaPlayer = (name, url) => {
+    const player = new window.shaka.Player();
+    player.addEventListener('error', (event) => {
+      const what = `${Date.now()} shaka error ${event.detail?.code} (severity ${event.detail?.severity}): ${String(event.detail?.message ?? JSON.stringify(event.detail?.data)).slice(0, 300)}`;
+      (event.detail?.severity === 2 ? log[name].fatal : log[name].errors).push(what);
+    });
+    player.attach(videos[name])
+      .then(() => {
+        player.getNetworkingEngine().registerResponseFilter((type, response) => {
+          if (type === window.shaka.net.NetworkingEngine.RequestType.SEGMENT) {
+            log[name].frags.push({ at: Date.now(), url: new URL(response.uri).pathname });
+          }
+        });
+        return player.load(url);
+      })
+      .catch((error) => log[name].fatal.push(`${Date.now()} shaka load failed: ${error.code} ${String(JSON.stringify(error.data)).slice(0, 300)}`));
+    return player;
+  };
+  const shakas = { shaka: shakaPlayer('shaka', src.hls), shakaDash: shakaPlayer('shakaDash', src.dash) };
 
-  for (const [name, video] of [['hls', hlsVideo], ['shaka', shakaVideo]]) {
+  for (const name of names) {
+    const video = videos[name];
     video.addEventListener('waiting', () => log[name].waiting.push({ at: Date.now(), time: video.currentTime }));
   }
-  const date = {
-    hls: () => hls.playingDate?.getTime() ?? null,
-    shaka: () => (player.isLive() ? player.getPlayheadTimeAsDate()?.getTime() ?? null : null),
+  const date = (name) => {
+    if (name === 'hls') return hls.playingDate?.getTime() ?? null;
+    const player = shakas[name];
+    return player.isLive() ? player.getPlayheadTimeAsDate()?.getTime() ?? null : null;
   };
   // In currentTime's seconds: where hls.js would sync to the live edge, and shaka's seek range.
-  const range = {
-    hls: () => (hls.liveSyncPosition === null ? null : [null, Number(hls.liveSyncPosition.toFixed(2))]),
-    shaka: () => { const seek = player.seekRange(); return [Number(seek.start.toFixed(2)), Number(seek.end.toFixed(2))]; },
+  const range = (name) => {
+    if (name === 'hls') return hls.liveSyncPosition === null ? null : [null, Number(hls.liveSyncPosition.toFixed(2))];
+    const seek = shakas[name].seekRange();
+    return [Number(seek.start.toFixed(2)), Number(seek.end.toFixed(2))];
   };
   setInterval(() => {
-    for (const [name, video] of [['hls', hlsVideo], ['shaka', shakaVideo]]) {
+    for (const name of names) {
+      const video = videos[name];
       let captured = null;
       try { captured = captureTime(video); } catch { /* a frame not ready to draw */ }
       log[name].samples.push({
-        at: Date.now(), time: video.currentTime, date: date[name](), captured, range: range[name](),
+        at: Date.now(), time: video.currentTime, date: date(name), captured, range: range(name),
         buffered: [...Array(video.buffered.length).keys()].map((i) => [Number(video.buffered.start(i).toFixed(2)), Number(video.buffered.end(i).toFixed(2))]),
         readyState: video.readyState, paused: video.paused,
         error: video.error && `${video.error.code} ${video.error.message}`,
@@ -342,9 +428,10 @@ function windowFigures(polls, url) {
 }
 
 /**
- * Plays `src` with both players on a page of their own from PLAY_BEFORE_MS before `at` (ms) until
- * both players' clocks are PLAY_AFTER_MS past it, a fatal error, or a deadline (they run up to
- * 15 s behind the wall clock, and may stall). Resolves to { at, log, pageErrors, failedResponses }.
+ * Plays `src` ({ hls, dash }) with every player on a page of their own from PLAY_BEFORE_MS before
+ * `at` (ms) until each player's clock is PLAY_AFTER_MS past it or it had a fatal error, or a
+ * deadline (they run up to 15 s behind the wall clock, and may stall). Resolves to { at, log,
+ * pageErrors, failedResponses }.
  */
 async function playAcross(at, src) {
   await sleep(at - PLAY_BEFORE_MS - Date.now());
@@ -359,21 +446,21 @@ async function playAcross(at, src) {
   try {
     await page.route(`${server.url}/live-switch-test.html`, (route) => route.fulfill({
       contentType: 'text/html',
-      body: '<!doctype html><meta charset="utf-8"><video id="hls" muted autoplay playsinline></video><video id="shaka" muted autoplay playsinline></video>',
+      body: `<!doctype html><meta charset="utf-8">${PLAYER_NAMES.map((name) => `<video id="${name}" muted autoplay playsinline></video>`).join('')}`,
     }));
     await page.goto(`${server.url}/live-switch-test.html`);
     await page.addScriptTag({ url: `${server.url}/static/hls.min.js` });
     await page.addScriptTag({ content: readFileSync(shakaPath, 'utf8') });
     await page.addScriptTag({ content: readTimeCodeSource });
-    await page.evaluate(startPlayers, src);
+    await page.evaluate(startPlayers, { src, names: PLAYER_NAMES });
     const deadline = at + PLAY_AFTER_MS + 25_000;
     while (Date.now() < deadline) {
-      const state = await page.evaluate(() => ['hls', 'shaka'].map((name) => ({
+      const state = await page.evaluate((names) => names.map((name) => ({
         fatal: window.onairLog[name].fatal.length,
         date: window.onairLog[name].samples.at(-1)?.date ?? null,
-      })));
-      if (state.some((player) => player.fatal > 0)) break;
-      if (state.every((player) => player.date !== null && player.date > at + PLAY_AFTER_MS)) break;
+      })), PLAYER_NAMES);
+      // A player that failed is done; the others play on.
+      if (state.every((player) => player.fatal > 0 || (player.date !== null && player.date > at + PLAY_AFTER_MS))) break;
       await sleep(1000);
     }
     const log = await page.evaluate(() => window.onairLog);
@@ -405,13 +492,16 @@ before(async () => {
     const masterText = await masterResponse.text();
     assert.equal(masterResponse.status, 200, `${master}: ${masterText}`);
     const variantUrls = variants(master, masterText);
-    poller = pollPlaylists(variantUrls);
+    const mpdUrl = `${server.url}/channels/studio/manifest.mpd`;
+    const mpdResponse = await fetch(mpdUrl);
+    assert.equal(mpdResponse.status, 200, `${mpdUrl}: ${await mpdResponse.text()}`);
+    poller = pollPlaylists([...variantUrls, mpdUrl]);
 
-    // A fresh pair of players for each switch, in the order they come: the one into live always
-    // starts in the programme, the one back always in the live item.
+    // Fresh players for each switch, in the order they come: the ones into live always start in
+    // the programme, the ones back always in the live item.
     const sessions = {};
     for (const [name, at] of [['into', into], ['back', back]].sort((a, b) => a[1] - b[1])) {
-      sessions[name] = await playAcross(at, master);
+      sessions[name] = await playAcross(at, { hls: master, dash: mpdUrl });
     }
     encoder.kill('SIGKILL');
     await poller.stop();
@@ -437,11 +527,12 @@ before(async () => {
       rmSync(workDir, { recursive: true, force: true });
     }
     run = {
-      started, into, back, liveItems, variantUrls, sessions,
+      started, into, back, liveItems, variantUrls, mpdUrl, sessions,
       polls: poller.polls, decoded, encoderErrors, frameRate: Number(/FRAME-RATE=([0-9.]+)/.exec(masterText)?.[1] ?? NaN),
     };
     console.log(`# live_switch: the run took ${((Date.now() - started) / 1000).toFixed(0)} s after the server started`);
     for (const url of variantUrls) console.log(`# ${url}: ${JSON.stringify(windowFigures(poller.polls, url))}`);
+    logMpdsAround(poller.polls, mpdUrl, [['into', into], ['back', back]]);
   } catch (error) {
     runError = error;
     encoder?.kill('SIGKILL');
@@ -455,6 +546,27 @@ after(async () => {
   await server?.stop();
   await browser?.close();
 });
+
+/**
+ * The two polled MPDs nearest each switch (`[name, at]`): the last one that did not list a segment
+ * starting at `at` yet, and the first that did, in full, each with its Periods in a line.
+ */
+function logMpdsAround(polls, mpdUrl, switches) {
+  const mpds = polls.filter((poll) => poll.url === mpdUrl).sort((a, b) => a.at - b.at);
+  const failed = mpds.filter((poll) => poll.status !== 200);
+  console.log(`# MPD ${mpdUrl}: polled ${mpds.length} times, ${failed.length} failed${failed.length > 0 ? ` (${failed.slice(0, 3).map((poll) => `${iso(poll.at)} ${poll.status}`).join(', ')})` : ''}`);
+  for (const [name, at] of switches) {
+    const lists = (poll) => poll.status === 200 && parseMpd(poll.text).periods.some((period) => period.segments.some((segment) => segment.start === at));
+    const first = mpds.findIndex(lists);
+    const nearest = first < 0 ? mpds.filter((poll) => Math.abs(poll.at - at) < 4000).slice(0, 2) : mpds.slice(Math.max(first - 1, 0), first + 1);
+    if (first < 0) console.log(`# MPD across ${iso(at)} (${name}): no poll listed a segment starting at the switch; the polls nearest it follow`);
+    for (const poll of nearest) {
+      const periods = poll.status === 200 ? describeMpd(parseMpd(poll.text)) : `status ${poll.status}`;
+      console.log(`# MPD across ${iso(at)} (${name}), polled at ${iso(poll.at)}${lists(poll) ? ' (lists the switch)' : ''}: ${periods}`);
+      console.log(poll.text.trim().split('\n').map((line) => `#   ${line}`).join('\n'));
+    }
+  }
+}
 
 function theRun() {
   if (runError !== null) throw runError;
@@ -601,6 +713,7 @@ function assertPlayedAcross(name, sessionName) {
     errors.set(what, (errors.get(what) ?? 0) + 1);
   }
   console.log(`# ${name} across ${iso(report.at)} (${sessionName}): clock ${report.firstDate && iso(report.firstDate)} -> ${report.lastDate && iso(report.lastDate)}, ${report.waiting.length} waiting events, stalls ${JSON.stringify(report.stalls)}, non-fatal errors ${JSON.stringify([...errors].slice(0, 5))}`);
+  console.log(`# ${name} requests across ${iso(report.at)} (${sessionName}): ${requestsAcross(report.frags, sessionName, report.at).join(', ')}`);
   assert.deepEqual(report.fatal, [], `no fatal ${name} error`);
   assert.equal(report.videoError, null, 'no media element error');
   assert.deepEqual(report.pageErrors, [], 'no page error');
@@ -611,6 +724,22 @@ function assertPlayedAcross(name, sessionName) {
   const urls = report.frags.map((frag) => frag.url);
   assert.ok(urls.some((url) => url.startsWith(LIVE_PREFIX)), `${name} loaded live segments`);
   assert.ok(urls.some((url) => url.startsWith(ASSET_PREFIX)), `${name} loaded the programme`);
+}
+
+/**
+ * The segments a player loaded (played, for hls.js) around the session's switch `at`: from eight
+ * before the first on the other side of it (for `into`, the live segment named by `at`; for
+ * `back`, the first of the programme after the last live segment named before `at`) to eight
+ * after, each as `time url` (the time it came, on the wall clock).
+ */
+function requestsAcross(frags, sessionName, at) {
+  const liveStart = (url) => (url.startsWith(LIVE_PREFIX) ? Number(/\/(\d+)\.(?:ts|m4s)$/.exec(url)?.[1] ?? NaN) / 90 : NaN);
+  const lastLive = frags.findLastIndex((frag) => liveStart(frag.url) < at);
+  const first = sessionName === 'into'
+    ? frags.findIndex((frag) => liveStart(frag.url) >= at)
+    : frags.findIndex((frag, index) => index > lastLive && frag.url.startsWith(ASSET_PREFIX));
+  if (first < 0) return [`none on the other side of the switch in ${frags.length}; the last: ${frags.slice(-8).map((frag) => frag.url).join(' ')}`];
+  return frags.slice(Math.max(first - 8, 0), first + 8).map((frag) => `${iso(frag.at).slice(11, 23)} ${frag.url}`);
 }
 
 /**
@@ -655,17 +784,18 @@ function assertShowedTheEncoderInLiveOnly(name) {
   assert.deepEqual(seen.readInProgramme, [], `${name} showed the encoder's picture in the programme`);
   // Live segments are stamped with Unix time: a picture plays at the time it was captured.
   assert.ok(Math.abs(median(seen.offsets)) < 1000, `${name}: a live picture's capture time less the player's clock, median ${median(seen.offsets)} ms`);
-  // Glass to glass on the channel's HLS (2 s segments): the channel's live delay (a slot is
-  // listed once decided, 1.5 s after its end: `[live] grace` and the margin) plus the player's distance to
-  // the edge (3 target durations). bench/live_latency.sh prints it.
-  console.log(`LATENCY channel HLS ${name}: median ${(median(seen.latencies) / 1000).toFixed(2)} s glass to glass over ${seen.latencies.length} pictures`);
+  // Glass to glass on the channel's HLS and DASH (2 s segments): the channel's live delay (a slot
+  // is listed once decided, 1.5 s after its end: `[live] grace` and the margin) plus the player's
+  // distance to the edge (3 target durations; the MPD's suggestedPresentationDelay is as many).
+  // bench/live_latency.sh prints it.
+  console.log(`LATENCY channel ${PLAYERS[name].format} ${PLAYERS[name].player}: median ${(median(seen.latencies) / 1000).toFixed(2)} s glass to glass over ${seen.latencies.length} pictures`);
   assert.ok(median(seen.latencies) < 12_000, `${name}: glass to glass ${median(seen.latencies)} ms`);
 }
 
 test('every request the players made across the switches was answered', { timeout: 10_000 }, () => {
   const { sessions } = theRun();
   for (const [name, session] of Object.entries(sessions)) {
-    assert.ok(session.log.hls.frags.length > 0 && session.log.shaka.frags.length > 0, `the players loaded segments (${name})`);
+    for (const player of PLAYER_NAMES) assert.ok(session.log[player].frags.length > 0, `${player} loaded segments (${name})`);
     assert.deepEqual(session.failedResponses, [], `requests that failed or answered 400 or more (${name})`);
   }
 });
@@ -691,12 +821,28 @@ test('shaka-player plays the studio channel (HLS-TS, transmuxed) from a live ite
   assertPlayedAcross('shaka', 'back');
 });
 
+// shaka-player 5 on the channel's MPD: a Period per run, the live item's a `$Time$` one whose
+// fragments' tfdt is Unix time (the Period's presentationTimeOffset takes it back to the
+// Period's start); the programme's `$Number$` Periods around it.
+
+test('shaka-player plays the studio channel\'s DASH from its programme into a live item without a stall', { timeout: 10_000 }, () => {
+  assertPlayedAcross('shakaDash', 'into');
+});
+
+test('shaka-player plays the studio channel\'s DASH from a live item back to its programme without a stall', { timeout: 10_000 }, () => {
+  assertPlayedAcross('shakaDash', 'back');
+});
+
 test('hls.js shows the encoder\'s pictures in the live slots, at the time they were captured, and the programme elsewhere', { timeout: 10_000 }, () => {
   assertShowedTheEncoderInLiveOnly('hls');
 });
 
 test('shaka-player shows the encoder\'s pictures in the live slots, at the time they were captured, and the programme elsewhere', { timeout: 10_000 }, () => {
   assertShowedTheEncoderInLiveOnly('shaka');
+});
+
+test('shaka-player on the studio channel\'s DASH shows the encoder\'s pictures in the live slots, at the time they were captured, and the programme elsewhere', { timeout: 10_000 }, () => {
+  assertShowedTheEncoderInLiveOnly('shakaDash');
 });
 
 test('ffprobe decodes every frame of every variant\'s window across each switch without an error', { timeout: 10_000 }, () => {
