@@ -113,3 +113,48 @@ fn the_first_admin_is_added_from_the_command_line_and_listed() {
         text(&refused.stderr)
     );
 }
+
+/// `onair serve` on the data folder `dir`, listening on every address (`0.0.0.0`, a free port).
+fn serve_on_every_address(dir: &Path) -> std::process::Child {
+    Command::new(support::ONAIR)
+        .arg("serve")
+        .env("ONAIR_DATA_DIR", dir)
+        .env_remove("ONAIR_CONFIG")
+        .env("ONAIR_HTTP_ADDR", "0.0.0.0:0")
+        .env("ONAIR_RTMP_ADDR", "127.0.0.1:0")
+        .env("ONAIR_SRT_ADDR", "127.0.0.1:0")
+        .env("ONAIR_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn serve_refuses_to_listen_beyond_this_machine_until_an_admin_exists() {
+    let dir = tempfile::tempdir().unwrap();
+    let refused = serve_on_every_address(dir.path())
+        .wait_with_output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("beyond this machine") && said.contains("onair user add NAME --role admin"),
+        "{said}"
+    );
+
+    let added = onair_with_stdin(
+        dir.path(),
+        &["user", "add", "boss", "--role", "admin", "--password-stdin"],
+        "correct horse battery\n",
+    );
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let mut server = serve_on_every_address(dir.path());
+    let stdout = server.stdout.take().unwrap();
+    let listening = std::io::BufRead::lines(std::io::BufReader::new(stdout))
+        .map_while(Result::ok)
+        .any(|line| line.starts_with("onair listening on "));
+    let _ = server.kill();
+    let _ = server.wait();
+    assert!(listening, "with an admin, serve listens on every address");
+}

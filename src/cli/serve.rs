@@ -32,6 +32,7 @@ pub async fn serve_with(
     store: onair_store::Store,
     extra: axum::Router,
 ) -> anyhow::Result<()> {
+    refuse_open_to_all_without_admin(config, &store).await?;
     let clock = startup::clock(config);
     let directory = Arc::new(onair_playout::origin::Directory::default());
     let plans = Arc::new(PlanDirectory::default());
@@ -285,6 +286,33 @@ pub async fn serve_with(
     }
     served?;
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Refuses to listen beyond this machine (an address other than loopback) while no enabled
+/// user holds the admin role on every channel: whoever reaches the port first would otherwise
+/// find no one in charge.
+async fn refuse_open_to_all_without_admin(
+    config: &Config,
+    store: &onair_store::Store,
+) -> anyhow::Result<()> {
+    let addr = config.http.addr;
+    if addr.ip().is_loopback() {
+        return Ok(());
+    }
+    let accounts =
+        onair_control::accounts::Accounts::new(store.clone(), Arc::new(onair_domain::SystemClock));
+    if !accounts
+        .has_admin()
+        .await
+        .map_err(|refusal| anyhow::anyhow!("{refusal}"))?
+    {
+        anyhow::bail!(
+            "onair serve would listen on {addr}, beyond this machine, and no account is admin \
+             of every channel: make one first (onair user add NAME --role admin), or listen on \
+             127.0.0.1 (http.addr, ONAIR_HTTP_ADDR)"
+        );
+    }
     Ok(())
 }
 

@@ -339,32 +339,48 @@ impl Accounts {
         }
     }
 
-    /// Refuses to take the admin role on every channel from the last enabled user holding it:
-    /// no one could grant it again but from the CLI.
-    async fn refuse_if_last_admin(&self, user: &UserRow, what: &str) -> Result<(), Refusal> {
-        let admins: Vec<UserId> = self
+    /// Whether an enabled user holds the admin role on every channel: `onair serve` listens
+    /// beyond this machine only then.
+    pub async fn has_admin(&self) -> Result<bool, Refusal> {
+        Ok(self.enabled_admins_but(None).await? > 0)
+    }
+
+    /// The users holding the admin role on every channel, enabled or not.
+    async fn admins(&self) -> Result<Vec<UserId>, Refusal> {
+        Ok(self
             .store
             .all_user_roles()
             .await?
             .into_iter()
             .filter(|grant| grant.channel_id.is_none() && grant.role == Role::Admin.as_str())
             .map(|grant| grant.user_id)
-            .collect();
-        if !admins.contains(&user.id) {
-            return Ok(());
-        }
-        let mut others = 0;
-        for admin in admins.into_iter().filter(|admin| *admin != user.id) {
-            if self
-                .store
-                .user(admin)
-                .await?
-                .is_some_and(|other| !other.disabled)
+            .collect())
+    }
+
+    /// How many enabled users other than `except` hold the admin role on every channel.
+    async fn enabled_admins_but(&self, except: Option<UserId>) -> Result<usize, Refusal> {
+        let mut enabled = 0;
+        for admin in self.admins().await? {
+            if Some(admin) != except
+                && self
+                    .store
+                    .user(admin)
+                    .await?
+                    .is_some_and(|other| !other.disabled)
             {
-                others += 1;
+                enabled += 1;
             }
         }
-        if others == 0 {
+        Ok(enabled)
+    }
+
+    /// Refuses to take the admin role on every channel from the last enabled user holding it:
+    /// no one could grant it again but from the CLI.
+    async fn refuse_if_last_admin(&self, user: &UserRow, what: &str) -> Result<(), Refusal> {
+        if !self.admins().await?.contains(&user.id) {
+            return Ok(());
+        }
+        if self.enabled_admins_but(Some(user.id)).await? == 0 {
             return Err(Refusal::Conflict(format!(
                 "{} is the last admin: grant admin to someone else before this is {what}",
                 user.username
