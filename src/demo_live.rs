@@ -40,7 +40,11 @@ pub async fn setup(
                 name: "onair studio (live)".to_owned(),
                 time_zone: chrono_tz::UTC,
                 ladder_id: ladder.id,
-                outputs: vec![OutputFormat::HlsTs, OutputFormat::HlsFmp4, OutputFormat::Dash],
+                outputs: vec![
+                    OutputFormat::HlsTs,
+                    OutputFormat::HlsFmp4,
+                    OutputFormat::Dash,
+                ],
                 window_segments: 10,
                 grid_repeat: Some(Ticks::from_secs(24 * 3600)),
                 on_air: true,
