@@ -209,6 +209,24 @@ pub(crate) fn demo_playout(repeat: bool) -> ChannelPlayout {
     ChannelPlayout::new(channel, ladder, timeline, assets).unwrap()
 }
 
+/// A looping channel with a live item: the programme (media sequences 0-2, 0-6 s), the item
+/// planned as the slate looped twice (3-6, 6-14 s: four slots in two planned runs), the
+/// programme again (7-9, 14-20 s).
+pub(crate) fn live_item_playout() -> ChannelPlayout {
+    let (_, ladder, _, mut assets) = demo_parts(true);
+    let slate = asset(SLATE, &[Ticks::from_secs(2); 2], &ladder, |_| (0, 0));
+    let programme = track(&assets[&PROGRAMME]);
+    let runs = vec![
+        Run::whole(RunKind::Programme, PROGRAMME, "Before", programme.clone()),
+        Run::whole(RunKind::Slate, SLATE, "Standby", track(&slate)),
+        Run::whole(RunKind::Slate, SLATE, "Standby", track(&slate)),
+        Run::whole(RunKind::Programme, PROGRAMME, "After", programme),
+    ];
+    assets.insert(SLATE, slate);
+    let timeline = Timeline::new(ORIGIN, runs, true, 0, 0).unwrap();
+    ChannelPlayout::new(channel("live", 4), ladder, timeline, assets).unwrap()
+}
+
 pub(crate) fn track(asset: &Asset) -> Arc<SegmentTrack> {
     Arc::new(SegmentTrack::new(asset.segment_durations()))
 }

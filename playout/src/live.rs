@@ -19,7 +19,11 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
-use onair_domain::{Asset, Run, Ticks, Timestamp};
+use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
+use onair_domain::{
+    Asset, AssetId, AssetState, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo,
+    SegmentTrack, Ticks, Timestamp,
+};
 
 /// The aired runs of a channel's live item occurrences, and what complete ones added to the
 /// discontinuity sequence.
@@ -78,6 +82,97 @@ pub struct LiveRun {
     pub asset: Asset,
     /// When its first segment starts.
     pub start: Timestamp,
+}
+
+/// Where the ingest writes a publish's files, relative to the media root.
+pub fn publish_dir(source: &str, publish: i64) -> String {
+    format!("live/{source}/{publish}")
+}
+
+impl LiveRun {
+    /// The live segments of one publish as a run of a synthetic asset: its renditions name the
+    /// files the ingest wrote, `live/{source}/{publish}/{rendition}/{start}.ts` (or `.m4s`, with
+    /// the CMAF init `init-0.mp4` beside them), `{start}` in 90 kHz ticks since the Unix epoch.
+    pub fn of_publish(
+        source: &str,
+        publish: i64,
+        ladder: &Ladder,
+        segments: &[(Timestamp, Ticks)],
+    ) -> LiveRun {
+        let dir = publish_dir(source, publish);
+        let durations: Vec<Ticks> = segments.iter().map(|(_, duration)| *duration).collect();
+        let files = |name: &str, extension: &str| -> Vec<SegmentInfo> {
+            segments
+                .iter()
+                .enumerate()
+                .map(|(index, (start, duration))| SegmentInfo {
+                    index: index as u32,
+                    duration: *duration,
+                    size_bytes: 0,
+                    path: format!("{dir}/{name}/{}.{extension}", start.0),
+                })
+                .collect()
+        };
+        // Each rung as MPEG-TS and as a CMAF video track, and each audio track in CMAF; a
+        // publish's encoders keep their formats, so its CMAF tracks keep their first init.
+        let mut renditions: Vec<Rendition> = Vec::new();
+        for rung in &ladder.rungs {
+            let rendition = Rendition {
+                rung: rung.name.clone(),
+                packaging: Packaging::Ts,
+                codecs: rung.codecs(),
+                width: rung.width,
+                height: rung.height,
+                peak_bandwidth: 0,
+                average_bandwidth: 0,
+                init_path: None,
+                segments: files(&rung.name, "ts"),
+            };
+            renditions.push(Rendition {
+                packaging: Packaging::Cmaf,
+                codecs: rung.video_codec(),
+                init_path: Some(format!("{dir}/{}/init-0.mp4", rung.name)),
+                segments: files(&rung.name, "m4s"),
+                ..rendition.clone()
+            });
+            renditions.push(rendition);
+        }
+        for track in AudioTrack::of_ladder(ladder) {
+            renditions.push(Rendition {
+                rung: track.name.clone(),
+                packaging: Packaging::CmafAudio,
+                codecs: AAC_LC_CODEC.to_owned(),
+                width: 0,
+                height: 0,
+                peak_bandwidth: 0,
+                average_bandwidth: 0,
+                init_path: Some(format!("{dir}/{}/init-0.mp4", track.name)),
+                segments: files(&track.name, "m4s"),
+            });
+        }
+        // Synthetic: negative, so it never names a stored asset.
+        let id = AssetId(-publish);
+        let asset = Asset {
+            id,
+            title: source.to_owned(),
+            source: format!("live:{source}"),
+            ladder_id: ladder.id,
+            state: AssetState::Ready,
+            duration: durations.iter().copied().sum(),
+            renditions,
+        };
+        let run = Run::whole(
+            RunKind::Programme,
+            id,
+            source,
+            Arc::new(SegmentTrack::new(durations)),
+        );
+        LiveRun {
+            run,
+            asset,
+            start: segments.first().map_or(Timestamp(0), |(start, _)| *start),
+        }
+    }
 }
 
 /// What [`LiveAirings::airing`] says about a planned segment.
@@ -226,34 +321,15 @@ mod tests {
     use std::collections::HashMap;
     use std::sync::Arc;
 
-    use onair_domain::{AssetId, Ladder, Run, RunKind, Ticks, Timeline};
+    use onair_domain::{AssetId, Ladder, Run, RunKind, Ticks};
 
     use super::*;
-    use crate::fixtures::{self, ORIGIN, PROGRAMME, SLATE, at_millis, track};
+    use crate::fixtures::{self, at_millis, track};
     use crate::hls::{MediaPlaylistOptions, render_session_media_playlist};
     use crate::testing::parse_hls;
     use crate::{ChannelBreaks, ChannelPlayout};
 
     const LIVE: AssetId = AssetId(100);
-
-    /// A looping channel: the programme (media sequences 0-2, 0-6 s), a live item planned as
-    /// the slate looped twice (3-6, 6-14 s: four slots in two planned runs), the programme
-    /// again (7-9, 14-20 s).
-    fn playout() -> ChannelPlayout {
-        let (_, ladder, _, assets) = fixtures::demo_parts(true);
-        let slate = fixtures::asset(SLATE, &[Ticks::from_secs(2); 2], &ladder, |_| (0, 0));
-        let programme = track(&assets[&PROGRAMME]);
-        let runs = vec![
-            Run::whole(RunKind::Programme, PROGRAMME, "Before", programme.clone()),
-            Run::whole(RunKind::Slate, SLATE, "Standby", track(&slate)),
-            Run::whole(RunKind::Slate, SLATE, "Standby", track(&slate)),
-            Run::whole(RunKind::Programme, PROGRAMME, "After", programme),
-        ];
-        let mut assets: HashMap<_, _> = assets;
-        assets.insert(SLATE, slate);
-        let timeline = Timeline::new(ORIGIN, runs, true, 0, 0).unwrap();
-        ChannelPlayout::new(fixtures::channel("live", 4), ladder, timeline, assets).unwrap()
-    }
 
     /// Two live segments (slots 1 and 2) of publish 1.
     fn live_run() -> Arc<LiveRun> {
@@ -339,7 +415,7 @@ mod tests {
 
     #[test]
     fn live_slots_air_their_live_segments_between_fallback_with_a_discontinuity_each_way() {
-        let playout = playout();
+        let playout = fixtures::live_item_playout();
         playout.live().set(airings(4));
         let listed = playlist(&playout, 18_500);
         assert_eq!(
@@ -356,7 +432,7 @@ mod tests {
 
     #[test]
     fn the_window_stops_before_the_first_slot_not_decided() {
-        let playout = playout();
+        let playout = fixtures::live_item_playout();
         playout.live().set(airings(2));
         let listed = playlist(&playout, 12_500);
         let summary: Vec<(u64, u64, &str)> = listed
@@ -382,7 +458,7 @@ mod tests {
 
     #[test]
     fn a_listed_segment_never_changes_as_more_slots_are_decided() {
-        let playout = playout();
+        let playout = fixtures::live_item_playout();
         let mut seen: HashMap<u64, (u64, String)> = HashMap::new();
         for (decided, millis) in [(1, 10_500), (2, 12_500), (3, 14_500), (4, 16_500)] {
             playout.live().set(airings(decided));
@@ -423,7 +499,7 @@ mod tests {
 
     #[test]
     fn a_take_inside_a_planned_run_starts_a_run_and_the_schedule_joins_in_progress_with_another() {
-        let playout = playout();
+        let playout = fixtures::live_item_playout();
         playout.live().set(take(true));
         let listed = playlist(&playout, 8_500);
         assert_eq!(

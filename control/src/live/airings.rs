@@ -19,13 +19,13 @@ use std::time::Duration;
 
 use onair_domain::{ChannelId, Ladder, Ticks, Timestamp};
 use onair_playout::origin::Directory;
-use onair_playout::{ChannelPlayout, LiveAirings, LiveItemAiring, LiveItemRun};
+use onair_playout::{ChannelPlayout, LiveAirings, LiveItemAiring, LiveItemRun, LiveRun};
 use onair_scheduler::Plan;
 use onair_store::{LiveSegmentRow, LiveSourceRow, LiveTakeRow};
 
 use super::spans::{OPEN, grid_anchor, spans};
 pub use super::synthetic::publish_dir;
-use super::synthetic::{SlateSegments, live_run, slate_segments};
+use super::synthetic::{SlateSegments, slate_segments};
 use crate::Control;
 use crate::refusal::Refusal;
 use crate::registry::{PlannedChannel, PlannedChannels};
@@ -483,7 +483,7 @@ fn aired_runs(
                                 .map(|at| (at.start, at.duration))
                         })
                         .collect();
-                    Some(Arc::new(live_run(
+                    Some(Arc::new(LiveRun::of_publish(
                         &occurrence.source,
                         publish,
                         ladder,

@@ -8,10 +8,8 @@
 
 use std::sync::Arc;
 
-use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
 use onair_domain::{
-    Asset, AssetId, AssetState, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo,
-    SegmentTrack, Ticks, Timestamp,
+    Asset, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo, SegmentTrack, Ticks, Timestamp,
 };
 use onair_playout::LiveRun;
 
@@ -96,98 +94,12 @@ impl SlateSegments {
     }
 }
 
-/// Where the ingest writes a publish's files, relative to the media root.
-pub fn publish_dir(source: &str, publish: i64) -> String {
-    format!("live/{source}/{publish}")
-}
-
-/// The live segments of one publish as a run of a synthetic asset: its renditions name the
-/// files the ingest wrote, `live/{source}/{publish}/{rendition}/{start}.ts` (or `.m4s`, with
-/// the CMAF init `init-0.mp4` beside them), `{start}` in 90 kHz ticks since the Unix epoch.
-pub(super) fn live_run(
-    source: &str,
-    publish: i64,
-    ladder: &Ladder,
-    segments: &[(Timestamp, Ticks)],
-) -> LiveRun {
-    let dir = publish_dir(source, publish);
-    let durations: Vec<Ticks> = segments.iter().map(|(_, duration)| *duration).collect();
-    let files = |name: &str, extension: &str| -> Vec<SegmentInfo> {
-        segments
-            .iter()
-            .enumerate()
-            .map(|(index, (start, duration))| SegmentInfo {
-                index: index as u32,
-                duration: *duration,
-                size_bytes: 0,
-                path: format!("{dir}/{name}/{}.{extension}", start.0),
-            })
-            .collect()
-    };
-    // Each rung as MPEG-TS and as a CMAF video track, and each audio track in CMAF; a
-    // publish's encoders keep their formats, so its CMAF tracks keep their first init.
-    let mut renditions: Vec<Rendition> = Vec::new();
-    for rung in &ladder.rungs {
-        let rendition = Rendition {
-            rung: rung.name.clone(),
-            packaging: Packaging::Ts,
-            codecs: rung.codecs(),
-            width: rung.width,
-            height: rung.height,
-            peak_bandwidth: 0,
-            average_bandwidth: 0,
-            init_path: None,
-            segments: files(&rung.name, "ts"),
-        };
-        renditions.push(Rendition {
-            packaging: Packaging::Cmaf,
-            codecs: rung.video_codec(),
-            init_path: Some(format!("{dir}/{}/init-0.mp4", rung.name)),
-            segments: files(&rung.name, "m4s"),
-            ..rendition.clone()
-        });
-        renditions.push(rendition);
-    }
-    for track in AudioTrack::of_ladder(ladder) {
-        renditions.push(Rendition {
-            rung: track.name.clone(),
-            packaging: Packaging::CmafAudio,
-            codecs: AAC_LC_CODEC.to_owned(),
-            width: 0,
-            height: 0,
-            peak_bandwidth: 0,
-            average_bandwidth: 0,
-            init_path: Some(format!("{dir}/{}/init-0.mp4", track.name)),
-            segments: files(&track.name, "m4s"),
-        });
-    }
-    // Synthetic: negative, so it never names a stored asset.
-    let id = AssetId(-publish);
-    let asset = Asset {
-        id,
-        title: source.to_owned(),
-        source: format!("live:{source}"),
-        ladder_id: ladder.id,
-        state: AssetState::Ready,
-        duration: durations.iter().copied().sum(),
-        renditions,
-    };
-    let run = Run::whole(
-        RunKind::Programme,
-        id,
-        source,
-        Arc::new(SegmentTrack::new(durations)),
-    );
-    LiveRun {
-        run,
-        asset,
-        start: segments.first().map_or(Timestamp(0), |(start, _)| *start),
-    }
-}
+pub use onair_playout::live::publish_dir;
 
 #[cfg(test)]
 mod tests {
-    use onair_domain::AssetId;
+    use onair_domain::media::AudioTrack;
+    use onair_domain::{AssetId, AssetState};
 
     use super::*;
 
@@ -275,7 +187,7 @@ mod tests {
             .iter()
             .map(|start| (*start, Ticks::from_secs(2)))
             .collect();
-        let run = live_run("desk", 3, &ladder, &segments);
+        let run = LiveRun::of_publish("desk", 3, &ladder, &segments);
         assert_eq!(run.start, starts[0]);
         let video = run.asset.rendition("360p", Packaging::Cmaf).unwrap();
         assert_eq!(

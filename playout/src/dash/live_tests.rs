@@ -2,114 +2,25 @@
 //! names the files HLS-fMP4 lists at the same instant, a take's looped slate is a Period per
 //! pass over its files, and every Period keeps its id, start and templates while listed.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
-use onair_domain::media::{AAC_LC_CODEC, AudioTrack};
 use onair_domain::timeline::SegmentTrack;
-use onair_domain::{
-    Asset, AssetId, AssetState, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo, Ticks,
-    Timeline,
-};
+use onair_domain::{Asset, Ladder, Packaging, Rendition, Run, RunKind, SegmentInfo, Ticks};
 
 use super::*;
-use crate::fixtures::{self, ORIGIN, PROGRAMME, SLATE, at_millis, track};
+use crate::fixtures::{self, SLATE, at_millis};
 use crate::hls::{MediaPlaylistOptions, render_session_media_playlist};
 use crate::live::{LiveAirings, LiveItemAiring, LiveItemRun, LiveRun};
 use crate::testing::{Mpd, mpd_segments, parse_hls, parse_mpd};
 
-/// A looping channel (as `live`'s tests): the programme (media sequences 0-2, 0-6 s), a live
-/// item planned as the slate looped twice (3-6, 6-14 s: four slots in two planned runs), the
-/// programme again (7-9, 14-20 s).
-fn playout() -> ChannelPlayout {
-    let (_, ladder, _, assets) = fixtures::demo_parts(true);
-    let slate = fixtures::asset(SLATE, &[Ticks::from_secs(2); 2], &ladder, |_| (0, 0));
-    let programme = track(&assets[&PROGRAMME]);
-    let runs = vec![
-        Run::whole(RunKind::Programme, PROGRAMME, "Before", programme.clone()),
-        Run::whole(RunKind::Slate, SLATE, "Standby", track(&slate)),
-        Run::whole(RunKind::Slate, SLATE, "Standby", track(&slate)),
-        Run::whole(RunKind::Programme, PROGRAMME, "After", programme),
-    ];
-    let mut assets: HashMap<_, _> = assets;
-    assets.insert(SLATE, slate);
-    let timeline = Timeline::new(ORIGIN, runs, true, 0, 0).unwrap();
-    ChannelPlayout::new(fixtures::channel("live", 4), ladder, timeline, assets).unwrap()
-}
-
 /// Publish 1 of source `studio` over 2 s slots starting `starts` (milliseconds from the origin),
 /// named as the ingest names them (`live/studio/1/{rendition}/{start}.m4s`, start in ticks).
 fn live_run(starts: &[i64]) -> Arc<LiveRun> {
-    let ladder = Ladder::demo();
-    let dir = "live/studio/1";
-    let files = |name: &str, extension: &str| -> Vec<SegmentInfo> {
-        starts
-            .iter()
-            .enumerate()
-            .map(|(index, millis)| SegmentInfo {
-                index: index as u32,
-                duration: Ticks::from_secs(2),
-                size_bytes: 0,
-                path: format!("{dir}/{name}/{}.{extension}", at_millis(*millis).0),
-            })
-            .collect()
-    };
-    let mut renditions = Vec::new();
-    for rung in &ladder.rungs {
-        let ts = Rendition {
-            rung: rung.name.clone(),
-            packaging: Packaging::Ts,
-            codecs: rung.codecs(),
-            width: rung.width,
-            height: rung.height,
-            peak_bandwidth: 0,
-            average_bandwidth: 0,
-            init_path: None,
-            segments: files(&rung.name, "ts"),
-        };
-        renditions.push(Rendition {
-            packaging: Packaging::Cmaf,
-            codecs: rung.video_codec(),
-            init_path: Some(format!("{dir}/{}/init-0.mp4", rung.name)),
-            segments: files(&rung.name, "m4s"),
-            ..ts.clone()
-        });
-        renditions.push(ts);
-    }
-    for audio in AudioTrack::of_ladder(&ladder) {
-        renditions.push(Rendition {
-            rung: audio.name.clone(),
-            packaging: Packaging::CmafAudio,
-            codecs: AAC_LC_CODEC.to_owned(),
-            width: 0,
-            height: 0,
-            peak_bandwidth: 0,
-            average_bandwidth: 0,
-            init_path: Some(format!("{dir}/{}/init-0.mp4", audio.name)),
-            segments: files(&audio.name, "m4s"),
-        });
-    }
-    let durations = vec![Ticks::from_secs(2); starts.len()];
-    let asset = Asset {
-        id: AssetId(-1),
-        title: "studio".into(),
-        source: "live:studio".into(),
-        ladder_id: ladder.id,
-        state: AssetState::Ready,
-        duration: durations.iter().copied().sum(),
-        renditions,
-    };
-    let run = Run::whole(
-        RunKind::Programme,
-        asset.id,
-        "studio",
-        Arc::new(SegmentTrack::new(durations)),
-    );
-    Arc::new(LiveRun {
-        run,
-        asset,
-        start: at_millis(starts[0]),
-    })
+    let segments: Vec<_> = starts
+        .iter()
+        .map(|millis| (at_millis(*millis), Ticks::from_secs(2)))
+        .collect();
+    Arc::new(LiveRun::of_publish("studio", 1, &Ladder::demo(), &segments))
 }
 
 /// The live item with its first `decided` slots decided: fallback, live, live, fallback.
@@ -293,7 +204,7 @@ fn render_over(playout: &ChannelPlayout, steps: &[(i64, LiveAirings)]) -> Vec<(i
 
 #[test]
 fn a_live_run_is_a_period_whose_time_template_names_the_files_hls_fmp4_lists_at_the_same_instant() {
-    let playout = playout();
+    let playout = fixtures::live_item_playout();
     playout.live().set(airings(4));
     let (text, mpd) = mpd(&playout, 14_500);
     insta::assert_snapshot!("live_mpd_at_14_5s", text);
@@ -328,7 +239,7 @@ fn a_live_run_is_a_period_whose_time_template_names_the_files_hls_fmp4_lists_at_
 #[test]
 fn the_periods_around_a_live_run_keep_their_ids_and_a_later_mpd_lists_it_alike_with_more_segments()
 {
-    let playout = playout();
+    let playout = fixtures::live_item_playout();
     let rendered = render_over(
         &playout,
         &[
@@ -379,7 +290,7 @@ fn the_periods_around_a_live_run_keep_their_ids_and_a_later_mpd_lists_it_alike_w
 
 #[test]
 fn a_takes_slate_looped_past_its_last_file_is_a_period_per_pass_and_the_schedule_joins_after() {
-    let playout = playout();
+    let playout = fixtures::live_item_playout();
     let take = take_of_slate(&playout);
     let steps: Vec<(i64, LiveAirings)> = (0..10)
         .map(|step| (10_500 + 1_000 * step, take.clone()))
