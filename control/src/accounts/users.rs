@@ -342,7 +342,8 @@ impl Accounts {
     /// Whether an enabled user holds the admin role on every channel: `onair serve` listens
     /// beyond this machine only then.
     pub async fn has_admin(&self) -> Result<bool, Refusal> {
-        Ok(self.enabled_admins_but(None).await? > 0)
+        let admins = self.admins().await?;
+        Ok(self.enabled_among(&admins, None).await? > 0)
     }
 
     /// The users holding the admin role on every channel, enabled or not.
@@ -357,10 +358,14 @@ impl Accounts {
             .collect())
     }
 
-    /// How many enabled users other than `except` hold the admin role on every channel.
-    async fn enabled_admins_but(&self, except: Option<UserId>) -> Result<usize, Refusal> {
+    /// How many of `users`, `except` aside, are enabled.
+    async fn enabled_among(
+        &self,
+        users: &[UserId],
+        except: Option<UserId>,
+    ) -> Result<usize, Refusal> {
         let mut enabled = 0;
-        for admin in self.admins().await? {
+        for &admin in users {
             if Some(admin) != except
                 && self
                     .store
@@ -377,10 +382,11 @@ impl Accounts {
     /// Refuses to take the admin role on every channel from the last enabled user holding it:
     /// no one could grant it again but from the CLI.
     async fn refuse_if_last_admin(&self, user: &UserRow, what: &str) -> Result<(), Refusal> {
-        if !self.admins().await?.contains(&user.id) {
+        let admins = self.admins().await?;
+        if !admins.contains(&user.id) {
             return Ok(());
         }
-        if self.enabled_admins_but(Some(user.id)).await? == 0 {
+        if self.enabled_among(&admins, Some(user.id)).await? == 0 {
             return Err(Refusal::Conflict(format!(
                 "{} is the last admin: grant admin to someone else before this is {what}",
                 user.username
