@@ -6,18 +6,16 @@ pub mod api;
 pub mod epg;
 pub mod llhls;
 pub mod sessions;
+pub mod static_files;
 
 use std::sync::Arc;
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-
-/// hls.js, vendored from npm (Apache-2.0, see `static/hls.js-LICENSE`).
-const HLS_JS: &[u8] = include_bytes!("../static/hls.min.js");
 
 /// A channel as the channel list shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +38,8 @@ pub struct WebState {
 pub fn router(state: WebState) -> Router {
     Router::new()
         .route("/", get(index))
-        .route("/static/hls.min.js", get(hls_js))
         .with_state(state)
+        .merge(static_files::router())
 }
 
 #[derive(Template)]
@@ -66,22 +64,11 @@ async fn index(State(state): State<WebState>) -> Response {
     }
 }
 
-async fn hls_js() -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/javascript; charset=utf-8"),
-            (header::CACHE_CONTROL, "public, max-age=86400"),
-        ],
-        HLS_JS,
-    )
-        .into_response()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use axum::body::Body;
-    use axum::http::Request;
+    use axum::http::{Request, header};
     use tower::ServiceExt;
 
     struct Fixed(Vec<ChannelSummary>);
