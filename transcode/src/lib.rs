@@ -9,12 +9,15 @@
 //! - [`worker`]: [`Worker`] claims jobs under a lease, encodes off the runtime with heartbeats,
 //!   and publishes or fails each asset with its reason.
 //! - [`api`]: the HTTP API that creates jobs and reports on jobs and assets.
+//! - [`uploads`]: resumable, chunked uploads (`/api/uploads`), kept on disk in the incoming
+//!   folder and completed into jobs as one-shot uploads are.
 //! - [`ingest`]: one local file, encoded and published in-process (the demo uses it).
 
 pub mod api;
 pub mod ingest;
 pub mod job;
 pub mod source;
+pub mod uploads;
 pub mod worker;
 
 use std::path::PathBuf;
