@@ -752,3 +752,40 @@ async fn users_are_added_with_their_roles_or_refused_with_the_reason() {
         .collect();
     assert_eq!(names, ["ann", "bob"]);
 }
+
+#[tokio::test]
+async fn the_demo_admin_gets_a_new_password_each_run_and_stays_an_admin() {
+    let setup = Setup::new().await;
+    let here = peer("192.0.2.9");
+    let first = setup.at(0).fresh_admin_password("demo").await.unwrap();
+    assert_eq!(first.len(), 16);
+    let session = session_token(setup.at(1).login("demo", &first, here).await.unwrap());
+    assert!(setup.at(2).has_admin().await.unwrap());
+
+    let second = setup.at(3).fresh_admin_password("demo").await.unwrap();
+    assert_ne!(first, second);
+    assert!(
+        setup.at(4).session(&session).await.unwrap().is_none(),
+        "the last run's session ends with its password"
+    );
+    assert!(setup.at(5).login("demo", &first, here).await.is_err());
+    assert!(setup.at(6).login("demo", &second, here).await.is_ok());
+    let demo = setup.at(7).user("demo").await.unwrap();
+    assert_eq!(demo.roles.len(), 1, "the role is not granted twice");
+}
+
+#[tokio::test]
+async fn check_password_tells_the_right_password_from_a_wrong_one() {
+    let setup = Setup::new().await;
+    setup.user("ann", &[]).await;
+    assert!(setup.at(0).check_password("ann", PASSWORD).await.is_ok());
+    let wrong = setup
+        .at(0)
+        .check_password("ann", "not it at all")
+        .await
+        .unwrap_err();
+    assert!(
+        wrong.to_string().contains("the password is wrong"),
+        "{wrong}"
+    );
+}

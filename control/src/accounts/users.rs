@@ -93,6 +93,34 @@ impl Accounts {
         self.view(user).await
     }
 
+    /// A new random password for `username`, an admin on every channel: the user is added if
+    /// missing, or gets the new password (its sessions ended) and the role. Returned once, for
+    /// `onair demo` to print: a demo's login is good for one run.
+    pub async fn fresh_admin_password(&self, username: &str) -> Result<String, Refusal> {
+        let password = base32(&random_bytes::<10>()?).to_lowercase();
+        if self
+            .store
+            .user_by_name(&check_username(username)?)
+            .await?
+            .is_none()
+        {
+            self.add_user(username, &password, &[(Role::Admin, None)])
+                .await?;
+            return Ok(password);
+        }
+        self.set_password(username, &password).await?;
+        self.enable_user(username).await?;
+        let user = self.user(username).await?;
+        let admin = user
+            .roles
+            .iter()
+            .any(|grant| grant.role == Role::Admin && grant.channel.is_none());
+        if !admin {
+            self.grant_role(username, Role::Admin, None).await?;
+        }
+        Ok(password)
+    }
+
     /// Sets a user's password (an admin resetting it) and logs the user out everywhere.
     pub async fn set_password(&self, username: &str, password: &str) -> Result<(), Refusal> {
         passwords::check_rules(password)?;
@@ -123,6 +151,17 @@ impl Accounts {
             ));
         }
         self.set_password(username, new).await
+    }
+
+    /// Whether `password` is the user's: for confirming a change to one's own account (turning
+    /// two-factor sign-in off). A wrong one is [`Refusal::Invalid`] on `password`.
+    pub async fn check_password(&self, username: &str, password: &str) -> Result<(), Refusal> {
+        let user = self.user_row(username).await?;
+        if passwords::verify(password.to_owned(), Some(user.password_hash.clone())).await? {
+            Ok(())
+        } else {
+            Err(Refusal::invalid_field("password", "the password is wrong"))
+        }
     }
 
     /// Disables a user: it logs in no more, its sessions end and its API tokens stop working.
