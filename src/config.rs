@@ -30,8 +30,13 @@ pub struct Config {
 pub struct HttpConfig {
     /// Where the origin, the API and the pages listen. Port 0 picks a free port.
     pub addr: SocketAddr,
-    /// When set, every `/api` request needs `Authorization: Bearer <token>`.
+    /// The bootstrap token: a request with `Authorization: Bearer <token>` acts as an admin on
+    /// every channel. For scripts before the first user exists; users' own tokens
+    /// (`onair user token`) carry their roles and replace it.
     pub api_token: Option<Secret>,
+    /// Marks the session cookie `Secure` on every answer. It is anyway on answers to requests
+    /// that came through a TLS-terminating proxy (`X-Forwarded-Proto: https`).
+    pub secure_cookies: bool,
 }
 
 /// A secret: compared and used, never printed.
@@ -206,6 +211,7 @@ impl Default for HttpConfig {
         HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_token: None,
+            secure_cookies: false,
         }
     }
 }

@@ -90,6 +90,12 @@ pub async fn shutdown_signal() {
     }
 }
 
+/// The accounts on `store`, on the wall clock (sessions and TOTP codes follow it even when
+/// playout runs a virtual clock).
+pub fn accounts(store: onair_store::Store) -> onair_control::accounts::Accounts {
+    onair_control::accounts::Accounts::new(store, std::sync::Arc::new(onair_domain::SystemClock))
+}
+
 /// The control plane on `store`, with the configured clock and lock margin.
 pub fn control(config: &Config, store: onair_store::Store) -> onair_control::Control {
     onair_control::Control {

@@ -4,28 +4,12 @@
 
 mod support;
 
-use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
 /// Runs `onair ARGS` on the data folder `dir` with `stdin` piped in.
 fn onair_with_stdin(dir: &Path, args: &[&str], stdin: &str) -> Output {
-    let mut child = Command::new(support::ONAIR)
-        .args(args)
-        .env("ONAIR_DATA_DIR", dir)
-        .env_remove("ONAIR_CONFIG")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    support::onair_with_stdin(args, &[("ONAIR_DATA_DIR", dir.to_str().unwrap())], stdin)
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -104,7 +104,7 @@ fn send_as(
     author: &str,
 ) -> (u16, Value) {
     block_on(async {
-        let mut request = reqwest::Client::new()
+        let mut request = support::client()
             .request(method, url)
             .header("X-Onair-Author", author)
             .json(body);

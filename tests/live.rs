@@ -177,7 +177,11 @@ fn check_live_dash(server: &Server, publish: u32) {
     for (name, codec) in [("360p", "h264"), ("audio-96k", "aac")] {
         let fetch = |path: String| {
             block_on(async {
-                let response = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+                let response = support::client()
+                    .get(format!("{}{path}", server.url))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status().as_u16(), 200, "{path}");
                 response.bytes().await.unwrap()
             })
@@ -424,7 +428,11 @@ fn a_take_to_air_by_hand_lands_within_two_segments_and_the_return_joins_the_sche
             .unwrap_or_else(|| panic!("a live {media} fragment is listed: {text}"));
         for path in [format!("{live_dir}init-0.mp4"), segment.to_owned()] {
             let bytes = block_on(async {
-                let response = reqwest::get(format!("{}{path}", server.url)).await.unwrap();
+                let response = support::client()
+                    .get(format!("{}{path}", server.url))
+                    .send()
+                    .await
+                    .unwrap();
                 assert_eq!(response.status().as_u16(), 200, "{path}");
                 response.bytes().await.unwrap()
             });

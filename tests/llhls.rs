@@ -107,7 +107,7 @@ fn edge(text: &str) -> Edge {
 
 fn get_bytes(url: &str) -> (u16, Vec<u8>) {
     support::block_on(async {
-        let response = reqwest::get(url).await.unwrap();
+        let response = support::client().get(url).send().await.unwrap();
         (
             response.status().as_u16(),
             response.bytes().await.unwrap().to_vec(),

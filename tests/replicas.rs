@@ -97,7 +97,7 @@ fn fetch(url: &str, gzip: bool) -> Seen {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let mut request = reqwest::Client::new().get(url);
+        let mut request = support::client().get(url);
         if gzip {
             request = request.header("accept-encoding", "gzip");
         }

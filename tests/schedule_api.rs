@@ -174,7 +174,7 @@ fn with_a_token_the_schedule_api_needs_it_and_the_epg_stays_public() {
         .build()
         .unwrap();
     let (status, body) = runtime.block_on(async {
-        let response = reqwest::Client::new()
+        let response = support::client()
             .get(format!("{}/api/channels", server.url))
             .bearer_auth("e2e-t0ken")
             .send()
@@ -262,7 +262,7 @@ fn an_edit_published_through_the_api_reaches_playout_and_the_epg_together() {
         "items": items,
     });
     let (status, answer) = block_on(async {
-        let response = reqwest::Client::new()
+        let response = support::client()
             .put(format!("{}/api/channels/news/schedule", server.url))
             .header("If-Match", "\"0\"")
             .header("X-Onair-Author", "e2e")

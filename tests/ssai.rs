@@ -307,7 +307,7 @@ fn serve_before_break(insertion: &str) -> BeforeBreak {
 
 fn post_session(server: &Server, params: Value, ip: &str, agent: &str) -> (u16, Value) {
     block_on(async {
-        let response = reqwest::Client::new()
+        let response = support::client()
             .post(format!("{}/channels/demo/sessions", server.url))
             .header("X-Forwarded-For", ip)
             .header("User-Agent", agent)
@@ -795,7 +795,7 @@ fn the_tag_inspector_shows_every_hop_the_pod_the_files_and_whether_each_creative
 /// What `url` answers as text, following redirects.
 fn get_following(url: &str) -> (u16, String) {
     block_on(async {
-        let response = reqwest::get(url).await.unwrap();
+        let response = support::client().get(url).send().await.unwrap();
         (response.status().as_u16(), response.text().await.unwrap())
     })
 }
@@ -906,7 +906,12 @@ fn interstitial_sessions_share_the_channels_playlist_and_get_their_ads_from_thei
     );
     let break_sequence: u64 = list_url.split('/').nth(6).unwrap().parse().unwrap();
     let cache_control = block_on(async {
-        reqwest::get(&shared).await.unwrap().headers()["cache-control"]
+        support::client()
+            .get(&shared)
+            .send()
+            .await
+            .unwrap()
+            .headers()["cache-control"]
             .to_str()
             .unwrap()
             .to_owned()

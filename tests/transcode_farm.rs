@@ -146,7 +146,7 @@ impl Drop for Process {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::new()
+    support::client()
 }
 
 async fn upload(server: &Server, file: &Path, title: &str) -> (i64, i64) {
@@ -459,7 +459,7 @@ async fn a_private_url_fails_at_once_when_not_allowed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_api_token_guards_the_api_but_not_the_channels() {
+async fn the_bootstrap_token_guards_the_api_but_not_the_epg() {
     let farm = Farm::new("embedded_worker = false").with_env("ONAIR_API_TOKEN", "e2e-token");
     let server = farm.serve();
     let url = format!("{}/api/jobs/1", server.url);
@@ -472,12 +472,12 @@ async fn the_api_token_guards_the_api_but_not_the_channels() {
         .await
         .unwrap();
     assert_eq!(response.status(), 404);
-    let response = client()
-        .get(format!("{}/", server.url))
+    let channel = reqwest::Client::new()
+        .get(format!("{}/epg.xml", server.url))
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 200, "the pages need no token");
+    assert_eq!(channel.status(), 200, "the EPG needs no token");
 }
 
 #[test]

@@ -59,7 +59,7 @@ impl Http {
                 .enable_all()
                 .build()
                 .unwrap(),
-            client: reqwest::Client::new(),
+            client: support::client(),
         }
     }
 

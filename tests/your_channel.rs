@@ -49,7 +49,7 @@ fn run(config: &Path, args: &[&str]) -> Output {
 
 fn send(method: reqwest::Method, url: &str, body: Option<Value>) -> (u16, Value) {
     block_on(async {
-        let mut request = reqwest::Client::new().request(method, url);
+        let mut request = support::client().request(method, url);
         if let Some(body) = body {
             request = request.json(&body);
         }

@@ -94,6 +94,9 @@ const ROTATION_SECS: i64 = {
 };
 const _: () = assert!(DAY_SECS % ROTATION_SECS == 0, "the rotation divides a day");
 
+/// The demo's admin account, made (or given a new password) by each run.
+pub const DEMO_ADMIN: &str = "demo";
+
 /// How long the slate lasts: it loops to fill the breaks.
 const SLATE: Ticks = Ticks::from_secs(4);
 
@@ -110,6 +113,15 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    // The operator's login: a new password each run, printed once.
+    let password = startup::accounts(store.clone())
+        .fresh_admin_password(DEMO_ADMIN)
+        .await
+        .map_err(|refusal| anyhow::anyhow!("cannot make the demo's admin: {refusal}"))?;
+    println!(
+        "operator pages: open the address below and log in as {DEMO_ADMIN} with password \
+         {password} (a new one each run)"
+    );
     // The operator's part: a take to air by hand, from another terminal.
     let data_dir = std::path::absolute(&config.storage.data_dir)
         .unwrap_or_else(|_| config.storage.data_dir.clone());

@@ -66,6 +66,12 @@ enum Command {
     /// Print or check the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Every route `onair serve` answers and who may call it (the access policy).
+    Routes {
+        /// As JSON: `[{"method", "path", "access": {"kind", "role"?}}]`.
+        #[arg(long)]
+        json: bool,
+    },
     /// Export, import and copy a channel's schedule; list and restore its versions.
     #[command(subcommand)]
     Schedule(schedule::ScheduleCommand),
@@ -140,6 +146,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         print!("{}", crate::config::EXAMPLE);
         return Ok(());
     }
+    if let Command::Routes { json } = args.command {
+        return routes(json);
+    }
     if let Command::Config(ConfigCommand::Check { file }) = &args.command {
         return config_cmd::check(file.as_deref().or(args.config.as_deref()));
     }
@@ -211,7 +220,27 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Command::Ads(command) => ads::run(&config, command).await,
             Command::Live(command) => live::run(&config, command).await,
             Command::User(command) => user::run(&config, command).await,
-            Command::Config(_) => unreachable!("handled above"),
+            Command::Config(_) | Command::Routes { .. } => unreachable!("handled above"),
         }
     })
+}
+
+/// `onair routes`: the access policy of every route, as a table or JSON.
+fn routes(json: bool) -> anyhow::Result<()> {
+    use onair_web_ui::access::{Access, ROUTES};
+    if json {
+        println!("{}", serde_json::to_string_pretty(ROUTES)?);
+        return Ok(());
+    }
+    for route in ROUTES {
+        let who = match route.access {
+            Access::Public => "anyone".to_owned(),
+            Access::LoggedIn => "any logged-in user".to_owned(),
+            Access::OnChannel { role } => format!("{role} on the channel"),
+            Access::OnAnyChannel { role } => format!("{role} on at least one channel"),
+            Access::OnEveryChannel { role } => format!("{role} on every channel"),
+        };
+        println!("{:<7} {:<72} {who}", route.method, route.path);
+    }
+    Ok(())
 }

@@ -72,34 +72,41 @@ pub async fn serve_with(
     let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
         store: store.clone(),
         clock: clock.clone(),
-        api_token: config
+    });
+    let access = onair_web_ui::access::AccessState {
+        accounts: startup::accounts(store.clone()),
+        bootstrap_token: config
             .http
             .api_token
             .as_ref()
             .map(|token| Arc::from(token.expose())),
-    });
+        secure_cookies: config.http.secure_cookies,
+    };
     let pages = onair_web_ui::router(onair_web_ui::WebState {
         channels: Arc::new(DirectoryChannelList(directory.clone())),
-    });
+    })
+    .merge(onair_web_ui::pages::router(
+        onair_web_ui::pages::PagesState {
+            access: access.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            lock_margin: config.playout.lock_margin_ticks(),
+            plans: plans.clone(),
+            directory: directory.clone(),
+        },
+    ));
     let settings = config.transcode.farm_settings(&config.storage);
-    let api = onair_transcode::api::router(onair_transcode::api::ApiState {
+    let farm_api = onair_transcode::api::ApiState {
         store: store.clone(),
         settings: Arc::new(settings.clone()),
-        api_token: config
-            .http
-            .api_token
-            .as_ref()
-            .map(|token| Arc::from(token.expose())),
-    });
+    };
+    // The farm's API, and resumable uploads in chunks (the asset library's).
+    let api = onair_transcode::api::router(farm_api.clone())
+        .merge(onair_transcode::uploads::router(farm_api));
     let schedule_state = onair_web_ui::api::ScheduleApiState {
         store: store.clone(),
         clock: clock.clone(),
         lock_margin: config.playout.lock_margin_ticks(),
-        api_token: config
-            .http
-            .api_token
-            .as_ref()
-            .map(|token| Arc::from(token.expose())),
     };
     let schedule_api = onair_web_ui::api::router(schedule_state.clone());
     let grid_api = onair_web_ui::api::grid::router(schedule_state);
@@ -107,30 +114,15 @@ pub async fn serve_with(
         store: store.clone(),
         clock: clock.clone(),
         media_root: config.storage.media_dir(),
-        api_token: config
-            .http
-            .api_token
-            .as_ref()
-            .map(|token| Arc::from(token.expose())),
     });
     let as_run_api = onair_web_ui::api::as_run::router(onair_web_ui::api::as_run::AsRunApiState {
         store: store.clone(),
         plans: plans.clone(),
         clock: clock.clone(),
-        api_token: config
-            .http
-            .api_token
-            .as_ref()
-            .map(|token| Arc::from(token.expose())),
     });
     let live_api = onair_web_ui::api::live::router(onair_web_ui::api::live::LiveApiState {
         store: store.clone(),
         clock: clock.clone(),
-        api_token: config
-            .http
-            .api_token
-            .as_ref()
-            .map(|token| Arc::from(token.expose())),
     });
     // Each live source on its own as LL-HLS, fed by the ingest.
     let ll_outputs = Arc::new(onair_playout::llhls::LlOutputs::default());
@@ -163,6 +155,11 @@ pub async fn serve_with(
     } else {
         app
     };
+    // Who may call what, in front of every route (after routing, so it sees the route).
+    let app = app.layer(axum::middleware::from_fn_with_state(
+        access.clone(),
+        onair_web_ui::access::guard,
+    ));
 
     let addr = config.http.addr;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -202,6 +199,10 @@ pub async fn serve_with(
         ))
     });
     let ads_task = tokio::spawn(ads.clone().run());
+    let sessions_task = tokio::spawn(purge_sessions(access.accounts.clone()));
+    let uploads_task = tokio::spawn(purge_uploads(
+        config.transcode.farm_settings(&config.storage),
+    ));
     // Live: the slots of every channel's live items decided, and the listeners publishers send to.
     let live_airings = onair_control::live::LiveAiringsLoop::new(
         startup::control(config, store.clone()),
@@ -274,6 +275,8 @@ pub async fn serve_with(
     }
     refresh_task.abort();
     ads_task.abort();
+    sessions_task.abort();
+    uploads_task.abort();
     live_task.abort();
     if let Some(ingest) = ingest {
         ingest.shutdown().await;
@@ -289,6 +292,37 @@ pub async fn serve_with(
     Ok(())
 }
 
+/// Deletes expired login sessions every hour (an expired one is refused anyway).
+async fn purge_sessions(accounts: onair_control::accounts::Accounts) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    loop {
+        tick.tick().await;
+        match accounts.purge_expired_sessions().await {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "expired login sessions deleted"),
+            Err(refusal) => tracing::warn!(%refusal, "cannot delete expired login sessions"),
+        }
+    }
+}
+
+/// Removes uploads in chunks untouched for a day, every hour.
+async fn purge_uploads(settings: onair_transcode::FarmSettings) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(3_600));
+    loop {
+        tick.tick().await;
+        match onair_transcode::uploads::purge_stale_uploads(
+            &settings,
+            std::time::Duration::from_secs(24 * 3_600),
+        )
+        .await
+        {
+            Ok(0) => {}
+            Ok(purged) => tracing::info!(purged, "stale uploads removed"),
+            Err(error) => tracing::warn!(%error, "cannot remove stale uploads"),
+        }
+    }
+}
+
 /// Refuses to listen beyond this machine (an address other than loopback) while no enabled
 /// user holds the admin role on every channel: whoever reaches the port first would otherwise
 /// find no one in charge.
@@ -300,8 +334,7 @@ async fn refuse_open_to_all_without_admin(
     if addr.ip().is_loopback() {
         return Ok(());
     }
-    let accounts =
-        onair_control::accounts::Accounts::new(store.clone(), Arc::new(onair_domain::SystemClock));
+    let accounts = startup::accounts(store.clone());
     if !accounts
         .has_admin()
         .await

@@ -8,13 +8,11 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::Subcommand;
 use onair_control::Refusal;
-use onair_control::accounts::{Accounts, Role, RoleView, UserView, check_username, passwords};
-use onair_domain::SystemClock;
+use onair_control::accounts::{Role, RoleView, UserView, check_username, passwords};
 
 use crate::config::Config;
 use crate::startup;
@@ -69,7 +67,7 @@ pub enum UserCommand {
 pub async fn run(config: &Config, command: UserCommand) -> anyhow::Result<()> {
     let store = startup::open_store(config).await?;
     // The wall clock, even under playout.virtual_clock: see onair_control::accounts.
-    let accounts = Accounts::new(store, Arc::new(SystemClock));
+    let accounts = crate::startup::accounts(store);
     let refused = |refusal: Refusal| anyhow::anyhow!("{}", in_words(&refusal));
     match command {
         UserCommand::Add {

@@ -6,7 +6,7 @@
 import { after, afterEach, before, beforeEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
-import { chromiumOptions, prepareDemo, serveAfterBoundary } from './onair.mjs';
+import { LoginPage, chromiumOptions, prepareDemo, serveAfterBoundary } from './onair.mjs';
 
 let server;
 let browser;
@@ -34,7 +34,8 @@ test('hls.js plays the demo channel and currentTime advances across a clip bound
   const page = await browser.newPage();
   const pageErrors = [];
   page.on('pageerror', (error) => pageErrors.push(String(error)));
-  await page.goto(`${server.url}/`);
+  // The channel list, with its player, is the operator's first page.
+  await new LoginPage(page, server.url).logIn();
   await page.waitForFunction(() => window.onairHls !== undefined, null, { timeout: 10_000 });
 
   // Record the discontinuity counter (cc) of each fragment as it starts to play, and fatal errors.

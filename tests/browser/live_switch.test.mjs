@@ -29,7 +29,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
-import { chromiumOptions, demoDataDir, onairBin, prepareDemo } from './onair.mjs';
+import { TEST_TOKEN, apiFetch, chromiumOptions, demoDataDir, onairBin, prepareDemo } from './onair.mjs';
 import { encoderArgs, readTimeCodeSource } from './timecode.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -81,7 +81,7 @@ async function serveStudioCopy() {
   const child = spawn(onairBin, ['serve'], {
     env: {
       ...process.env, ONAIR_DATA_DIR: dataDir, ONAIR_MEDIA_DIR: mediaDir, ONAIR_LOG: 'warn',
-      ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0',
+      ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_API_TOKEN: TEST_TOKEN,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -122,7 +122,7 @@ function publishDash(dataDir, mediaDir) {
 }
 
 async function getJson(url) {
-  const response = await fetch(url);
+  const response = await apiFetch(url);
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${url} answered ${response.status}: ${text}`);
   return JSON.parse(text);

@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { chromiumOptions, demoDataDir, onairBin, prepareDemo } from './onair.mjs';
+import { TEST_TOKEN, chromiumOptions, demoDataDir, onairBin, prepareDemo } from './onair.mjs';
 import { encoderArgs, readTimeCodeSource } from './timecode.mjs';
 
 const measureSeconds = Number(process.env.LIVE_LATENCY_SECONDS ?? 20);
@@ -43,7 +43,7 @@ async function serveStage(loudness) {
   const config = join(dataDir, 'onair.toml');
   writeFileSync(config, `[live]\nloudness = ${loudness}\n`);
   const child = spawn(onairBin, ['--config', config, 'serve'], {
-    env: { ...env, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0' },
+    env: { ...env, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_API_TOKEN: TEST_TOKEN },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';

@@ -12,15 +12,53 @@ export const onairBin = process.env.ONAIR_BIN ?? join(root, 'target', 'debug', '
 // Shared with the Rust end-to-end tests: `onair demo --setup-only` reuses what is there.
 export const demoDataDir = join(root, 'target', 'tmp', 'e2e-demo');
 
+// The bootstrap token (`http.api_token`) every test server is started with: an admin on every
+// channel, for the tests' own API calls (`apiFetch`).
+export const TEST_TOKEN = 'browser-bootstrap-t0ken';
+// The operator the pages are tried as: an admin on every channel of the demo database.
+export const operator = { username: 'browser-admin', password: 'correct horse battery' };
+
 export function prepareDemo() {
   mkdirSync(demoDataDir, { recursive: true });
-  const setup = spawnSync(onairBin, ['demo', '--setup-only'], {
-    env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_LOG: 'warn' },
-    encoding: 'utf8',
-    timeout: 300_000,
-  });
+  const env = { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_LOG: 'warn' };
+  const setup = spawnSync(onairBin, ['demo', '--setup-only'], { env, encoding: 'utf8', timeout: 300_000 });
   if (setup.status !== 0) {
     throw new Error(`onair demo --setup-only failed (${setup.status}): ${setup.stderr}`);
+  }
+  ensureOperator(env);
+}
+
+/** Adds the operator to the database `env` names, or sets its password again. */
+export function ensureOperator(env) {
+  const input = `${operator.password}\n`;
+  const added = spawnSync(onairBin, ['user', 'add', operator.username, '--role', 'admin', '--password-stdin'], { env, input, encoding: 'utf8' });
+  if (added.status === 0) return;
+  if (!/already a user/.test(added.stderr)) throw new Error(`onair user add failed: ${added.stderr}`);
+  const reset = spawnSync(onairBin, ['user', 'passwd', operator.username, '--password-stdin'], { env, input, encoding: 'utf8' });
+  if (reset.status !== 0) throw new Error(`onair user passwd failed: ${reset.stderr}`);
+}
+
+/** `fetch` with the bootstrap token, for the API. */
+export function apiFetch(url, init = {}) {
+  return fetch(url, { ...init, headers: { ...(init.headers ?? {}), authorization: `Bearer ${TEST_TOKEN}` } });
+}
+
+/** The login page, as a page object. */
+export class LoginPage {
+  constructor(page, baseUrl) {
+    this.page = page;
+    this.baseUrl = baseUrl;
+  }
+
+  /** Logs in with `user` ({ username, password }) and waits to land on `next`. */
+  async logIn(user = operator, next = '/') {
+    await this.page.goto(`${this.baseUrl}/login?next=${encodeURIComponent(next)}`);
+    await this.page.getByLabel('Username').fill(user.username);
+    await this.page.getByLabel('Password').fill(user.password);
+    await Promise.all([
+      this.page.waitForURL((url) => url.pathname === next.split('?')[0]),
+      this.page.getByRole('button', { name: 'Log in' }).click(),
+    ]);
   }
 }
 
@@ -28,7 +66,7 @@ export function prepareDemo() {
 export function serve() {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(onairBin, ['serve'], {
-      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
+      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn', ONAIR_API_TOKEN: TEST_TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -80,7 +118,7 @@ export function serveOnClock(start, speed, data = null) {
   return new Promise((resolvePromise, reject) => {
     const dirs = data === null ? { ONAIR_DATA_DIR: demoDataDir } : { ONAIR_DATA_DIR: data.dataDir, ONAIR_MEDIA_DIR: data.mediaDir };
     const child = spawn(onairBin, ['--config', config, 'serve'], {
-      env: { ...process.env, ...dirs, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn' },
+      env: { ...process.env, ...dirs, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn', ONAIR_API_TOKEN: TEST_TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

@@ -204,9 +204,16 @@ pub fn poll_channel_until(
 pub fn put_grid(server: &Server, body: &Value) {
     block_on(async {
         let url = format!("{}/api/channels/news/grid", server.url);
-        let current: Value = reqwest::get(&url).await.unwrap().json().await.unwrap();
+        let current: Value = super::client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         let version = current["version"].as_i64().unwrap();
-        let response = reqwest::Client::new()
+        let response = super::client()
             .put(&url)
             .header("If-Match", format!("\"{version}\""))
             .json(body)
@@ -319,7 +326,7 @@ pub fn post_live(server: &Server, route: &str, body: Value) -> (u16, Value) {
 /// [`post_live`] on channel `slug`.
 pub fn post_live_on(server: &Server, slug: &str, route: &str, body: Value) -> (u16, Value) {
     block_on(async {
-        let response = reqwest::Client::new()
+        let response = super::client()
             .post(format!("{}/api/channels/{slug}/live/{route}", server.url))
             .header("X-Onair-Author", "desk-operator")
             .json(&body)

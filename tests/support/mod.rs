@@ -42,6 +42,44 @@ pub fn onair(args: &[&str], env: &[(&str, &str)]) -> Output {
         .unwrap()
 }
 
+/// The bootstrap token (`http.api_token`) every test server has unless a test sets its own:
+/// an admin on every channel, which [`client`] sends.
+pub const TEST_TOKEN: &str = "e2e-bootstrap-t0ken";
+
+/// An HTTP client that sends [`TEST_TOKEN`] with every request (the public routes ignore it).
+pub fn client() -> reqwest::Client {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        reqwest::header::HeaderValue::from_str(&format!("Bearer {TEST_TOKEN}")).unwrap(),
+    );
+    reqwest::Client::builder()
+        .default_headers(headers)
+        .build()
+        .unwrap()
+}
+
+/// Runs `onair ARGS` to completion with extra environment and `stdin` piped in.
+pub fn onair_with_stdin(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Output {
+    use std::io::Write;
+    let mut child = Command::new(ONAIR)
+        .args(args)
+        .envs(env.iter().copied())
+        .env_remove("ONAIR_CONFIG")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// A running `onair serve`; killed on drop.
 pub struct Server {
     pub url: String,
@@ -62,6 +100,7 @@ impl Server {
     pub fn start_with(args: &[&str], env: &[(&str, &str)]) -> Server {
         let mut child = Command::new(ONAIR)
             .args(args)
+            .env("ONAIR_API_TOKEN", TEST_TOKEN)
             .envs(env.iter().copied())
             .env("ONAIR_HTTP_ADDR", "127.0.0.1:0")
             .env("ONAIR_RTMP_ADDR", "127.0.0.1:0")
@@ -113,7 +152,7 @@ pub fn get_text(url: &str) -> (u16, String) {
         .build()
         .unwrap();
     runtime.block_on(async {
-        let response = reqwest::get(url).await.unwrap();
+        let response = client().get(url).send().await.unwrap();
         let status = response.status().as_u16();
         (status, response.text().await.unwrap())
     })

@@ -10,16 +10,15 @@
 //! | `POST /api/jobs/{id}/cancel` | cancels a queued or running job (and fails its asset) |
 //!
 //! Every error is `{"error": "…"}` with a 4xx or 5xx status; a 5xx says no more than that
-//! something failed on the server (the details go to the log). With a token configured, every
-//! `/api` request needs `Authorization: Bearer <token>`.
+//! something failed on the server (the details go to the log). Who may call each route is the
+//! web UI's access guard's to say (`onair_web_ui::access`), in front of every route `serve` answers.
 
 use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
-use axum::extract::{Path, Query, Request, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use axum::{Json, Router};
@@ -37,8 +36,6 @@ use crate::source::{SourceError, check_url, resolve_import, save_upload, too_lar
 pub struct ApiState {
     pub store: Store,
     pub settings: Arc<FarmSettings>,
-    /// When set, every `/api` request needs `Authorization: Bearer <token>`.
-    pub api_token: Option<Arc<str>>,
 }
 
 impl std::fmt::Debug for ApiState {
@@ -46,7 +43,6 @@ impl std::fmt::Debug for ApiState {
         f.debug_struct("ApiState")
             .field("store", &self.store)
             .field("settings", &self.settings)
-            .field("api_token", &self.api_token.as_ref().map(|_| "***"))
             .finish()
     }
 }
@@ -61,7 +57,6 @@ pub fn router(state: ApiState) -> Router {
         .route("/api/jobs/{id}/cancel", post(cancel_job))
         .route("/api", any(no_such_route))
         .route("/api/{*rest}", any(no_such_route))
-        .route_layer(middleware::from_fn_with_state(state.clone(), require_token))
         .with_state(state)
 }
 
@@ -72,7 +67,6 @@ pub fn router(state: ApiState) -> Router {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ApiError {
     BadRequest(String),
-    Unauthorized,
     NotFound(String),
     Conflict(String),
     TooLarge(String),
@@ -84,7 +78,6 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,22 +94,12 @@ impl IntoResponse for ApiError {
             | ApiError::NotFound(message)
             | ApiError::Conflict(message)
             | ApiError::TooLarge(message) => message,
-            ApiError::Unauthorized => {
-                "this API needs a token: send the header \"Authorization: Bearer <token>\""
-                    .to_owned()
-            }
             ApiError::Internal(detail) => {
                 tracing::error!(%detail, "API request failed");
                 "the server failed to handle the request; the details are in its log".to_owned()
             }
         };
-        let mut response = (status, Json(json!({ "error": message }))).into_response();
-        if status == StatusCode::UNAUTHORIZED {
-            response
-                .headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-        }
-        response
+        (status, Json(json!({ "error": message }))).into_response()
     }
 }
 
@@ -154,25 +137,6 @@ fn ladder_error(error: StoreError) -> ApiError {
 fn path_id(id: Result<Path<i64>, PathRejection>, what: &str) -> Result<i64, ApiError> {
     id.map(|Path(id)| id)
         .map_err(|_| ApiError::BadRequest(format!("{what} ids are whole numbers")))
-}
-
-// ---------------------------------------------------------------------------------------------
-// Authentication
-
-async fn require_token(State(state): State<ApiState>, request: Request, next: Next) -> Response {
-    if let Some(token) = &state.api_token
-        && !bearer_matches(request.headers(), token)
-    {
-        return ApiError::Unauthorized.into_response();
-    }
-    next.run(request).await
-}
-
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    let authorization = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok());
-    onair_domain::auth::bearer_matches(authorization, token)
 }
 
 async fn no_such_route() -> ApiError {

@@ -2,9 +2,11 @@
 //! UI), the scheduler's REST API ([`api`]), the EPG endpoints ([`epg`]) and each live source's own
 //! LL-HLS output ([`llhls`]).
 
+pub mod access;
 pub mod api;
 pub mod epg;
 pub mod llhls;
+pub mod pages;
 pub mod sessions;
 pub mod static_files;
 
@@ -45,13 +47,18 @@ pub fn router(state: WebState) -> Router {
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage {
+    nav: pages::Nav,
     channels: Vec<ChannelSummary>,
 }
 
-async fn index(State(state): State<WebState>) -> Response {
+async fn index(
+    State(state): State<WebState>,
+    axum::Extension(actor): axum::Extension<access::Actor>,
+) -> Response {
     let mut channels = state.channels.channels();
     channels.sort_by(|a, b| a.slug.cmp(&b.slug));
-    match (IndexPage { channels }).render() {
+    let nav = pages::Nav::of(&actor, "channels");
+    match (IndexPage { nav, channels }).render() {
         Ok(html) => Html(html).into_response(),
         Err(error) => {
             tracing::error!(%error, "the index page could not be rendered");
@@ -80,9 +87,19 @@ mod tests {
     }
 
     fn app(channels: Vec<ChannelSummary>) -> Router {
+        let viewer = access::Actor {
+            principal: onair_control::accounts::Principal {
+                user_id: onair_store::UserId(1),
+                username: "vera".to_owned(),
+                grants: vec![(None, onair_control::accounts::Role::Viewer)],
+            },
+            credential: access::Credential::Session,
+            csrf: Some("token".to_owned()),
+        };
         router(WebState {
             channels: Arc::new(Fixed(channels)),
         })
+        .layer(axum::Extension(viewer))
     }
 
     async fn body_text(response: Response) -> String {

@@ -44,20 +44,18 @@ impl Fixture {
         self.dir.path().join("media")
     }
 
-    /// The management, schedule and grid routers, merged, at the fixed now, with no token.
+    /// The management, schedule and grid routers, merged at the fixed now.
     fn app(&self) -> Router {
         let clock = Arc::new(FixedClock(at(0)));
         let schedule_state = ScheduleApiState {
             store: self.store.clone(),
             clock: clock.clone(),
             lock_margin: DEFAULT_LOCK_MARGIN,
-            api_token: None,
         };
         manage::router(ManageApiState {
             store: self.store.clone(),
             clock,
             media_root: self.media_root(),
-            api_token: None,
         })
         .merge(onair_web_ui::api::router(schedule_state.clone()))
         .merge(grid::router(schedule_state))

@@ -75,16 +75,15 @@ impl Fixture {
     }
 
     fn app(&self) -> Router {
-        self.app_at(0, None)
+        self.app_at(0)
     }
 
-    /// The API with the clock `offset_secs` after the fixed now, and maybe a token.
-    fn app_at(&self, offset_secs: i64, token: Option<&str>) -> Router {
+    /// The API with the clock `offset_secs` after the fixed now.
+    fn app_at(&self, offset_secs: i64) -> Router {
         router(ScheduleApiState {
             store: self.store.clone(),
             clock: Arc::new(FixedClock(at(offset_secs))),
             lock_margin: DEFAULT_LOCK_MARGIN,
-            api_token: token.map(Arc::from),
         })
     }
 
@@ -409,7 +408,7 @@ async fn unchanged_items_inside_the_lock_horizon_may_be_sent_back_with_later_cha
         StatusCode::OK
     );
     // A minute later, "Soon" is inside the horizon.
-    let later = fixture.app_at(60, None);
+    let later = fixture.app_at(60);
     let same_plus_one = first_hour(vec![
         item(fixture.asset, soon, "Soon"),
         item(fixture.other, 1800, "Added later"),
@@ -480,7 +479,7 @@ async fn restoring_a_version_that_differs_inside_the_lock_horizon_is_refused() {
             .0,
         StatusCode::OK
     );
-    let later = fixture.app_at(60, None);
+    let later = fixture.app_at(60);
     let (status, body, _) = send(&later, post(&format!("{SCHEDULE}/versions/1/restore"))).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert!(body["error"].as_str().unwrap().contains("lock horizon"));
@@ -492,20 +491,6 @@ async fn an_unknown_channel_is_not_found() {
     let fixture = Fixture::new().await;
     let (status, body, _) = send(&fixture.app(), get("/api/channels/nope/schedule")).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
-}
-
-#[tokio::test]
-async fn with_a_token_configured_the_schedule_api_needs_it() {
-    let fixture = Fixture::new().await;
-    let app = fixture.app_at(0, Some("s3cret"));
-    let response = app.clone().oneshot(get("/api/channels")).await.unwrap();
-    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(response.headers()[header::WWW_AUTHENTICATE], "Bearer");
-    let authorised = Request::get("/api/channels")
-        .header(header::AUTHORIZATION, "Bearer s3cret")
-        .body(Body::empty())
-        .unwrap();
-    assert_eq!(send(&app, authorised).await.0, StatusCode::OK);
 }
 
 // ---------------------------------------------------------------------------------------------

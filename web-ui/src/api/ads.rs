@@ -17,7 +17,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use onair_control::Control;
 use onair_control::ads::AdConfig;
 use onair_control::ads::inspect::InspectRequest;
@@ -26,7 +26,6 @@ use onair_domain::Clock;
 use onair_store::Store;
 use serde::Deserialize;
 
-use super::auth::{ApiToken, require_bearer};
 use super::error::ApiError;
 
 /// What the ad routes need.
@@ -34,8 +33,6 @@ use super::error::ApiError;
 pub struct AdsApiState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
-    /// When set, every route needs `Authorization: Bearer <token>`.
-    pub api_token: ApiToken,
 }
 
 impl AdsApiState {
@@ -52,10 +49,6 @@ pub fn router(state: AdsApiState) -> Router {
         .route("/api/channels/{slug}/ads/restore", post(restore))
         .route("/api/channels/{slug}/ads/report", get(report))
         .route("/api/ads/resolve", post(resolve))
-        .route_layer(middleware::from_fn_with_state(
-            state.api_token.clone(),
-            require_bearer,
-        ))
         .with_state(state)
 }
 

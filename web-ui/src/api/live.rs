@@ -23,13 +23,12 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use onair_control::Control;
 use onair_domain::Clock;
 use onair_store::Store;
 use serde::Deserialize;
 
-use super::auth::{ApiToken, require_bearer};
 use super::error::ApiError;
 use super::schedule::{author, named_version};
 
@@ -38,8 +37,6 @@ use super::schedule::{author, named_version};
 pub struct LiveApiState {
     pub store: Store,
     pub clock: Arc<dyn Clock>,
-    /// When set, every route needs `Authorization: Bearer <token>`.
-    pub api_token: ApiToken,
 }
 
 impl LiveApiState {
@@ -58,10 +55,6 @@ pub fn router(state: LiveApiState) -> Router {
         .route("/api/channels/{slug}/live/take", post(take))
         .route("/api/channels/{slug}/live/return", post(return_to_schedule))
         .route("/api/channels/{slug}/live/takes", get(takes))
-        .route_layer(middleware::from_fn_with_state(
-            state.api_token.clone(),
-            require_bearer,
-        ))
         .with_state(state)
 }
 

@@ -26,7 +26,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use onair_control::Control;
 use onair_control::assets::AssetQuery;
 use onair_control::channels::{ChannelEdit, ChannelInfo, ChannelSpec, Retirement};
@@ -35,7 +35,6 @@ use onair_store::Store;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::auth::{ApiToken, require_bearer};
 use super::error::ApiError;
 
 /// What the management routes need.
@@ -45,8 +44,6 @@ pub struct ManageApiState {
     pub clock: Arc<dyn Clock>,
     /// Where assets' files are, to remove a deleted one's.
     pub media_root: PathBuf,
-    /// When set, every route needs `Authorization: Bearer <token>`.
-    pub api_token: ApiToken,
 }
 
 impl ManageApiState {
@@ -67,10 +64,6 @@ pub fn router(state: ManageApiState) -> Router {
         .route("/api/assets/{id}", delete(delete_asset))
         .route("/api/ladders", get(list_ladders).post(create_ladder))
         .route("/api/ladders/{name}", get(get_ladder))
-        .route_layer(middleware::from_fn_with_state(
-            state.api_token.clone(),
-            require_bearer,
-        ))
         .with_state(state)
 }
 

@@ -1,10 +1,9 @@
 //! The REST API under `/api`: JSON wire types to control-plane calls and back, refusals mapped
-//! to status codes ([`error`]), and the bearer-token guard every `/api` route shares ([`auth`]).
+//! to status codes ([`error`]) (who may call each route is [`crate::access`]'s).
 //! The rules (checks, versions, lock horizon, planning) are `onair_control`'s.
 
 pub mod ads;
 pub mod as_run;
-pub mod auth;
 pub mod error;
 pub mod grid;
 pub mod live;

@@ -46,7 +46,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use onair_control::Control;
 use onair_control::schedule::{BreakDraft, ItemDraft, item_draft, read_window};
 use onair_domain::{Clock, Ticks};
@@ -57,7 +57,6 @@ use serde_json::{Value, json};
 pub use onair_control::DEFAULT_LOCK_MARGIN;
 pub use onair_control::schedule::parse_instant;
 
-use super::auth::{ApiToken, require_bearer};
 use super::error::ApiError;
 use super::manage::ChannelOut;
 
@@ -71,8 +70,6 @@ pub struct ScheduleApiState {
     pub clock: Arc<dyn Clock>,
     /// Added to now + the playout window to give the lock horizon.
     pub lock_margin: Ticks,
-    /// When set, every route needs `Authorization: Bearer <token>`.
-    pub api_token: ApiToken,
 }
 
 impl ScheduleApiState {
@@ -115,10 +112,6 @@ pub fn router(state: ScheduleApiState) -> Router {
             "/api/channels/{slug}/schedule/versions/{version}/restore",
             post(restore_version),
         )
-        .route_layer(middleware::from_fn_with_state(
-            state.api_token.clone(),
-            require_bearer,
-        ))
         .with_state(state)
 }
 

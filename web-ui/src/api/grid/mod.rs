@@ -23,7 +23,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router, middleware};
+use axum::{Json, Router};
 use onair_control::grid::part_kind;
 use onair_control::grid::{GridChange, GridEdited, PlannedProgramme};
 use onair_scheduler::grid::ProgrammeInfo;
@@ -31,7 +31,6 @@ use onair_store::grid::GridDocument;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::auth::require_bearer;
 use super::error::ApiError;
 use super::schedule::{
     ScheduleApiState, WindowQuery, author, if_match, named_version, query_window, with_etag,
@@ -56,10 +55,6 @@ pub fn router(state: ScheduleApiState) -> Router {
             get(get_part).put(put_part),
         )
         .route("/api/channels/{slug}/plan", get(preview_plan))
-        .route_layer(middleware::from_fn_with_state(
-            state.api_token.clone(),
-            require_bearer,
-        ))
         .with_state(state)
 }
 

@@ -95,7 +95,6 @@ async fn setup() -> Setup {
         store: store.clone(),
         clock: Arc::new(FixedClock(at(NOW))),
         lock_margin: DEFAULT_LOCK_MARGIN,
-        api_token: None,
     });
     Setup {
         app,

@@ -1,0 +1,409 @@
+//! Every route `onair serve` answers, with who may call it. The guard ([`super::guard`]) looks
+//! each request's route up here and refuses a route that is not listed: a new route is
+//! unreachable until it is given a policy, and `tests/access.rs` fails until it is.
+
+use onair_control::accounts::Role;
+use serde::Serialize;
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Access {
+    /// Anyone: what viewers, players and partners fetch (playlists, segments, EPG feeds, viewer
+    /// sessions), the login pages and the static files.
+    Public,
+    /// Any logged-in user, whatever their roles (logging out, their own account).
+    LoggedIn,
+    /// A user with `role` on the channel the path's `{slug}` names (or on every channel).
+    OnChannel { role: Role },
+    /// A user with `role` on at least one channel: what is shared between channels (the asset
+    /// library, ladders, live sources) or lists channels.
+    OnAnyChannel { role: Role },
+    /// A user with `role` on every channel (a grant not tied to one channel).
+    OnEveryChannel { role: Role },
+}
+
+/// A route and its policy. `method` is an HTTP method, or `*` for every method; `path` is the
+/// route as registered with axum (`/api/channels/{slug}/grid`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct RoutePolicy {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+const fn route(method: &'static str, path: &'static str, access: Access) -> RoutePolicy {
+    RoutePolicy {
+        method,
+        path,
+        access,
+    }
+}
+
+use Access::{LoggedIn, OnAnyChannel, OnChannel, OnEveryChannel, Public};
+use Role::{AdOps, Admin, Scheduler, Viewer};
+
+/// The table. Grouped by what the routes are for; the order does not matter.
+pub const ROUTES: &[RoutePolicy] = &[
+    // The origin: what players fetch.
+    route("GET", "/channels/{slug}/master.m3u8", Public),
+    route("GET", "/channels/{slug}/master-fmp4.m3u8", Public),
+    route("GET", "/channels/{slug}/{rung}/ts.m3u8", Public),
+    route("GET", "/channels/{slug}/{rung}/fmp4.m3u8", Public),
+    route("GET", "/channels/{slug}/manifest.mpd", Public),
+    route("GET", "/time", Public),
+    route("GET", "/media/{*path}", Public),
+    // Each live source's LL-HLS output.
+    route("GET", "/live/{source}/llhls.m3u8", Public),
+    route("GET", "/live/{source}/{rendition}/{file}", Public),
+    // Viewer sessions with ads (players start them; partners' players are cross-site).
+    route("POST", "/channels/{slug}/sessions", Public),
+    route("GET", "/channels/{slug}/sessions/{id}/master.m3u8", Public),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/master-fmp4.m3u8",
+        Public,
+    ),
+    route("GET", "/channels/{slug}/sessions/{id}/manifest.mpd", Public),
+    route("GET", "/channels/{slug}/sessions/{id}/tracking", Public),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/{rung}/ts.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/{rung}/fmp4.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{*path}",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/interstitials/{rung}/ts.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/interstitials/{rung}/fmp4.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/assets.json",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/assets-fmp4.json",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/{position}/master.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/{position}/master-fmp4.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/{position}/{rung}/ts.m3u8",
+        Public,
+    ),
+    route(
+        "GET",
+        "/channels/{slug}/sessions/{id}/ads/{break}/{position}/{rung}/fmp4.m3u8",
+        Public,
+    ),
+    // EPG feeds.
+    route("GET", "/epg.xml", Public),
+    route("GET", "/channels/{slug}/epg.xml", Public),
+    route("GET", "/channels/{slug}/epg.json", Public),
+    // The pages' own files, and the demo's ad server (mounted only by `onair demo`).
+    route("GET", "/static/{file}", Public),
+    route("GET", "/demo-ads/vast.xml", Public),
+    route("GET", "/demo-ads/wrapped.xml", Public),
+    route("GET", "/demo-ads/beacon", Public),
+    route("GET", "/demo-ads/beacons", Public),
+    route("GET", "/demo-ads/media/{*path}", Public),
+    // Logging in and out, and one's own account.
+    route("GET", "/login", Public),
+    route("POST", "/login", Public),
+    route("GET", "/login/code", Public),
+    route("POST", "/login/code", Public),
+    route("POST", "/logout", LoggedIn),
+    route("GET", "/account", LoggedIn),
+    route("POST", "/account/password", LoggedIn),
+    route("POST", "/account/totp", LoggedIn),
+    route("POST", "/account/totp/confirm", LoggedIn),
+    route("POST", "/account/totp/disable", LoggedIn),
+    route("GET", "/api/me", LoggedIn),
+    // The pages.
+    route("GET", "/", OnAnyChannel { role: Viewer }),
+    // The API: channels, assets, ladders, jobs.
+    route("GET", "/api/channels", OnAnyChannel { role: Viewer }),
+    route("POST", "/api/channels", OnEveryChannel { role: Admin }),
+    route("GET", "/api/channels/{slug}", OnChannel { role: Viewer }),
+    route("PATCH", "/api/channels/{slug}", OnChannel { role: Admin }),
+    route("DELETE", "/api/channels/{slug}", OnChannel { role: Admin }),
+    route("GET", "/api/assets", OnAnyChannel { role: Viewer }),
+    route("POST", "/api/assets", OnAnyChannel { role: Scheduler }),
+    route(
+        "POST",
+        "/api/assets/upload",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route("GET", "/api/assets/{id}", OnAnyChannel { role: Viewer }),
+    route(
+        "DELETE",
+        "/api/assets/{id}",
+        OnEveryChannel { role: Scheduler },
+    ),
+    route("POST", "/api/uploads", OnAnyChannel { role: Scheduler }),
+    route("GET", "/api/uploads/{id}", OnAnyChannel { role: Scheduler }),
+    route(
+        "PATCH",
+        "/api/uploads/{id}",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route(
+        "DELETE",
+        "/api/uploads/{id}",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route(
+        "POST",
+        "/api/uploads/{id}/complete",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route("GET", "/api/jobs/{id}", OnAnyChannel { role: Viewer }),
+    route(
+        "POST",
+        "/api/jobs/{id}/cancel",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route("GET", "/api/ladders", OnAnyChannel { role: Viewer }),
+    route("POST", "/api/ladders", OnEveryChannel { role: Admin }),
+    route("GET", "/api/ladders/{name}", OnAnyChannel { role: Viewer }),
+    // The API: a channel's schedule and grid.
+    route(
+        "GET",
+        "/api/channels/{slug}/schedule",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "PUT",
+        "/api/channels/{slug}/schedule",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/schedule/versions",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/schedule/versions/{version}",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/schedule/versions/{version}/restore",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/schedule/export",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/schedule/import",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/schedule/copy",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/grid",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "PUT",
+        "/api/channels/{slug}/grid",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/grid/versions",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/grid/versions/{version}",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/grid/versions/{version}/restore",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/grid/{part}",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "PUT",
+        "/api/channels/{slug}/grid/{part}",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/plan",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/as-run",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/as-run/reconcile",
+        OnChannel { role: Viewer },
+    ),
+    // The API: ads.
+    route("GET", "/api/channels/{slug}/ads", OnChannel { role: AdOps }),
+    route("PUT", "/api/channels/{slug}/ads", OnChannel { role: AdOps }),
+    route(
+        "GET",
+        "/api/channels/{slug}/ads/versions",
+        OnChannel { role: AdOps },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/ads/restore",
+        OnChannel { role: AdOps },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/ads/report",
+        OnChannel { role: AdOps },
+    ),
+    route("POST", "/api/ads/resolve", OnAnyChannel { role: AdOps }),
+    // The API: live sources and takes to air. A source's stream key is a secret: only admins
+    // manage sources; schedulers list them to take one to air.
+    route("GET", "/api/live/sources", OnAnyChannel { role: Scheduler }),
+    route("POST", "/api/live/sources", OnEveryChannel { role: Admin }),
+    route(
+        "GET",
+        "/api/live/sources/{name}",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route(
+        "DELETE",
+        "/api/live/sources/{name}",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "POST",
+        "/api/live/sources/{name}/rotate-key",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "GET",
+        "/api/live/sources/{name}/events",
+        OnAnyChannel { role: Scheduler },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/live/take",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "POST",
+        "/api/channels/{slug}/live/return",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "GET",
+        "/api/channels/{slug}/live/takes",
+        OnChannel { role: Viewer },
+    ),
+    // Unknown API routes answer a JSON 404.
+    route("*", "/api", Public),
+    route("*", "/api/{*rest}", Public),
+];
+
+/// The policy of `method` (HEAD counts as GET) on the route `path`, if one is declared.
+pub fn policy(method: &str, path: &str) -> Option<&'static RoutePolicy> {
+    let method = if method == "HEAD" { "GET" } else { method };
+    ROUTES
+        .iter()
+        .find(|route| route.path == path && route.method == method)
+        .or_else(|| {
+            ROUTES
+                .iter()
+                .find(|route| route.path == path && route.method == "*")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_route_is_declared_twice() {
+        let mut seen = std::collections::HashSet::new();
+        for route in ROUTES {
+            assert!(
+                seen.insert((route.method, route.path)),
+                "{} {} is declared twice",
+                route.method,
+                route.path
+            );
+        }
+    }
+
+    #[test]
+    fn head_is_looked_up_as_get_and_a_wildcard_method_covers_the_rest() {
+        assert_eq!(
+            policy("HEAD", "/channels/{slug}/master.m3u8")
+                .unwrap()
+                .method,
+            "GET"
+        );
+        assert_eq!(policy("PUT", "/api/{*rest}").unwrap().access, Public);
+        assert!(policy("PUT", "/channels/{slug}/master.m3u8").is_none());
+    }
+
+    #[test]
+    fn every_channel_scoped_route_names_a_channel_in_its_path() {
+        for route in ROUTES {
+            if matches!(route.access, OnChannel { .. }) {
+                assert!(route.path.contains("{slug}"), "{}", route.path);
+            }
+        }
+    }
+
+    #[test]
+    fn only_reading_and_viewer_sessions_are_public_outside_the_login() {
+        for route in ROUTES.iter().filter(|route| route.access == Public) {
+            let allowed = route.method == "GET"
+                || route.method == "*"
+                || route.path == "/channels/{slug}/sessions"
+                || route.path.starts_with("/login");
+            assert!(allowed, "{} {} is public", route.method, route.path);
+        }
+    }
+}
