@@ -884,3 +884,103 @@ fn what_users_type_is_escaped_on_every_page() {
         assert!(!html.contains(evil), "{html}");
     });
 }
+
+#[test]
+fn an_admin_adds_a_user_and_grants_a_role_on_the_users_page_and_the_last_admin_stays() {
+    let site = Site::new();
+    block_on(async {
+        let admin = browser();
+        assert_eq!(
+            log_in(&site, &admin, "root", PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let csrf = csrf_of(&site, &admin, "/users").await;
+        let post = |path: &str, form: Vec<(&str, &str)>| {
+            let mut fields = vec![("csrf", csrf.as_str())];
+            fields.extend(form);
+            admin
+                .post(site.url(path))
+                .header("sec-fetch-site", "same-origin")
+                .form(&fields)
+                .send()
+        };
+        let added = post(
+            "/users",
+            vec![
+                ("username", "Zoe"),
+                ("password", PASSWORD),
+                ("role", "viewer"),
+                ("channel", "demo"),
+            ],
+        )
+        .await
+        .unwrap();
+        assert_eq!(added.status(), StatusCode::SEE_OTHER);
+        let granted = post(
+            "/users/zoe/roles",
+            vec![("role", "scheduler"), ("channel", "demo")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(granted.status(), StatusCode::SEE_OTHER);
+        let page = admin.get(site.url("/users")).send().await.unwrap();
+        let html = page.text().await.unwrap();
+        assert!(html.contains("data-user=\"zoe\""), "{html}");
+
+        // Zoe logs in and may now edit the demo channel's schedule, and nothing else.
+        let zoe = browser();
+        assert_eq!(
+            log_in(&site, &zoe, "zoe", PASSWORD).await.status(),
+            StatusCode::SEE_OTHER
+        );
+        let me: Value = zoe
+            .get(site.url("/api/me"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let roles: Vec<&str> = me["roles"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|grant| grant["role"].as_str().unwrap())
+            .collect();
+        assert_eq!(roles, ["scheduler", "viewer"]);
+        let users = zoe.get(site.url("/users")).send().await.unwrap();
+        assert_eq!(users.status(), StatusCode::FORBIDDEN);
+
+        // A refusal is shown on the page: a short password, the last admin disabled.
+        let short = post(
+            "/users",
+            vec![("username", "yan"), ("password", "short"), ("role", "")],
+        )
+        .await
+        .unwrap();
+        assert_eq!(short.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = short.text().await.unwrap();
+        assert!(html.contains("at least 10 characters"), "{html}");
+        assert!(
+            html.contains("value=\"yan\""),
+            "the form keeps what was typed"
+        );
+        // Every other user disabled (the shared demo database may hold other admins)...
+        let listed = admin.get(site.url("/users")).send().await.unwrap();
+        let html = listed.text().await.unwrap();
+        for name in html.split("data-user=\"").skip(1) {
+            let name = &name[..name.find('"').unwrap()];
+            if name != "root" {
+                let disabled = post(&format!("/users/{name}/disable"), vec![])
+                    .await
+                    .unwrap();
+                assert_eq!(disabled.status(), StatusCode::SEE_OTHER, "{name}");
+            }
+        }
+        // ...root is the last admin on every channel, and stays.
+        let last = post("/users/root/disable", vec![]).await.unwrap();
+        assert_eq!(last.status(), StatusCode::CONFLICT);
+        let me = admin.get(site.url("/api/me")).send().await.unwrap();
+        assert_eq!(me.status(), StatusCode::OK, "root is still in");
+    });
+}

@@ -146,6 +146,26 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("GET", "/api/me", LoggedIn),
     // The pages.
     route("GET", "/", OnAnyChannel { role: Viewer }),
+    route("GET", "/users", OnEveryChannel { role: Admin }),
+    route("POST", "/users", OnEveryChannel { role: Admin }),
+    route("POST", "/users/{name}/roles", OnEveryChannel { role: Admin }),
+    route(
+        "POST",
+        "/users/{name}/roles/revoke",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "POST",
+        "/users/{name}/password",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "POST",
+        "/users/{name}/totp/disable",
+        OnEveryChannel { role: Admin },
+    ),
+    route("POST", "/users/{name}/disable", OnEveryChannel { role: Admin }),
+    route("POST", "/users/{name}/enable", OnEveryChannel { role: Admin }),
     // The API: channels, assets, ladders, jobs.
     route("GET", "/api/channels", OnAnyChannel { role: Viewer }),
     route("POST", "/api/channels", OnEveryChannel { role: Admin }),

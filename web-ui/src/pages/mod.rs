@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod login;
+pub mod users;
 
 use std::sync::Arc;
 
@@ -53,7 +54,8 @@ impl PagesState {
 pub fn router(state: PagesState) -> Router {
     Router::new()
         .merge(login::router(state.clone()))
-        .merge(account::router(state))
+        .merge(account::router(state.clone()))
+        .merge(users::router(state))
 }
 
 /// The layout's view of who is logged in.
