@@ -146,6 +146,7 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("GET", "/api/me", LoggedIn),
     // The pages.
     route("GET", "/", OnAnyChannel { role: Viewer }),
+    route("GET", "/guide/{slug}", OnChannel { role: Viewer }),
     route("GET", "/users", OnEveryChannel { role: Admin }),
     route("POST", "/users", OnEveryChannel { role: Admin }),
     route("POST", "/users/{name}/roles", OnEveryChannel { role: Admin }),

@@ -3,6 +3,7 @@
 //! layout ([`Nav`]) carries the user's name and the session's CSRF token for the forms.
 
 pub mod account;
+pub mod guide;
 pub mod login;
 pub mod users;
 
@@ -55,7 +56,8 @@ pub fn router(state: PagesState) -> Router {
     Router::new()
         .merge(login::router(state.clone()))
         .merge(account::router(state.clone()))
-        .merge(users::router(state))
+        .merge(users::router(state.clone()))
+        .merge(guide::router(state))
 }
 
 /// The layout's view of who is logged in.
