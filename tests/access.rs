@@ -984,3 +984,89 @@ fn an_admin_adds_a_user_and_grants_a_role_on_the_users_page_and_the_last_admin_s
         assert_eq!(me.status(), StatusCode::OK, "root is still in");
     });
 }
+
+#[test]
+fn ad_ops_edits_the_ad_settings_on_the_ads_page_with_every_problem_named_and_stale_edits_refused() {
+    let site = Site::new();
+    block_on(async {
+        let ada = browser();
+        log_in(&site, &ada, "ada", PASSWORD).await;
+        let page = ada.get(site.url("/ads/demo")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let html = page.text().await.unwrap();
+        assert!(html.contains("demo-ads/vast.xml"), "the demo's tag: {html}");
+        let field = |name: &str| {
+            let start = html.find(&format!("name=\"{name}\" value=\"")).unwrap() + name.len() + 15;
+            html[start..start + html[start..].find('"').unwrap()].to_owned()
+        };
+        let version = field("version");
+        let csrf = csrf_of(&site, &ada, "/ads/demo").await;
+        let form = |version: &str, tag: &str, lead: &str| {
+            vec![
+                ("csrf".to_owned(), csrf.clone()),
+                ("version".to_owned(), version.to_owned()),
+                ("enabled".to_owned(), "on".to_owned()),
+                ("tag".to_owned(), tag.to_owned()),
+                ("kind".to_owned(), "vast".to_owned()),
+                ("insertion".to_owned(), "stitched".to_owned()),
+                ("lead_seconds".to_owned(), lead.to_owned()),
+                ("freeze_seconds".to_owned(), "8".to_owned()),
+                ("timeout_ms".to_owned(), "3000".to_owned()),
+                ("max_wrappers".to_owned(), "5".to_owned()),
+                ("max_response_kib".to_owned(), "2048".to_owned()),
+                ("max_ads_per_break".to_owned(), "8".to_owned()),
+                ("session_idle_seconds".to_owned(), "300".to_owned()),
+                ("allow_private".to_owned(), "on".to_owned()),
+            ]
+        };
+        let save = |fields: Vec<(String, String)>| {
+            ada.post(site.url("/ads/demo"))
+                .header("sec-fetch-site", "same-origin")
+                .form(&fields)
+                .send()
+        };
+        // Two problems at once, each named by its field; nothing is stored.
+        let refused = save(form(&version, "ftp://ads.example/<vast>", "soon"))
+            .await
+            .unwrap();
+        assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let html = refused.text().await.unwrap();
+        assert!(html.contains("<code>lead_seconds</code>"), "{html}");
+        assert!(
+            html.contains("ftp://ads.example/&#60;vast&#62;")
+                || html.contains("ftp://ads.example/&lt;vast&gt;"),
+            "the form keeps what was typed, escaped"
+        );
+        // A good edit is stored as the next version.
+        let tag = "https://ads.example/vast?c=[CACHEBUSTING]";
+        let saved = save(form(&version, tag, "60")).await.unwrap();
+        assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+        let current: Value = support::client()
+            .get(site.url("/api/channels/demo/ads"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(current["config"]["tag"], tag);
+        assert_eq!(current["author"], "ada");
+        // The same old version again: someone saved meanwhile.
+        let stale = save(form(&version, "https://other.example/vast", "60"))
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), StatusCode::CONFLICT);
+        assert!(stale.text().await.unwrap().contains("reload"));
+        // A scheduler of the channel may not see the page at all.
+        let sam = browser();
+        log_in(&site, &sam, "sam", PASSWORD).await;
+        let page = sam.get(site.url("/ads/demo")).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::FORBIDDEN);
+        assert!(
+            page.text()
+                .await
+                .unwrap()
+                .contains("this needs the ad_ops role on channel demo")
+        );
+    });
+}

@@ -147,6 +147,9 @@ pub const ROUTES: &[RoutePolicy] = &[
     // The pages.
     route("GET", "/", OnAnyChannel { role: Viewer }),
     route("GET", "/guide/{slug}", OnChannel { role: Viewer }),
+    route("GET", "/ads/{slug}", OnChannel { role: AdOps }),
+    route("POST", "/ads/{slug}", OnChannel { role: AdOps }),
+    route("POST", "/ads/{slug}/restore", OnChannel { role: AdOps }),
     route("GET", "/users", OnEveryChannel { role: Admin }),
     route("POST", "/users", OnEveryChannel { role: Admin }),
     route("POST", "/users/{name}/roles", OnEveryChannel { role: Admin }),

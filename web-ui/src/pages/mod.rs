@@ -3,6 +3,7 @@
 //! layout ([`Nav`]) carries the user's name and the session's CSRF token for the forms.
 
 pub mod account;
+pub mod ads;
 pub mod guide;
 pub mod login;
 pub mod users;
@@ -57,7 +58,8 @@ pub fn router(state: PagesState) -> Router {
         .merge(login::router(state.clone()))
         .merge(account::router(state.clone()))
         .merge(users::router(state.clone()))
-        .merge(guide::router(state))
+        .merge(guide::router(state.clone()))
+        .merge(ads::router(state))
 }
 
 /// The layout's view of who is logged in.
