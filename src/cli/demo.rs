@@ -119,8 +119,9 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         .await
         .map_err(|refusal| anyhow::anyhow!("cannot make the demo's admin: {refusal}"))?;
     println!(
-        "operator pages: open the address below and log in as {DEMO_ADMIN} with password \
-         {password} (a new one each run)"
+        "operator pages: open http://{}/ and log in as {DEMO_ADMIN} with password {password} \
+         (a new one each run)",
+        config.http.addr
     );
     // The operator's part: a take to air by hand, from another terminal.
     let data_dir = std::path::absolute(&config.storage.data_dir)

@@ -86,6 +86,8 @@ pub struct Server {
     /// Where its live ingest listens: `rtmp://127.0.0.1:PORT/live/KEY` and
     /// `srt://127.0.0.1:PORT?streamid=publish:KEY` (with `KEY` to replace).
     pub ingest: Option<(String, String)>,
+    /// Every line it has printed on standard output so far.
+    pub stdout: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
     child: Child,
 }
 
@@ -116,8 +118,11 @@ impl Server {
         let stdout = child.stdout.take().unwrap();
         let (sender, receiver) = std::sync::mpsc::channel();
         let (ingest_sender, ingest_receiver) = std::sync::mpsc::channel();
+        let printed = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let lines = printed.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                lines.lock().unwrap().push(line.clone());
                 if let Some(url) = line.strip_prefix("onair listening on ") {
                     let _ = sender.send(url.trim().to_owned());
                 }
@@ -134,7 +139,12 @@ impl Server {
             .expect("onair printed its address within 60 s");
         // The ingest line comes first, when the listeners are on.
         let ingest = ingest_receiver.try_recv().ok();
-        Server { url, ingest, child }
+        Server {
+            url,
+            ingest,
+            stdout: printed,
+            child,
+        }
     }
 }
 
