@@ -152,7 +152,11 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("POST", "/ads/{slug}/restore", OnChannel { role: AdOps }),
     route("GET", "/users", OnEveryChannel { role: Admin }),
     route("POST", "/users", OnEveryChannel { role: Admin }),
-    route("POST", "/users/{name}/roles", OnEveryChannel { role: Admin }),
+    route(
+        "POST",
+        "/users/{name}/roles",
+        OnEveryChannel { role: Admin },
+    ),
     route(
         "POST",
         "/users/{name}/roles/revoke",
@@ -168,8 +172,16 @@ pub const ROUTES: &[RoutePolicy] = &[
         "/users/{name}/totp/disable",
         OnEveryChannel { role: Admin },
     ),
-    route("POST", "/users/{name}/disable", OnEveryChannel { role: Admin }),
-    route("POST", "/users/{name}/enable", OnEveryChannel { role: Admin }),
+    route(
+        "POST",
+        "/users/{name}/disable",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "POST",
+        "/users/{name}/enable",
+        OnEveryChannel { role: Admin },
+    ),
     // The API: channels, assets, ladders, jobs.
     route("GET", "/api/channels", OnAnyChannel { role: Viewer }),
     route("POST", "/api/channels", OnEveryChannel { role: Admin }),
