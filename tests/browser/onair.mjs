@@ -87,6 +87,54 @@ export function serve() {
 }
 
 /**
+ * A private copy of the demo's data, for a test that changes it: a consistent snapshot of the
+ * database (`VACUUM INTO`) with the operator in it, the demo ad server's files and the media
+ * shared. Resolves to { dataDir, mediaDir, env, remove }; serve it with `serveOnClock(…, data)`
+ * or `serveData(data)`.
+ */
+export function copyDemo() {
+  const dataDir = mkdtempSync(join(tmpdir(), 'onair-demo-copy-'));
+  const snapshot = spawnSync('sqlite3', [join(demoDataDir, 'onair.db'), `VACUUM INTO '${join(dataDir, 'onair.db')}'`], { encoding: 'utf8' });
+  if (snapshot.status !== 0) throw new Error(`sqlite3 could not copy the demo database: ${snapshot.stderr}`);
+  symlinkSync(join(demoDataDir, 'demo-ads'), join(dataDir, 'demo-ads'));
+  const mediaDir = join(demoDataDir, 'media');
+  const env = { ...process.env, ONAIR_DATA_DIR: dataDir, ONAIR_MEDIA_DIR: mediaDir, ONAIR_LOG: 'warn' };
+  ensureOperator(env);
+  return { dataDir, mediaDir, env, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
+}
+
+/** Serves `data` (from `copyDemo`) on 127.0.0.1:0 on the wall clock; resolves to { url, stop }. */
+export function serveData(data) {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(onairBin, ['serve'], {
+      env: { ...data.env, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_API_TOKEN: TEST_TOKEN },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (chunk) => { stderr += chunk; });
+    const timer = setTimeout(() => reject(new Error(`onair did not start: ${stderr}`)), 30_000);
+    child.stdout.on('data', (chunk) => {
+      const match = /onair listening on (http:\/\/\S+)/.exec(String(chunk));
+      if (match) {
+        clearTimeout(timer);
+        resolvePromise({
+          url: match[1],
+          stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }),
+        });
+      }
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
+  });
+}
+
+/** Saves a full-page screenshot of `page` into tests/browser/artifacts/ as NAME.png. */
+export async function screenshot(page, name) {
+  const dir = join(root, 'tests', 'browser', 'artifacts');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true }).catch(() => {});
+}
+
+/**
  * A private copy of the demo's data whose channel inserts its ads as `insertion` says
  * (`interstitials` or `stitched`): a consistent snapshot of the database (`VACUUM INTO`), the
  * demo ad server's files and the media shared. Resolves to { dataDir, mediaDir, remove }.
