@@ -100,10 +100,19 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
     )
 }
 
+/// What every page answers with: never cached (it shows a user's data and CSRF token), never
+/// framed by another site (clickjacking), no sniffing, no referrer beyond this server.
+pub const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [
+    (header::CACHE_CONTROL, "no-store"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::REFERRER_POLICY, "same-origin"),
+];
+
 /// Renders a page, or a plain 500 if the template fails.
 pub fn render(status: StatusCode, page: &impl Template) -> Response {
     match page.render() {
-        Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
+        Ok(html) => (status, PAGE_HEADERS, Html(html)).into_response(),
         Err(error) => {
             tracing::error!(%error, "a page could not be rendered");
             (
@@ -191,6 +200,17 @@ mod tests {
         );
         let secure = cookie(SESSION_COOKIE, "t", "/", 60, true);
         assert!(secure.to_str().unwrap().ends_with("; Secure"));
+    }
+
+    #[test]
+    fn pages_are_never_cached_nor_framed() {
+        let page = ErrorPage {
+            title: "t",
+            message: "m",
+        };
+        let response = render(StatusCode::OK, &page);
+        assert_eq!(response.headers()[header::CACHE_CONTROL], "no-store");
+        assert_eq!(response.headers()[header::X_FRAME_OPTIONS], "DENY");
     }
 
     #[test]
