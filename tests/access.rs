@@ -832,52 +832,75 @@ fn what_users_type_is_escaped_on_every_page() {
     let site = Site::new();
     block_on(async {
         let evil = "<script>alert('owned')</script>";
-        let response = bare_client()
-            .patch(site.url("/api/channels/demo"))
-            .bearer_auth(&site.tokens["root"])
-            .json(&json!({ "name": evil }))
+        let api = |request: reqwest::RequestBuilder| request.bearer_auth(&site.tokens["root"]);
+        // A channel named with a script, and a programme titled with one, tomorrow at noon.
+        let created = api(bare_client().post(site.url("/api/channels")))
+            .json(&json!({ "slug": "xss", "name": evil, "ladder": "demo" }))
             .send()
             .await
             .unwrap();
-        assert!(
-            response.status().is_success(),
+        assert_eq!(
+            created.status(),
+            StatusCode::CREATED,
             "{}",
-            response.text().await.unwrap()
+            created.text().await.unwrap()
         );
+        let tomorrow = (chrono::Utc::now() + chrono::Duration::days(1)).date_naive();
+        let assets: Value = api(bare_client().get(site.url("/api/assets?state=ready")))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let asset = assets["assets"][0]["id"].as_i64().unwrap();
+        let put = api(bare_client().put(site.url("/api/channels/xss/schedule")))
+            .json(&json!({
+                "from": format!("{tomorrow}T00:00:00Z"),
+                "to": format!("{}T00:00:00Z", tomorrow.succ_opt().unwrap()),
+                "version": 0,
+                "items": [{"asset_id": asset, "start": format!("{tomorrow}T12:00:00Z"),
+                           "hard_start": true, "title": evil, "ad_breaks": []}],
+            }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            put.status(),
+            StatusCode::OK,
+            "{}",
+            put.text().await.unwrap()
+        );
+
         let client = browser();
         log_in(&site, &client, "root", PASSWORD).await;
-        for page in ["/", "/account"] {
-            let html = client
-                .get(site.url(page))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            assert!(!html.contains(evil), "{page} shows the script unescaped");
-        }
-        // The channel list follows the database within a refresh.
-        let mut index = String::new();
-        for _ in 0..60 {
-            index = client
-                .get(site.url("/"))
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            if index.contains("alert(") {
-                break;
+        let guide = format!("/guide/xss?date={tomorrow}");
+        // The pages follow the database within a refresh of the plans.
+        for page in ["/", guide.as_str(), "/ads/xss", "/users", "/account"] {
+            let mut html = String::new();
+            for _ in 0..60 {
+                html = client
+                    .get(site.url(page))
+                    .send()
+                    .await
+                    .unwrap()
+                    .text()
+                    .await
+                    .unwrap();
+                if html.contains("alert(") || page == "/users" || page == "/account" {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(500)).await;
             }
-            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            assert!(!html.contains(evil), "{page} shows the script unescaped");
+            assert!(!html.contains("alert('owned')</script>"), "{page}");
+            if page != "/users" && page != "/account" {
+                assert!(
+                    html.contains("&#60;script&#62;") || html.contains("&lt;script&gt;"),
+                    "{page} shows the name escaped: {html}"
+                );
+            }
         }
-        assert!(!index.contains(evil), "{index}");
-        assert!(
-            index.contains("&#60;script&#62;") || index.contains("&lt;script&gt;"),
-            "{index}"
-        );
         // A username in the login form is echoed escaped.
         let response = log_in(&site, &browser(), evil, "whatever it is").await;
         let html = response.text().await.unwrap();
