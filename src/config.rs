@@ -37,6 +37,9 @@ pub struct HttpConfig {
     /// Marks the session cookie `Secure` on every answer. It is anyway on answers to requests
     /// that came through a TLS-terminating proxy (`X-Forwarded-Proto: https`).
     pub secure_cookies: bool,
+    /// Reverse proxies in front of onair: for a request from one of them, the client is the
+    /// nearest other address in `X-Forwarded-For` (what the login rate limit counts by).
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 /// A secret: compared and used, never printed.
@@ -212,6 +215,7 @@ impl Default for HttpConfig {
             addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             api_token: None,
             secure_cookies: false,
+            trusted_proxies: Vec::new(),
         }
     }
 }

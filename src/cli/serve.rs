@@ -81,6 +81,7 @@ pub async fn serve_with(
             .as_ref()
             .map(|token| Arc::from(token.expose())),
         secure_cookies: config.http.secure_cookies,
+        trusted_proxies: config.http.trusted_proxies.clone(),
     };
     let pages = onair_web_ui::router(onair_web_ui::WebState {
         channels: Arc::new(DirectoryChannelList(directory.clone())),

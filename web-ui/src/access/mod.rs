@@ -45,6 +45,8 @@ pub struct AccessState {
     /// Whether cookies are marked `Secure` whatever the request says (`http.secure_cookies`);
     /// they are anyway when the request came through a proxy over TLS.
     pub secure_cookies: bool,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (`http.trusted_proxies`).
+    pub trusted_proxies: Vec<IpAddr>,
 }
 
 impl std::fmt::Debug for AccessState {
@@ -55,6 +57,7 @@ impl std::fmt::Debug for AccessState {
                 &self.bootstrap_token.as_ref().map(|_| "***"),
             )
             .field("secure_cookies", &self.secure_cookies)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish_non_exhaustive()
     }
 }
@@ -345,11 +348,80 @@ fn refuse(request: &Request, status: StatusCode, message: &str) -> Response {
     }
 }
 
-/// The peer a request came from, for the login rate limit; `0.0.0.0` when unknown (tests
-/// without connection info).
-pub fn peer(request_extensions: &axum::http::Extensions) -> IpAddr {
-    request_extensions
+/// The client a request came from, for the login rate limit: the connection's address, or,
+/// when that is one of `state.trusted_proxies`, the nearest address in `X-Forwarded-For` that
+/// is not a trusted proxy (a client can prepend anything to the header, so it is read from the
+/// right). `0.0.0.0` when unknown (tests without connection info).
+pub fn peer(
+    state: &AccessState,
+    headers: &HeaderMap,
+    request_extensions: &axum::http::Extensions,
+) -> IpAddr {
+    let connected = request_extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|info| info.0.ip())
-        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED))
+        .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+    if !state.trusted_proxies.contains(&connected) {
+        return connected;
+    }
+    let forwarded: Vec<IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .filter_map(|address| address.trim().parse().ok())
+        .collect();
+    forwarded
+        .into_iter()
+        .rev()
+        .find(|address| !state.trusted_proxies.contains(address))
+        .unwrap_or(connected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onair_domain::SystemClock;
+
+    async fn state(trusted: &[&str]) -> AccessState {
+        let store = onair_store::Store::connect("sqlite::memory:").await.unwrap();
+        AccessState {
+            accounts: Accounts::new(store, Arc::new(SystemClock)),
+            bootstrap_token: None,
+            secure_cookies: false,
+            trusted_proxies: trusted.iter().map(|ip| ip.parse().unwrap()).collect(),
+        }
+    }
+
+    fn from(address: &str) -> axum::http::Extensions {
+        let mut extensions = axum::http::Extensions::new();
+        extensions.insert(ConnectInfo::<SocketAddr>(address.parse().unwrap()));
+        extensions
+    }
+
+    fn forwarded(value: &'static str) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-for", HeaderValue::from_static(value));
+        headers
+    }
+
+    #[tokio::test]
+    async fn the_client_is_the_connection_unless_it_is_a_trusted_proxy() {
+        let state = state(&["10.0.0.2"]).await;
+        let headers = forwarded("203.0.113.7");
+        // Anyone else's X-Forwarded-For is ignored: it could say anything.
+        let direct = peer(&state, &headers, &from("198.51.100.1:5000"));
+        assert_eq!(direct, "198.51.100.1".parse::<IpAddr>().unwrap());
+        let proxied = peer(&state, &headers, &from("10.0.0.2:5000"));
+        assert_eq!(proxied, "203.0.113.7".parse::<IpAddr>().unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_forged_address_prepended_by_the_client_is_not_taken() {
+        let state = state(&["10.0.0.2", "10.0.0.3"]).await;
+        // The client sent "1.2.3.4"; the proxies appended what they saw.
+        let headers = forwarded("1.2.3.4, 203.0.113.7, 10.0.0.3");
+        let client = peer(&state, &headers, &from("10.0.0.2:5000"));
+        assert_eq!(client, "203.0.113.7".parse::<IpAddr>().unwrap());
+    }
 }

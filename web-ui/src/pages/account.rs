@@ -168,7 +168,11 @@ async fn change_password(
     let secure = secure(&state, &headers);
     match state
         .accounts()
-        .login(&username, &form.new_password, access::peer(&extensions))
+        .login(
+            &username,
+            &form.new_password,
+            access::peer(&state.access, &headers, &extensions),
+        )
         .await
     {
         Ok(Login::Session {

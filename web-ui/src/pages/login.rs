@@ -108,7 +108,7 @@ async fn login(
     if let Err(why) = csrf::check_origin(&headers) {
         return page(StatusCode::FORBIDDEN, why.to_owned());
     }
-    let peer = access::peer(&extensions);
+    let peer = access::peer(&state.access, &headers, &extensions);
     match state
         .accounts()
         .login(&form.username, &form.password, peer)
@@ -153,7 +153,7 @@ async fn code(
             LoginRefusal::LoginExpired.to_string(),
         );
     };
-    let peer = access::peer(&extensions);
+    let peer = access::peer(&state.access, &headers, &extensions);
     match state
         .accounts()
         .second_factor(&pending, form.code.trim(), peer)
