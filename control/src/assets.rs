@@ -1,5 +1,7 @@
-//! The asset library as a user manages it: list, search and filter, show with what airs it,
-//! and delete one nothing airs.
+//! The asset library as a user manages it: list, search and filter (with what the library shows
+//! beside each asset: when it came, its poster, why it failed, the job still working on it),
+//! show with what airs it and where the channels' grids name it (their rights windows and
+//! programme metadata for it among them), rename, and delete one nothing airs.
 //!
 //! Deleting is refused while anything airs the asset: a schedule item (past ones too: the
 //! schedule keeps what it played; the refusal names the items inside the lock horizon first),
@@ -10,13 +12,14 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use onair_domain::{Asset, AssetId, AssetState, Timestamp};
+use onair_domain::{Asset, AssetId, AssetState, ChannelSlug, Job, Timestamp};
 use onair_store::{AssetFilter, AssetUse, StoreError};
 
 use onair_store::grid::GridKind;
 
 use crate::grid::GridDoc;
 use crate::grid::compile::asset_references;
+use crate::grid::document::{MetadataDoc, RightsDoc};
 use crate::schedule::lock_horizon;
 use crate::{Control, Refusal};
 
@@ -36,6 +39,9 @@ pub struct AssetQuery {
     pub after: Option<i64>,
 }
 
+/// The longest title an asset may be given, in characters.
+pub const MAX_TITLE_CHARS: usize = 200;
+
 /// An asset with what airs it.
 #[derive(Debug, Clone)]
 pub struct AssetDetail {
@@ -44,6 +50,36 @@ pub struct AssetDetail {
     pub poster: Option<String>,
     /// What airs it from now on (items still airing now included), then slates and fillers.
     pub uses: Vec<AssetUse>,
+    /// The transcode job queued or running on it, if any.
+    pub job: Option<Job>,
+}
+
+/// An asset as the library lists it (without renditions: see [`Control::asset`]).
+#[derive(Debug, Clone)]
+pub struct ListedAsset {
+    pub asset: Asset,
+    /// When it was registered (the database's clock).
+    pub created_at: Option<Timestamp>,
+    /// Its poster JPEG, relative to the media root.
+    pub poster: Option<String>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+    /// The transcode job queued or running on it, if any.
+    pub job: Option<Job>,
+}
+
+/// Where one channel's current grid names an asset. Rights windows and programme metadata
+/// are per channel (parts of each channel's grid), not the asset's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetInGrid {
+    pub channel: ChannelSlug,
+    /// Each place, as a path into the grid: `templates[0].slots[2].item`, `fill.rules["day"]`,
+    /// `rights[1]`.
+    pub paths: Vec<String>,
+    /// The channel's rights windows for it.
+    pub rights: Vec<RightsDoc>,
+    /// The programme metadata the channel gives it at given starts.
+    pub metadata: Vec<MetadataDoc>,
 }
 
 /// A deleted asset.
@@ -88,6 +124,119 @@ impl Control {
         Ok(self.store.list_assets(&filter).await?)
     }
 
+    /// [`Control::assets`], each with what the library shows beside it.
+    pub async fn asset_listing(&self, query: &AssetQuery) -> Result<Vec<ListedAsset>, Refusal> {
+        let assets = self.assets(query).await?;
+        let ids: Vec<AssetId> = assets.iter().map(|asset| asset.id).collect();
+        let mut notes = self.store.asset_notes(&ids).await?;
+        let mut jobs = if assets
+            .iter()
+            .any(|asset| asset.state == AssetState::Processing)
+        {
+            self.active_jobs_by_asset().await?
+        } else {
+            HashMap::new()
+        };
+        Ok(assets
+            .into_iter()
+            .map(|asset| {
+                let notes = notes.remove(&asset.id);
+                ListedAsset {
+                    job: jobs.remove(&asset.id),
+                    created_at: notes.as_ref().map(|notes| notes.created_at),
+                    poster: notes.as_ref().and_then(|notes| notes.poster.clone()),
+                    error: notes.and_then(|notes| notes.error),
+                    asset,
+                }
+            })
+            .collect())
+    }
+
+    /// The queued and running jobs by the asset each works on (the newest, if several).
+    async fn active_jobs_by_asset(&self) -> Result<HashMap<AssetId, Job>, Refusal> {
+        let mut jobs = HashMap::new();
+        for job in self.store.active_jobs().await? {
+            let payload: serde_json::Value = serde_json::from_str(&job.payload).unwrap_or_default();
+            if let Some(asset) = payload.get("asset_id").and_then(serde_json::Value::as_i64) {
+                jobs.insert(AssetId(asset), job);
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Gives an asset a new title: trimmed, not empty, at most [`MAX_TITLE_CHARS`] characters,
+    /// no control characters. Schedule items, grids and the as-run log keep the titles they
+    /// have.
+    pub async fn rename_asset(&self, id: i64, title: &str) -> Result<Asset, Refusal> {
+        let title = title.trim();
+        let problem = if title.is_empty() {
+            Some("is empty: give the asset a title".to_owned())
+        } else if title.chars().count() > MAX_TITLE_CHARS {
+            Some(format!("is longer than {MAX_TITLE_CHARS} characters"))
+        } else if title.chars().any(char::is_control) {
+            Some("has control characters (a line break, a tab)".to_owned())
+        } else {
+            None
+        };
+        if let Some(problem) = problem {
+            return Err(Refusal::invalid_field(
+                "title",
+                format!("the title {problem}"),
+            ));
+        }
+        let id = AssetId(id);
+        self.store
+            .rename_asset(id, title)
+            .await
+            .map_err(|error| match error {
+                StoreError::NotFound(_) => Refusal::NotFound(format!("asset {id} not found")),
+                other => other.into(),
+            })?;
+        self.store
+            .asset(id)
+            .await?
+            .ok_or_else(|| Refusal::NotFound(format!("asset {id} not found")))
+    }
+
+    /// Where each channel's current grid names the asset (retired channels left out), by slug.
+    pub async fn asset_in_grids(&self, id: i64) -> Result<Vec<AssetInGrid>, Refusal> {
+        let mut found = Vec::new();
+        for channel in self.store.channels().await? {
+            if channel.retired {
+                continue;
+            }
+            let documents = self.store.grid_documents(channel.id).await?;
+            let (grid, _) = GridDoc::as_of(&documents, None);
+            let paths: Vec<String> = GridKind::ALL
+                .iter()
+                .flat_map(|kind| asset_references(&grid, *kind))
+                .filter(|(_, asset)| *asset == id)
+                .map(|(path, _)| path)
+                .collect();
+            if paths.is_empty() {
+                continue;
+            }
+            found.push(AssetInGrid {
+                channel: channel.slug.clone(),
+                paths,
+                rights: grid
+                    .rights
+                    .iter()
+                    .filter(|window| window.asset_id == id)
+                    .cloned()
+                    .collect(),
+                metadata: grid
+                    .metadata
+                    .iter()
+                    .filter(|entry| entry.asset_id == id)
+                    .cloned()
+                    .collect(),
+            });
+        }
+        found.sort_by(|a, b| a.channel.as_str().cmp(b.channel.as_str()));
+        Ok(found)
+    }
+
     /// One asset with its renditions and what airs it.
     pub async fn asset(&self, id: i64) -> Result<AssetDetail, Refusal> {
         let id = AssetId(id);
@@ -99,11 +248,17 @@ impl Control {
         let error = self.store.asset_error(id).await?;
         let poster = self.store.asset_poster(id).await?;
         let uses = self.store.asset_uses(id, self.clock.now()).await?;
+        let job = if asset.state == AssetState::Processing {
+            self.active_jobs_by_asset().await?.remove(&id)
+        } else {
+            None
+        };
         Ok(AssetDetail {
             asset,
             error,
             poster,
             uses,
+            job,
         })
     }
 
@@ -219,24 +374,20 @@ impl Control {
         Ok(parts.join("; "))
     }
 
-    /// Where the current grid of each channel names the asset, as `channel: path`.
+    /// Where the current grid of each channel names the asset, as `channel path`.
     async fn grid_uses(&self, id: AssetId) -> Result<Vec<String>, Refusal> {
-        let mut found = Vec::new();
-        for channel in self.store.channels().await? {
-            if channel.retired {
-                continue;
-            }
-            let documents = self.store.grid_documents(channel.id).await?;
-            let (grid, _) = GridDoc::as_of(&documents, None);
-            for kind in GridKind::ALL {
-                for (path, asset) in asset_references(&grid, kind) {
-                    if asset == id.0 {
-                        found.push(format!("{} {path}", channel.slug));
-                    }
-                }
-            }
-        }
-        Ok(found)
+        Ok(self
+            .asset_in_grids(id.0)
+            .await?
+            .into_iter()
+            .flat_map(|found| {
+                let channel = found.channel;
+                found
+                    .paths
+                    .into_iter()
+                    .map(move |path| format!("{channel} {path}"))
+            })
+            .collect())
     }
 }
 
@@ -248,3 +399,6 @@ fn shortened(list: &[String]) -> String {
     }
     text
 }
+
+#[cfg(test)]
+mod tests;

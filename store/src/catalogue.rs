@@ -16,13 +16,18 @@
 //!   exist), and the planner skips a gone asset of a fill rule, reporting it as a problem.
 
 use onair_domain::{AssetId, AssetState, ChannelSlug, LadderId, ScheduleItemId, Timestamp};
+use std::collections::HashMap;
+
 use sqlx::error::ErrorKind;
 
 use crate::Store;
 use crate::assets::{ASSET_COLUMNS, asset_from_row};
 use crate::channels::{channels_airing_between_programmes, stored_slug};
 use crate::error::{StoreError, counted, named, violated_constraint};
-use crate::rows::{int, optional_text, text};
+use crate::rows::{int, optional_text, placeholders, text};
+
+/// Asset ids per `IN (…)` query, well under every backend's limit on parameters.
+const IDS_PER_QUERY: usize = 500;
 
 /// Which assets [`Store::list_assets`] returns: every condition given must hold.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -62,6 +67,18 @@ pub struct DeletedAsset {
     /// Its files, relative to the media root: every segment, every init segment and the poster.
     /// The store never touches files: removing them is the caller's.
     pub files: Vec<String>,
+}
+
+/// What the library shows of an asset beside the asset itself, as [`Store::asset_notes`]
+/// reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AssetNotes {
+    /// When it was registered, by the database's clock (for people: nothing decides on it).
+    pub created_at: Timestamp,
+    /// Its poster JPEG, relative to the media root, once published with one.
+    pub poster: Option<String>,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
 }
 
 /// A value bound to a placeholder of a query put together at run time.
@@ -118,6 +135,51 @@ impl Store {
         }
         let rows = query.fetch_all(&self.pool).await?;
         rows.iter().map(asset_from_row).collect()
+    }
+
+    /// The notes of each asset in `ids` that exists, by id: one query per few hundred ids, for
+    /// a page of the library.
+    pub async fn asset_notes(
+        &self,
+        ids: &[AssetId],
+    ) -> Result<HashMap<AssetId, AssetNotes>, StoreError> {
+        let mut notes = HashMap::with_capacity(ids.len());
+        for chunk in ids.chunks(IDS_PER_QUERY) {
+            let sql = format!(
+                "SELECT id, created_at, poster_path, error FROM assets WHERE id IN ({})",
+                placeholders(1, chunk.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.0);
+            }
+            for row in query.fetch_all(&self.pool).await? {
+                notes.insert(
+                    AssetId(int(&row, "id")?),
+                    AssetNotes {
+                        created_at: Timestamp(int(&row, "created_at")?),
+                        poster: optional_text(&row, "poster_path")?,
+                        error: optional_text(&row, "error")?,
+                    },
+                );
+            }
+        }
+        Ok(notes)
+    }
+
+    /// Gives an asset a new title (what the library lists it by; schedule items and the as-run
+    /// log keep the titles they were given). A missing asset is [`StoreError::NotFound`].
+    pub async fn rename_asset(&self, id: AssetId, title: &str) -> Result<(), StoreError> {
+        let renamed = sqlx::query("UPDATE assets SET title = $1 WHERE id = $2")
+            .bind(title)
+            .bind(id.0)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        if renamed == 0 {
+            return Err(StoreError::NotFound(format!("asset {id}")));
+        }
+        Ok(())
     }
 
     /// What airs `asset` from `from` on: the schedule items that start at or after `from`, by

@@ -90,6 +90,17 @@ impl Store {
         rows.iter().map(job_from_row).collect()
     }
 
+    /// The jobs queued or running, oldest first: what the farm is working on.
+    pub async fn active_jobs(&self) -> Result<Vec<Job>, StoreError> {
+        let sql = concat!(
+            "SELECT ",
+            job_columns!(),
+            " FROM jobs WHERE state IN ('queued', 'running') ORDER BY id"
+        );
+        let rows = sqlx::query(sql).fetch_all(&self.pool).await?;
+        rows.iter().map(job_from_row).collect()
+    }
+
     /// The last lines of output the job's worker reported.
     pub async fn job_log_tail(&self, id: JobId) -> Result<String, StoreError> {
         let row = sqlx::query("SELECT log_tail FROM jobs WHERE id = $1")

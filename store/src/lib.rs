@@ -35,7 +35,7 @@ pub use ads::{
     DecisionCursor, NewAdDecision, NewAdSession, StoredAdConfig,
 };
 pub use as_run::AsRunEntry;
-pub use catalogue::{AssetFilter, AssetUse, DeletedAsset};
+pub use catalogue::{AssetFilter, AssetNotes, AssetUse, DeletedAsset};
 pub use channels::{ChannelChanges, ChannelPlayoutAssets, NewChannel};
 pub use connect::{Backend, Store};
 pub use error::{StoreError, redact_url};

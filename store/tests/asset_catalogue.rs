@@ -4,7 +4,7 @@
 #[macro_use]
 mod common;
 
-use onair_domain::{AssetId, AssetState, JobKind, Ladder, LadderId, Timestamp};
+use onair_domain::{AssetId, AssetState, JobKind, Ladder, LadderId, Ticks, Timestamp};
 use onair_store::{AssetFilter, AssetUse, ChannelPlayoutAssets, Store, StoreError};
 
 use common::{
@@ -20,6 +20,9 @@ on_both_backends! {
     a_free_asset_is_deleted_with_its_renditions_and_segments_and_its_files_are_returned,
     an_asset_a_transcode_job_works_on_cannot_be_deleted,
     deleting_an_asset_keeps_the_as_run_entries_that_name_it,
+    asset_notes_give_each_asset_its_creation_poster_and_failure_in_one_read,
+    renaming_an_asset_changes_its_title_only,
+    active_jobs_are_the_queued_and_running_ones,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -381,5 +384,96 @@ async fn deleting_an_asset_keeps_the_as_run_entries_that_name_it(store: Store) {
         store.as_run_between(news.id, at(0), at(10)).await.unwrap(),
         vec![entry],
         "the log keeps the title and the id of what aired"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What the library shows
+
+async fn asset_notes_give_each_asset_its_creation_poster_and_failure_in_one_read(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let postered = processing_asset(&store, ladder, "postered").await;
+    store
+        .publish_asset_with_poster(
+            postered,
+            secs(6),
+            &renditions(postered, &[2, 2, 2]),
+            Some("assets/1/poster.jpg"),
+        )
+        .await
+        .unwrap();
+    let failed = processing_asset(&store, ladder, "failed").await;
+    store.fail_asset(failed, "no video stream").await.unwrap();
+    let waiting = processing_asset(&store, ladder, "waiting").await;
+
+    let notes = store
+        .asset_notes(&[postered, failed, waiting, AssetId(9_999)])
+        .await
+        .unwrap();
+    assert_eq!(notes.len(), 3, "a missing id is left out");
+    assert_eq!(
+        notes[&postered].poster.as_deref(),
+        Some("assets/1/poster.jpg")
+    );
+    assert_eq!(notes[&failed].error.as_deref(), Some("no video stream"));
+    assert_eq!(notes[&waiting].poster, None);
+    assert_eq!(notes[&waiting].error, None);
+    let created = notes[&waiting].created_at;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap();
+    let now = Timestamp::from_unix_millis(now.as_millis() as i64);
+    assert!(
+        (now.0 - created.0).abs() < Ticks::from_secs(600).0,
+        "stamped by the database clock: {created:?}"
+    );
+}
+
+async fn renaming_an_asset_changes_its_title_only(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let clip = ready_asset(&store, ladder, "clip").await;
+    store.rename_asset(clip, "Clip, restored").await.unwrap();
+    let renamed = store.asset(clip).await.unwrap().unwrap();
+    assert_eq!(renamed.title, "Clip, restored");
+    assert_eq!(renamed.state, AssetState::Ready);
+    assert!(!renamed.renditions.is_empty(), "its renditions stay");
+    assert!(matches!(
+        store.rename_asset(AssetId(9_999), "nothing").await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn active_jobs_are_the_queued_and_running_ones(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let mut jobs = Vec::new();
+    for title in ["one", "two", "three"] {
+        let asset = processing_asset(&store, ladder, title).await;
+        let payload = serde_json::json!({ "asset_id": asset.0 }).to_string();
+        jobs.push(
+            store
+                .enqueue_job(JobKind::Transcode, &payload, 3, at(0))
+                .await
+                .unwrap(),
+        );
+    }
+    store
+        .claim_job("worker-1", secs(30), at(1))
+        .await
+        .unwrap()
+        .expect("the first job");
+    store.cancel_job(jobs[2], at(2)).await.unwrap();
+    let active: Vec<_> = store
+        .active_jobs()
+        .await
+        .unwrap()
+        .iter()
+        .map(|job| (job.id, job.state))
+        .collect();
+    assert_eq!(
+        active,
+        [
+            (jobs[0], onair_domain::JobState::Running),
+            (jobs[1], onair_domain::JobState::Queued)
+        ]
     );
 }
