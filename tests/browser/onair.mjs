@@ -103,10 +103,13 @@ export function copyDemo() {
   return { dataDir, mediaDir, env, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
 }
 
-/** Serves `data` (from `copyDemo`) on 127.0.0.1:0 on the wall clock; resolves to { url, stop }. */
-export function serveData(data) {
+/**
+ * Serves `data` (from `copyDemo`) on 127.0.0.1:0 on the wall clock, with the configuration file
+ * `config` if given; resolves to { url, stop }.
+ */
+export function serveData(data, { config = null } = {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(onairBin, ['serve'], {
+    const child = spawn(onairBin, config === null ? ['serve'] : ['--config', config, 'serve'], {
       env: { ...data.env, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_API_TOKEN: TEST_TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
