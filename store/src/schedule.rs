@@ -278,6 +278,28 @@ impl Store {
         .await?;
         rows.iter().map(ad_break_from_row).collect()
     }
+
+    /// The ad breaks of `channel`'s items that start in `[from, to)`, in the order of
+    /// [`Store::ad_breaks_of_channel`]: what one window of the schedule needs, not the whole.
+    pub async fn ad_breaks_between(
+        &self,
+        channel: ChannelId,
+        from: Timestamp,
+        to: Timestamp,
+    ) -> Result<Vec<AdBreak>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT b.id, b.schedule_item_id, b.offset_ticks, b.duration_ticks FROM ad_breaks b \
+             JOIN schedule_items i ON i.id = b.schedule_item_id \
+             WHERE i.channel_id = $1 AND i.start_at >= $2 AND i.start_at < $3 \
+             ORDER BY b.schedule_item_id, b.offset_ticks, b.id",
+        )
+        .bind(channel.0)
+        .bind(from.0)
+        .bind(to.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(ad_break_from_row).collect()
+    }
 }
 
 fn ad_break_from_row(row: &AnyRow) -> Result<AdBreak, StoreError> {

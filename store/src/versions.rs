@@ -2,7 +2,7 @@
 //! under an optimistic-concurrency precondition (the schedule version the editor saw), each one
 //! kept with who published it, when, and the whole schedule it left, so it can be restored.
 
-use onair_domain::{AdBreak, AssetId, ChannelId, ScheduleItem, Ticks, Timestamp};
+use onair_domain::{AdBreak, AssetId, ChannelId, ScheduleItem, ScheduleItemId, Ticks, Timestamp};
 use serde::{Deserialize, Serialize};
 use sqlx::any::AnyRow;
 use sqlx::{Any, Transaction};
@@ -75,16 +75,19 @@ impl Store {
         to: Timestamp,
     ) -> Result<Vec<(ScheduleItem, Vec<AdBreak>)>, StoreError> {
         let items = self.schedule_items_between(channel, from, to).await?;
-        let mut breaks = self.ad_breaks_of_channel(channel).await?;
-        breaks.sort_by_key(|ad_break| (ad_break.schedule_item_id, ad_break.offset, ad_break.id));
+        // In item, offset and id order: each item's breaks in order.
+        let mut by_item: std::collections::HashMap<ScheduleItemId, Vec<AdBreak>> =
+            std::collections::HashMap::new();
+        for ad_break in self.ad_breaks_between(channel, from, to).await? {
+            by_item
+                .entry(ad_break.schedule_item_id)
+                .or_default()
+                .push(ad_break);
+        }
         Ok(items
             .into_iter()
             .map(|item| {
-                let own = breaks
-                    .iter()
-                    .filter(|ad_break| ad_break.schedule_item_id == item.id)
-                    .cloned()
-                    .collect();
+                let own = by_item.remove(&item.id).unwrap_or_default();
                 (item, own)
             })
             .collect())

@@ -471,6 +471,21 @@ async fn replacing_a_schedule_bumps_the_version_and_swaps_every_item(store: Stor
             .all(|ad_break| ad_break.schedule_item_id == items[0].id)
     );
 
+    assert_eq!(
+        store
+            .ad_breaks_between(channel.id, at(100), at(101))
+            .await
+            .unwrap(),
+        breaks,
+        "a window's breaks are those of the items starting in it"
+    );
+    assert!(
+        store
+            .ad_breaks_between(channel.id, at(101), at(300))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let between = store
         .schedule_items_between(channel.id, at(100), at(200))
         .await
