@@ -17,8 +17,13 @@
 //! horizon is refused ([`Refusal::Locked`]); unchanged items inside it may be sent back as they
 //! are.
 //!
+//! **Rights windows.** A new or changed item must air wholly inside its asset's rights window
+//! in the channel's grid (`rights`); items sent back unchanged are not checked again.
+//!
 //! **Versions.** Every publication through the control plane is kept with its author, its
 //! instant and the whole schedule it left.
+//!
+//! [`placed`] reads the schedule as a grid planner draws it (each item with its end).
 
 use std::collections::HashMap;
 
@@ -32,6 +37,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::transfer::restore;
 use crate::{Control, Problem, Refusal};
+
+pub mod placed;
+#[cfg(test)]
+mod tests;
 
 /// The safety margin of the lock horizon unless configured otherwise.
 pub const DEFAULT_LOCK_MARGIN: Ticks = Ticks::from_secs(120);
@@ -272,6 +281,9 @@ pub async fn submit(
         && problems.is_empty()
     {
         check_repeat_period(state, channel, period, windows, &indexed, &mut problems).await?;
+    }
+    if problems.is_empty() {
+        placed::check_rights(state, channel, windows, &indexed, &mut problems).await?;
     }
     let entries: Vec<ScheduleEntry> = indexed.into_iter().map(|(_, entry)| entry).collect();
     if !problems.is_empty() {
@@ -567,22 +579,8 @@ pub async fn check_entries(
 /// The start of the earliest item that differs between two schedules (each item with its ad
 /// breaks), or `None` when they are the same.
 pub fn earliest_change(old: &[ScheduleEntry], new: &[ScheduleEntry]) -> Option<Timestamp> {
-    let key = |(item, breaks): &ScheduleEntry| {
-        let mut breaks: Vec<(i64, i64)> = breaks
-            .iter()
-            .map(|ad_break| (ad_break.offset.0, ad_break.duration.0))
-            .collect();
-        breaks.sort();
-        (
-            item.start,
-            item.asset_id,
-            item.hard_start,
-            item.title.clone(),
-            breaks,
-        )
-    };
-    let mut old: Vec<_> = old.iter().map(key).collect();
-    let mut new: Vec<_> = new.iter().map(key).collect();
+    let mut old: Vec<_> = old.iter().map(entry_key).collect();
+    let mut new: Vec<_> = new.iter().map(entry_key).collect();
     old.sort();
     new.sort();
     let mut position = 0;
@@ -595,6 +593,24 @@ pub fn earliest_change(old: &[ScheduleEntry], new: &[ScheduleEntry]) -> Option<T
             _ => position += 1,
         }
     }
+}
+
+/// What makes two entries the same: start, asset, hard start, title and breaks (in any order).
+pub(crate) fn entry_key(
+    (item, breaks): &ScheduleEntry,
+) -> (Timestamp, AssetId, bool, String, Vec<(i64, i64)>) {
+    let mut breaks: Vec<(i64, i64)> = breaks
+        .iter()
+        .map(|ad_break| (ad_break.offset.0, ad_break.duration.0))
+        .collect();
+    breaks.sort();
+    (
+        item.start,
+        item.asset_id,
+        item.hard_start,
+        item.title.clone(),
+        breaks,
+    )
 }
 
 pub fn entry_of(

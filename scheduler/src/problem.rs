@@ -4,6 +4,7 @@
 //! ([`PlanIssue`] alone leaves `stage` out). APIs and logs hand these to operators; tools match
 //! on `kind`.
 
+use onair_domain::Timestamp;
 use serde::ser::{Serialize, SerializeStruct, Serializer};
 
 use crate::ad_policy::AdPolicyNote;
@@ -103,6 +104,43 @@ impl Problem {
             Problem::Fill(problem) => problem.kind(),
             Problem::AdPolicy(problem) => problem.kind(),
             Problem::Plan(problem) => problem.kind(),
+        }
+    }
+}
+
+impl PlanIssue {
+    /// The instant it is about, when it has one (a gap, a cut, an overlap, an item outside its
+    /// rights, an hour over its cap), for showing it at its place in a grid.
+    pub fn at(&self) -> Option<Timestamp> {
+        match self {
+            PlanIssue::MissingAsset { at, .. }
+            | PlanIssue::AssetNotReady { at, .. }
+            | PlanIssue::GapFilled { at, .. }
+            | PlanIssue::GapFilledWithFiller { at, .. }
+            | PlanIssue::GapUnfilled { at, .. }
+            | PlanIssue::PreviousItemCut { at, .. }
+            | PlanIssue::Overlap { at, .. }
+            | PlanIssue::HardStartDrift { at, .. } => Some(*at),
+            PlanIssue::OutsideRightsWindow { start, .. } => Some(*start),
+            PlanIssue::AdCapExceeded { hour, .. } => Some(*hour),
+            _ => None,
+        }
+    }
+}
+
+impl Problem {
+    /// The instant it is about, when it has one (see [`PlanIssue::at`]).
+    pub fn at(&self) -> Option<Timestamp> {
+        match self {
+            Problem::Plan(issue) => issue.at(),
+            Problem::Template(TemplateProblem::SameStart { at, .. }) => Some(*at),
+            Problem::Fill(
+                FillProblem::Unbounded { at, .. } | FillProblem::NoRepeatExhausted { at, .. },
+            ) => Some(*at),
+            Problem::AdPolicy(
+                AdPolicyNote::BreakShortened { at, .. } | AdPolicyNote::BreakDropped { at, .. },
+            ) => Some(*at),
+            _ => None,
         }
     }
 }

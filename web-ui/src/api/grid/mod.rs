@@ -15,7 +15,7 @@
 //! | `GET /api/channels/{slug}/grid/versions` | the grid versions, newest first: author, instants, parts |
 //! | `GET /api/channels/{slug}/grid/versions/{n}` | the parts version `n` wrote |
 //! | `POST /api/channels/{slug}/grid/versions/{n}/restore` | makes the grid as it stood at version `n` current again (a new version) |
-//! | `GET /api/channels/{slug}/plan?from=&to=` | the plan of `[from, to)` (default: now to now + 24 h, at most 31 days): items with their breaks, ad time per clock hour, and every problem |
+//! | `GET /api/channels/{slug}/plan?from=&to=` | the plan of `[from, to)` (default: now to now + 24 h, at most 31 days): items with their breaks, ad time per clock hour, and every problem (`at`: the instant it is about, when it has one) |
 //!
 
 use axum::extract::rejection::JsonRejection;
@@ -258,6 +258,18 @@ async fn preview_plan(
         .iter()
         .map(|(hour, ads)| json!({"hour": hour.to_rfc3339_millis(), "ads_ms": ads.as_millis()}))
         .collect();
+    // Each problem as the scheduler serialises it, with the instant it is about when it has one.
+    let problems: Vec<Value> = preview
+        .problems
+        .iter()
+        .map(|problem| {
+            let mut out = json!(problem);
+            if let Some(at) = problem.at() {
+                out["at"] = json!(at.to_rfc3339_millis());
+            }
+            out
+        })
+        .collect();
     Ok(with_etag(
         preview.version,
         Json(json!({
@@ -269,7 +281,7 @@ async fn preview_plan(
             "planned_to": preview.planned_to.to_rfc3339_millis(),
             "items": items,
             "ads_per_hour": ads_per_hour,
-            "problems": preview.problems,
+            "problems": problems,
             "notes": preview.notes,
         })),
     ))
