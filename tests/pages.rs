@@ -51,6 +51,43 @@ fn onair_demo_prints_a_login_that_opens_the_operator_pages() {
     let copy = tempfile::tempdir().unwrap();
     support::copy_demo_database(copy.path());
     std::os::unix::fs::symlink(shared.join("demo-ads"), copy.path().join("demo-ads")).unwrap();
+    // As if the demo had been made two days ago: its repeating grid starts then.
+    let two_days = onair_domain::Ticks::from_secs(2 * 86_400);
+    block_on(async {
+        let url = format!("sqlite://{}", copy.path().join("onair.db").display());
+        let store = onair_store::Store::connect(&url).await.unwrap();
+        let slug = onair_domain::ChannelSlug::parse("demo").unwrap();
+        let channel = store.channel_by_slug(&slug).await.unwrap().unwrap();
+        let breaks = store.ad_breaks_of_channel(channel.id).await.unwrap();
+        let earlier: Vec<_> = store
+            .schedule_items(channel.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|item| {
+                let own = breaks
+                    .iter()
+                    .filter(|ad_break| ad_break.schedule_item_id == item.id)
+                    .map(|ad_break| onair_store::NewAdBreak {
+                        offset: ad_break.offset,
+                        duration: ad_break.duration,
+                    })
+                    .collect();
+                let item = onair_store::NewScheduleItem {
+                    asset_id: item.asset_id,
+                    start: onair_domain::Timestamp(item.start.0 - two_days.0),
+                    hard_start: item.hard_start,
+                    title: item.title,
+                };
+                (item, own)
+            })
+            .collect();
+        store
+            .replace_schedule_with_ad_breaks(channel.id, &earlier)
+            .await
+            .unwrap();
+        store.close().await;
+    });
     let media = shared.join("media");
     let server = Server::start_with(
         &["demo"],
@@ -93,5 +130,23 @@ fn onair_demo_prints_a_login_that_opens_the_operator_pages() {
         assert_eq!(page.status(), 200);
         let html = page.text().await.unwrap();
         assert!(html.contains("/channels/demo/master.m3u8"), "{html}");
+        // The repeating grid's first day, which the grid planner edits, is today again.
+        let today = chrono::Utc::now().date_naive();
+        let schedule: serde_json::Value = support::client()
+            .get(format!(
+                "{}/api/channels/demo/schedule?from={today}T00:00:00Z&to={}T00:00:00Z",
+                server.url,
+                today.succ_opt().unwrap()
+            ))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let items = schedule["items"].as_array().unwrap();
+        assert_eq!(items.len(), 480, "{schedule}");
+        assert_eq!(items[0]["start"], format!("{today}T00:00:00.000Z"));
+        assert_eq!(items[0]["ad_breaks"].as_array().unwrap().len(), 1);
     });
 }

@@ -113,6 +113,8 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         );
         return Ok(());
     }
+    // The grid planner edits a repeating grid's first day: keep that day today.
+    bring_demo_grid_to_today(&store).await?;
     // The operator's login: a new password each run, printed once.
     let password = startup::accounts(store.clone())
         .fresh_admin_password(DEMO_ADMIN)
@@ -490,6 +492,57 @@ fn daily_grid(programmes: &[Asset], origin: Timestamp) -> Vec<(NewScheduleItem, 
         }
     }
     grid
+}
+
+/// Moves the demo channel's repeating grid, whole days at a time, so that its first day (the
+/// one that repeats, and the one the grid planner edits) is today, keeping every edit made to
+/// it. Nothing airs differently: the grid repeats daily from UTC midnight either way.
+async fn bring_demo_grid_to_today(store: &Store) -> anyhow::Result<()> {
+    let Some(channel) = store
+        .channel_by_slug(&ChannelSlug::parse(DEMO_SLUG)?)
+        .await?
+    else {
+        return Ok(());
+    };
+    let items = store.schedule_items(channel.id).await?;
+    let Some(first) = items.iter().map(|item| item.start).min() else {
+        return Ok(());
+    };
+    let today = midnight_before(Timestamp::from_datetime(chrono::Utc::now()));
+    let days = (today.0 - midnight_before(first).0) / DAY.0;
+    if days <= 0 {
+        return Ok(());
+    }
+    let shift = Ticks(days * DAY.0);
+    let mut breaks: std::collections::HashMap<_, Vec<NewAdBreak>> =
+        std::collections::HashMap::new();
+    for ad_break in store.ad_breaks_of_channel(channel.id).await? {
+        breaks
+            .entry(ad_break.schedule_item_id)
+            .or_default()
+            .push(NewAdBreak {
+                offset: ad_break.offset,
+                duration: ad_break.duration,
+            });
+    }
+    let moved: Vec<_> = items
+        .into_iter()
+        .map(|item| {
+            let own = breaks.remove(&item.id).unwrap_or_default();
+            let item = NewScheduleItem {
+                asset_id: item.asset_id,
+                start: item.start + shift,
+                hard_start: item.hard_start,
+                title: item.title,
+            };
+            (item, own)
+        })
+        .collect();
+    store
+        .replace_schedule_with_ad_breaks(channel.id, &moved)
+        .await?;
+    tracing::info!(days, "moved the demo's repeating grid to start today");
+    Ok(())
 }
 
 fn midnight_before(at: Timestamp) -> Timestamp {
