@@ -15,6 +15,8 @@
 //! - [`live`]: live sources, the ingest's calls, and the live slots of every channel decided
 //!   the same on every replica;
 //! - [`as_run`]: the as-run export and its reconciliation with the plan;
+//! - [`status`]: what each channel airs now and next and what is wrong with it, shared by one
+//!   task for the operator pages;
 //! - [`channels`], [`assets`], [`ladders`]: channels, the asset library and ladders as a user
 //!   manages them;
 //! - [`accounts`]: users, roles per channel, passwords, logins with an optional second factor,
@@ -36,6 +38,7 @@ pub mod live;
 pub mod refusal;
 pub mod registry;
 pub mod schedule;
+pub mod status;
 pub mod transfer;
 
 pub use refusal::{Problem, Refusal};
