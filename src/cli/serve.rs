@@ -11,7 +11,6 @@ use tokio::sync::watch;
 use crate::as_run::{AsRunRecorder, wall_period};
 use onair_control::registry::{ChannelRefresher, PlanDirectory};
 
-use crate::channels::DirectoryChannelList;
 use crate::config::Config;
 use crate::startup;
 
@@ -83,10 +82,13 @@ pub async fn serve_with(
         secure_cookies: config.http.secure_cookies,
         trusted_proxies: config.http.trusted_proxies.clone(),
     };
-    let pages = onair_web_ui::router(onair_web_ui::WebState {
-        channels: Arc::new(DirectoryChannelList(directory.clone())),
-    })
-    .merge(onair_web_ui::pages::router(
+    // Every channel's status, once a second on one task, for the channels page and the desk.
+    let status_board = onair_control::status::StatusBoard::spawn(
+        startup::control(config, store.clone()),
+        plans.clone(),
+        std::time::Duration::from_secs(1),
+    );
+    let pages = onair_web_ui::router().merge(onair_web_ui::pages::router(
         onair_web_ui::pages::PagesState {
             access: access.clone(),
             store: store.clone(),
@@ -94,6 +96,8 @@ pub async fn serve_with(
             lock_margin: config.playout.lock_margin_ticks(),
             plans: plans.clone(),
             directory: directory.clone(),
+            media_root: config.storage.media_dir(),
+            status: status_board.clone(),
         },
     ));
     let settings = config.transcode.farm_settings(&config.storage);
@@ -190,6 +194,14 @@ pub async fn serve_with(
     let stopped = |mut stop: watch::Receiver<bool>| async move {
         let _ = stop.wait_for(|stop| *stop).await;
     };
+    // The status event streams end when the server stops (a graceful shutdown waits for them).
+    let status_task = tokio::spawn({
+        let stop = stop_sender.subscribe();
+        async move {
+            stopped(stop).await;
+            status_board.close();
+        }
+    });
     let refresh_task = tokio::spawn(refresher.run(config.playout.refresh_interval));
     // A process that runs a transcode worker also makes the slates channels lack.
     let slate_task = config.transcode.embedded_worker.then(|| {
@@ -275,6 +287,7 @@ pub async fn serve_with(
         let _ = as_run_task.await;
     }
     refresh_task.abort();
+    status_task.abort();
     ads_task.abort();
     sessions_task.abort();
     uploads_task.abort();

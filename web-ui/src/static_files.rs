@@ -43,6 +43,10 @@ files! {
     "sortablejs-LICENSE" => TEXT,
     "hls.min.js" => JAVASCRIPT,
     "hls.js-LICENSE" => TEXT,
+    "library.js" => JAVASCRIPT,
+    "channels.js" => JAVASCRIPT,
+    "desk.js" => JAVASCRIPT,
+    "grid.js" => JAVASCRIPT,
 }
 
 struct StaticFile {

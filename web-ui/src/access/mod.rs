@@ -384,7 +384,9 @@ mod tests {
     use onair_domain::SystemClock;
 
     async fn state(trusted: &[&str]) -> AccessState {
-        let store = onair_store::Store::connect("sqlite::memory:").await.unwrap();
+        let store = onair_store::Store::connect("sqlite::memory:")
+            .await
+            .unwrap();
         AccessState {
             accounts: Accounts::new(store, Arc::new(SystemClock)),
             bootstrap_token: None,

@@ -4,7 +4,11 @@
 
 pub mod account;
 pub mod ads;
+pub mod channels;
+pub mod desk;
+pub mod grid;
 pub mod guide;
+pub mod library;
 pub mod login;
 pub mod users;
 
@@ -17,6 +21,7 @@ use axum::response::{Html, IntoResponse, Response};
 use onair_control::Control;
 use onair_control::accounts::{Accounts, Role};
 use onair_control::registry::PlanDirectory;
+use onair_control::status::StatusBoard;
 use onair_domain::{Clock, Ticks};
 use onair_playout::origin::Directory;
 use onair_store::Store;
@@ -35,6 +40,11 @@ pub struct PagesState {
     pub lock_margin: Ticks,
     pub plans: Arc<PlanDirectory>,
     pub directory: Arc<Directory>,
+    /// Where assets' files are (`storage.media_dir`), to remove a deleted asset's.
+    pub media_root: std::path::PathBuf,
+    /// Every channel's status, computed once a second on one task (the channels page, its
+    /// event stream and the desk read it).
+    pub status: StatusBoard,
 }
 
 impl PagesState {
@@ -59,6 +69,10 @@ pub fn router(state: PagesState) -> Router {
         .merge(account::router(state.clone()))
         .merge(users::router(state.clone()))
         .merge(guide::router(state.clone()))
+        .merge(grid::router(state.clone()))
+        .merge(library::router(state.clone()))
+        .merge(channels::router(state.clone()))
+        .merge(desk::router(state.clone()))
         .merge(ads::router(state))
 }
 
