@@ -10,8 +10,8 @@ import { LoginPage, chromiumOptions, prepareDemo, screenshot, serve } from './on
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
-// Every operator page, by path; more join as they land.
-const PAGES = ['/', '/account', '/users', '/guide/demo', '/ads/demo'];
+// Every operator page, by path.
+const PAGES = ['/', '/account', '/users', '/guide/demo', '/ads/demo', '/grid/demo', '/grid/demo?view=week', '/library', '/desk/demo'];
 
 let browser;
 let server;
