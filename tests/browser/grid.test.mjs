@@ -135,6 +135,17 @@ test('a clip dropped from the library is published, and a move inside the lock h
     );
     // The plan preview lists the days' gaps around the lone clip.
     await page.getByTestId('plan-problems').locator('li[data-kind^="gap"]').first().waitFor();
+    // The guide partners fetch lists it at 10:00, once the plan is reloaded (a refresh or
+    // two). A clip this short is listed within a medley entry, named in its description.
+    const ten = `${tomorrow.replaceAll('-', '')}100000`;
+    const airsAtTen = (xml) => [...xml.matchAll(/<programme start="(\d{14}) \+0000" stop="(\d{14}) \+0000"[^>]*>([\s\S]*?)<\/programme>/g)]
+      .some(([, start, stop, inner]) => start <= ten && ten < stop && inner.includes('Kitchen Basics'));
+    let guide = '';
+    for (let tries = 0; tries < 60 && !airsAtTen(guide); tries += 1) {
+      if (tries > 0) await new Promise((done) => { setTimeout(done, 500); });
+      guide = await (await fetch(`${server.url}/channels/demo/epg.xml`)).text();
+    }
+    assert.ok(airsAtTen(guide), 'the XMLTV guide lists the clip at 10:00');
 
     // Today: the item airing now is inside the lock horizon.
     await grid.open('demo', today);
