@@ -1093,3 +1093,37 @@ fn ad_ops_edits_the_ad_settings_on_the_ads_page_with_every_problem_named_and_sta
         );
     });
 }
+
+#[test]
+fn a_cors_preflight_for_a_viewer_session_is_answered_by_the_route_not_refused() {
+    let site = Site::new();
+    block_on(async {
+        let preflight = bare_client()
+            .request(
+                reqwest::Method::OPTIONS,
+                site.url("/channels/demo/sessions"),
+            )
+            .header("origin", "https://publisher.example")
+            .header("access-control-request-method", "POST")
+            .header("access-control-request-headers", "content-type")
+            .send()
+            .await
+            .unwrap();
+        assert!(preflight.status().is_success(), "{}", preflight.status());
+        assert!(
+            preflight
+                .headers()
+                .contains_key("access-control-allow-origin"),
+            "{:?}",
+            preflight.headers()
+        );
+        // A preflight opens nothing by itself: the API still wants credentials.
+        let api = bare_client()
+            .get(site.url("/api/channels"))
+            .header("origin", "https://publisher.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    });
+}

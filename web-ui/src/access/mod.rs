@@ -108,6 +108,11 @@ pub async fn guard(State(state): State<AccessState>, request: Request, next: Nex
         }
         return (StatusCode::NOT_FOUND, "no such page").into_response();
     };
+    // A CORS preflight carries no credentials and changes nothing: the route's CORS layer
+    // answers it (players on partners' pages preflight their POST for a session).
+    if request.method() == Method::OPTIONS {
+        return next.run(request).await;
+    }
     let Some(policy) = policy(request.method().as_str(), matched.as_str()) else {
         tracing::error!(
             method = %request.method(),
