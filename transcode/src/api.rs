@@ -10,8 +10,8 @@
 //! | `POST /api/jobs/{id}/cancel` | cancels a queued or running job (and fails its asset) |
 //!
 //! Every error is `{"error": "…"}` with a 4xx or 5xx status; a 5xx says no more than that
-//! something failed on the server (the details go to the log). Who may call each route is the
-//! web UI's access guard's to say (`onair_web_ui::access`), in front of every route `serve` answers.
+//! something failed on the server (the details go to the log). Who may call each route is not
+//! this module's to say: `serve` puts one access guard in front of every route it answers.
 
 use std::sync::Arc;
 
@@ -127,7 +127,7 @@ impl From<SourceError> for ApiError {
 }
 
 /// A store error from resolving a ladder the request named: a missing one is the caller's.
-fn ladder_error(error: StoreError) -> ApiError {
+pub(crate) fn ladder_error(error: StoreError) -> ApiError {
     match error {
         StoreError::NotFound(what) => ApiError::BadRequest(format!("{what} not found")),
         other => other.into(),
@@ -252,7 +252,7 @@ async fn upload_asset(
 }
 
 #[derive(Debug, Serialize)]
-struct Created {
+pub(crate) struct Created {
     asset_id: AssetId,
     job_id: JobId,
     /// Where to follow the job and the asset.
@@ -260,7 +260,7 @@ struct Created {
     asset_url: String,
 }
 
-fn created(enqueued: Enqueued) -> (StatusCode, Json<Created>) {
+pub(crate) fn created(enqueued: Enqueued) -> (StatusCode, Json<Created>) {
     (
         StatusCode::ACCEPTED,
         Json(Created {

@@ -42,15 +42,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
-use onair_domain::{AssetId, JobId};
-use onair_store::StoreError;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::FarmSettings;
 use crate::api::{ApiError, ApiState};
-use crate::job::{Enqueued, NewTranscode, Source, enqueue, resolve_ladder};
+use crate::job::{NewTranscode, Source, enqueue, resolve_ladder};
 use crate::source::{SourceError, human_size, too_large, unique_name};
 
 /// The header that says where a chunk goes, and where an upload stands.
@@ -131,15 +129,6 @@ fn not_found(id: &UploadId) -> UploadError {
     )))
 }
 
-/// A store error from a ladder the request named: a missing ladder is the caller's mistake.
-/// (The same mapping as the one-shot upload's.)
-fn ladder_refusal(error: StoreError) -> UploadError {
-    match error {
-        StoreError::NotFound(what) => bad_request(format!("{what} not found")),
-        other => UploadError::Api(other.into()),
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // Ids and files
 
@@ -151,9 +140,8 @@ struct UploadId(String);
 impl UploadId {
     /// A new id from the operating system's random source.
     fn generate() -> io::Result<UploadId> {
-        use std::io::Read;
         let mut bytes = [0u8; 16];
-        std::fs::File::open("/dev/urandom")?.read_exact(&mut bytes)?;
+        getrandom::getrandom(&mut bytes).map_err(|error| io::Error::other(error.to_string()))?;
         Ok(UploadId(
             bytes.iter().map(|byte| format!("{byte:02x}")).collect(),
         ))
@@ -372,7 +360,7 @@ async fn create_upload(
         .unwrap_or_else(|| state.settings.default_ladder.clone());
     resolve_ladder(&state.store, &ladder)
         .await
-        .map_err(ladder_refusal)?;
+        .map_err(|error| UploadError::Api(crate::api::ladder_error(error)))?;
 
     let folder = Folder::of(&state.settings);
     tokio::fs::create_dir_all(&folder.dir)
@@ -602,15 +590,6 @@ async fn append(
 // ---------------------------------------------------------------------------------------------
 // Completing and cancelling
 
-#[derive(Debug, Serialize)]
-struct Queued {
-    asset_id: AssetId,
-    job_id: JobId,
-    /// Where to follow the job and the asset.
-    job_url: String,
-    asset_url: String,
-}
-
 /// `POST /api/uploads/{id}/complete`: every byte arrived, so the file becomes the source of a
 /// transcode job, as a one-shot upload's would. A file that is not media is refused and removed.
 async fn complete_upload(
@@ -679,7 +658,7 @@ async fn complete_upload(
             if tokio::fs::rename(&saved, &part_path).await.is_err() {
                 let _ = tokio::fs::remove_file(&saved).await;
             }
-            return Err(ladder_refusal(error));
+            return Err(UploadError::Api(crate::api::ladder_error(error)));
         }
     };
     // The record goes before the lock is let go of, so a request that was waiting for it finds
@@ -694,20 +673,7 @@ async fn complete_upload(
         job = enqueued.job_id.0,
         "upload completed"
     );
-    Ok(queued(enqueued))
-}
-
-fn queued(enqueued: Enqueued) -> Response {
-    (
-        StatusCode::ACCEPTED,
-        Json(Queued {
-            asset_id: enqueued.asset_id,
-            job_id: enqueued.job_id,
-            job_url: format!("/api/jobs/{}", enqueued.job_id.0),
-            asset_url: format!("/api/assets/{}", enqueued.asset_id.0),
-        }),
-    )
-        .into_response()
+    Ok(crate::api::created(enqueued).into_response())
 }
 
 /// The file's first bytes (at most [`HEAD_BYTES`]), after dropping whatever lies past `size`.

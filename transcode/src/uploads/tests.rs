@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::http::{Method, Request};
+use onair_domain::JobId;
 use onair_store::Store;
 use serde_json::Value;
 use tower::ServiceExt;
