@@ -62,11 +62,14 @@ export class LoginPage {
   }
 }
 
-/** Serves the demo data dir on 127.0.0.1:0; resolves to { url, stop }. */
-export function serve() {
+/**
+ * Runs `onair ARGS` (ending in `serve`) with `env` on free ports and the bootstrap token;
+ * resolves to { url, stop } once it listens. `cleanup` runs after it exits on `stop`.
+ */
+function startServer(args, env, cleanup = () => {}) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(onairBin, ['serve'], {
-      env: { ...process.env, ONAIR_DATA_DIR: demoDataDir, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn', ONAIR_API_TOKEN: TEST_TOKEN },
+    const child = spawn(onairBin, args, {
+      env: { ONAIR_LOG: 'warn', ...env, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_API_TOKEN: TEST_TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';
@@ -78,12 +81,20 @@ export function serve() {
         clearTimeout(timer);
         resolvePromise({
           url: match[1],
-          stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }),
+          stop: () => new Promise((done) => {
+            child.once('exit', () => { cleanup(); done(); });
+            child.kill('SIGTERM');
+          }),
         });
       }
     });
     child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
   });
+}
+
+/** Serves the demo data dir on 127.0.0.1:0; resolves to { url, stop }. */
+export function serve() {
+  return startServer(['serve'], { ...process.env, ONAIR_DATA_DIR: demoDataDir });
 }
 
 /**
@@ -108,26 +119,7 @@ export function copyDemo() {
  * `config` if given; resolves to { url, stop }.
  */
 export function serveData(data, { config = null } = {}) {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(onairBin, config === null ? ['serve'] : ['--config', config, 'serve'], {
-      env: { ...data.env, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_API_TOKEN: TEST_TOKEN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => reject(new Error(`onair did not start: ${stderr}`)), 30_000);
-    child.stdout.on('data', (chunk) => {
-      const match = /onair listening on (http:\/\/\S+)/.exec(String(chunk));
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise({
-          url: match[1],
-          stop: () => new Promise((done) => { child.once('exit', done); child.kill('SIGTERM'); }),
-        });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
-  });
+  return startServer(config === null ? ['serve'] : ['--config', config, 'serve'], data.env);
 }
 
 /** Saves a full-page screenshot of `page` into tests/browser/artifacts/ as NAME.png. */
@@ -140,22 +132,17 @@ export async function screenshot(page, name) {
 /**
  * A private copy of the demo's data whose channel inserts its ads as `insertion` says
  * (`interstitials` or `stitched`): a consistent snapshot of the database (`VACUUM INTO`), the
- * demo ad server's files and the media shared. Resolves to { dataDir, mediaDir, remove }.
+ * demo ad server's files and the media shared, as `copyDemo` makes it.
  */
 export function copyDemoWithInsertion(insertion) {
-  const dataDir = mkdtempSync(join(tmpdir(), 'onair-demo-copy-'));
-  const snapshot = spawnSync('sqlite3', [join(demoDataDir, 'onair.db'), `VACUUM INTO '${join(dataDir, 'onair.db')}'`], { encoding: 'utf8' });
-  if (snapshot.status !== 0) throw new Error(`sqlite3 could not copy the demo database: ${snapshot.stderr}`);
-  symlinkSync(join(demoDataDir, 'demo-ads'), join(dataDir, 'demo-ads'));
-  const mediaDir = join(demoDataDir, 'media');
-  const env = { ...process.env, ONAIR_DATA_DIR: dataDir, ONAIR_MEDIA_DIR: mediaDir, ONAIR_LOG: 'warn' };
-  const shown = spawnSync(onairBin, ['ads', 'show', 'demo'], { env, encoding: 'utf8' });
+  const data = copyDemo();
+  const shown = spawnSync(onairBin, ['ads', 'show', 'demo'], { env: data.env, encoding: 'utf8' });
   if (shown.status !== 0) throw new Error(`onair ads show demo failed: ${shown.stderr}`);
-  const settings = join(dataDir, 'ads.json');
+  const settings = join(data.dataDir, 'ads.json');
   writeFileSync(settings, JSON.stringify({ ...JSON.parse(shown.stdout).config, insertion }));
-  const set = spawnSync(onairBin, ['ads', 'set', 'demo', settings], { env, encoding: 'utf8' });
+  const set = spawnSync(onairBin, ['ads', 'set', 'demo', settings], { env: data.env, encoding: 'utf8' });
   if (set.status !== 0) throw new Error(`onair ads set demo failed: ${set.stderr}`);
-  return { dataDir, mediaDir, remove: () => rmSync(dataDir, { recursive: true, force: true }) };
+  return data;
 }
 
 /**
@@ -166,30 +153,8 @@ export function serveOnClock(start, speed, data = null) {
   const configDir = mkdtempSync(join(tmpdir(), 'onair-clock-'));
   const config = join(configDir, 'onair.toml');
   writeFileSync(config, `[playout]\nvirtual_clock = { start = "${start.toISOString()}", speed = ${speed.toFixed(3)} }\n`);
-  return new Promise((resolvePromise, reject) => {
-    const dirs = data === null ? { ONAIR_DATA_DIR: demoDataDir } : { ONAIR_DATA_DIR: data.dataDir, ONAIR_MEDIA_DIR: data.mediaDir };
-    const child = spawn(onairBin, ['--config', config, 'serve'], {
-      env: { ...process.env, ...dirs, ONAIR_HTTP_ADDR: '127.0.0.1:0', ONAIR_RTMP_ADDR: '127.0.0.1:0', ONAIR_SRT_ADDR: '127.0.0.1:0', ONAIR_LOG: 'warn', ONAIR_API_TOKEN: TEST_TOKEN },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stderr = '';
-    child.stderr.on('data', (chunk) => { stderr += chunk; });
-    const timer = setTimeout(() => reject(new Error(`onair did not start: ${stderr}`)), 30_000);
-    child.stdout.on('data', (chunk) => {
-      const match = /onair listening on (http:\/\/\S+)/.exec(String(chunk));
-      if (match) {
-        clearTimeout(timer);
-        resolvePromise({
-          url: match[1],
-          stop: () => new Promise((done) => {
-            child.once('exit', () => { rmSync(configDir, { recursive: true, force: true }); done(); });
-            child.kill('SIGTERM');
-          }),
-        });
-      }
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`onair exited with ${code}: ${stderr}`)); });
-  });
+  const env = data === null ? { ...process.env, ONAIR_DATA_DIR: demoDataDir } : data.env;
+  return startServer(['--config', config, 'serve'], env, () => rmSync(configDir, { recursive: true, force: true }));
 }
 
 /**
