@@ -134,6 +134,17 @@ fn timestamp(at: DateTime<Tz>) -> Timestamp {
     Timestamp::from_datetime(at.with_timezone(&Utc))
 }
 
+/// The instants the local day `date` starts and ends at in `zone`, by [`resolve_local`]: 23,
+/// 24 or 25 hours apart, and a day whose midnight a DST change skips starts at its first
+/// instant.
+pub fn local_day(zone: Tz, date: NaiveDate) -> (Timestamp, Timestamp) {
+    let next = date.succ_opt().unwrap_or(date);
+    (
+        resolve_local(zone, date.and_time(NaiveTime::MIN)).at,
+        resolve_local(zone, next.and_time(NaiveTime::MIN)).at,
+    )
+}
+
 /// The local wall-clock time of an instant in `zone`.
 pub fn local_time(zone: Tz, at: Timestamp) -> NaiveDateTime {
     at.to_datetime().with_timezone(&zone).naive_local()

@@ -85,7 +85,7 @@ async fn show(
                 error,
             },
         ),
-        Err(refusal) => failed(refusal),
+        Err(refusal) => super::refused(refusal),
     }
 }
 
@@ -99,19 +99,6 @@ async fn after(state: &PagesState, actor: &Actor, result: Result<String, Refusal
             show(state, actor, status, None, None, Some(refusal.to_string())).await
         }
     }
-}
-
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "an account page failed");
-        return (
-            status,
-            super::error_page(status, "the server failed; the details are in its log"),
-        )
-            .into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
 }
 
 async fn page(State(state): State<PagesState>, Extension(actor): Extension<Actor>) -> Response {

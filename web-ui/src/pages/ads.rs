@@ -234,11 +234,11 @@ async fn show(state: &PagesState, actor: &Actor, slug: &str, shown: Shown) -> Re
     let control = state.control();
     let info = match control.channel(slug).await {
         Ok(info) => info,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let current = match control.ad_config(slug).await {
         Ok(current) => current,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let versions = control.ad_config_versions(slug).await.unwrap_or_default();
     let version = current.as_ref().map_or(0, |current| current.version);
@@ -283,16 +283,6 @@ async fn show(state: &PagesState, actor: &Actor, slug: &str, shown: Shown) -> Re
             error: shown.error,
         },
     )
-}
-
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "the ad ops page failed");
-        let message = "the server failed; the details are in its log";
-        return (status, super::error_page(status, message)).into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
 }
 
 async fn page(

@@ -14,7 +14,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Extension, Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono_tz::Tz;
 use onair_control::Refusal;
@@ -123,18 +123,18 @@ async fn page(
     let control = state.control();
     let info = match control.channel(&slug).await {
         Ok(info) => info,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let zone = info.channel.time_zone;
     let snapshot = state.status.ready(std::time::Duration::from_secs(3)).await;
     let at = snapshot.at.unwrap_or_else(|| state.clock.now());
     let Some(status) = snapshot.channel(&slug) else {
         let message = format!("channel {slug:?} has no status yet: reload in a moment");
-        return failed(Refusal::NotFound(message));
+        return super::refused(Refusal::NotFound(message));
     };
     let live = match live_panel(&state, &slug, zone).await {
         Ok(live) => live,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let takeable = match control.live_sources().await {
         Ok(sources) => sources
@@ -142,7 +142,7 @@ async fn page(
             .filter(|source| source.ladder == info.ladder)
             .map(|source| source.name)
             .collect(),
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let longest_segment = state
         .plans
@@ -184,18 +184,18 @@ fn within_text(duration: Ticks) -> String {
 async fn live_fragment(State(state): State<PagesState>, Path(slug): Path<String>) -> Response {
     let zone = match state.control().channel(&slug).await {
         Ok(info) => info.channel.time_zone,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     match live_panel(&state, &slug, zone).await {
         Ok(panel) => render(StatusCode::OK, &panel),
-        Err(refusal) => failed(refusal),
+        Err(refusal) => super::refused(refusal),
     }
 }
 
 async fn as_run_fragment(State(state): State<PagesState>, Path(slug): Path<String>) -> Response {
     let zone = match state.control().channel(&slug).await {
         Ok(info) => info.channel.time_zone,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     render(StatusCode::OK, &as_run_panel(&state, &slug, zone).await)
 }
@@ -308,14 +308,4 @@ fn instant(zone: Tz, text: &str) -> String {
             )
         })
         .unwrap_or_else(|_| text.to_owned())
-}
-
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "the desk failed");
-        let message = "the server failed; the details are in its log";
-        return (status, super::error_page(status, message)).into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
 }

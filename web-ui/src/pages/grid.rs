@@ -33,9 +33,9 @@ use onair_domain::{AssetState, Ticks, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::guide::local_day;
 use super::{Nav, PagesState, encode_query, render};
 use crate::access::Actor;
+use onair_scheduler::rules::local_day;
 
 pub fn router(state: PagesState) -> Router {
     Router::new()
@@ -213,7 +213,7 @@ async fn page(
     let shown =
         match Shown::parse(&state, &slug, query.view.as_deref(), query.date.as_deref()).await {
             Ok(shown) => shown,
-            Err(refusal) => return failed(refusal),
+            Err(refusal) => return super::refused(refusal),
         };
     let form = AddForm {
         date: shown.date.to_string(),
@@ -223,7 +223,7 @@ async fn page(
     };
     match build(&state, &actor, &shown, form, Vec::new(), notice).await {
         Ok(page) => render(StatusCode::OK, &page),
-        Err(refusal) => failed(refusal),
+        Err(refusal) => super::refused(refusal),
     }
 }
 
@@ -498,7 +498,7 @@ async fn add_item(
 ) -> Response {
     let shown = match Shown::parse(&state, &slug, Some(&form.view), Some(&form.date)).await {
         Ok(shown) => shown,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let (status, errors) = match add(&state, &actor, &shown, &form).await {
         Ok(()) => {
@@ -514,7 +514,7 @@ async fn add_item(
     };
     match build(&state, &actor, &shown, form, errors, None).await {
         Ok(page) => render(status, &page),
-        Err(refusal) => failed(refusal),
+        Err(refusal) => super::refused(refusal),
     }
 }
 
@@ -598,16 +598,6 @@ fn refusal_lines(refusal: Refusal) -> (StatusCode, Vec<String>) {
         other => vec![other.to_string()],
     };
     (status, lines)
-}
-
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "the grid page failed");
-        let message = "the server failed; the details are in its log";
-        return (status, super::error_page(status, message)).into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
 }
 
 #[cfg(test)]

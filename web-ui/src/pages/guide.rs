@@ -13,15 +13,16 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
-use chrono::{Days, NaiveDate, TimeZone};
+use chrono::NaiveDate;
 use chrono_tz::Tz;
 use onair_control::Refusal;
 use onair_control::registry::PlannedChannels;
 use onair_control::transfer::Format;
 use onair_domain::{Ticks, Timestamp};
 use onair_scheduler::epg::{EpgKind, EpgOptions, programmes};
+use onair_scheduler::rules::local_day;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -87,23 +88,6 @@ struct DayQuery {
     date: Option<String>,
 }
 
-/// The instants a local day starts and ends at in `zone`: 23, 24 or 25 hours apart.
-pub fn local_day(zone: Tz, date: NaiveDate) -> (Timestamp, Timestamp) {
-    let midnight = |date: NaiveDate| {
-        // A zone may skip midnight itself (a DST change at 00:00): the day starts at the first
-        // instant that exists.
-        (0..=2)
-            .find_map(|hour| {
-                zone.from_local_datetime(&date.and_hms_opt(hour, 0, 0)?)
-                    .earliest()
-            })
-            .map(|at| Timestamp::from_datetime(at.with_timezone(&chrono::Utc)))
-            .unwrap_or_else(|| Timestamp::from_unix_secs(0))
-    };
-    let next = date.checked_add_days(Days::new(1)).unwrap_or(date);
-    (midnight(date), midnight(next))
-}
-
 fn local_time(zone: Tz, at: Timestamp) -> String {
     at.to_datetime()
         .with_timezone(&zone)
@@ -119,7 +103,7 @@ async fn page(
 ) -> Response {
     let info = match state.control().channel(&slug).await {
         Ok(info) => info,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let zone = info.channel.time_zone;
     let now = state.clock.now();
@@ -130,7 +114,7 @@ async fn page(
             Ok(date) => date,
             Err(_) => {
                 let message = format!("{text:?} is not a date: give it as YYYY-MM-DD");
-                return failed(Refusal::BadRequest(message));
+                return super::refused(Refusal::BadRequest(message));
             }
         },
     };
@@ -270,16 +254,6 @@ fn unplanned_rows(zone: Tz, json: &Value) -> Vec<Unplanned> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "the guide page failed");
-        let message = "the server failed; the details are in its log";
-        return (status, super::error_page(status, message)).into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
 }
 
 #[cfg(test)]

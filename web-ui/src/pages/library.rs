@@ -232,16 +232,6 @@ fn can_delete(actor: &Actor) -> bool {
     actor.principal.has(None, Role::Scheduler)
 }
 
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "the library page failed");
-        let message = "the server failed; the details are in its log";
-        return (status, super::error_page(status, message)).into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
-}
-
 // ---------------------------------------------------------------------------------------------
 // The list
 
@@ -364,7 +354,7 @@ async fn list(
 ) -> Response {
     let results = match results(&state, &query).await {
         Ok(results) => results,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     if wants_fragment(&headers) {
         return render(StatusCode::OK, &ResultsFragment { results });
@@ -376,7 +366,7 @@ async fn list(
                 .into_iter()
                 .map(|ladder| LadderOption { name: ladder.name })
                 .collect(),
-            Err(refusal) => return failed(refusal),
+            Err(refusal) => return super::refused(refusal),
         }
     } else {
         Vec::new()
@@ -469,11 +459,11 @@ async fn show(
     let control = state.control();
     let detail = match control.asset(id).await {
         Ok(detail) => detail,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let grids = match control.asset_in_grids(id).await {
         Ok(grids) => grids,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let notes = control
         .store
@@ -486,7 +476,7 @@ async fn show(
             .into_iter()
             .map(|ladder| (ladder.id.0, ladder.name))
             .collect(),
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let AssetDetail {
         asset,
@@ -546,7 +536,7 @@ fn asset_id(id: &str) -> Option<i64> {
 }
 
 fn no_such_asset(id: &str) -> Response {
-    failed(Refusal::NotFound(format!("asset {id:?} not found")))
+    super::refused(Refusal::NotFound(format!("asset {id:?} not found")))
 }
 
 async fn detail(
@@ -600,7 +590,7 @@ async fn rename(
             };
             show(&state, &actor, id, StatusCode::UNPROCESSABLE_ENTITY, shown).await
         }
-        Err(refusal) => failed(refusal),
+        Err(refusal) => super::refused(refusal),
     }
 }
 
@@ -656,7 +646,7 @@ async fn delete(
             };
             show(&state, &actor, id, status, shown).await
         }
-        Err(refusal) => failed(refusal),
+        Err(refusal) => super::refused(refusal),
     }
 }
 

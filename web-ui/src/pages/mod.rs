@@ -114,6 +114,18 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
     )
 }
 
+/// A control-plane refusal as a page: its status and message; a server failure logged in full
+/// and told only as a failure.
+pub fn refused(refusal: onair_control::Refusal) -> Response {
+    let status = crate::api::error::status_of(&refusal);
+    if status.is_server_error() {
+        tracing::error!(%refusal, "a page failed");
+        let message = "the server failed; the details are in its log";
+        return (status, error_page(status, message)).into_response();
+    }
+    (status, error_page(status, &refusal.to_string())).into_response()
+}
+
 /// What every page answers with: never cached (it shows a user's data and CSRF token), never
 /// framed by another site (clickjacking), no sniffing, no referrer beyond this server.
 pub const PAGE_HEADERS: [(header::HeaderName, &str); 4] = [

@@ -67,13 +67,13 @@ async fn show(
     let accounts = state.accounts();
     let users = match accounts.users().await {
         Ok(users) => users,
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     let mut rows = Vec::with_capacity(users.len());
     for user in users {
         let tokens = match accounts.api_tokens(&user.username).await {
             Ok(tokens) => tokens,
-            Err(refusal) => return failed(refusal),
+            Err(refusal) => return super::refused(refusal),
         };
         rows.push(Row { user, tokens });
     }
@@ -83,7 +83,7 @@ async fn show(
             .filter(|info| !info.channel.retired)
             .map(|info| info.channel.slug.to_string())
             .collect(),
-        Err(refusal) => return failed(refusal),
+        Err(refusal) => return super::refused(refusal),
     };
     render(
         status,
@@ -100,19 +100,6 @@ async fn show(
             },
         },
     )
-}
-
-fn failed(refusal: Refusal) -> Response {
-    let status = crate::api::error::status_of(&refusal);
-    if status.is_server_error() {
-        tracing::error!(%refusal, "the users page failed");
-        return (
-            status,
-            super::error_page(status, "the server failed; the details are in its log"),
-        )
-            .into_response();
-    }
-    (status, super::error_page(status, &refusal.to_string())).into_response()
 }
 
 /// After a change: back to the page with `notice`, or the page with the refusal.
