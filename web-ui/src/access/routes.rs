@@ -2,6 +2,9 @@
 //! each request's route up here and refuses a route that is not listed: a new route is
 //! unreachable until it is given a policy, and `tests/access.rs` fails until it is.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 use onair_control::accounts::Role;
 use serde::Serialize;
 
@@ -399,17 +402,21 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("*", "/api/{*rest}", Public),
 ];
 
-/// The policy of `method` (HEAD counts as GET) on the route `path`, if one is declared.
+/// The policy of `method` (HEAD counts as GET) on the route `path`, if one is declared. Every
+/// request asks, players' included: a map built once, not a walk through the table.
 pub fn policy(method: &str, path: &str) -> Option<&'static RoutePolicy> {
-    let method = if method == "HEAD" { "GET" } else { method };
-    ROUTES
-        .iter()
-        .find(|route| route.path == path && route.method == method)
-        .or_else(|| {
+    static INDEX: LazyLock<HashMap<(&'static str, &'static str), &'static RoutePolicy>> =
+        LazyLock::new(|| {
             ROUTES
                 .iter()
-                .find(|route| route.path == path && route.method == "*")
-        })
+                .map(|route| ((route.method, route.path), route))
+                .collect()
+        });
+    let method = if method == "HEAD" { "GET" } else { method };
+    INDEX
+        .get(&(method, path))
+        .or_else(|| INDEX.get(&("*", path)))
+        .copied()
 }
 
 #[cfg(test)]
