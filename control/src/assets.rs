@@ -299,8 +299,8 @@ impl Control {
                 Err(error) => files_left.push(format!("{}: {error}", path.display())),
             }
         }
-        // The asset's folder, once empty.
-        let _ = std::fs::remove_dir_all(media_root.join("assets").join(id.0.to_string()));
+        // The asset's folders, those left empty: files another asset names stay.
+        remove_empty_folders(&media_root.join("assets").join(id.0.to_string()));
         if !files_left.is_empty() {
             tracing::warn!(asset = %id, left = files_left.len(), "files of a deleted asset could not be removed");
         }
@@ -402,3 +402,15 @@ fn shortened(list: &[String]) -> String {
 
 #[cfg(test)]
 mod tests;
+
+/// Removes `dir` and the folders under it that are (or become) empty; leaves any with a file.
+fn remove_empty_folders(dir: &Path) {
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|kind| kind.is_dir()) {
+                remove_empty_folders(&entry.path());
+            }
+        }
+    }
+    let _ = std::fs::remove_dir(dir);
+}

@@ -64,8 +64,9 @@ pub enum AssetUse {
 pub struct DeletedAsset {
     pub id: AssetId,
     pub title: String,
-    /// Its files, relative to the media root: every segment, every init segment and the poster.
-    /// The store never touches files: removing them is the caller's.
+    /// Its files, relative to the media root: every segment, every init segment and the poster,
+    /// less those another asset still names (a second channel's slate published on the same
+    /// files). The store never touches files: removing them is the caller's.
     pub files: Vec<String>,
 }
 
@@ -313,6 +314,8 @@ impl Store {
         .await?;
         files.extend(init_paths);
         files.extend(poster);
+        let shared = named_by_other_assets(&mut transaction, id, &files).await?;
+        files.retain(|file| !shared.contains(file));
 
         sqlx::query(
             "DELETE FROM segments WHERE rendition_id IN (SELECT id FROM renditions WHERE asset_id = $1)",
@@ -337,6 +340,45 @@ impl Store {
         transaction.commit().await?;
         Ok(DeletedAsset { id, title, files })
     }
+}
+
+/// Which of `files` (an asset's) other assets than `asset` name too, as their segments, init
+/// segments or posters: a second channel's slate is published on the first one's files. Looked
+/// up by each file's folder of two levels (`assets/7/`), so the scan returns only near names.
+async fn named_by_other_assets(
+    connection: &mut sqlx::AnyConnection,
+    asset: AssetId,
+    files: &[String],
+) -> Result<std::collections::HashSet<String>, StoreError> {
+    let folders: std::collections::BTreeSet<String> = files
+        .iter()
+        .map(|file| {
+            let mut parts = file.splitn(3, '/');
+            match (parts.next(), parts.next(), parts.next()) {
+                (Some(top), Some(sub), Some(_)) => format!("{top}/{sub}/"),
+                _ => String::new(),
+            }
+        })
+        .collect();
+    let mut named = std::collections::HashSet::new();
+    for folder in folders {
+        let pattern = format!("{}%", folder.replace('%', "\\%").replace('_', "\\_"));
+        for sql in [
+            "SELECT s.path FROM segments s JOIN renditions r ON r.id = s.rendition_id \
+             WHERE r.asset_id <> $1 AND s.path LIKE $2 ESCAPE '\\'",
+            "SELECT init_path FROM renditions \
+             WHERE asset_id <> $1 AND init_path LIKE $2 ESCAPE '\\'",
+            "SELECT poster_path FROM assets WHERE id <> $1 AND poster_path LIKE $2 ESCAPE '\\'",
+        ] {
+            let paths: Vec<String> = sqlx::query_scalar(sql)
+                .bind(asset.0)
+                .bind(&pattern)
+                .fetch_all(&mut *connection)
+                .await?;
+            named.extend(paths);
+        }
+    }
+    Ok(named)
 }
 
 /// The queued and running jobs whose payload names `asset` (a transcode job's `asset_id`), as

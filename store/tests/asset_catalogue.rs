@@ -18,6 +18,7 @@ on_both_backends! {
     asset_uses_names_the_items_airing_from_an_instant_and_the_channels_airing_it_between_programmes,
     deleting_an_asset_in_use_is_refused_naming_every_use,
     a_free_asset_is_deleted_with_its_renditions_and_segments_and_its_files_are_returned,
+    deleting_an_asset_published_on_anothers_files_returns_none_of_them,
     an_asset_a_transcode_job_works_on_cannot_be_deleted,
     deleting_an_asset_keeps_the_as_run_entries_that_name_it,
     asset_notes_give_each_asset_its_creation_poster_and_failure_in_one_read,
@@ -341,6 +342,36 @@ async fn a_free_asset_is_deleted_with_its_renditions_and_segments_and_its_files_
         store.delete_asset(failed).await.unwrap().files,
         Vec::<String>::new()
     );
+}
+
+async fn deleting_an_asset_published_on_anothers_files_returns_none_of_them(store: Store) {
+    // As the demo's studio channel shares the demo channel's slate: a second asset record
+    // published on the first one's renditions.
+    let ladder = demo_ladder(&store).await;
+    let first = processing_asset(&store, ladder, "slate").await;
+    let published = renditions(first, &[2, 2]);
+    store
+        .publish_asset_with_poster(first, secs(4), &published, Some("assets/slate/poster.jpg"))
+        .await
+        .unwrap();
+    let second = processing_asset(&store, ladder, "studio slate").await;
+    store
+        .publish_asset(second, secs(4), &published)
+        .await
+        .unwrap();
+
+    let deleted = store.delete_asset(second).await.unwrap();
+    assert_eq!(deleted.files, Vec::<String>::new());
+    let first_asset = store.asset(first).await.unwrap().unwrap();
+    assert_eq!(first_asset.renditions.len(), published.len());
+
+    let deleted = store.delete_asset(first).await.unwrap();
+    assert!(
+        deleted
+            .files
+            .contains(&"assets/slate/poster.jpg".to_owned())
+    );
+    assert!(deleted.files.len() > published.len(), "{:?}", deleted.files);
 }
 
 async fn an_asset_a_transcode_job_works_on_cannot_be_deleted(store: Store) {

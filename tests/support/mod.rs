@@ -197,6 +197,28 @@ pub fn copy_demo_database(dir: &Path) {
     });
 }
 
+/// A media folder of `into`'s own with the shared demo media in it, for a test whose server may
+/// delete or replace assets: the folders are new and every file is a hard link (a copy where the
+/// file system refuses one), so removing a file here leaves the shared one in place. Symlinked
+/// folders would not do: the server deletes an asset file by file, through the link.
+pub fn media_of_its_own(into: &Path) -> PathBuf {
+    fn mirror(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                mirror(&entry.path(), &target);
+            } else if std::fs::hard_link(entry.path(), &target).is_err() {
+                std::fs::copy(entry.path(), &target).unwrap();
+            }
+        }
+    }
+    let media = into.join("media");
+    mirror(&demo_data_dir().join("media"), &media);
+    media
+}
+
 /// A server on the shared demo data whose virtual clock starts at `start` and runs at `speed`
 /// (1.0: real time), with the folder that holds its configuration.
 pub fn demo_server_on_clock(
