@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use support::{Server, block_on, copy_demo_database, demo_data_dir, onair, onair_with_stdin};
+use support::{
+    Server, block_on, copy_demo_database, demo_data_dir, media_of_its_own, onair, onair_with_stdin,
+};
 
 const PASSWORD: &str = "correct horse battery";
 
@@ -35,10 +37,11 @@ const USERS: &[(&str, Option<&str>, Option<&str>)] = &[
 
 impl Site {
     fn new() -> Site {
-        let shared = demo_data_dir();
-        let copy = tempfile::tempdir().unwrap();
+        // In the target folder beside the shared demo, so that the media can be hard links: the
+        // route table deletes the demo channel and then its slate, which others still air.
+        let copy = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
         copy_demo_database(copy.path());
-        let media = shared.join("media");
+        let media = media_of_its_own(copy.path());
         let env = env(copy.path(), &media);
         let mut tokens = HashMap::new();
         for (name, role, channel) in USERS {
@@ -247,6 +250,8 @@ async fn call(
 
 #[test]
 fn every_route_refuses_strangers_and_too_small_roles_and_lets_the_right_role_in() {
+    let shared_media = demo_data_dir().join("media");
+    let shared_files = files_under(&shared_media);
     let site = Site::new();
     let client = bare_client();
     let mut routes = declared_routes();
@@ -308,6 +313,26 @@ fn every_route_refuses_strangers_and_too_small_roles_and_lets_the_right_role_in(
         }
     });
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+    assert_eq!(
+        files_under(&shared_media),
+        shared_files,
+        "the routes that delete took nothing from the demo media the other tests share"
+    );
+}
+
+/// How many files are under `dir`, at any depth.
+fn files_under(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|entry| {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_dir() {
+                files_under(&entry.path())
+            } else {
+                1
+            }
+        })
+        .sum()
 }
 
 #[test]
