@@ -300,7 +300,10 @@ fn no_version(channel: &Channel, number: i64) -> Refusal {
 }
 
 /// The schedule version and the grid documents, read so that they agree.
-async fn read_grid(store: &Store, channel: &Channel) -> Result<(i64, Vec<GridDocument>), Refusal> {
+pub(crate) async fn read_grid(
+    store: &Store,
+    channel: &Channel,
+) -> Result<(i64, Vec<GridDocument>), Refusal> {
     for _ in 0..10 {
         let version = store.schedule_version(channel.id).await?;
         let documents = store.grid_documents(channel.id).await?;

@@ -70,6 +70,7 @@
 //! channel's local day 14 days ahead (the EPG's reach), in stages, one per grid version
 //! (`build_plan_in_stages`), and is made again each local day ([`ChannelPlan::replan_at`]). A
 
+mod apply;
 pub(crate) mod compile;
 pub mod document;
 mod edit;
@@ -78,6 +79,7 @@ mod plan;
 use onair_domain::Ticks;
 use onair_store::grid::GridKind;
 
+pub use apply::TemplateApplied;
 pub use compile::GridSources;
 pub use document::*;
 pub use edit::{
