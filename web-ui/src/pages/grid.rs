@@ -37,11 +37,14 @@ use super::{Nav, PagesState, encode_query, render};
 use crate::access::Actor;
 use onair_scheduler::rules::local_day;
 
+mod templates;
+
 pub fn router(state: PagesState) -> Router {
     Router::new()
         .route("/grid/{slug}", get(page))
         .route("/grid/{slug}/items", post(add_item))
-        .with_state(state)
+        .with_state(state.clone())
+        .merge(templates::router(state))
 }
 
 /// One local day: when it starts and how long it lasts.
@@ -127,6 +130,8 @@ struct GridQuery {
     date: Option<String>,
     /// Set after a form's item was added.
     added: Option<String>,
+    /// Set after a template was applied to the week: how many items it added.
+    applied: Option<String>,
 }
 
 /// A day as the table and the script see it.
@@ -206,10 +211,14 @@ async fn page(
     Path(slug): Path<String>,
     Query(query): Query<GridQuery>,
 ) -> Response {
-    let notice = query
-        .added
-        .as_ref()
-        .map(|_| "The item was added and published.".to_owned());
+    let notice = match (&query.added, &query.applied) {
+        (_, Some(added)) => Some(format!(
+            "The template was applied: {} items were added and published as one version.",
+            added.parse::<u32>().unwrap_or_default()
+        )),
+        (Some(_), None) => Some("The item was added and published.".to_owned()),
+        (None, None) => None,
+    };
     let shown =
         match Shown::parse(&state, &slug, query.view.as_deref(), query.date.as_deref()).await {
             Ok(shown) => shown,
@@ -581,7 +590,7 @@ async fn add(
 }
 
 /// A refusal as the status the page answers with and its lines.
-fn refusal_lines(refusal: Refusal) -> (StatusCode, Vec<String>) {
+pub(super) fn refusal_lines(refusal: Refusal) -> (StatusCode, Vec<String>) {
     let status = crate::api::error::status_of(&refusal);
     let lines = match refusal {
         Refusal::Invalid(problems) => problems
