@@ -161,6 +161,7 @@ async fn a_session_is_found_until_its_absolute_expiry_and_expired_ones_are_purge
 
     let found = store.session(&a, at(99)).await.unwrap().unwrap();
     assert_eq!(found.user_id, ann);
+    assert_eq!(found.roles, []);
     assert_eq!(found.username, "ann");
     assert_eq!(found.last_seen_at, at(0));
     assert_eq!(found.expires_at, at(100));
@@ -330,6 +331,14 @@ async fn token_hashes_are_unique_and_a_name_is_free_again_once_revoked(store: St
     assert_eq!(found.token.id, ci.id);
     assert_eq!(found.username, "ann");
     assert!(!found.user_disabled);
+    assert_eq!(found.roles, []);
+    // The user's roles come with the token, in one read, as `user_roles` lists them.
+    assert!(store.grant_role(ann, None, "viewer").await.unwrap());
+    assert!(store.grant_role(ann, None, "ad_ops").await.unwrap());
+    let found = store.api_token_by_hash(&one).await.unwrap().unwrap();
+    assert_eq!(found.token.id, ci.id);
+    assert_eq!(found.roles, store.user_roles(ann).await.unwrap());
+    assert_eq!(found.roles.len(), 2);
     store.touch_api_token(ci.id, at(20)).await.unwrap();
 
     let revoked = store

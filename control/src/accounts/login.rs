@@ -272,7 +272,7 @@ impl Accounts {
         } else {
             row.last_seen_at
         };
-        let principal = self.principal(row.user_id, &row.username).await?;
+        let principal = super::users::principal_of(row.user_id, &row.username, &row.roles);
         Ok(Some(session_view(row, principal, last_seen_at)))
     }
 

@@ -88,6 +88,7 @@ impl Accounts {
     ) -> Result<(), Refusal> {
         match slug {
             None => principal.require(None, role),
+            Some(slug) if principal.has_on_slug(slug, role) => Ok(()),
             Some(slug) => {
                 let channel = crate::schedule::channel(&self.store, slug).await?;
                 principal.require(Some(&channel), role)
@@ -163,6 +164,9 @@ pub struct Principal {
     pub username: String,
     /// Each role granted, on one channel or (`None`) on every channel.
     pub grants: Vec<(Option<ChannelId>, Role)>,
+    /// The slug of each channel a grant names, as it was when looked up: a request on a
+    /// channel the principal has a grant on needs no lookup of the channel.
+    pub channel_slugs: Vec<(ChannelId, String)>,
 }
 
 impl Principal {
@@ -172,6 +176,15 @@ impl Principal {
         self.grants.iter().any(|(on, granted)| {
             granted.implies(role) && (on.is_none() || (channel.is_some() && *on == channel))
         })
+    }
+
+    /// Whether the principal has `role` on a channel one of its grants names by `slug`: known
+    /// to exist then, without a lookup. False for a channel no grant names (even with `role`
+    /// on every channel: whether it exists is the store's to say).
+    pub fn has_on_slug(&self, slug: &str, role: Role) -> bool {
+        self.channel_slugs
+            .iter()
+            .any(|(channel, known)| known == slug && self.has(Some(*channel), role))
     }
 
     /// [`Principal::has`], or a [`Refusal::Forbidden`] naming the role needed: "this needs the

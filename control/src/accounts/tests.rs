@@ -606,6 +606,25 @@ async fn an_api_token_stands_for_its_user_with_the_users_roles_until_revoked() {
     assert_eq!(ann.username, "ann");
     assert_eq!(ann.grants, [(Some(news.id), Role::AdOps)]);
     ann.require(Some(&news), Role::Viewer).unwrap();
+    // By slug, as a request names its channel: the grant's own channel, another, none such.
+    assert_eq!(ann.channel_slugs, [(news.id, "news".to_owned())]);
+    assert!(ann.has_on_slug("news", Role::AdOps) && !ann.has_on_slug("news", Role::Scheduler));
+    setup
+        .at(1)
+        .require(&ann, Some("news"), Role::Viewer)
+        .await
+        .unwrap();
+    assert!(matches!(
+        setup.at(1).require(&ann, Some("news"), Role::Admin).await,
+        Err(Refusal::Forbidden(message)) if message == "this needs the admin role on channel news"
+    ));
+    assert!(matches!(
+        setup
+            .at(1)
+            .require(&ann, Some("nowhere"), Role::Viewer)
+            .await,
+        Err(Refusal::NotFound(_))
+    ));
     // The user's roles as they are now.
     setup
         .at(2)

@@ -137,9 +137,11 @@ impl Accounts {
         {
             self.store.touch_api_token(found.token.id, now).await?;
         }
-        Ok(Some(
-            self.principal(found.token.user_id, &found.username).await?,
-        ))
+        Ok(Some(super::users::principal_of(
+            found.token.user_id,
+            &found.username,
+            &found.roles,
+        )))
     }
 }
 

@@ -340,26 +340,6 @@ impl Accounts {
             .ok_or_else(|| Refusal::NotFound(format!("there is no user {:?}", username.trim())))
     }
 
-    /// The principal a user is now: its grants as stored.
-    pub(super) async fn principal(
-        &self,
-        user: UserId,
-        username: &str,
-    ) -> Result<Principal, Refusal> {
-        let grants = self
-            .store
-            .user_roles(user)
-            .await?
-            .iter()
-            .filter_map(|grant| Some((grant.channel_id, grant.role.parse::<Role>().ok()?)))
-            .collect();
-        Ok(Principal {
-            user_id: user,
-            username: username.to_owned(),
-            grants,
-        })
-    }
-
     async fn view(&self, user: UserRow) -> Result<UserView, Refusal> {
         let roles = self
             .store
@@ -508,6 +488,26 @@ fn user_view(user: UserRow, roles: Vec<RoleView>) -> UserView {
         two_factor,
         disabled: user.disabled,
         created_at: user.created_at.to_rfc3339_millis(),
+    }
+}
+
+/// The principal of a user with these grants (stored roles that do not parse are left out).
+pub(super) fn principal_of(
+    user: UserId,
+    username: &str,
+    roles: &[onair_store::RoleGrantRow],
+) -> Principal {
+    Principal {
+        user_id: user,
+        username: username.to_owned(),
+        grants: roles
+            .iter()
+            .filter_map(|grant| Some((grant.channel_id, grant.role.parse::<Role>().ok()?)))
+            .collect(),
+        channel_slugs: roles
+            .iter()
+            .filter_map(|grant| Some((grant.channel_id?, grant.channel_slug.clone()?)))
+            .collect(),
     }
 }
 

@@ -34,6 +34,8 @@ pub struct SessionRow {
     pub expires_at: Timestamp,
     pub second_factor_pending: bool,
     pub csrf_token: String,
+    /// The user's roles, as [`Store::user_roles`] gives them, read in the same query.
+    pub roles: Vec<super::RoleGrantRow>,
 }
 
 impl Store {
@@ -61,17 +63,25 @@ impl Store {
         id: &TokenHash,
         now: Timestamp,
     ) -> Result<Option<SessionRow>, StoreError> {
-        let row = sqlx::query(
+        let rows = sqlx::query(
             "SELECT s.id, s.user_id, u.username, u.disabled, s.created_at, s.last_seen_at, \
-             s.expires_at, s.second_factor_pending, s.csrf_token \
+             s.expires_at, s.second_factor_pending, s.csrf_token, r.role, r.channel_id, c.slug \
              FROM sessions s JOIN users u ON u.id = s.user_id \
-             WHERE s.id = $1 AND s.expires_at > $2",
+             LEFT JOIN user_roles r ON r.user_id = u.id \
+             LEFT JOIN channels c ON c.id = r.channel_id \
+             WHERE s.id = $1 AND s.expires_at > $2 \
+             ORDER BY r.channel_id IS NOT NULL, c.slug, r.role",
         )
         .bind(id.as_str())
         .bind(now.0)
-        .fetch_optional(&self.pool)
+        .fetch_all(&self.pool)
         .await?;
-        row.as_ref().map(session_from_row).transpose()
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let mut session = session_from_row(first)?;
+        session.roles = super::users::joined_grants(&rows)?;
+        Ok(Some(session))
     }
 
     /// Records that the session was used at `now`.
@@ -215,5 +225,6 @@ fn session_from_row(row: &AnyRow) -> Result<SessionRow, StoreError> {
         expires_at: Timestamp(int(row, "expires_at")?),
         second_factor_pending: flag(row, "second_factor_pending")?,
         csrf_token: text(row, "csrf_token")?,
+        roles: Vec::new(),
     })
 }

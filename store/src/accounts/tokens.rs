@@ -36,6 +36,8 @@ pub struct ResolvedApiToken {
     pub token: ApiTokenRow,
     pub username: String,
     pub user_disabled: bool,
+    /// The user's roles, as [`Store::user_roles`] gives them, read in the same query.
+    pub roles: Vec<super::RoleGrantRow>,
 }
 
 /// The columns [`token_from_row`] reads, as a literal for `concat!`.
@@ -106,7 +108,8 @@ impl Store {
         row.as_ref().map(token_from_row).transpose()
     }
 
-    /// The token with this hash, revoked or not, with its user.
+    /// The token with this hash, revoked or not, with its user and the user's roles: one
+    /// query, since every request on an API token asks it.
     pub async fn api_token_by_hash(
         &self,
         hash: &TokenHash,
@@ -114,22 +117,26 @@ impl Store {
         let sql = concat!(
             "SELECT ",
             columns!(),
-            ", u.username, u.disabled FROM api_tokens t JOIN users u ON u.id = t.user_id \
-             WHERE t.token_hash = $1"
+            ", u.username, u.disabled, r.role, r.channel_id, c.slug \
+             FROM api_tokens t JOIN users u ON u.id = t.user_id \
+             LEFT JOIN user_roles r ON r.user_id = u.id \
+             LEFT JOIN channels c ON c.id = r.channel_id \
+             WHERE t.token_hash = $1 \
+             ORDER BY r.channel_id IS NOT NULL, c.slug, r.role"
         );
-        let row = sqlx::query(sql)
+        let rows = sqlx::query(sql)
             .bind(hash.as_str())
-            .fetch_optional(&self.pool)
+            .fetch_all(&self.pool)
             .await?;
-        row.as_ref()
-            .map(|row| {
-                Ok(ResolvedApiToken {
-                    token: token_from_row(row)?,
-                    username: text(row, "username")?,
-                    user_disabled: flag(row, "disabled")?,
-                })
-            })
-            .transpose()
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        Ok(Some(ResolvedApiToken {
+            token: token_from_row(first)?,
+            username: text(first, "username")?,
+            user_disabled: flag(first, "disabled")?,
+            roles: super::users::joined_grants(&rows)?,
+        }))
     }
 
     /// Records that the token was used at `now`.

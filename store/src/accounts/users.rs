@@ -363,6 +363,18 @@ pub(super) fn user_from_row(row: &AnyRow) -> Result<UserRow, StoreError> {
     })
 }
 
+/// The grants of rows that joined `user_roles` (as `r`) and `channels` (as `c`) with a LEFT JOIN
+/// onto one user's row: a row whose `role` is NULL is the user without roles.
+pub(super) fn joined_grants(rows: &[AnyRow]) -> Result<Vec<RoleGrantRow>, StoreError> {
+    let mut grants = Vec::new();
+    for row in rows {
+        if optional_text(row, "role")?.is_some() {
+            grants.push(grant_from_row(row)?);
+        }
+    }
+    Ok(grants)
+}
+
 fn grant_from_row(row: &AnyRow) -> Result<RoleGrantRow, StoreError> {
     Ok(RoleGrantRow {
         user_id: UserId(int(row, "user_id")?),

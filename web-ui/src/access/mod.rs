@@ -95,6 +95,7 @@ fn bootstrap_principal() -> Principal {
         user_id: UserId(0),
         username: "api_token".to_owned(),
         grants: vec![(None, Role::Admin)],
+        channel_slugs: Vec::new(),
     }
 }
 

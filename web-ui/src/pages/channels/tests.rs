@@ -14,6 +14,7 @@ fn actor(grants: Vec<(Option<ChannelId>, Role)>) -> Actor {
             user_id: onair_store::UserId(1),
             username: "vera".to_owned(),
             grants,
+            channel_slugs: Vec::new(),
         },
         credential: Credential::Session,
         csrf: Some("token".to_owned()),
