@@ -102,5 +102,6 @@ pub fn control(config: &Config, store: onair_store::Store) -> onair_control::Con
         store,
         clock: clock(config),
         lock_margin: config.playout.lock_margin_ticks(),
+        plan_cache: onair_control::PlanCache::default(),
     }
 }

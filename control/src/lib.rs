@@ -35,12 +35,14 @@ pub mod channels;
 pub mod grid;
 pub mod ladders;
 pub mod live;
+mod plan_cache;
 pub mod refusal;
 pub mod registry;
 pub mod schedule;
 pub mod status;
 pub mod transfer;
 
+pub use plan_cache::PlanCache;
 pub use refusal::{Problem, Refusal};
 pub use schedule::DEFAULT_LOCK_MARGIN;
 
@@ -52,6 +54,8 @@ pub struct Control {
     pub clock: Arc<dyn Clock>,
     /// Added to now + the playout window to give the lock horizon.
     pub lock_margin: Ticks,
+    /// Plans made for the preview, shared by the clones of one server's control plane.
+    pub plan_cache: PlanCache,
 }
 
 impl Control {
@@ -60,6 +64,7 @@ impl Control {
             store,
             clock,
             lock_margin: DEFAULT_LOCK_MARGIN,
+            plan_cache: PlanCache::default(),
         }
     }
 }

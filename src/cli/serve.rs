@@ -88,6 +88,8 @@ pub async fn serve_with(
         plans.clone(),
         std::time::Duration::from_secs(1),
     );
+    // The plans the preview keeps: one cache for the pages and the API.
+    let plan_cache = onair_control::PlanCache::default();
     let pages = onair_web_ui::router().merge(onair_web_ui::pages::router(
         onair_web_ui::pages::PagesState {
             access: access.clone(),
@@ -98,6 +100,7 @@ pub async fn serve_with(
             directory: directory.clone(),
             media_root: config.storage.media_dir(),
             status: status_board.clone(),
+            plan_cache: plan_cache.clone(),
         },
     ));
     let settings = config.transcode.farm_settings(&config.storage);
@@ -112,6 +115,7 @@ pub async fn serve_with(
         store: store.clone(),
         clock: clock.clone(),
         lock_margin: config.playout.lock_margin_ticks(),
+        plan_cache,
     };
     let schedule_api = onair_web_ui::api::router(schedule_state.clone());
     let grid_api = onair_web_ui::api::grid::router(schedule_state);

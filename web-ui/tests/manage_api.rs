@@ -51,6 +51,7 @@ impl Fixture {
             store: self.store.clone(),
             clock: clock.clone(),
             lock_margin: DEFAULT_LOCK_MARGIN,
+            plan_cache: Default::default(),
         };
         manage::router(ManageApiState {
             store: self.store.clone(),

@@ -84,6 +84,7 @@ impl Fixture {
             store: self.store.clone(),
             clock: Arc::new(FixedClock(at(offset_secs))),
             lock_margin: DEFAULT_LOCK_MARGIN,
+            plan_cache: Default::default(),
         })
     }
 

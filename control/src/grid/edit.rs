@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::compile::{asset_references, validate};
 use super::document::{GridChange, GridDoc};
-use super::plan::{Stored, earliest_difference, plan_channel, plan_stored_grid};
+use super::plan::{Stored, earliest_difference, plan_stored_grid};
 use super::{EFFECTIVE_CANDIDATES, MAX_PREVIEW};
 use crate::schedule::{channel, check_lock, lock_horizon, parse_instant};
 use crate::{Control, Problem, Refusal};
@@ -249,7 +249,10 @@ impl Control {
         }
         let now = self.clock.now();
         let version = self.store.schedule_version(channel.id).await?;
-        let planned = plan_channel(&self.store, &channel, now).await?;
+        let planned = self
+            .plan_cache
+            .plan(&self.store, &channel, version, now)
+            .await?;
         let items = match planned.plan.timeline.as_deref() {
             Some(timeline) => planned_items(&planned.plan, timeline, from, to),
             None => Vec::new(),
@@ -272,8 +275,8 @@ impl Control {
             planned_to: planned.window.1,
             items,
             ads_per_hour,
-            problems: planned.problems,
-            notes: planned.notes,
+            problems: planned.problems.clone(),
+            notes: planned.notes.clone(),
         })
     }
 }

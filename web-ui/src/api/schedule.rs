@@ -70,6 +70,8 @@ pub struct ScheduleApiState {
     pub clock: Arc<dyn Clock>,
     /// Added to now + the playout window to give the lock horizon.
     pub lock_margin: Ticks,
+    /// The plans the preview keeps (see [`onair_control::PlanCache`]).
+    pub plan_cache: onair_control::PlanCache,
 }
 
 impl ScheduleApiState {
@@ -79,6 +81,7 @@ impl ScheduleApiState {
             store: self.store.clone(),
             clock: Arc::clone(&self.clock),
             lock_margin: self.lock_margin,
+            plan_cache: self.plan_cache.clone(),
         }
     }
 }

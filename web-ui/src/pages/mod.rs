@@ -45,6 +45,8 @@ pub struct PagesState {
     /// Every channel's status, computed once a second on one task (the channels page, its
     /// event stream and the desk read it).
     pub status: StatusBoard,
+    /// The plans the preview keeps, shared with the API's (see [`onair_control::PlanCache`]).
+    pub plan_cache: onair_control::PlanCache,
 }
 
 impl PagesState {
@@ -58,6 +60,7 @@ impl PagesState {
             store: self.store.clone(),
             clock: Arc::clone(&self.clock),
             lock_margin: self.lock_margin,
+            plan_cache: self.plan_cache.clone(),
         }
     }
 }

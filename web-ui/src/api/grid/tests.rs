@@ -95,6 +95,7 @@ async fn setup() -> Setup {
         store: store.clone(),
         clock: Arc::new(FixedClock(at(NOW))),
         lock_margin: DEFAULT_LOCK_MARGIN,
+        plan_cache: Default::default(),
     });
     Setup {
         app,
