@@ -47,6 +47,7 @@ files! {
     "channels.js" => JAVASCRIPT,
     "desk.js" => JAVASCRIPT,
     "grid.js" => JAVASCRIPT,
+    "grid_templates.js" => JAVASCRIPT,
 }
 
 struct StaticFile {

@@ -152,6 +152,17 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("GET", "/guide/{slug}", OnChannel { role: Viewer }),
     route("GET", "/grid/{slug}", OnChannel { role: Viewer }),
     route("POST", "/grid/{slug}/items", OnChannel { role: Scheduler }),
+    route("GET", "/grid/{slug}/templates", OnChannel { role: Viewer }),
+    route(
+        "GET",
+        "/grid/{slug}/templates/fires",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "POST",
+        "/grid/{slug}/templates/apply",
+        OnChannel { role: Scheduler },
+    ),
     route("GET", "/library", OnAnyChannel { role: Viewer }),
     route("GET", "/library/{id}", OnAnyChannel { role: Viewer }),
     route(
