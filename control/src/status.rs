@@ -11,13 +11,11 @@
 //!   the gap fill between them (filler, slate), each with its start and end; a take to air is
 //!   what airs while it lasts, and is next when it lands before now ends.
 //! - **The state**: off air (a channel taken off air, retired or without a plan), live (a live
-//!   item or a take airs, from its source), slate (gap fill airs) or on air.
+//!   item or a take airs, from its source), slate (gap fill airs, or a take to the slate: "slate
+//!   now") or on air.
 //! - **Problems**: retired, no plan loaded, gap fill of at least [`StatusOptions::gap_notice`]
 //!   within [`StatusOptions::horizon`] (or nothing planned after some point: slate for ever),
 //!   and a live source without a publisher while it is on air.
-//!
-//! What the status cannot do: put a channel on slate at once. The control plane has no
-//! emergency slate; a take of a source that nobody publishes airs the slate, slot by slot.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -310,9 +308,12 @@ pub fn channel_status(
         .filter(|take| take.start <= now && take.end.is_none_or(|end| now < end))
         .max_by_key(|take| take.start);
     if let Some(take) = airing {
-        status.state = AirState::Live {
-            source: take.source.clone(),
-            take: true,
+        status.state = match &take.source {
+            Some(source) => AirState::Live {
+                source: source.clone(),
+                take: true,
+            },
+            None => AirState::Slate,
         };
         status.now = Some(take_slot(take));
         status.next = take.end.and_then(|end| {
@@ -348,11 +349,21 @@ pub fn channel_status(
 }
 
 fn take_slot(take: &LiveTakeRow) -> Slot {
+    let (title, kind) = match &take.source {
+        Some(source) => (
+            format!("Live from {source} (taken by {})", take.taken_by),
+            SlotKind::Take {
+                source: source.clone(),
+            },
+        ),
+        None => (
+            format!("Slate now (taken by {})", take.taken_by),
+            SlotKind::Slate,
+        ),
+    };
     Slot {
-        title: format!("Live from {} (taken by {})", take.source, take.taken_by),
-        kind: SlotKind::Take {
-            source: take.source.clone(),
-        },
+        title,
+        kind,
         start: take.start,
         end: take.end,
     }

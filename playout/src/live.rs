@@ -39,8 +39,8 @@ pub struct LiveAirings {
 /// One occurrence of a live item, or a take to air, as decided so far.
 #[derive(Debug, Clone)]
 pub struct LiveItemAiring {
-    /// The live source it airs.
-    pub source: Arc<str>,
+    /// The live source it airs; `None` for a take to the slate (its every slot airs slate).
+    pub source: Option<Arc<str>>,
     /// A take to air by hand (its slots without a live segment air slate), not a grid item.
     pub take: bool,
     /// The planned media sequence of its first segment.
@@ -372,7 +372,7 @@ mod tests {
         LiveAirings {
             base_shift: 0,
             items: vec![LiveItemAiring {
-                source: Arc::from("studio"),
+                source: Some(Arc::from("studio")),
                 take: false,
                 first_media_sequence: 3,
                 n_segments: 4,
@@ -479,7 +479,7 @@ mod tests {
         LiveAirings {
             base_shift: 0,
             items: vec![LiveItemAiring {
-                source: Arc::from("studio"),
+                source: Some(Arc::from("studio")),
                 take: true,
                 first_media_sequence: 1,
                 n_segments: 1,

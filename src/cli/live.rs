@@ -1,5 +1,5 @@
 //! `onair live`: live sources (add, list, show, rotate-key, rm, events) and takes to air by
-//! hand (take, return, takes), through the control plane, as the API does.
+//! hand (take, slate, return, takes), through the control plane, as the API does.
 
 use clap::Subcommand;
 
@@ -44,7 +44,20 @@ pub enum LiveCommand {
         #[arg(long, default_value = "cli")]
         author: String,
     },
-    /// Return a channel taken live to its schedule, which joins in progress.
+    /// Put a channel on its slate now (a bad programme, a takedown, a broken feed): it lands at
+    /// the first segment boundary no playlist has listed yet and lasts until `live return`.
+    Slate {
+        /// The channel's slug.
+        channel: String,
+        /// The schedule version it is made against (the current one by default).
+        #[arg(long)]
+        version: Option<i64>,
+        /// Who puts it on its slate, kept with the schedule version it publishes.
+        #[arg(long, default_value = "cli")]
+        author: String,
+    },
+    /// Return a channel taken live (or put on its slate) to its schedule, which joins in
+    /// progress.
     Return {
         channel: String,
         #[arg(long)]
@@ -108,7 +121,26 @@ pub async fn run(config: &Config, command: LiveCommand) -> anyhow::Result<()> {
                 .map_err(refused)?;
             println!(
                 "channel {} goes live from {} at {} (schedule version {})",
-                take.channel, take.source, take.start, take.take_version
+                take.channel,
+                take.source.as_deref().unwrap_or(&source),
+                take.start,
+                take.take_version
+            );
+            Ok(())
+        }
+        LiveCommand::Slate {
+            channel,
+            version,
+            author,
+        } => {
+            let take = control
+                .slate_now(&channel, &author, version)
+                .await
+                .map_err(refused)?;
+            println!(
+                "channel {} goes to its slate at {} until `onair live return {}` (schedule \
+                 version {})",
+                take.channel, take.start, take.channel, take.take_version
             );
             Ok(())
         }

@@ -1,5 +1,5 @@
-//! Takes to air by hand: a channel taken to a live source from a segment boundary, and returned
-//! to its schedule at a later one. Each take and each return is a versioned edit: it names the
+//! Takes to air by hand: a channel taken to a live source (or to its slate: "slate now") from a
+//! segment boundary, and returned to its schedule at a later one. Each take and each return is a versioned edit: it names the
 //! schedule version it was made against, bumps it, and keeps the version (as
 //! [`Store::publish_schedule_edit`] does), so a concurrent editor is told to reload.
 
@@ -17,8 +17,8 @@ use crate::versions::{bump_schedule_version, keep_version};
 pub struct LiveTakeRow {
     pub id: i64,
     pub channel_id: ChannelId,
-    /// The live source, by name.
-    pub source: String,
+    /// The live source, by name; `None` for the channel's slate ("slate now").
+    pub source: Option<String>,
     /// The first segment boundary it airs from.
     pub start: Timestamp,
     /// The segment boundary the schedule resumes at; `None` while it is on air. Equal to
@@ -37,7 +37,8 @@ pub struct LiveTakeRow {
 #[derive(Debug, Clone, Copy)]
 pub struct NewTake<'a> {
     pub channel: ChannelId,
-    pub source: &'a str,
+    /// The live source by name; `None` for the channel's slate.
+    pub source: Option<&'a str>,
     pub start: Timestamp,
     pub expected_version: i64,
     pub author: &'a str,
@@ -56,24 +57,27 @@ impl Store {
     /// Stores a take on air, provided the channel's schedule is still at `expected_version`
     /// ([`StoreError::Conflict`] otherwise, or when the channel already has a take on air).
     pub async fn begin_live_take(&self, take: NewTake<'_>) -> Result<LiveTakeRow, StoreError> {
-        if take.source.is_empty() {
+        if take.source == Some("") {
             return Err(StoreError::Invalid(
-                "a take names its live source".to_owned(),
+                "a take names its live source (or none, for the slate)".to_owned(),
             ));
         }
         let mut transaction = self.begin_write().await?;
         let version =
             bump_schedule_version(&mut transaction, take.channel, take.expected_version).await?;
-        let open: Option<String> = sqlx::query_scalar(
+        let open: Option<Option<String>> = sqlx::query_scalar(
             "SELECT source FROM live_takes WHERE channel_id = $1 AND end_at IS NULL",
         )
         .bind(take.channel.0)
         .fetch_optional(&mut *transaction)
         .await?;
         if let Some(source) = open {
+            let what = match source {
+                Some(source) => format!("taken to live source {source:?}"),
+                None => "on its slate".to_owned(),
+            };
             return Err(StoreError::Conflict(format!(
-                "the channel is already taken to live source {source:?}; return it to the \
-                 schedule first"
+                "the channel is already {what}; return it to the schedule first"
             )));
         }
         let sql = concat!(
@@ -92,7 +96,7 @@ impl Store {
             .await
             .map_err(|error| match violated_constraint(&error) {
                 Some(ErrorKind::UniqueViolation) => {
-                    StoreError::Conflict("the channel is already taken to a live source".to_owned())
+                    StoreError::Conflict("the channel already has a take on air".to_owned())
                 }
                 _ => StoreError::Database(error),
             })?;
@@ -180,7 +184,7 @@ fn take_from_row(row: &AnyRow) -> Result<LiveTakeRow, StoreError> {
     Ok(LiveTakeRow {
         id: int(row, "id")?,
         channel_id: ChannelId(int(row, "channel_id")?),
-        source: text(row, "source")?,
+        source: optional_text(row, "source")?,
         start: Timestamp(int(row, "start_at")?),
         end: optional_int(row, "end_at")?.map(Timestamp),
         taken_by: text(row, "taken_by")?,
@@ -190,4 +194,64 @@ fn take_from_row(row: &AnyRow) -> Result<LiveTakeRow, StoreError> {
         returned_at: optional_int(row, "returned_at")?.map(Timestamp),
         return_version: optional_int(row, "return_version")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use onair_domain::{ChannelId, Ladder, Timestamp};
+
+    use crate::connect::tests::sqlite_migrated_before;
+
+    /// SQLite rebuilds the table in 0013 (to make `source` nullable): the takes stored before
+    /// it keep their ids and columns, and the one on air stays the only one on air.
+    #[tokio::test]
+    async fn takes_stored_before_migration_0013_survive_the_rebuild() {
+        let (store, _dir) = sqlite_migrated_before("0013").await;
+        let ladder = store.insert_ladder(&Ladder::demo()).await.unwrap();
+        let channel: i64 = sqlx::query_scalar(
+            "INSERT INTO channels (slug, name, time_zone, ladder_id, outputs, window_segments, \
+             on_air, schedule_version) \
+             VALUES ('old', 'Old', 'UTC', $1, '[\"hls-ts\"]', 6, 1, 4) RETURNING id",
+        )
+        .bind(ladder.0)
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+        sqlx::query(
+            "INSERT INTO live_takes (id, channel_id, source, start_at, end_at, taken_by, \
+             taken_at, take_version, returned_by, returned_at, return_version) VALUES \
+             (7, $1, 'studio', 100, 200, 'desk', 90, 2, 'desk', 190, 3), \
+             (8, $1, 'studio', 300, NULL, 'desk', 290, 4, NULL, NULL, NULL)",
+        )
+        .bind(channel)
+        .execute(&store.pool)
+        .await
+        .unwrap();
+
+        store.migrate().await.unwrap();
+        let takes = store
+            .live_takes(ChannelId(channel), Timestamp(0))
+            .await
+            .unwrap();
+        let brief: Vec<_> = takes
+            .iter()
+            .map(|take| (take.id, take.source.as_deref(), take.end))
+            .collect();
+        assert_eq!(
+            brief,
+            vec![
+                (7, Some("studio"), Some(Timestamp(200))),
+                (8, Some("studio"), None)
+            ]
+        );
+        let second_open = sqlx::query(
+            "INSERT INTO live_takes (channel_id, source, start_at, taken_by, taken_at, \
+             take_version) VALUES ($1, NULL, 400, 'desk', 390, 5)",
+        )
+        .bind(channel)
+        .execute(&store.pool)
+        .await;
+        assert!(second_open.is_err(), "two takes on air on one channel");
+        store.close().await;
+    }
 }

@@ -1,5 +1,5 @@
-//! Takes to air by hand, on both backends: versioned like every schedule edit, one on air per
-//! channel, returned once.
+//! Takes to air by hand (to a live source, or to the channel's slate), on both backends:
+//! versioned like every schedule edit, one on air per channel, returned once.
 
 #[macro_use]
 mod common;
@@ -13,6 +13,7 @@ on_both_backends! {
     a_take_against_a_stale_version_or_on_a_channel_already_taken_is_refused,
     a_return_before_the_take_airs_leaves_it_empty_and_without_a_take_there_is_nothing_to_return,
     takes_are_listed_while_on_air_and_until_they_end,
+    a_slate_take_names_no_source_and_a_take_on_top_of_it_is_refused,
 }
 
 async fn channel(store: &Store, slug: &str) -> ChannelId {
@@ -26,7 +27,7 @@ async fn channel(store: &Store, slug: &str) -> ChannelId {
 fn take(channel: ChannelId, source: &str, start: i64, version: i64) -> NewTake<'_> {
     NewTake {
         channel,
-        source,
+        source: Some(source),
         start: at(start),
         expected_version: version,
         author: "desk",
@@ -41,7 +42,7 @@ async fn a_take_and_its_return_each_publish_a_schedule_version(store: Store) {
         .begin_live_take(take(channel, "studio", 100, before))
         .await
         .unwrap();
-    assert_eq!(taken.source, "studio");
+    assert_eq!(taken.source.as_deref(), Some("studio"));
     assert_eq!(taken.start, at(100));
     assert_eq!(taken.end, None);
     assert_eq!(taken.take_version, before + 1);
@@ -152,4 +153,37 @@ async fn takes_are_listed_while_on_air_and_until_they_end(store: Store) {
         starts(store.all_live_takes(at(1_000)).await.unwrap()),
         vec![(sport, at(300))]
     );
+}
+
+async fn a_slate_take_names_no_source_and_a_take_on_top_of_it_is_refused(store: Store) {
+    let channel = channel(&store, "news").await;
+    let version = store.schedule_version(channel).await.unwrap();
+    let slate = store
+        .begin_live_take(NewTake {
+            source: None,
+            ..take(channel, "unused", 100, version)
+        })
+        .await
+        .unwrap();
+    assert_eq!(slate.source, None);
+    assert_eq!(slate.take_version, version + 1);
+    let busy = conflict(
+        store
+            .begin_live_take(take(channel, "studio", 120, version + 1))
+            .await,
+    );
+    assert!(busy.contains("on its slate"), "{busy}");
+    let listed = store.live_takes(channel, at(0)).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].source, None);
+    let returned = store
+        .end_live_take(channel, at(160), version + 1, "desk", at(150))
+        .await
+        .unwrap();
+    assert_eq!((returned.source, returned.end), (None, Some(at(160))));
+    // An empty name is neither a source nor the slate.
+    let empty = store
+        .begin_live_take(take(channel, "", 200, version + 2))
+        .await;
+    assert!(matches!(empty, Err(StoreError::Invalid(_))), "{empty:?}");
 }

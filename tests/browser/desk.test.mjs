@@ -4,7 +4,9 @@
 // to the next programme without a reload. The desk plays the channel's preview, and on a copy of
 // the demo data an operator takes the demo channel live from the `studio` source through the
 // desk's button and its confirmation dialog, sees the live state change (on the desk's live
-// panel and in its status, over the event stream), and returns it to the schedule.
+// panel and in its status, over the event stream), and returns it to the schedule; then puts it
+// on its slate now through the "Slate now" dialog, sees the desk show the slate on air (live
+// panel and status), and returns it to the schedule again.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
@@ -124,6 +126,19 @@ class DeskPage {
     return answered;
   }
 
+  /** Opens the slate now dialog, checks what it says, confirms. */
+  async slateNow() {
+    await this.page.getByRole('button', { name: 'Slate now…' }).click();
+    const dialog = this.page.getByRole('dialog', { name: /on its slate now/ });
+    await dialog.waitFor();
+    const says = await dialog.innerText();
+    assert.match(says, /will air its slate instead of its schedule/);
+    assert.match(says, /first segment boundary at least 1\.5 s after you confirm: within about \d/);
+    const answered = this.page.waitForResponse((response) => response.url().endsWith(`/api/channels/${this.slug}/slate`));
+    await dialog.getByRole('button', { name: 'Slate now', exact: true }).click();
+    return answered;
+  }
+
   async returnToSchedule() {
     await this.page.getByRole('button', { name: 'Return to schedule…' }).click();
     const dialog = this.page.getByRole('dialog', { name: /Return .* to its schedule/ });
@@ -172,7 +187,7 @@ test('the channels page shows now and next and follows the event stream across a
   }
 });
 
-test('the desk plays the preview, takes the demo channel live from the studio and returns it to the schedule', { timeout: 150_000 }, async () => {
+test('the desk plays the preview, takes the demo channel live from the studio, puts it on its slate now and returns it to the schedule each time', { timeout: 150_000 }, async () => {
   const data = copyDemo();
   const server = await serveData(data);
   try {
@@ -210,6 +225,27 @@ test('the desk plays the preview, takes the demo channel live from the studio an
       const again = await desk.returnToSchedule();
       assert.equal(again.status(), 404);
       await assert.doesNotReject(desk.answer().filter({ hasText: /Refused \(404\): .*not taken/ }).waitFor());
+
+      // Slate now: the sentence that said there was none is gone; the dialog says when it lands.
+      assert.equal(await page.getByText('There is no "slate now" action').count(), 0);
+      const slated = await desk.slateNow();
+      assert.equal(slated.status(), 201, await slated.text());
+      assert.equal(slated.request().headers()['x-csrf-token']?.length > 0, true, 'the CSRF token is sent');
+      assert.match(slated.request().headers()['if-match'] ?? '', /^"\d+"$/, 'the version is named');
+      assert.equal((await slated.json()).kind, 'slate');
+      await assert.doesNotReject(desk.answer().filter({ hasText: /On slate: the slate airs from \d\d:\d\d:\d\d/ }).waitFor());
+      await desk.waitForTakeState(['next', 'on_air']);
+      assert.equal(await page.getByTestId('take-state').getAttribute('data-kind'), 'slate');
+      assert.equal(await page.getByTestId('take-source').innerText(), 'The slate');
+      await desk.waitForTakeState(['on_air']);
+      assert.equal(await page.getByTestId('take-state').innerText(), 'On slate');
+      await desk.waitForStatusState('slate');
+
+      const back = await desk.returnToSchedule();
+      assert.equal(back.status(), 200, await back.text());
+      await assert.doesNotReject(desk.answer().filter({ hasText: /Returned: the schedule resumes at/ }).waitFor());
+      await desk.waitForTakeState(['schedule'], 30_000);
+      await desk.waitForStatusState('on-air');
     });
   } finally {
     await server.stop();

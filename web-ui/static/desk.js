@@ -1,4 +1,5 @@
-// The on-air desk's take live and return to schedule: each opens its confirmation dialog, and
+// The on-air desk's take live, slate now and return to schedule: each opens its confirmation
+// dialog, and
 // on confirmation sends the request to the live API with the schedule version the desk shows
 // (If-Match) and the session's CSRF token, then shows the answer or the refusal and refreshes
 // the live panel.
@@ -39,7 +40,7 @@
     const headers = { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf };
     const current = version();
     if (current !== '') headers['If-Match'] = `"${current}"`;
-    const response = await fetch(`/api/channels/${encodeURIComponent(slug)}/live/${path}`, {
+    const response = await fetch(`/api/channels/${encodeURIComponent(slug)}/${path}`, {
       method: 'POST',
       headers,
       credentials: 'same-origin',
@@ -77,9 +78,31 @@
     const source = sourceSelect.value;
     say(`Taking live from ${source}…`, false);
     try {
-      const { response, json } = await send('take', { source });
+      const { response, json } = await send('live/take', { source });
       if (response.ok && json) {
         say(`Taken: ${json.source} airs from ${localTime(json.start)} (${zone}).`, false);
+      } else {
+        say(refusal(response, json), true);
+      }
+    } catch (error) {
+      say(`The request failed: ${error}`, true);
+    }
+    refreshLive();
+  });
+
+  // Slate now.
+  const slateDialog = document.getElementById('slate-dialog');
+  document.querySelector('button[data-action="slate"]')?.addEventListener('click', () => {
+    slateDialog.returnValue = '';
+    slateDialog.showModal();
+  });
+  slateDialog?.addEventListener('close', async () => {
+    if (slateDialog.returnValue !== 'confirm') return;
+    say('Putting the channel on its slate…', false);
+    try {
+      const { response, json } = await send('slate', {});
+      if (response.ok && json) {
+        say(`On slate: the slate airs from ${localTime(json.start)} (${zone}) until you return to the schedule.`, false);
       } else {
         say(refusal(response, json), true);
       }
@@ -99,7 +122,7 @@
     if (returnDialog.returnValue !== 'confirm') return;
     say('Returning to the schedule…', false);
     try {
-      const { response, json } = await send('return', {});
+      const { response, json } = await send('live/return', {});
       if (response.ok && json) {
         const when = json.end ? localTime(json.end) : 'the next boundary';
         say(`Returned: the schedule resumes at ${when} (${zone}).`, false);

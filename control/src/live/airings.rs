@@ -11,7 +11,8 @@
 //! A take's slots are the planned segments from its start to its return (any lengths: the
 //! ingest's grid follows them, see `grid_anchor`); a slot without its live segment in time
 //! airs the channel's slate when the slate's segments have the slot's length, else the
-//! planned segment.
+//! planned segment. A take to the slate ("slate now") has no source: every slot of it airs the
+//! slate (when its segments fit), and no ingest cuts a grid for it.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -66,7 +67,8 @@ pub struct Anchor {
 #[derive(Debug, Clone)]
 struct Occurrence {
     airing: LiveItemAiring,
-    source: String,
+    /// `None` for a take to the slate.
+    source: Option<String>,
     /// A take to air: slots without a live segment air the slate (when its segments fit).
     take: bool,
     /// The decided slots: live (publish), slate, or the planned run index.
@@ -235,8 +237,13 @@ impl LiveAiringsLoop {
         );
         let mut seen = Vec::new();
         for (index, span) in spans.iter().enumerate() {
-            let Some(source) = sources.get(&span.source) else {
-                continue;
+            // A take to the slate has no source; a span of a source that is gone does not air.
+            let source = match &span.source {
+                Some(name) => match sources.get(name) {
+                    Some(source) => Some(source),
+                    None => continue,
+                },
+                None => None,
             };
             let Some(first) = timeline.segment_by_sequence(span.first) else {
                 continue;
@@ -252,7 +259,7 @@ impl LiveAiringsLoop {
             let key = (span.start, span.take);
             let occurrence = state.occurrences.entry(key).or_insert_with(|| Occurrence {
                 airing: LiveItemAiring {
-                    source: Arc::from(source.name.as_str()),
+                    source: source.map(|source| Arc::from(source.name.as_str())),
                     take: span.take,
                     first_media_sequence: span.first,
                     n_segments: span.n_segments,
@@ -263,7 +270,7 @@ impl LiveAiringsLoop {
                     decided: 0,
                     runs: Vec::new(),
                 },
-                source: source.name.clone(),
+                source: source.map(|source| source.name.clone()),
                 take: span.take,
                 slots: Vec::new(),
                 recorded: false,
@@ -279,7 +286,9 @@ impl LiveAiringsLoop {
                 .then(|| timeline.segment_by_sequence(span.first + span.n_segments))
                 .flatten()
                 .map(|after| after.start);
-            if end.is_none_or(|end| end > read_at) {
+            if let Some(source) = source
+                && end.is_none_or(|end| end > read_at)
+            {
                 let candidate = Anchor {
                     anchor: grid_anchor(timeline, span, read_at, ladder.segment_duration),
                     segment: ladder.segment_duration,
@@ -340,7 +349,7 @@ impl LiveAiringsLoop {
     async fn decide(
         &self,
         occurrence: &mut Occurrence,
-        source: &LiveSourceRow,
+        source: Option<&LiveSourceRow>,
         playout: &ChannelPlayout,
         slate: Option<&SlateSegments>,
         read_at: Timestamp,
@@ -364,14 +373,17 @@ impl LiveAiringsLoop {
         }
         let from = slots[0].start;
         let to = slots[slots.len() - 1].end();
-        let rows: HashMap<Timestamp, LiveSegmentRow> = self
-            .control
-            .store
-            .live_segments(source.id, from, to)
-            .await?
-            .into_iter()
-            .map(|row| (row.start, row))
-            .collect();
+        let rows: HashMap<Timestamp, LiveSegmentRow> = match source {
+            Some(source) => self
+                .control
+                .store
+                .live_segments(source.id, from, to)
+                .await?
+                .into_iter()
+                .map(|row| (row.start, row))
+                .collect(),
+            None => HashMap::new(),
+        };
         for at in &slots {
             let kind = match rows.get(&at.start) {
                 Some(row)
@@ -476,6 +488,7 @@ fn aired_runs(
         if slot > group_start {
             let live = match occurrence.slots[group_start] {
                 SlotKind::Live { publish } => {
+                    let source = occurrence.source.as_deref().unwrap_or_default();
                     let segments: Vec<(Timestamp, Ticks)> = (group_start..slot)
                         .filter_map(|index| {
                             timeline
@@ -484,10 +497,7 @@ fn aired_runs(
                         })
                         .collect();
                     Some(Arc::new(LiveRun::of_publish(
-                        &occurrence.source,
-                        publish,
-                        ladder,
-                        &segments,
+                        source, publish, ladder, &segments,
                     )))
                 }
                 SlotKind::Slate => slate.and_then(|slate| {

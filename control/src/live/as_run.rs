@@ -6,7 +6,8 @@
 //! take, whose first run is the take itself), slate or the planned fallback while the source
 //! sent nothing in time (`No signal from {source}: …`, with its times: an outage). After a take
 //! the planned run the schedule joins in progress at is a run of its own, starting at the
-//! return (`… (joined in progress)`). What is not decided yet is not recorded yet: the log
+//! return (`… (joined in progress)`). A take to the slate ("slate now") logs its slate runs as
+//! `Slate (taken by hand)`, without a live source. What is not decided yet is not recorded yet: the log
 //! stops before the first undecided slot, and the next record goes on from there.
 
 use onair_domain::{RunKind, Timeline, Timestamp};
@@ -60,25 +61,39 @@ pub fn with_live(
             let planned = runs
                 .iter()
                 .find(|planned| planned.run_start <= run_start && run_start < planned.run_end);
-            let source = item.source.to_string();
+            let source = item.source.as_deref().map(str::to_owned);
+            let name = source.as_deref().unwrap_or("slate");
             let (kind, title, asset_id, item_id) = match (&run.live, planned) {
+                (Some(slate), _) if source.is_none() => (
+                    RunKind::Slate,
+                    "Slate (taken by hand)".to_owned(),
+                    slate.asset.id,
+                    None,
+                ),
+                // A slate take's slot the slate cannot fill airs as planned.
+                (None, Some(planned)) if source.is_none() => (
+                    planned.kind,
+                    planned.title.clone(),
+                    planned.asset_id,
+                    planned.item_id,
+                ),
                 (Some(live), _) if live.run.kind != RunKind::Slate => {
                     let title = match planned {
                         Some(planned) if !item.take => planned.title.clone(),
-                        _ => format!("Live: {source} (taken by hand)"),
+                        _ => format!("Live: {name} (taken by hand)"),
                     };
                     let item_id = planned.filter(|_| !item.take).and_then(|p| p.item_id);
                     (RunKind::Programme, title, live.asset.id, item_id)
                 }
                 (Some(slate), _) => (
                     RunKind::Slate,
-                    format!("No signal from {source}: slate"),
+                    format!("No signal from {name}: slate"),
                     slate.asset.id,
                     None,
                 ),
                 (None, Some(planned)) => (
                     planned.kind,
-                    format!("No signal from {source}: {}", planned.title),
+                    format!("No signal from {name}: {}", planned.title),
                     planned.asset_id,
                     planned.item_id,
                 ),
@@ -94,7 +109,7 @@ pub fn with_live(
                 title,
                 asset_id,
                 ad_break: None,
-                live_source: Some(source),
+                live_source: source,
                 media_sequence: run_first.media_sequence,
             });
         }
@@ -230,7 +245,7 @@ mod tests {
         LiveAirings {
             base_shift: 0,
             items: vec![LiveItemAiring {
-                source: Arc::from("desk"),
+                source: Some(Arc::from("desk")),
                 take: true,
                 first_media_sequence: 2,
                 n_segments: 4,
@@ -279,6 +294,33 @@ mod tests {
                 .iter()
                 .all(|run| run.live_source.as_deref() == Some("desk"))
         );
+    }
+
+    #[test]
+    fn a_take_to_the_slate_logs_slate_taken_by_hand_and_the_return() {
+        let mut airings = take(4);
+        let item = &mut airings.items[0];
+        item.source = None;
+        item.runs = vec![LiveItemRun {
+            first_slot: 0,
+            n_slots: 4,
+            live: Some(live_run(RunKind::Slate, 9, 4)),
+        }];
+        let (runs, until) = with_live(vec![planned(0, 20)], &airings, &timeline(), at(0), at(20));
+        assert_eq!(until, at(20));
+        assert_eq!(
+            brief(&runs),
+            vec![
+                (0, 4, "Film".to_owned()),
+                (4, 12, "Slate (taken by hand)".to_owned()),
+                (12, 20, "Film (joined in progress)".to_owned()),
+            ]
+        );
+        assert_eq!(
+            (runs[1].kind, runs[1].asset_id),
+            (RunKind::Slate, AssetId(9))
+        );
+        assert!(runs.iter().all(|run| run.live_source.is_none()));
     }
 
     #[test]

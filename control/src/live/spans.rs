@@ -14,7 +14,8 @@ pub(super) struct Span {
     pub first: u64,
     /// `OPEN` for a take still on air.
     pub n_segments: u64,
-    pub source: String,
+    /// The live source; `None` for a take to the slate (every slot airs it).
+    pub source: Option<String>,
     pub take: bool,
 }
 
@@ -79,7 +80,7 @@ pub(super) fn spans(
             .segment_at(take.start)
             .filter(|at| at.start == take.start)
         else {
-            tracing::warn!(start = %take.start, source = %take.source, "a take to air does not start on a segment boundary of the plan: not aired");
+            tracing::warn!(start = %take.start, source = take.source.as_deref().unwrap_or("slate"), "a take to air does not start on a segment boundary of the plan: not aired");
             continue;
         };
         let n_segments = match take.end {
@@ -136,7 +137,7 @@ pub(super) fn spans(
                 start,
                 first,
                 n_segments,
-                source: live.source_key.clone(),
+                source: Some(live.source_key.clone()),
                 take: false,
             });
         }
@@ -251,7 +252,7 @@ mod tests {
         LiveTakeRow {
             id: 1,
             channel_id: ChannelId(1),
-            source: "desk".into(),
+            source: Some("desk".into()),
             start: secs(start),
             end: end.map(secs),
             taken_by: "desk".into(),
@@ -266,7 +267,10 @@ mod tests {
     fn brief(spans: &[Span]) -> Vec<(u64, u64, &str, bool)> {
         spans
             .iter()
-            .map(|span| (span.first, span.n_segments, span.source.as_str(), span.take))
+            .map(|span| {
+                let source = span.source.as_deref().unwrap_or("(slate)");
+                (span.first, span.n_segments, source, span.take)
+            })
             .collect()
     }
 
@@ -291,6 +295,17 @@ mod tests {
         let empty = spans(&plan, &timeline, &[take(30, Some(30))], all, from, to);
         assert_eq!(brief(&empty), vec![(10, 10, "studio", false)]);
 
+        // A take to the slate overrides the live item like any take.
+        let slate = LiveTakeRow {
+            source: None,
+            ..take(30, Some(50))
+        };
+        let slated = spans(&plan, &timeline, &[slate], all, from, to);
+        assert_eq!(
+            brief(&slated),
+            vec![(10, 5, "studio", false), (15, 10, "(slate)", true)]
+        );
+
         // A source that cannot air on the channel leaves the item to its fallback.
         let unfit = spans(&plan, &timeline, &[], |_| false, from, to);
         assert!(unfit.is_empty());
@@ -308,7 +323,7 @@ mod tests {
             start: secs(0),
             first: 0,
             n_segments: OPEN,
-            source: "desk".into(),
+            source: Some("desk".into()),
             take: true,
         };
         let segment = Ticks::from_secs(2);

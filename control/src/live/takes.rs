@@ -1,5 +1,6 @@
-//! Takes to air by hand: an operator takes a channel to a live source now, and returns it to
-//! its schedule later.
+//! Takes to air by hand: an operator takes a channel to a live source now, or puts it on its
+//! slate now (a bad programme, a legal takedown, a broken feed), and returns it to its schedule
+//! later.
 //!
 //! **Where a take lands.** At the first planned segment boundary at least [`TAKE_LEAD`] after
 //! the request. A playlist lists a segment once it has ended, so no replica has listed the
@@ -11,7 +12,8 @@
 //!
 //! **What airs.** Every planned segment from the take's start to its return is a slot: the
 //! live segment captured for it when the ingest recorded it in time, else the channel's slate
-//! (see [`crate::live::airings`]). The return lands the same way as the take, and the schedule
+//! (see [`crate::live::airings`]). A take to the slate ([`Control::slate_now`]) is a take
+//! without a source: every slot of it airs the slate. The return lands the same way as the take, and the schedule
 //! joins in progress: the planned segment at the return airs as planned, so hard starts keep
 //! their wall-clock times and media sequence numbers stay the plan's.
 //!
@@ -23,9 +25,10 @@ use onair_domain::{Ticks, Timestamp};
 use onair_store::{LiveTakeRow, NewTake};
 use serde::Serialize;
 
+use super::synthetic::slate_segments;
 use crate::Control;
 use crate::refusal::Refusal;
-use crate::registry::load_channel;
+use crate::registry::{LoadedChannel, load_channel};
 use crate::schedule::channel;
 
 /// How long after the request a take (or a return) lands at the earliest.
@@ -36,7 +39,10 @@ pub const TAKE_LEAD: Ticks = Ticks::from_millis(1_500);
 pub struct TakeView {
     pub id: i64,
     pub channel: String,
-    pub source: String,
+    /// `live` (a live source airs) or `slate` (the channel's slate airs: "slate now").
+    pub kind: &'static str,
+    /// The live source; `None` for a take to the slate.
+    pub source: Option<String>,
     /// `next` (not on air yet), `on_air`, `returning` (its return not reached yet), `ended`, or
     /// `cancelled` (returned before it aired).
     pub state: &'static str,
@@ -86,12 +92,66 @@ impl Control {
             ));
         }
         let now = self.clock.now();
-        let start = self.next_boundary(&channel, now).await?;
+        let (start, _) = self.next_boundary(&channel, now).await?;
+        let take = self
+            .begin_take(&channel, Some(source), start, author, expected, now)
+            .await?;
+        tracing::info!(channel = %slug, source, start = %start.to_rfc3339_millis(), author, "taken to live");
+        Ok(view(slug, take, now))
+    }
+
+    /// Puts channel `slug` on its slate at the first segment boundary [`TAKE_LEAD`] from now,
+    /// until [`Control::return_to_schedule`]: a take without a source, whose every slot airs
+    /// the slate. Refused: an unknown channel (404), a channel off air, already taken, without
+    /// a slate that can air in place of its segments, or a stale `expected` version (409).
+    pub async fn slate_now(
+        &self,
+        slug: &str,
+        author: &str,
+        expected: Option<i64>,
+    ) -> Result<TakeView, Refusal> {
+        let channel = channel(&self.store, slug).await?;
+        if !channel.on_air {
+            return Err(Refusal::Conflict(format!(
+                "channel {slug:?} is off air: there is nothing to put on its slate"
+            )));
+        }
+        let now = self.clock.now();
+        let (start, loaded) = self.next_boundary(&channel, now).await?;
+        let ladder = loaded.playout.ladder();
+        let slate = loaded
+            .slate
+            .and_then(|id| loaded.playout.assets().get(&id))
+            .and_then(|asset| slate_segments(asset, ladder));
+        if slate.is_none() {
+            return Err(Refusal::Conflict(format!(
+                "channel {slug:?} has no slate that can air in place of its segments (one in \
+                 MPEG-TS for every rung of its ladder, with segments of one length)"
+            )));
+        }
+        let take = self
+            .begin_take(&channel, None, start, author, expected, now)
+            .await?;
+        tracing::info!(channel = %slug, start = %start.to_rfc3339_millis(), author, "slate now");
+        Ok(view(slug, take, now))
+    }
+
+    /// Stores a take of `source` (`None`: the slate) from `start`, against `expected` (the
+    /// current version when `None`).
+    async fn begin_take(
+        &self,
+        channel: &onair_domain::Channel,
+        source: Option<&str>,
+        start: Timestamp,
+        author: &str,
+        expected: Option<i64>,
+        now: Timestamp,
+    ) -> Result<LiveTakeRow, Refusal> {
         let expected = match expected {
             Some(version) => version,
             None => self.store.schedule_version(channel.id).await?,
         };
-        let take = self
+        Ok(self
             .store
             .begin_live_take(NewTake {
                 channel: channel.id,
@@ -101,14 +161,13 @@ impl Control {
                 author,
                 now,
             })
-            .await?;
-        tracing::info!(channel = %slug, source, start = %start.to_rfc3339_millis(), author, "taken to live");
-        Ok(view(slug, take, now))
+            .await?)
     }
 
-    /// Returns channel `slug` to its schedule at the first segment boundary [`TAKE_LEAD`] from
-    /// now (at the take's start when it has not aired yet: it never airs). 404 when the channel
-    /// has no take on air; 409 for a stale `expected` version.
+    /// Returns channel `slug` from its take (a live source's or the slate's) to its schedule at
+    /// the first segment boundary [`TAKE_LEAD`] from now (at the take's start when it has not
+    /// aired yet: it never airs). 404 when the channel has no take on air; 409 for a stale
+    /// `expected` version.
     pub async fn return_to_schedule(
         &self,
         slug: &str,
@@ -117,7 +176,7 @@ impl Control {
     ) -> Result<TakeView, Refusal> {
         let channel = channel(&self.store, slug).await?;
         let now = self.clock.now();
-        let end = self.next_boundary(&channel, now).await?;
+        let (end, _) = self.next_boundary(&channel, now).await?;
         let expected = match expected {
             Some(version) => version,
             None => self.store.schedule_version(channel.id).await?,
@@ -128,11 +187,12 @@ impl Control {
             .await
             .map_err(|error| match error {
                 onair_store::StoreError::NotFound(_) => Refusal::NotFound(format!(
-                    "channel {slug:?} is not taken to a live source: it airs its schedule"
+                    "channel {slug:?} is not taken live nor on its slate: it airs its schedule"
                 )),
                 other => other.into(),
             })?;
-        tracing::info!(channel = %slug, source = %take.source, end = %end.to_rfc3339_millis(), author, "returned to the schedule");
+        let source = take.source.as_deref().unwrap_or("slate");
+        tracing::info!(channel = %slug, source, end = %end.to_rfc3339_millis(), author, "returned to the schedule");
         Ok(view(slug, take, now))
     }
 
@@ -149,12 +209,12 @@ impl Control {
     }
 
     /// The first planned segment boundary at least [`TAKE_LEAD`] after `now`, on the timeline
-    /// every replica plans for the channel.
+    /// every replica plans for the channel, and the channel as loaded for it.
     async fn next_boundary(
         &self,
         channel: &onair_domain::Channel,
         now: Timestamp,
-    ) -> Result<Timestamp, Refusal> {
+    ) -> Result<(Timestamp, LoadedChannel), Refusal> {
         let loaded = load_channel(&self.store, channel.clone(), now)
             .await
             .map_err(|error| Refusal::Conflict(format!("the channel cannot air: {error}")))?;
@@ -167,11 +227,12 @@ impl Control {
                 earliest.to_rfc3339_millis()
             ))
         })?;
-        Ok(if at.start == earliest {
+        let boundary = if at.start == earliest {
             at.start
         } else {
             at.end()
-        })
+        };
+        Ok((boundary, loaded))
     }
 }
 
@@ -186,6 +247,11 @@ fn view(slug: &str, take: LiveTakeRow, now: Timestamp) -> TakeView {
     TakeView {
         id: take.id,
         channel: slug.to_owned(),
+        kind: if take.source.is_some() {
+            "live"
+        } else {
+            "slate"
+        },
         source: take.source,
         state,
         start: take.start.to_rfc3339_millis(),

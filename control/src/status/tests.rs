@@ -159,7 +159,7 @@ fn take(start: i64, end: Option<i64>) -> LiveTakeRow {
     LiveTakeRow {
         id: 1,
         channel_id: ChannelId(7),
-        source: "studio".to_owned(),
+        source: Some("studio".to_owned()),
         start: at(start),
         end: end.map(at),
         taken_by: "vera".to_owned(),
@@ -412,6 +412,41 @@ fn a_take_airs_instead_of_the_schedule_and_the_schedule_joins_in_progress_after_
     let silent = status_with(&channel(), Some(&plan), &[take(100, None)], &[], at(200));
     assert_eq!(no_signal(&silent).len(), 1);
     assert_eq!(no_signal(&open), vec![]);
+}
+
+#[test]
+fn a_take_to_the_slate_is_the_slate_state_without_a_signal_to_miss() {
+    let plan = day();
+    let slate = |start, end| LiveTakeRow {
+        source: None,
+        ..take(start, end)
+    };
+    let on = status_with(&channel(), Some(&plan), &[slate(100, None)], &[], at(200));
+    assert_eq!(on.state, AirState::Slate);
+    assert_eq!(brief(&on.now), "Slate now (taken by vera) 100..");
+    assert_eq!(on.now.as_ref().unwrap().kind, SlotKind::Slate);
+    assert_eq!(no_signal(&on), vec![], "the slate needs no source");
+
+    let coming = status_with(&channel(), Some(&plan), &[slate(640, None)], &[], at(630));
+    assert_eq!(coming.state, AirState::OnAir);
+    assert_eq!(brief(&coming.next), "Slate now (taken by vera) 640..");
+
+    let returning = status_with(
+        &channel(),
+        Some(&plan),
+        &[slate(100, Some(700))],
+        &[],
+        at(200),
+    );
+    assert_eq!(brief(&returning.next), "Weather 700..960");
+    let back = status_with(
+        &channel(),
+        Some(&plan),
+        &[slate(100, Some(700))],
+        &[],
+        at(700),
+    );
+    assert_eq!(back.state, AirState::OnAir);
 }
 
 #[test]

@@ -42,7 +42,7 @@ fn airings(decided: u64) -> LiveAirings {
     LiveAirings {
         base_shift: 0,
         items: vec![LiveItemAiring {
-            source: Arc::from("studio"),
+            source: Some(Arc::from("studio")),
             take: false,
             first_media_sequence: 3,
             n_segments: 4,
@@ -97,7 +97,7 @@ fn take_of_slate(playout: &ChannelPlayout) -> LiveAirings {
     LiveAirings {
         base_shift: 0,
         items: vec![LiveItemAiring {
-            source: Arc::from("studio"),
+            source: Some(Arc::from("studio")),
             take: true,
             first_media_sequence: 3,
             n_segments: 5,

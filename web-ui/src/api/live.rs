@@ -9,10 +9,11 @@
 //! | `POST /api/live/sources/{name}/rotate-key` | a new stream key; the old one is refused from now on |
 //! | `GET /api/live/sources/{name}/events?hours=24` | publishes, losses, refusals and failures, oldest first |
 //! | `POST /api/channels/{slug}/live/take` | `{"source", "version"?}` takes the channel to the source at the first segment boundary no playlist has listed (1.5 s on at the earliest): 201 with the take; 404 unknown channel or source, 422 a source on another ladder, 409 off air, already taken or a stale version (`If-Match` or `version`, optional) |
-//! | `POST /api/channels/{slug}/live/return` | `{"version"?}` (or no body) returns it to the schedule, which joins in progress, at the next such boundary: 200 with the take; 404 when it is not taken |
+//! | `POST /api/channels/{slug}/slate` | `{"version"?}` (or no body) puts the channel on its slate ("slate now", a take without a source) at the first segment boundary no playlist has listed: 201 with the take (`"kind": "slate"`, `"source": null`); 404 unknown channel, 409 off air, already taken, without a slate that can air, or a stale version |
+//! | `POST /api/channels/{slug}/live/return` | `{"version"?}` (or no body) returns it from its take (a live source's or the slate's) to the schedule, which joins in progress, at the next such boundary: 200 with the take; 404 when it is not taken |
 //! | `GET /api/channels/{slug}/live/takes?hours=24` | its takes on air or ended in the last hours, oldest first |
 //!
-//! A take and a return are versioned edits of the channel's schedule, published by
+//! A take, a slate now and a return are versioned edits of the channel's schedule, published by
 //! `X-Onair-Author` (else `api`).
 
 use std::sync::Arc;
@@ -53,6 +54,7 @@ pub fn router(state: LiveApiState) -> Router {
         .route("/api/live/sources/{name}/rotate-key", post(rotate))
         .route("/api/live/sources/{name}/events", get(events))
         .route("/api/channels/{slug}/live/take", post(take))
+        .route("/api/channels/{slug}/slate", post(slate_now))
         .route("/api/channels/{slug}/live/return", post(return_to_schedule))
         .route("/api/channels/{slug}/live/takes", get(takes))
         .with_state(state)
@@ -148,21 +150,38 @@ struct ReturnBody {
     version: Option<i64>,
 }
 
+/// The version a body names: none, or a JSON object `{"version"?: n}`.
+fn optional_version(body: &Bytes) -> Result<Option<i64>, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    let body: ReturnBody = serde_json::from_slice(body).map_err(|error| {
+        ApiError::bad_request(format!("the body must be {{\"version\"?: n}}: {error}"))
+    })?;
+    Ok(body.version)
+}
+
+async fn slate_now(
+    State(state): State<LiveApiState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    let expected = named_version(&headers, optional_version(&body)?)?;
+    let take = state
+        .control()
+        .slate_now(&slug, &author(&headers), expected)
+        .await?;
+    Ok((StatusCode::CREATED, Json(take)).into_response())
+}
+
 async fn return_to_schedule(
     State(state): State<LiveApiState>,
     Path(slug): Path<String>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    // The body is optional: none, or a JSON object.
-    let body: ReturnBody = if body.iter().all(u8::is_ascii_whitespace) {
-        ReturnBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|error| {
-            ApiError::bad_request(format!("the body must be {{\"version\"?: n}}: {error}"))
-        })?
-    };
-    let expected = named_version(&headers, body.version)?;
+    let expected = named_version(&headers, optional_version(&body)?)?;
     let take = state
         .control()
         .return_to_schedule(&slug, &author(&headers), expected)

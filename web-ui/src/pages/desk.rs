@@ -2,13 +2,12 @@
 //! current by the channels' event stream), its live state (the live sources it can take, their
 //! publish state, its takes to air) and the tail of its as-run log, both refreshed in place
 //! (`/desk/{slug}/live`, `/desk/{slug}/as-run`: fragments htmx polls). A scheduler on the channel
-//! also gets **take live** and **return to schedule**, each behind a confirmation dialog that
-//! says what will happen and when it lands; the request goes to the live API
-//! (`POST /api/channels/{slug}/live/take|return`) with the schedule version it was made against
-//! and the session's CSRF token, and its answer or refusal is shown (`static/desk.js`).
-//!
-//! There is no "slate now": the control plane cannot put a channel on slate at once. The desk
-//! says whether the slate airs now (the status's `slate` state).
+//! also gets **take live**, **slate now** and **return to schedule**, each behind a confirmation
+//! dialog that says what will happen and when it lands; the request goes to the live API
+//! (`POST /api/channels/{slug}/live/take`, `/slate`, `/live/return`) with the schedule version
+//! it was made against and the session's CSRF token, and its answer or refusal is shown
+//! (`static/desk.js`). A slate now is a take without a source: the live panel shows it as the
+//! take on air ("On slate"), and return to schedule ends it.
 
 use askama::Template;
 use axum::Router;
@@ -58,6 +57,9 @@ struct TakeRow {
     /// `next`, `on_air`, `returning`, `ended`, `cancelled`.
     state: &'static str,
     state_label: &'static str,
+    /// `live` or `slate`.
+    kind: &'static str,
+    /// The live source, or `slate`.
     source: String,
     start: String,
     end: String,
@@ -236,17 +238,21 @@ async fn live_panel(state: &PagesState, slug: &str, zone: Tz) -> Result<LivePane
 }
 
 fn take_row(zone: Tz, take: &TakeView) -> TakeRow {
+    let slate = take.source.is_none();
     TakeRow {
         state: take.state,
         state_label: match take.state {
+            "next" if slate => "Going to slate",
             "next" => "Taking live",
+            "on_air" if slate => "On slate",
             "on_air" => "Live",
             "returning" => "Returning to the schedule",
             "ended" => "Ended",
             "cancelled" => "Cancelled",
             _ => "Unknown",
         },
-        source: take.source.clone(),
+        kind: take.kind,
+        source: take.source.clone().unwrap_or_else(|| "slate".to_owned()),
         start: instant(zone, &take.start),
         end: take
             .end
