@@ -400,6 +400,11 @@ pub const ROUTES: &[RoutePolicy] = &[
     ),
     route(
         "POST",
+        "/api/channels/{slug}/slate",
+        OnChannel { role: Scheduler },
+    ),
+    route(
+        "POST",
         "/api/channels/{slug}/live/return",
         OnChannel { role: Scheduler },
     ),
