@@ -39,6 +39,14 @@
 //! sequence, and whose `pts_time` is the break's start in 90 kHz ticks since the Unix epoch,
 //! modulo 2^33: the same on every replica and for every rendition.
 //!
+//! The channel's own HLS-TS playlists (`MediaPlaylistOptions::cues_in_segments`, which the
+//! origin sets) carry the cue in the stream too: the break's first segment is listed at
+//! `scte35/{event}/out/{pts_time}/{duration}/{path}` and the first segment after it at
+//! `scte35/{event}/in/{pts_time}/{duration}/{path}` (`signal-out`/`signal-in` for
+//! `time_signal`), relative to the playlist, where the origin serves the shared file with that
+//! section on a PID of its own ([`crate::ts_scte35`]). Only those URLs change; every other
+//! segment is the file's `/media/` URL, and sessions, interstitials and CMAF keep file URLs.
+//!
 //! Variants are parameters, not forks: [`MediaPlaylistOptions`] picks the packaging (MPEG-TS, or
 //! CMAF with EXT-X-MAP) and the cue command, and a [`BreakFill`] what airs in the breaks, so a
 //! per-session playlist whose breaks play ads ([`render_session_media_playlist`]) goes through
@@ -55,12 +63,13 @@
 use std::fmt::Write as _;
 
 use onair_domain::media::AudioTrack;
-use onair_domain::scte35::{self, SpliceInfoSection};
+use onair_domain::scte35::SpliceInfoSection;
 use onair_domain::{BreakAiring, OutputFormat, Packaging, Rung, Ticks, Timestamp};
 
 use crate::ChannelPlayout;
 use crate::channel::MediaTrack;
 use crate::interstitials::InterstitialOptions;
+use crate::ts_scte35::{CueDirection, SegmentCue};
 use crate::window::{self, Aired, BreakFill, ChannelBreaks};
 
 /// Where segment and init files are served from: paths in renditions are relative to it.
@@ -75,6 +84,11 @@ pub struct MediaPlaylistOptions {
     pub packaging: Packaging,
     /// The SCTE-35 command that marks ad breaks.
     pub cue: CueCommand,
+    /// MPEG-TS only: the break's first segment and the first after it are listed at
+    /// `scte35/{event}/{cue}/{pts}/{duration}/{path}`, relative to the playlist, where the
+    /// origin serves them with the cue inside ([`crate::ts_scte35`]). Only a playlist served at
+    /// `/channels/{slug}/{rung}/ts.m3u8` may ask for it.
+    pub cues_in_segments: bool,
 }
 
 /// Which SCTE-35 command marks an ad break.
@@ -92,6 +106,7 @@ impl Default for MediaPlaylistOptions {
         MediaPlaylistOptions {
             packaging: Packaging::Ts,
             cue: CueCommand::default(),
+            cues_in_segments: false,
         }
     }
 }
@@ -100,6 +115,15 @@ impl MediaPlaylistOptions {
     /// MPEG-TS segments.
     pub fn ts() -> MediaPlaylistOptions {
         MediaPlaylistOptions::default()
+    }
+
+    /// MPEG-TS segments, those that open and close a break carrying its cue: the channel's own
+    /// playlist at `/channels/{slug}/{rung}/ts.m3u8`.
+    pub fn ts_with_cues_in_segments() -> MediaPlaylistOptions {
+        MediaPlaylistOptions {
+            cues_in_segments: true,
+            ..MediaPlaylistOptions::default()
+        }
     }
 
     /// fMP4 (CMAF) segments.
@@ -361,7 +385,8 @@ pub(crate) fn render_track_playlist(
     };
     let mut out =
         String::with_capacity(160 + listed.iter().map(ListedSegment::size_hint).sum::<usize>());
-    write_media_playlist(&mut out, &header, &listed, options.cue);
+    let cues_in_segments = options.cues_in_segments && options.packaging == Packaging::Ts;
+    write_media_playlist(&mut out, &header, &listed, options.cue, cues_in_segments);
     Some(out)
 }
 
@@ -406,6 +431,9 @@ impl ListedSegment<'_> {
 /// The cues of one break occurrence, encoded once per playlist.
 pub(crate) struct BreakCues {
     pub airing: BreakAiring,
+    /// What the break's first segment and the first after it carry, named in their URLs.
+    pub segment_out: SegmentCue,
+    pub segment_in: SegmentCue,
     pub out: SpliceInfoSection,
     pub back: SpliceInfoSection,
     pub out_base64: String,
@@ -417,18 +445,12 @@ impl BreakCues {
     pub(crate) fn new(airing: BreakAiring, command: CueCommand) -> BreakCues {
         let id = airing.splice_event_id();
         let start = Ticks(airing.start.0);
-        let end = Ticks(airing.end().0);
-        let (out, back) = match command {
-            CueCommand::SpliceInsert => (
-                scte35::break_out(id, start, airing.duration),
-                scte35::break_in(id, end),
-            ),
-            CueCommand::TimeSignal => (
-                scte35::break_time_signal(id, start, airing.duration, true),
-                scte35::break_time_signal(id, end, airing.duration, false),
-            ),
-        };
+        let cue = |direction| SegmentCue::new(command, direction, id, start, airing.duration);
+        let (segment_out, segment_in) = (cue(CueDirection::Out), cue(CueDirection::In));
+        let (out, back) = (segment_out.section(), segment_in.section());
         BreakCues {
+            segment_out,
+            segment_in,
             out_base64: out.to_base64(),
             out,
             back,
@@ -490,12 +512,14 @@ fn cues_for(cache: &mut Vec<BreakCues>, airing: BreakAiring, command: CueCommand
 /// Writes a media playlist listing `segments`, oldest first. Discontinuities and
 /// PROGRAM-DATE-TIME follow each segment's `starts_run`; the first segment gets neither a
 /// discontinuity (its number is in the header) nor is ever without a PROGRAM-DATE-TIME. Breaks
-/// are marked as the module documentation says.
+/// are marked as the module documentation says; with `cues_in_segments`, the segments that open
+/// and close a break are listed at their cue's URL ([`SegmentCue::push_url`]).
 pub(crate) fn write_media_playlist(
     out: &mut String,
     header: &PlaylistHeader<'_>,
     segments: &[ListedSegment<'_>],
     command: CueCommand,
+    cues_in_segments: bool,
 ) {
     let _ = write!(
         out,
@@ -511,6 +535,8 @@ pub(crate) fn write_media_playlist(
         let aired = &segment.aired;
         let at = &aired.at;
         let first = position == 0;
+        // The cue the segment carries: a break's start wins over the end of one just before.
+        let mut segment_cue = None;
         if first
             && let Some(airing) = aired.in_break
             && !aired.starts_break()
@@ -535,6 +561,7 @@ pub(crate) fn write_media_playlist(
             let cues = cues_for(&mut cache, ended, command);
             write_daterange_in(out, cues);
             out.push_str("#EXT-X-CUE-IN\n");
+            segment_cue = Some(cues.segment_in);
         }
         if let Some(airing) = aired.in_break {
             let cues = cues_for(&mut cache, airing, command);
@@ -545,6 +572,7 @@ pub(crate) fn write_media_playlist(
                 out.push_str("\n#EXT-X-CUE-OUT:");
                 push_seconds(out, cues.duration_millis);
                 out.push('\n');
+                segment_cue = Some(cues.segment_out);
             } else {
                 out.push_str("#EXT-X-CUE-OUT-CONT:ElapsedTime=");
                 push_seconds(out, at.start.unix_millis() - airing.start.unix_millis());
@@ -559,7 +587,12 @@ pub(crate) fn write_media_playlist(
         out.push_str("#EXTINF:");
         push_seconds(out, millis);
         out.push_str(",\n");
-        push_segment_url(out, aired.tracking, segment.path);
+        match segment_cue {
+            Some(cue) if cues_in_segments && aired.tracking.is_none() => {
+                cue.push_url(out, segment.path);
+            }
+            _ => push_segment_url(out, aired.tracking, segment.path),
+        }
         out.push('\n');
     }
 }

@@ -7,6 +7,7 @@
 //!   each break whose ads a viewer's asset list names, and the VOD playlists of those ads.
 //! - [`origin`]: the axum routes that serve manifests and segment files, with a [`Directory`] of
 //!   channels that the binary fills and refreshes.
+//! - [`ts_scte35`]: a break's SCTE-35 cue added to a shared MPEG-TS segment as it is served.
 
 mod channel;
 pub mod dash;
@@ -16,6 +17,7 @@ pub mod live;
 pub mod llhls;
 pub mod origin;
 mod playlist_cache;
+pub mod ts_scte35;
 pub mod window;
 
 #[cfg(test)]

@@ -180,7 +180,12 @@ async fn media_playlist_ts(
     Path((slug, rung)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, OriginError> {
-    origin.media_playlist(&slug, &rung, &MediaPlaylistOptions::ts(), &headers)
+    origin.media_playlist(
+        &slug,
+        &rung,
+        &MediaPlaylistOptions::ts_with_cues_in_segments(),
+        &headers,
+    )
 }
 
 async fn media_playlist_fmp4(

@@ -260,8 +260,15 @@ fn extinf_adds_up_to_the_next_program_date_time_when_segments_are_not_whole_mill
 
 // ---- ad-break markers ----
 
+/// The channel's own HLS-TS playlist, as the origin serves it: cues in the segments too.
 fn breaks_ts(now_millis: i64) -> String {
-    render_media_playlist(&fixtures::break_playout(), "360p", at_millis(now_millis)).unwrap()
+    render_media_playlist_with(
+        &fixtures::break_playout(),
+        "360p",
+        at_millis(now_millis),
+        &MediaPlaylistOptions::ts_with_cues_in_segments(),
+    )
+    .unwrap()
 }
 
 #[test]
@@ -273,6 +280,27 @@ fn a_break_is_marked_out_continued_and_back_in() {
     crate::testing::check_hls_cues(&fixtures::break_playout(), &playlist);
     // m3u8-rs reads it too (it keeps one DATERANGE per segment).
     parse(&text);
+    // Without cues in the segments (sessions, partners' own URLs) every URL is the file's.
+    let direct = render_media_playlist(&fixtures::break_playout(), "360p", at_millis(14_000));
+    let direct = direct.unwrap();
+    assert!(!direct.contains("scte35/"), "{direct}");
+    let cued: Vec<&str> = text
+        .lines()
+        .filter(|line| line.starts_with("scte35/"))
+        .collect();
+    assert_eq!(
+        cued,
+        [
+            "scte35/1/out/4367201632/540000/assets/4/360p/ts/00000.ts",
+            "scte35/1/in/4367741632/540000/assets/1/360p/ts/00001.ts",
+        ]
+    );
+    assert_eq!(
+        text.replace("scte35/1/out/4367201632/540000/", "/media/")
+            .replace("scte35/1/in/4367741632/540000/", "/media/"),
+        direct,
+        "only those two URLs differ"
+    );
 }
 
 #[test]
