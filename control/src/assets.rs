@@ -288,6 +288,13 @@ impl Control {
                 "asset {id} is in use and was not deleted: {message}; take it out of the schedule and the grid first"
             )));
         }
+        if let Some(slug) = self.generated_slate_of(id).await? {
+            return Err(Refusal::Conflict(format!(
+                "asset {id} is in use and was not deleted: it is the slate generated for channel \
+                 {slug}, which airs it in gaps and when a source fails; give the channel a slate \
+                 of its own first"
+            )));
+        }
         let deleted = self.store.delete_asset(id).await?;
         let mut files_removed = 0;
         let mut files_left = Vec::new();
@@ -310,6 +317,27 @@ impl Control {
             files_removed,
             files_left,
         })
+    }
+
+    /// The channel whose generated slate `id` is (found by its source key, as playout finds
+    /// it), when that channel has no slate of its own.
+    async fn generated_slate_of(&self, id: AssetId) -> Result<Option<ChannelSlug>, Refusal> {
+        let Some(asset) = self.store.asset(id).await? else {
+            return Ok(None);
+        };
+        let Some(slug) = asset
+            .source
+            .strip_prefix(crate::grid::SLATE_SOURCE_PREFIX)
+            .and_then(|slug| ChannelSlug::parse(slug).ok())
+        else {
+            return Ok(None);
+        };
+        Ok(self
+            .store
+            .channel_by_slug(&slug)
+            .await?
+            .filter(|channel| channel.slate.is_none())
+            .map(|channel| channel.slug))
     }
 
     /// Why an asset cannot go: the items airing it inside the lock horizon first, then the

@@ -230,3 +230,67 @@ async fn the_grids_that_name_an_asset_are_listed_per_channel_with_their_rights_a
         other => panic!("expected a conflict, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_channels_generated_slate_is_not_deleted_while_the_channel_has_no_slate_of_its_own() {
+    let (control, ladder) = control().await;
+    let media = tempfile::tempdir().unwrap();
+    let news = channel(&control, "news", ladder).await;
+    let slate = control
+        .store
+        .insert_asset("Slate", "generated:slate/news", ladder)
+        .await
+        .unwrap();
+    // A slate generated for a channel that is gone is free to go.
+    let orphan = control
+        .store
+        .insert_asset("Slate", "generated:slate/weather", ladder)
+        .await
+        .unwrap();
+
+    let refused = control.delete_asset(slate.0, media.path()).await;
+    assert!(
+        matches!(&refused, Err(Refusal::Conflict(message))
+            if message.contains("in use and was not deleted")
+                && message.contains("slate generated for channel news")),
+        "{refused:?}"
+    );
+    assert!(control.store.asset(slate).await.unwrap().is_some());
+    control.delete_asset(orphan.0, media.path()).await.unwrap();
+
+    // With a slate of its own, the generated one airs no more.
+    let own = asset(&control, ladder, "own slate").await;
+    let rendition = onair_domain::Rendition {
+        rung: "360p".into(),
+        packaging: onair_domain::Packaging::Ts,
+        codecs: "avc1.64001e,mp4a.40.2".into(),
+        width: 640,
+        height: 360,
+        peak_bandwidth: 1_000_000,
+        average_bandwidth: 900_000,
+        init_path: None,
+        segments: vec![onair_domain::SegmentInfo {
+            index: 0,
+            duration: onair_domain::Ticks::from_secs(2),
+            size_bytes: 1000,
+            path: format!("assets/{own}/360p/ts/00000.ts"),
+        }],
+    };
+    control
+        .store
+        .publish_asset(own, onair_domain::Ticks::from_secs(2), &[rendition])
+        .await
+        .unwrap();
+    control
+        .store
+        .update_channel(
+            news.id,
+            &onair_store::ChannelChanges {
+                slate: Some(Some(own)),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    control.delete_asset(slate.0, media.path()).await.unwrap();
+}
