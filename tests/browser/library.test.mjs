@@ -8,11 +8,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { copyFileSync, linkSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { LoginPage, apiFetch, chromiumOptions, copyDemo, prepareDemo, screenshot, serveData } from './onair.mjs';
+import { LoginPage, apiFetch, chromiumOptions, copyDemo, demoDataDir, prepareDemo, screenshot, serveData } from './onair.mjs';
 
 let browser;
 let server;
@@ -24,18 +23,29 @@ let page;
 const title = `Library clip ${process.pid}`;
 let assetId = null;
 
-/** A media folder of the copy's own: the demo's assets linked in, so new assets land here. */
+/**
+ * A media folder of the copy's own, so new assets land here: its folders new and each demo file
+ * a hard link (a copy where linking fails). Deleting an asset removes its files one by one, and
+ * through a linked folder that would take them from the demo every other test airs.
+ */
 function privateMedia(shared, dir) {
-  mkdirSync(join(dir, 'assets'), { recursive: true });
-  for (const id of readdirSync(join(shared, 'assets'))) {
-    symlinkSync(join(shared, 'assets', id), join(dir, 'assets', id));
+  mkdirSync(dir, { recursive: true });
+  for (const entry of readdirSync(shared, { withFileTypes: true })) {
+    const from = join(shared, entry.name);
+    const to = join(dir, entry.name);
+    if (entry.isDirectory()) {
+      privateMedia(from, to);
+    } else {
+      try { linkSync(from, to); } catch { copyFileSync(from, to); }
+    }
   }
 }
 
 before(async () => {
   prepareDemo();
   data = copyDemo();
-  work = mkdtempSync(join(tmpdir(), 'onair-library-'));
+  // Beside the shared demo, on its file system, so its media can be hard links.
+  work = mkdtempSync(join(dirname(demoDataDir), 'onair-library-'));
   const media = join(work, 'media');
   privateMedia(data.mediaDir, media);
   data.mediaDir = media;
@@ -241,15 +251,17 @@ test('the asset\'s page renames it, refuses to delete an asset the demo airs, an
   await page.getByTestId('error').waitFor();
   assert.match(await page.locator('#asset-title-problem').textContent(), /empty/);
 
-  // The demo's first programme airs: deleting it is refused, naming where.
-  await page.goto(`${server.url}/library/1`);
+  // A demo programme airs: deleting it is refused, naming where.
+  const listed = await (await apiFetch(`${server.url}/api/assets?q=Morning%20Headlines`)).json();
+  const airing = listed.assets.find((asset) => asset.title === 'Morning Headlines').id;
+  await page.goto(`${server.url}/library/${airing}`);
   await page.getByLabel(/Yes, delete/).check();
   await page.getByRole('button', { name: 'Delete asset' }).click();
   const refusal = page.getByTestId('error');
   await refusal.waitFor();
   assert.match(await refusal.textContent(), /in use and was not deleted/);
   assert.match(await refusal.textContent(), /demo/);
-  assert.equal((await apiFetch(`${server.url}/api/assets/1`)).status, 200);
+  assert.equal((await apiFetch(`${server.url}/api/assets/${airing}`)).status, 200);
 
   await page.goto(`${server.url}/library/${assetId}`);
   await page.getByLabel(/Yes, delete/).check();
