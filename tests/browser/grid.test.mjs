@@ -1,7 +1,7 @@
 // The grid planner in a real browser, on a copy of the demo data: a scheduler drags a clip
 // from the library onto tomorrow's grid and the schedule API has it; a move inside the lock
 // horizon is refused with the reason and the item goes back; an earlier version is restored
-// from the version list; of two pages that load the same day and both drop a clip, one
+// from the version list; an item is moved from the keyboard; of two pages that load the same day and both drop a clip, one
 // publishes and the other says who changed the schedule meanwhile, with a reload; and a
 // channel in Europe/Berlin draws its 23- and 25-hour days with the true local hours.
 import { after, before, test } from 'node:test';
@@ -186,6 +186,36 @@ test('a clip dropped from the library is published, and a move inside the lock h
   }
 });
 
+test('a scheduler without a mouse opens an item from the keyboard and moves it later', async () => {
+  const { context, page, grid } = await loggedIn('/grid/demo');
+  try {
+    await grid.open('demo', tomorrow);
+    // The clip the test before dropped at 10:00, reached with Tab like any link.
+    const item = grid.itemsAt(tomorrow, at(tomorrow, '10:00:00')).filter({ hasText: 'Kitchen Basics' });
+    await item.waitFor();
+    await item.focus();
+    await page.keyboard.press('Enter');
+    const editor = page.locator('#item-editor');
+    await editor.waitFor();
+    await page.getByLabel('Move by (minutes)').fill('30');
+    await page.getByLabel('Move by (minutes)').press('Tab');
+    await page.keyboard.press('Tab');
+    assert.equal(await page.evaluate(() => document.activeElement.textContent), 'Later');
+    const answer = page.waitForResponse((response) => response.url().includes('/schedule') && response.request().method() === 'PUT');
+    await page.keyboard.press('Enter');
+    assert.equal((await answer).status(), 200);
+    await page.getByText(/Kitchen Basics moved to/).waitFor();
+    await grid.itemsAt(tomorrow, at(tomorrow, '10:30:00')).filter({ hasText: 'Kitchen Basics' }).waitFor();
+    const published = await schedule('demo', at(tomorrow, '00:00:00'), at(utcDate(Date.now() + 2 * DAY), '00:00:00'));
+    assert.deepEqual(published.items.map((entry) => [entry.title, entry.start]), [['Kitchen Basics', at(tomorrow, '10:30:00')]]);
+  } catch (error) {
+    await screenshot(page, 'grid-keyboard-move');
+    throw error;
+  } finally {
+    await context.close();
+  }
+});
+
 test('an earlier version restored from the version list changes the grid', async () => {
   const { context, page, grid } = await loggedIn('/grid/demo');
   try {
@@ -206,10 +236,10 @@ test('an earlier version restored from the version list changes the grid', async
     ]);
     assert.equal((await restored).status(), 200);
     await grid.day(tomorrow).locator('.fc-timegrid-slots').waitFor();
-    await grid.itemsAt(tomorrow, at(tomorrow, '10:00:00')).waitFor();
+    await grid.itemsAt(tomorrow, at(tomorrow, '10:30:00')).waitFor();
     assert.equal(await grid.itemsAt(tomorrow, at(tomorrow, '12:00:00')).count(), 0, 'the restored version has no 12:00 item');
     const now = await schedule('demo', at(tomorrow, '00:00:00'), at(tomorrow, '23:59:59'));
-    assert.deepEqual(now.items.map((item) => item.start), [at(tomorrow, '10:00:00')]);
+    assert.deepEqual(now.items.map((item) => item.start), [at(tomorrow, '10:30:00')]);
   } catch (error) {
     await screenshot(page, 'grid-restore');
     throw error;

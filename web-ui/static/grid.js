@@ -419,6 +419,21 @@
       const hard = event.target.checked;
       change(item.key, (edited) => ({ ...edited, hard_start: hard }), `${item.title} ${hard ? 'given a hard start' : 'set to follow the item before'}`);
     });
+    // Moving without a mouse: by whole minutes of elapsed time (so across a DST change too),
+    // inside the days shown (a PUT carries the shown window: an item moved out of it would go).
+    document.getElementById('editor-move').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const item = findItem(selectedKey);
+      if (!item) return;
+      const minutes = Math.round(Number(document.getElementById('move-minutes').value));
+      const direction = Number(event.submitter?.value ?? 1);
+      const start = item.start + direction * minutes * 60_000;
+      if (start < rangeFrom || start >= rangeTo) {
+        say('error', [`Not moved: ${localTime(start)} (${localDate(start)}) is not on the days shown. Show that day (or the week) and move it there.`]);
+        return;
+      }
+      change(item.key, (edited) => ({ ...edited, start }), `${item.title} moved to ${localTime(start)} (${localDate(start)})`);
+    });
     document.getElementById('editor-add-break').addEventListener('submit', (event) => {
       event.preventDefault();
       const item = findItem(selectedKey);
