@@ -67,6 +67,12 @@ pub async fn serve_with(
         session_state.clone(),
         onair_web_ui::sessions::implicit,
     ));
+    // A break's first segment and the first after it, with the SCTE-35 cue inside.
+    let cued_segments =
+        onair_web_ui::scte35_segments::router(onair_web_ui::scte35_segments::Scte35SegmentState {
+            directory: directory.clone(),
+            media_root: config.storage.media_dir(),
+        });
     let sessions = onair_web_ui::sessions::router(session_state);
     let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
         store: store.clone(),
@@ -154,6 +160,7 @@ pub async fn serve_with(
         .merge(ads_api)
         .merge(live_api)
         .merge(llhls)
+        .merge(cued_segments)
         .merge(sessions)
         .merge(epg)
         .merge(extra);

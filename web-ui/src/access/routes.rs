@@ -56,6 +56,12 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("GET", "/channels/{slug}/manifest.mpd", Public),
     route("GET", "/time", Public),
     route("GET", "/media/{*path}", Public),
+    // A break's first segment and the first after it, with the cue inside.
+    route(
+        "GET",
+        "/channels/{slug}/{rung}/scte35/{event}/{cue}/{pts}/{duration}/{*path}",
+        Public,
+    ),
     // Each live source's LL-HLS output.
     route("GET", "/live/{source}/llhls.m3u8", Public),
     route("GET", "/live/{source}/{rendition}/{file}", Public),
