@@ -89,6 +89,31 @@ pub struct MediaPlaylistOptions {
     /// origin serves them with the cue inside ([`crate::ts_scte35`]). Only a playlist served at
     /// `/channels/{slug}/{rung}/ts.m3u8` may ask for it.
     pub cues_in_segments: bool,
+    /// Which of the two dialects of break tags the playlist writes (a partner's choice).
+    pub dialect: CueDialect,
+}
+
+/// The tags that mark a break in a media playlist: both dialects (the channel's own playlists),
+/// or only one, as a partner's SSAI expects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CueDialect {
+    /// `EXT-X-DATERANGE` and `EXT-X-CUE-OUT`/`CONT`/`IN` with `EXT-OATCLS-SCTE35`.
+    #[default]
+    Both,
+    /// `EXT-X-DATERANGE` with `SCTE35-OUT`/`SCTE35-IN` only.
+    DateRange,
+    /// `EXT-X-CUE-OUT`/`CONT`/`IN` with `EXT-OATCLS-SCTE35` only.
+    CueOut,
+}
+
+impl CueDialect {
+    fn dateranges(self) -> bool {
+        self != CueDialect::CueOut
+    }
+
+    fn cue_outs(self) -> bool {
+        self != CueDialect::DateRange
+    }
 }
 
 /// Which SCTE-35 command marks an ad break.
@@ -107,6 +132,7 @@ impl Default for MediaPlaylistOptions {
             packaging: Packaging::Ts,
             cue: CueCommand::default(),
             cues_in_segments: false,
+            dialect: CueDialect::Both,
         }
     }
 }
@@ -386,7 +412,12 @@ pub(crate) fn render_track_playlist(
     let mut out =
         String::with_capacity(160 + listed.iter().map(ListedSegment::size_hint).sum::<usize>());
     let cues_in_segments = options.cues_in_segments && options.packaging == Packaging::Ts;
-    write_media_playlist(&mut out, &header, &listed, options.cue, cues_in_segments);
+    let cues = CueTags {
+        command: options.cue,
+        in_segments: cues_in_segments,
+        dialect: options.dialect,
+    };
+    write_media_playlist(&mut out, &header, &listed, &cues);
     Some(out)
 }
 
@@ -465,6 +496,15 @@ impl BreakCues {
     }
 }
 
+/// How [`write_media_playlist`] marks breaks: the SCTE-35 command, whether the segments that
+/// open and close one carry it, and in which dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct CueTags {
+    pub command: CueCommand,
+    pub in_segments: bool,
+    pub dialect: CueDialect,
+}
+
 /// Writes `millis` as seconds with three decimals.
 pub(crate) fn push_seconds(out: &mut String, millis: i64) {
     let _ = write!(out, "{}.{:03}", millis / 1000, millis % 1000);
@@ -512,15 +552,19 @@ fn cues_for(cache: &mut Vec<BreakCues>, airing: BreakAiring, command: CueCommand
 /// Writes a media playlist listing `segments`, oldest first. Discontinuities and
 /// PROGRAM-DATE-TIME follow each segment's `starts_run`; the first segment gets neither a
 /// discontinuity (its number is in the header) nor is ever without a PROGRAM-DATE-TIME. Breaks
-/// are marked as the module documentation says; with `cues_in_segments`, the segments that open
-/// and close a break are listed at their cue's URL ([`SegmentCue::push_url`]).
+/// are marked as the module documentation says, in `tags.dialect`; with `tags.in_segments`, the
+/// segments that open and close a break are listed at their cue's URL ([`SegmentCue::push_url`]).
 pub(crate) fn write_media_playlist(
     out: &mut String,
     header: &PlaylistHeader<'_>,
     segments: &[ListedSegment<'_>],
-    command: CueCommand,
-    cues_in_segments: bool,
+    tags: &CueTags,
 ) {
+    let CueTags {
+        command,
+        in_segments: cues_in_segments,
+        dialect,
+    } = *tags;
     let _ = write!(
         out,
         "#EXTM3U\n#EXT-X-VERSION:{}\n#EXT-X-TARGETDURATION:{}\n#EXT-X-MEDIA-SEQUENCE:{}\n#EXT-X-DISCONTINUITY-SEQUENCE:{}\n",
@@ -542,7 +586,10 @@ pub(crate) fn write_media_playlist(
             && !aired.starts_break()
         {
             // The break started before the window: declare its range all the same.
-            write_daterange_out(out, cues_for(&mut cache, airing, command));
+            let cues = cues_for(&mut cache, airing, command);
+            if dialect.dateranges() {
+                write_daterange_out(out, cues);
+            }
         }
         if at.starts_run && !first {
             out.push_str("#EXT-X-DISCONTINUITY\n");
@@ -559,21 +606,29 @@ pub(crate) fn write_media_playlist(
         }
         if let Some(ended) = aired.after_break {
             let cues = cues_for(&mut cache, ended, command);
-            write_daterange_in(out, cues);
-            out.push_str("#EXT-X-CUE-IN\n");
+            if dialect.dateranges() {
+                write_daterange_in(out, cues);
+            }
+            if dialect.cue_outs() {
+                out.push_str("#EXT-X-CUE-IN\n");
+            }
             segment_cue = Some(cues.segment_in);
         }
         if let Some(airing) = aired.in_break {
             let cues = cues_for(&mut cache, airing, command);
             if aired.starts_break() {
-                write_daterange_out(out, cues);
-                out.push_str("#EXT-OATCLS-SCTE35:");
-                out.push_str(&cues.out_base64);
-                out.push_str("\n#EXT-X-CUE-OUT:");
-                push_seconds(out, cues.duration_millis);
-                out.push('\n');
+                if dialect.dateranges() {
+                    write_daterange_out(out, cues);
+                }
+                if dialect.cue_outs() {
+                    out.push_str("#EXT-OATCLS-SCTE35:");
+                    out.push_str(&cues.out_base64);
+                    out.push_str("\n#EXT-X-CUE-OUT:");
+                    push_seconds(out, cues.duration_millis);
+                    out.push('\n');
+                }
                 segment_cue = Some(cues.segment_out);
-            } else {
+            } else if dialect.cue_outs() {
                 out.push_str("#EXT-X-CUE-OUT-CONT:ElapsedTime=");
                 push_seconds(out, at.start.unix_millis() - airing.start.unix_millis());
                 out.push_str(",Duration=");
@@ -648,5 +703,7 @@ pub(crate) fn window_key(playout: &ChannelPlayout, now: Timestamp) -> WindowKey 
     }
 }
 
+#[cfg(test)]
+mod dialect_tests;
 #[cfg(test)]
 mod tests;

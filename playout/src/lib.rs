@@ -30,8 +30,9 @@ mod testing;
 pub use channel::{ChannelPlayout, PlayoutError};
 pub use dash::{MpdOptions, render_mpd, render_session_mpd};
 pub use hls::{
-    CueCommand, MediaPlaylistOptions, render_media_playlist, render_media_playlist_with,
-    render_multivariant, render_multivariant_with, render_session_media_playlist,
+    CueCommand, CueDialect, MediaPlaylistOptions, render_media_playlist,
+    render_media_playlist_with, render_multivariant, render_multivariant_with,
+    render_session_media_playlist,
 };
 pub use interstitials::{
     InterstitialOptions, render_asset_playlist, render_interstitial_media_playlist,
