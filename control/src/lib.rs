@@ -35,6 +35,7 @@ pub mod channels;
 pub mod grid;
 pub mod ladders;
 pub mod live;
+pub mod partners;
 mod plan_cache;
 pub mod refusal;
 pub mod registry;

@@ -167,7 +167,7 @@ impl AdConfig {
 pub const ORIGIN: &str = "{origin}";
 
 /// Why `tag` is not an http(s) URL with a host (or `{origin}/…`), or `None`.
-fn url_problem(tag: &str) -> Option<String> {
+pub(crate) fn url_problem(tag: &str) -> Option<String> {
     if tag.is_empty() {
         return Some("an ad tag URL is needed".into());
     }
