@@ -22,7 +22,7 @@ use std::time::Duration;
 use anyhow::Context;
 use onair_control::live::as_run::with_live;
 use onair_control::registry::{PlannedChannel, PlannedChannels};
-use onair_domain::{ChannelId, ChannelSlug, Clock, Ticks, Timestamp};
+use onair_domain::{ChannelId, ChannelSlug, Clock, RunKind, Ticks, Timestamp};
 use onair_playout::origin::Directory;
 use onair_scheduler::as_run::{AiredRun, aired, aired_until};
 use onair_store::{AsRunEntry, Store};
@@ -167,6 +167,13 @@ impl AsRunRecorder {
                 }
             }
         }
+        // Slate seen airing (not recovered after a restart): `onair_slate_aired_seconds_total`.
+        let slate_millis: i64 = runs
+            .iter()
+            .filter(|run| run.kind == RunKind::Slate && run.start >= cursor.observed_from)
+            .map(|run| (run.end - run.start).as_millis().max(0))
+            .sum();
+        onair_metrics::metrics().slate_aired(Duration::from_millis(slate_millis as u64));
         let entries: Vec<AsRunEntry> = runs
             .into_iter()
             .map(|run| {

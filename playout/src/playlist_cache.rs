@@ -8,12 +8,14 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+use std::time::Instant;
 
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use http::HeaderValue;
 use onair_domain::{Packaging, Timestamp};
+use onair_metrics::ManifestKind;
 
 use crate::ChannelPlayout;
 use crate::channel::MediaTrack;
@@ -120,6 +122,7 @@ impl ChannelEntry {
 fn cached(
     slot: &MediaSlot,
     key: SlotKey,
+    kind: ManifestKind,
     render: impl FnOnce() -> Option<String>,
 ) -> Option<Rendered> {
     if let Some((cached_key, rendered)) = &*slot.read().unwrap_or_else(PoisonError::into_inner)
@@ -127,9 +130,17 @@ fn cached(
     {
         return Some(rendered.clone());
     }
-    let rendered = Rendered::new(render()?);
+    let rendered = Rendered::new(timed(kind, render)?);
     *slot.write().unwrap_or_else(PoisonError::into_inner) = Some((key, rendered.clone()));
     Some(rendered)
+}
+
+/// `render()`, its time recorded as a render of `kind` (`onair_manifest_render_duration_seconds`).
+fn timed<T>(kind: ManifestKind, render: impl FnOnce() -> T) -> T {
+    let started = Instant::now();
+    let rendered = render();
+    onair_metrics::metrics().manifest_rendered(kind, started.elapsed());
+    rendered
 }
 
 impl PlaylistCache {
@@ -145,7 +156,11 @@ impl PlaylistCache {
             Packaging::Cmaf | Packaging::CmafAudio => 1,
         };
         entry.multivariant[index]
-            .get_or_init(|| Rendered::new(hls::render_multivariant_with(playout, packaging)))
+            .get_or_init(|| {
+                Rendered::new(timed(ManifestKind::HlsMultivariant, || {
+                    hls::render_multivariant_with(playout, packaging)
+                }))
+            })
             .clone()
     }
 
@@ -163,6 +178,7 @@ impl PlaylistCache {
         cached(
             &entry.mpd,
             (hls::window_key(playout, now), playout.live().generation()),
+            ManifestKind::DashMpd,
             || dash::render_mpd(playout, now, options),
         )
     }
@@ -182,6 +198,7 @@ impl PlaylistCache {
         cached(
             slot,
             (hls::window_key(playout, now), playout.live().generation()),
+            ManifestKind::HlsMedia,
             || {
                 hls::render_track_playlist(
                     playout,

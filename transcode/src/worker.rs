@@ -343,7 +343,12 @@ impl Shared {
             stop,
         ));
         let attempt_dir = format!("assets/{}/{}", payload.asset_id, job.attempts);
+        let started = std::time::Instant::now();
         let outcome = self.attempt(&job, &payload, &attempt_dir, &running).await;
+        // An attempt a stopping worker hands back is neither a success nor a failure.
+        if !matches!(outcome, Err(Failure::Stopped)) {
+            onair_metrics::metrics().transcode_job_finished(outcome.is_ok(), started.elapsed());
+        }
         heartbeat.abort();
         let _ = heartbeat.await;
         self.conclude(&job, &payload, worker_id, &attempt_dir, &running, outcome)

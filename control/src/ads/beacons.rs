@@ -190,6 +190,7 @@ impl AdEngine {
                     failure = Some(format!("{url}: {error}"));
                 }
             }
+            onair_metrics::metrics().beacon_fired(failure.is_none());
             let key = BeaconKey {
                 session_id: &session.id,
                 break_start: next.break_start,

@@ -224,6 +224,7 @@ impl AdEngine {
                 Ok(None) => {}
                 Err(refusal) => {
                     // Not again for this break: it airs as planned.
+                    onair_metrics::metrics().ad_decided(onair_metrics::DecisionOutcome::Error);
                     session.mark_decided(planned.airing.start);
                     tracing::warn!(session = %session.id, %refusal, "ad decision failed: the break airs slate");
                 }
@@ -305,6 +306,11 @@ impl AdEngine {
             if now + made.freeze > made.airing.start && made.decision.outcome == Outcome::Filled {
                 made.decision.outcome = Outcome::Late;
             }
+            onair_metrics::metrics().ad_decided(match made.decision.outcome {
+                Outcome::Filled => onair_metrics::DecisionOutcome::Filled,
+                Outcome::Unfilled => onair_metrics::DecisionOutcome::Unfilled,
+                Outcome::Late => onair_metrics::DecisionOutcome::Late,
+            });
             let fill = serde_json::to_string(&made.decision)
                 .map_err(|error| Refusal::Internal(format!("cannot write a decision: {error}")));
             fills.push(fill);
