@@ -232,7 +232,8 @@ impl Control {
         submit(self, &channel, edit).await
     }
 
-    /// The plan of `[from, to)` (at most 31 days) as `onair serve` would air it now.
+    /// The plan of `[from, to)` (at most 31 days) as `onair serve` would air it now, with the
+    /// problems about instants in it and those about none.
     pub async fn preview_plan(
         &self,
         slug: &str,
@@ -275,7 +276,14 @@ impl Control {
             planned_to: planned.window.1,
             items,
             ads_per_hour,
-            problems: planned.problems.clone(),
+            // The window's problems, and those of no instant: a 14-day grid's gaps are many,
+            // and a preview of one day is read for that day.
+            problems: planned
+                .problems
+                .iter()
+                .filter(|problem| problem.at().is_none_or(|at| from <= at && at < to))
+                .cloned()
+                .collect(),
             notes: planned.notes.clone(),
         })
     }
