@@ -357,6 +357,14 @@ impl Metrics {
     }
 }
 
+/// `render()`, its time recorded in the process's metrics as a render of `kind`.
+pub fn timed_render<T>(kind: ManifestKind, render: impl FnOnce() -> T) -> T {
+    let started = std::time::Instant::now();
+    let rendered = render();
+    metrics().manifest_rendered(kind, started.elapsed());
+    rendered
+}
+
 static METRICS: LazyLock<Metrics> = LazyLock::new(Metrics::new);
 
 /// The process's metrics.

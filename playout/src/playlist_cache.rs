@@ -8,14 +8,13 @@
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
-use std::time::Instant;
 
 use bytes::Bytes;
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use http::HeaderValue;
 use onair_domain::{Packaging, Timestamp};
-use onair_metrics::ManifestKind;
+use onair_metrics::{ManifestKind, timed_render as timed};
 
 use crate::ChannelPlayout;
 use crate::channel::MediaTrack;
@@ -133,14 +132,6 @@ fn cached(
     let rendered = Rendered::new(timed(kind, render)?);
     *slot.write().unwrap_or_else(PoisonError::into_inner) = Some((key, rendered.clone()));
     Some(rendered)
-}
-
-/// `render()`, its time recorded as a render of `kind` (`onair_manifest_render_duration_seconds`).
-fn timed<T>(kind: ManifestKind, render: impl FnOnce() -> T) -> T {
-    let started = Instant::now();
-    let rendered = render();
-    onair_metrics::metrics().manifest_rendered(kind, started.elapsed());
-    rendered
 }
 
 impl PlaylistCache {

@@ -42,6 +42,7 @@ use axum::routing::{get, post};
 use onair_control::Refusal;
 use onair_control::ads::{AdEngine, Insertion, Session, parse_params, tracking};
 use onair_domain::{OutputFormat, Packaging, Ticks};
+use onair_metrics::{ManifestKind, timed_render};
 use onair_playout::{
     ChannelPlayout, InterstitialOptions, MediaPlaylistOptions, MpdOptions, render_asset_playlist,
     render_interstitial_media_playlist, render_interstitial_multivariant, render_multivariant_with,
@@ -368,7 +369,9 @@ fn multivariant(
         );
         return Ok(playlist_response(text, PLAYLIST));
     }
-    let text = render_multivariant_with(&playout, packaging);
+    let text = timed_render(ManifestKind::HlsMultivariant, || {
+        render_multivariant_with(&playout, packaging)
+    });
     let text = if prefix.is_empty() {
         text
     } else {
@@ -506,7 +509,9 @@ async fn media(
             .breaks
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        render_session_media_playlist(&playout, rung, now, options, &*breaks)
+        timed_render(ManifestKind::HlsMedia, || {
+            render_session_media_playlist(&playout, rung, now, options, &*breaks)
+        })
     };
     let text = text.ok_or_else(|| {
         ApiError(Refusal::NotFound(format!(
@@ -528,7 +533,9 @@ async fn mpd(
             .breaks
             .read()
             .unwrap_or_else(PoisonError::into_inner);
-        render_session_mpd(&playout, now, &MpdOptions::default(), &*breaks)
+        timed_render(ManifestKind::DashMpd, || {
+            render_session_mpd(&playout, now, &MpdOptions::default(), &*breaks)
+        })
     };
     let text = text.ok_or_else(|| {
         ApiError(Refusal::Internal(format!(
