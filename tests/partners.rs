@@ -127,16 +127,48 @@ fn partners_get_their_dialect_their_outputs_and_signed_urls_that_refuse_what_the
     assert!(playlist.contains("#EXT-X-CUE-"), "{playlist}");
     let segments = segment_lines(&playlist);
     assert!(!segments.is_empty(), "{playlist}");
+    // The break's first segment and the first after it carry its cue inside, as the channel's.
+    let cued = |text: &str| -> Vec<String> {
+        segment_lines(text)
+            .into_iter()
+            .filter(|line| line.starts_with("scte35/"))
+            .map(str::to_owned)
+            .collect()
+    };
+    assert_eq!(cued(&playlist), cued(&channel), "{playlist}");
+    assert!(
+        !cued(&playlist).is_empty(),
+        "a window next to a break: {playlist}"
+    );
     for segment in &segments {
-        assert!(segment.starts_with("/p/acme/demo/media/"), "{playlist}");
+        assert!(
+            segment.starts_with("/p/acme/demo/media/") || segment.starts_with("scte35/"),
+            "{playlist}"
+        );
     }
-    let (status, bytes) = get(&url(segments[0]));
+    let plain: Vec<&str> = segments
+        .iter()
+        .copied()
+        .filter(|segment| segment.starts_with('/'))
+        .collect();
+    let (status, bytes) = get(&url(plain[0]));
     assert_eq!(status, 200);
-    let shared = segments[0].replace("/p/acme/demo/media/", "/media/");
+    let shared = plain[0].replace("/p/acme/demo/media/", "/media/");
     assert_eq!(
         get(&url(&shared)).1,
         bytes,
         "the partner's segment is the shared file"
+    );
+    let first_cued = &cued(&playlist)[0];
+    let (status, with_cue) = get(&url(&format!("/p/acme/demo/360p/{first_cued}")));
+    assert_eq!(status, 200);
+    let (_, channel_cued) = get(&url(&format!("/channels/demo/360p/{first_cued}")));
+    assert_eq!(with_cue, channel_cued, "the cued segment is the channel's");
+    let file = first_cued.splitn(6, '/').nth(5).unwrap();
+    assert_ne!(
+        with_cue,
+        get(&url(&format!("/media/{file}"))).1,
+        "the cue is inside"
     );
     let (status, fmp4) = get_text(&url("/p/acme/demo/360p/fmp4.m3u8"));
     assert_eq!(status, 200, "{fmp4}");
@@ -170,7 +202,11 @@ fn partners_get_their_dialect_their_outputs_and_signed_urls_that_refuse_what_the
     let before_rotation = signed["prefix"].as_str().unwrap().to_owned();
     let (status, playlist) = get_text(&url(&format!("{before_rotation}360p/ts.m3u8")));
     assert_eq!(status, 200, "{playlist}");
-    let segment = segment_lines(&playlist)[0].to_owned();
+    let segment = segment_lines(&playlist)
+        .into_iter()
+        .find(|line| line.starts_with('/'))
+        .unwrap()
+        .to_owned();
     assert!(
         segment.starts_with(&format!("{before_rotation}media/")),
         "{playlist}"

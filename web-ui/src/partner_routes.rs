@@ -7,8 +7,8 @@
 //! the channel and is allowed that output, rendered as the origin renders the channel's but for
 //! the break tags, which are in the partner's cue dialect. Segment and init files are listed
 //! under the same prefix, `media/{path}`, so that a signed prefix covers them; they are the
-//! shared files of `/media/`. (The channel's own HLS-TS playlists carry the cue inside the
-//! segments that open and close a break; partner playlists list those files as they are.)
+//! shared files of `/media/`, but for the HLS-TS segments that open and close a break, which
+//! carry its SCTE-35 cue inside as the channel's do (`{rung}/scte35/…`, [`ts_scte35`]).
 //!
 //! Refusals: 404 for an unknown partner, a channel it does not carry (or one not on air), an
 //! output it is not allowed, a rung or file that does not exist; 403 for a partner that needs
@@ -30,6 +30,7 @@ use onair_control::partners::{PartnerAccess, signing};
 use onair_domain::{Clock, OutputFormat, Packaging};
 use onair_playout::dash::MPD_CONTENT_TYPE;
 use onair_playout::origin::{PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL};
+use onair_playout::ts_scte35::{self, SegmentCue};
 use onair_playout::{
     Directory, MediaPlaylistOptions, MpdOptions, render_media_playlist_with, render_mpd,
     render_multivariant_with,
@@ -239,6 +240,14 @@ async fn serve(
     if let Some(file) = path.file.strip_prefix("media/") {
         return media_file(state, file).await;
     }
+    if let Some((rung, cued)) = path.file.split_once("/scte35/") {
+        if !access.settings.allows(OutputFormat::HlsTs) {
+            return Err(not_found(format!(
+                "partner {partner} is not allowed hls-ts of channel {slug}"
+            )));
+        }
+        return cued_segment(state, slug, rung, cued).await;
+    }
     let (output, kind) = match path.file {
         "master.m3u8" => (OutputFormat::HlsTs, Manifest::Multivariant(Packaging::Ts)),
         "master-fmp4.m3u8" => (
@@ -279,8 +288,11 @@ async fn serve(
             5,
         ),
         Manifest::Media(rung, packaging) => {
+            // HLS-TS as the channel's own: the segments that open and close a break carry its
+            // cue (at `{rung}/scte35/…`, under the prefix).
             let options = MediaPlaylistOptions {
                 packaging,
+                cues_in_segments: packaging == Packaging::Ts,
                 dialect: access.settings.playlist_dialect(),
                 ..MediaPlaylistOptions::default()
             };
@@ -335,8 +347,78 @@ fn under_prefix(text: &str, prefix: &str) -> String {
     out
 }
 
+/// A break's first segment or the first after it, with the cue its URL names inside
+/// (`{event}/{cue}/{pts}/{duration}/{path}`, as the channel's own `scte35/` URLs).
+async fn cued_segment(
+    state: &PartnerRoutesState,
+    slug: &str,
+    rung: &str,
+    cued: &str,
+) -> Result<Response, Refused> {
+    let bad = |message: String| Refused(StatusCode::BAD_REQUEST, message);
+    let mut parts = cued.splitn(5, '/');
+    let (Some(event), Some(cue), Some(pts), Some(duration), Some(path)) = (
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+        parts.next(),
+    ) else {
+        return Err(bad(format!(
+            "scte35/{cued}: not scte35/{{event}}/{{cue}}/{{pts}}/{{duration}}/{{path}}"
+        )));
+    };
+    let cue =
+        SegmentCue::parse(event, cue, pts, duration).map_err(|error| bad(error.to_string()))?;
+    if !path.ends_with(".ts") {
+        return Err(bad(format!(
+            "refused segment path {path:?}: only .ts files carry a cue"
+        )));
+    }
+    let playout = state
+        .directory
+        .get(slug)
+        .filter(|playout| playout.channel().on_air && playout.publishes(OutputFormat::HlsTs))
+        .ok_or_else(|| not_found(format!("channel {slug} is not on air as hls-ts")))?;
+    if playout.rung_index(rung).is_none() {
+        return Err(not_found(format!("channel {slug} has no rung {rung}")));
+    }
+    let segment = read_media(state, path).await?;
+    let (body, refusal) = ts_scte35::insert_cue_or_original(segment, &cue.section());
+    if let Some(error) = refusal {
+        tracing::warn!(%error, slug, path, "partner segment served without its SCTE-35 cue");
+    }
+    Ok((media_headers("video/mp2t"), body).into_response())
+}
+
+fn media_headers(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 3] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(SEGMENT_CACHE_CONTROL),
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ),
+    ]
+}
+
 /// A shared segment or init file, under the partner's prefix.
 async fn media_file(state: &PartnerRoutesState, path: &str) -> Result<Response, Refused> {
+    let bytes = read_media(state, path).await?;
+    let content_type = match path.rsplit_once('.').map(|(_, extension)| extension) {
+        Some("ts") => "video/mp2t",
+        Some("m4s") => "video/iso.segment",
+        Some("mp4") => "video/mp4",
+        _ => "application/octet-stream",
+    };
+    Ok((media_headers(content_type), bytes).into_response())
+}
+
+/// The file at `path` under the media root (a plain relative path).
+async fn read_media(state: &PartnerRoutesState, path: &str) -> Result<Vec<u8>, Refused> {
     let plain = !path.contains(['\\', '\0', '%'])
         && path
             .split('/')
@@ -347,34 +429,15 @@ async fn media_file(state: &PartnerRoutesState, path: &str) -> Result<Response, 
             format!("refused media path {path:?}: only plain relative paths are served"),
         ));
     }
-    let bytes = match tokio::fs::read(state.media_root.join(path)).await {
-        Ok(bytes) => bytes,
-        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            return Err(not_found(format!("no file {path}")));
-        }
+    match tokio::fs::read(state.media_root.join(path)).await {
+        Ok(bytes) => Ok(bytes),
         Err(error) => {
-            tracing::warn!(%error, path, "cannot read a media file for a partner");
-            return Err(not_found(format!("no file {path}")));
+            if error.kind() != std::io::ErrorKind::NotFound {
+                tracing::warn!(%error, path, "cannot read a media file for a partner");
+            }
+            Err(not_found(format!("no file {path}")))
         }
-    };
-    let content_type = match path.rsplit_once('.').map(|(_, extension)| extension) {
-        Some("ts") => "video/mp2t",
-        Some("m4s") => "video/iso.segment",
-        Some("mp4") => "video/mp4",
-        _ => "application/octet-stream",
-    };
-    let headers = [
-        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(SEGMENT_CACHE_CONTROL),
-        ),
-        (
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ),
-    ];
-    Ok((headers, bytes).into_response())
+    }
 }
 
 #[cfg(test)]
