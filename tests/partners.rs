@@ -105,6 +105,30 @@ fn partners_get_their_dialect_their_outputs_and_signed_urls_that_refuse_what_the
     assert_eq!(acme["cue_dialect"], "cue-out");
     assert_eq!(acme["outputs"], json!(["hls-ts", "hls-fmp4"]));
     let acme_key = acme["key"].as_str().unwrap().to_owned();
+    // The CLI refuses malformed settings naming each field, and stores nothing.
+    let refused = onair(
+        &[
+            "partner",
+            "add",
+            "bad",
+            "--channel",
+            "nope",
+            "--cue-dialect",
+            "scte",
+        ],
+        &env,
+    );
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        stderr.contains("channels: there is no channel nope"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cue_dialect: \"scte\" is not a cue dialect"),
+        "{stderr}"
+    );
+    assert!(!onair(&["partner", "show", "bad"], &env).status.success());
     let signer = partner_cli(&env, &["add", "signer", "--channel", "demo", "--signed"]);
     let first_key = signer["key"].as_str().unwrap().to_owned();
     assert_eq!(signer["signed"], true);
