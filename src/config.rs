@@ -40,6 +40,8 @@ pub struct HttpConfig {
     /// Reverse proxies in front of onair: for a request from one of them, the client is the
     /// nearest other address in `X-Forwarded-For` (what the login rate limit counts by).
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// When set, `/metrics` answers only `Authorization: Bearer <token>`; unset, it is public.
+    pub metrics_token: Option<Secret>,
 }
 
 /// A secret: compared and used, never printed.
@@ -207,6 +209,17 @@ fn optional_addr<'de, D: Deserializer<'de>>(
 pub struct LogConfig {
     /// A tracing filter, e.g. `info` or `onair=debug,sqlx=warn`. `RUST_LOG` wins when set.
     pub filter: String,
+    /// `text` (for people) or `json` (one JSON object per line, for log collectors).
+    pub format: LogFormat,
+}
+
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 impl Default for HttpConfig {
@@ -216,6 +229,7 @@ impl Default for HttpConfig {
             api_token: None,
             secure_cookies: false,
             trusted_proxies: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -291,6 +305,7 @@ impl Default for LogConfig {
     fn default() -> LogConfig {
         LogConfig {
             filter: "info".into(),
+            format: LogFormat::Text,
         }
     }
 }
@@ -358,7 +373,8 @@ impl Config {
     }
 
     /// `ONAIR_HTTP_ADDR`, `ONAIR_API_TOKEN`, `ONAIR_DATA_DIR`, `ONAIR_MEDIA_DIR`,
-    /// `ONAIR_DATABASE_URL`, `ONAIR_LOG`, `ONAIR_RTMP_ADDR`, `ONAIR_SRT_ADDR`; then checks what
+    /// `ONAIR_DATABASE_URL`, `ONAIR_LOG`, `ONAIR_LOG_FORMAT`, `ONAIR_RTMP_ADDR`,
+    /// `ONAIR_SRT_ADDR`; then checks what
     /// the types cannot.
     pub fn apply_env(&mut self, var: impl Fn(&str) -> Option<String>) -> anyhow::Result<()> {
         if let Some(addr) = var("ONAIR_HTTP_ADDR") {
@@ -380,6 +396,13 @@ impl Config {
         }
         if let Some(filter) = var("ONAIR_LOG") {
             self.log.filter = filter;
+        }
+        if let Some(format) = var("ONAIR_LOG_FORMAT") {
+            self.log.format = match format.trim() {
+                "text" => LogFormat::Text,
+                "json" => LogFormat::Json,
+                _ => bail!("ONAIR_LOG_FORMAT={format:?} is neither text nor json"),
+            };
         }
         for (name, slot) in [
             ("ONAIR_RTMP_ADDR", &mut self.live.rtmp_addr),
@@ -577,6 +600,34 @@ mod tests {
             error.to_string().contains("ONAIR_HTTP_ADDR=\"nope\""),
             "{error}"
         );
+    }
+
+    #[test]
+    fn the_log_format_is_text_or_json_and_the_environment_wins() {
+        let mut config = Config::parse("[log]\nformat = \"json\"\n").unwrap();
+        assert_eq!(config.log.format, LogFormat::Json);
+        config
+            .apply_env(|n| (n == "ONAIR_LOG_FORMAT").then(|| "text".into()))
+            .unwrap();
+        assert_eq!(config.log.format, LogFormat::Text);
+        assert!(Config::parse("[log]\nformat = \"xml\"\n").is_err());
+        let error = Config::default()
+            .apply_env(|n| (n == "ONAIR_LOG_FORMAT").then(|| "xml".into()))
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("ONAIR_LOG_FORMAT=\"xml\""),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn a_metrics_token_is_redacted_in_debug_output() {
+        let config = Config::parse("[http]\nmetrics_token = \"scr4pe\"\n").unwrap();
+        assert_eq!(
+            config.http.metrics_token.as_ref().unwrap().expose(),
+            "scr4pe"
+        );
+        assert!(!format!("{config:?}").contains("scr4pe"));
     }
 
     #[test]

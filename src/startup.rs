@@ -8,15 +8,24 @@ use onair_domain::{Clock, SystemClock, Timestamp, VirtualClock};
 use onair_store::Store;
 use tracing_subscriber::EnvFilter;
 
-use crate::config::{Config, redact_url};
+use crate::config::{Config, LogFormat, redact_url};
 
+/// Logs to standard error, as text or (`log.format = "json"`) one JSON object per line with
+/// the current span's fields (a request's `request_id`).
 pub fn init_tracing(config: &Config) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.log.filter));
-    let _ = tracing_subscriber::fmt()
+    let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match config.log.format {
+        LogFormat::Text => logs.try_init(),
+        LogFormat::Json => logs
+            .json()
+            .with_current_span(true)
+            .with_span_list(false)
+            .try_init(),
+    };
 }
 
 /// Creates the data and media folders and proves they can be written.

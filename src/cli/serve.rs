@@ -150,7 +150,19 @@ pub async fn serve_with(
         clock: clock.clone(),
         domain: onair_web_ui::epg::DEFAULT_XMLTV_DOMAIN.to_owned(),
     });
+    let ops = onair_web_ui::ops::router(onair_web_ui::ops::OpsState {
+        store: store.clone(),
+        media_root: config.storage.media_dir(),
+        metrics_token: config
+            .http
+            .metrics_token
+            .as_ref()
+            .map(|token| Arc::from(token.expose())),
+        status: status_board.clone(),
+        ads: ads.clone(),
+    });
     let app = origin
+        .merge(ops)
         .merge(pages)
         .merge(api)
         .merge(schedule_api)
@@ -175,6 +187,10 @@ pub async fn serve_with(
     let app = app.layer(axum::middleware::from_fn_with_state(
         access.clone(),
         onair_web_ui::access::guard,
+    ));
+    // Outermost: every request counted by route and timed, and given its request id.
+    let app = app.layer(onair_web_ui::ops::RequestLayer::new(
+        onair_web_ui::access::ROUTES.iter().map(|route| route.path),
     ));
 
     let addr = config.http.addr;

@@ -55,6 +55,11 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("GET", "/channels/{slug}/{rung}/fmp4.m3u8", Public),
     route("GET", "/channels/{slug}/manifest.mpd", Public),
     route("GET", "/time", Public),
+    // Operations: liveness, readiness, metrics (`/metrics` checks `http.metrics_token` itself
+    // when one is set).
+    route("GET", "/healthz", Public),
+    route("GET", "/readyz", Public),
+    route("GET", "/metrics", Public),
     route("GET", "/media/{*path}", Public),
     // A break's first segment and the first after it, with the cue inside.
     route(
