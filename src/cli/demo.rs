@@ -131,8 +131,15 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     println!(
         "take the demo channel live from the studio (lands within two segments), then back:\n  \
          ONAIR_DATA_DIR={dir} target/release/onair live take demo studio\n  \
-         ONAIR_DATA_DIR={dir} target/release/onair live return demo",
+         ONAIR_DATA_DIR={dir} target/release/onair live return demo\n\
+         or put it on its slate now (the desk's Slate now button does the same):\n  \
+         ONAIR_DATA_DIR={dir} target/release/onair live slate demo",
         dir = data_dir.display()
+    );
+    println!(
+        "operations: http://{addr}/healthz, http://{addr}/readyz and http://{addr}/metrics \
+         (Prometheus)",
+        addr = config.http.addr
     );
     // A test encoder publishes to the studio channel's live source while the demo runs.
     let publisher = tokio::spawn(crate::demo_live::publish_forever(
