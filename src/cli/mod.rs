@@ -8,6 +8,7 @@ mod ingest;
 mod live;
 mod manage;
 mod migrate;
+mod partner;
 mod schedule;
 mod serve;
 mod user;
@@ -84,6 +85,9 @@ enum Command {
     /// Live sources: add one (its stream key), list, show, rotate its key, remove, events.
     #[command(subcommand)]
     Live(live::LiveCommand),
+    /// Partners: add one (its first key), list, show, edit, remove, rotate its key, a signed URL.
+    #[command(subcommand)]
+    Partner(partner::PartnerCommand),
     /// Accounts: add a user, set a password, grant or revoke a role, list, make an API token.
     #[command(subcommand)]
     User(user::UserCommand),
@@ -159,6 +163,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             | Command::AsRun(_)
             | Command::Ads(_)
             | Command::Live(_)
+            | Command::Partner(_)
             | Command::User(_)
             | Command::Channel(_)
             | Command::Ladder(_)
@@ -219,6 +224,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             Command::AsRun(command) => schedule::as_run(&config, command).await,
             Command::Ads(command) => ads::run(&config, command).await,
             Command::Live(command) => live::run(&config, command).await,
+            Command::Partner(command) => partner::run(&config, command).await,
             Command::User(command) => user::run(&config, command).await,
             Command::Config(_) | Command::Routes { .. } => unreachable!("handled above"),
         }

@@ -73,6 +73,22 @@ pub async fn serve_with(
             directory: directory.clone(),
             media_root: config.storage.media_dir(),
         });
+    // Each partner's own URLs, and its requests counted for the partner API.
+    let partner_counters = Arc::new(onair_web_ui::partner_routes::PartnerCounters::default());
+    let partner_urls =
+        onair_web_ui::partner_routes::router(onair_web_ui::partner_routes::PartnerRoutesState {
+            store: store.clone(),
+            clock: clock.clone(),
+            directory: directory.clone(),
+            media_root: config.storage.media_dir(),
+            counters: partner_counters.clone(),
+        });
+    let partners_api =
+        onair_web_ui::api::partners::router(onair_web_ui::api::partners::PartnersApiState {
+            store: store.clone(),
+            clock: clock.clone(),
+            counters: partner_counters,
+        });
     let sessions = onair_web_ui::sessions::router(session_state);
     let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
         store: store.clone(),
@@ -173,6 +189,8 @@ pub async fn serve_with(
         .merge(live_api)
         .merge(llhls)
         .merge(cued_segments)
+        .merge(partner_urls)
+        .merge(partners_api)
         .merge(sessions)
         .merge(epg)
         .merge(extra);

@@ -1,8 +1,9 @@
 //! The operator pages ([`pages`]: the channels page with live status, the on-air desk, the
 //! guide, users, accounts), the scheduler's REST API ([`api`]), the EPG endpoints ([`epg`]) and
-//! each live source's own LL-HLS output ([`llhls`]), the operations routes and request layer
+//! each live source's own LL-HLS output ([`llhls`]), and the operations routes and request layer
 //! ([`ops`]: health, readiness, metrics, request ids), and the segments that open and close a
-//! break, served with its SCTE-35 cue inside ([`scte35_segments`]).
+//! break, served with its SCTE-35 cue inside ([`scte35_segments`]), and each partner's own URLs
+//! ([`partner_routes`]).
 
 pub mod access;
 pub mod api;
@@ -10,6 +11,7 @@ pub mod epg;
 pub mod llhls;
 pub mod ops;
 pub mod pages;
+pub mod partner_routes;
 pub mod scte35_segments;
 pub mod sessions;
 pub mod static_files;

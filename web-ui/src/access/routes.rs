@@ -67,6 +67,9 @@ pub const ROUTES: &[RoutePolicy] = &[
         "/channels/{slug}/{rung}/scte35/{event}/{cue}/{pts}/{duration}/{*path}",
         Public,
     ),
+    // Each partner's own URLs (`/p/{partner}/[t/{token}/]{slug}/…`): public like the
+    // channel's; a partner with signed URLs checks its token itself (403).
+    route("GET", "/p/{partner}/{*rest}", Public),
     // Each live source's LL-HLS output.
     route("GET", "/live/{source}/llhls.m3u8", Public),
     route("GET", "/live/{source}/{rendition}/{file}", Public),
@@ -380,6 +383,32 @@ pub const ROUTES: &[RoutePolicy] = &[
         OnChannel { role: AdOps },
     ),
     route("POST", "/api/ads/resolve", OnAnyChannel { role: AdOps }),
+    // The API: partners. Their settings and key ids (never the secrets) are any user's to
+    // read; only an admin on every channel makes, edits, removes, rotates or signs (a key or
+    // a signed URL hands a partner every channel it carries).
+    route("GET", "/api/partners", OnAnyChannel { role: Viewer }),
+    route("POST", "/api/partners", OnEveryChannel { role: Admin }),
+    route("GET", "/api/partners/{name}", OnAnyChannel { role: Viewer }),
+    route(
+        "PUT",
+        "/api/partners/{name}",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "DELETE",
+        "/api/partners/{name}",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "POST",
+        "/api/partners/{name}/rotate-key",
+        OnEveryChannel { role: Admin },
+    ),
+    route(
+        "POST",
+        "/api/partners/{name}/sign",
+        OnEveryChannel { role: Admin },
+    ),
     // The API: live sources and takes to air. A source's stream key is a secret: only admins
     // manage sources; schedulers list them to take one to air.
     route("GET", "/api/live/sources", OnAnyChannel { role: Scheduler }),
