@@ -83,8 +83,10 @@ test('hls.js plays a partner\'s signed URL, every request under its prefix, and 
   assert.equal(video.error, null);
   assert.ok(video.width > 0, 'video frames decoded');
 
-  // Every one of those requests was counted.
+  // Every one of those requests was counted: each URL at least once (a live playlist reloaded
+  // within its max-age is the browser cache's, which hls.js still reports as loaded).
   const shown = await (await apiFetch(`${server.url}/api/partners/fastco`)).json();
-  assert.ok(shown.requests.requests >= log.loaded.length + 2, JSON.stringify(shown.requests));
+  const distinct = new Set(log.loaded).size;
+  assert.ok(shown.requests.requests >= distinct + 2, `${JSON.stringify(shown.requests)} for ${distinct} URLs`);
   assert.equal(shown.requests.refused, 2, JSON.stringify(shown.requests));
 });
