@@ -8,7 +8,7 @@
 //! the break tags, which are in the partner's cue dialect. Segment and init files are listed
 //! under the same prefix, `media/{path}`, so that a signed prefix covers them; they are the
 //! shared files of `/media/`, but for the HLS-TS segments that open and close a break, which
-//! carry its SCTE-35 cue inside as the channel's do (`{rung}/scte35/…`, [`ts_scte35`]).
+//! carry its SCTE-35 cue inside as the channel's do (`{rung}/scte35/…`, [`scte35_segments`]).
 //!
 //! Refusals: 404 for an unknown partner, a channel it does not carry (or one not on air), an
 //! output it is not allowed, a rung or file that does not exist; 403 for a partner that needs
@@ -29,8 +29,10 @@ use onair_control::Control;
 use onair_control::partners::{PartnerAccess, signing};
 use onair_domain::{Clock, OutputFormat, Packaging};
 use onair_playout::dash::MPD_CONTENT_TYPE;
-use onair_playout::origin::{PLAYLIST_CONTENT_TYPE, SEGMENT_CACHE_CONTROL};
-use onair_playout::ts_scte35::{self, SegmentCue};
+use onair_playout::origin::PLAYLIST_CONTENT_TYPE;
+use onair_playout::ts_scte35::SegmentCue;
+
+use crate::scte35_segments;
 use onair_playout::{
     Directory, MediaPlaylistOptions, MpdOptions, render_media_playlist_with, render_mpd,
     render_multivariant_with,
@@ -384,25 +386,8 @@ async fn cued_segment(
         return Err(not_found(format!("channel {slug} has no rung {rung}")));
     }
     let segment = read_media(state, path).await?;
-    let (body, refusal) = ts_scte35::insert_cue_or_original(segment, &cue.section());
-    if let Some(error) = refusal {
-        tracing::warn!(%error, slug, path, "partner segment served without its SCTE-35 cue");
-    }
-    Ok((media_headers("video/mp2t"), body).into_response())
-}
-
-fn media_headers(content_type: &'static str) -> [(header::HeaderName, HeaderValue); 3] {
-    [
-        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
-        (
-            header::CACHE_CONTROL,
-            HeaderValue::from_static(SEGMENT_CACHE_CONTROL),
-        ),
-        (
-            header::ACCESS_CONTROL_ALLOW_ORIGIN,
-            HeaderValue::from_static("*"),
-        ),
-    ]
+    let body = scte35_segments::with_cue(segment, &cue, slug, path);
+    Ok((scte35_segments::segment_headers("video/mp2t"), body).into_response())
 }
 
 /// A shared segment or init file, under the partner's prefix.
@@ -414,16 +399,12 @@ async fn media_file(state: &PartnerRoutesState, path: &str) -> Result<Response, 
         Some("mp4") => "video/mp4",
         _ => "application/octet-stream",
     };
-    Ok((media_headers(content_type), bytes).into_response())
+    Ok((scte35_segments::segment_headers(content_type), bytes).into_response())
 }
 
 /// The file at `path` under the media root (a plain relative path).
 async fn read_media(state: &PartnerRoutesState, path: &str) -> Result<Vec<u8>, Refused> {
-    let plain = !path.contains(['\\', '\0', '%'])
-        && path
-            .split('/')
-            .all(|part| !part.is_empty() && part != "." && part != "..");
-    if !plain {
+    if path.contains('%') || !scte35_segments::is_plain_path(path) {
         return Err(Refused(
             StatusCode::BAD_REQUEST,
             format!("refused media path {path:?}: only plain relative paths are served"),

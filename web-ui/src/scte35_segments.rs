@@ -85,34 +85,51 @@ async fn cued_segment(
             );
         }
     };
-    let (body, refusal) = ts_scte35::insert_cue_or_original(segment, &cue.section());
-    if let Some(error) = refusal {
-        tracing::warn!(%error, slug, path, "segment served without its SCTE-35 cue");
-    }
     (
-        [
-            (header::CONTENT_TYPE, HeaderValue::from_static("video/mp2t")),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static(SEGMENT_CACHE_CONTROL),
-            ),
-            (
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            ),
-        ],
-        body,
+        segment_headers("video/mp2t"),
+        with_cue(segment, &cue, &slug, &path),
     )
         .into_response()
 }
 
-/// Relative, with no `.`, `..` or empty component, no backslash or NUL, ending in `.ts`.
-fn is_plain_ts_path(path: &str) -> bool {
-    path.ends_with(".ts")
-        && !path.contains(['\\', '\0'])
+/// `segment` (a TS file's bytes) with `cue` inside, or as it is, with a warning, when the
+/// rewriter refuses it: the channel's `scte35/` URLs and the partners' serve it alike.
+pub(crate) fn with_cue(segment: Vec<u8>, cue: &SegmentCue, slug: &str, path: &str) -> Vec<u8> {
+    let (body, refusal) = ts_scte35::insert_cue_or_original(segment, &cue.section());
+    if let Some(error) = refusal {
+        tracing::warn!(%error, slug, path, "segment served without its SCTE-35 cue");
+    }
+    body
+}
+
+/// The headers a segment is served with: the origin's caching, readable from any origin.
+pub(crate) fn segment_headers(
+    content_type: &'static str,
+) -> [(header::HeaderName, HeaderValue); 3] {
+    [
+        (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(SEGMENT_CACHE_CONTROL),
+        ),
+        (
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ),
+    ]
+}
+
+/// Relative, with no `.`, `..` or empty component, no backslash or NUL.
+pub(crate) fn is_plain_path(path: &str) -> bool {
+    !path.contains(['\\', '\0'])
         && path
             .split('/')
             .all(|part| !part.is_empty() && part != "." && part != "..")
+}
+
+/// [`is_plain_path`], ending in `.ts`.
+fn is_plain_ts_path(path: &str) -> bool {
+    path.ends_with(".ts") && is_plain_path(path)
 }
 
 fn refused(status: StatusCode, message: String) -> Response {
