@@ -78,6 +78,7 @@ use crate::grid::{ProgrammeInfo, Rating};
 use crate::plan::Plan;
 
 mod feeds;
+pub mod partner_feeds;
 
 pub use feeds::{check_channels, json_feed, xmltv};
 
