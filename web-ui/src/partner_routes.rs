@@ -10,10 +10,20 @@
 //! shared files of `/media/`, but for the HLS-TS segments that open and close a break, which
 //! carry its SCTE-35 cue inside as the channel's do (`{rung}/scte35/…`, [`scte35_segments`]).
 //!
+//! The partner's EPG, in the format it reads ([`EpgFormat`]: XMLTV at `epg.xml`, the Wurl-style
+//! or Roku-style JSON at `epg.json`), is at `{slug}/epg.xml|json` under a channel's prefix and,
+//! for every channel it carries that is on air, at `/p/{partner}/[t/{token}/]epg.xml|json`. Both
+//! are built with [`onair_scheduler::epg::partner_feeds`] from the plan the control plane's
+//! registry made for playout (never planned again), over whole days of the channel's zone, so a
+//! partner's guide equals what airs; `Cache-Control: public, max-age=60` as the channel's EPG.
+//! The partner-wide document's token signs the partner's own prefix, as a channel's does its
+//! channel: [`signing::token`] with an empty channel.
+//!
 //! Refusals: 404 for an unknown partner, a channel it does not carry (or one not on air), an
-//! output it is not allowed, a rung or file that does not exist; 403 for a partner that needs
-//! signed URLs asked without a token, and for an expired, tampered or other partner's token.
-//! Every request that names a known partner is counted ([`PartnerCounters`]).
+//! output it is not allowed, a rung or file that does not exist, the EPG file of another format
+//! (naming the one it reads); 403 for a partner that needs signed URLs asked without a token,
+//! and for an expired, tampered or other partner's token. Every request that names a known
+//! partner is counted ([`PartnerCounters`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -26,8 +36,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onair_control::Control;
-use onair_control::partners::{PartnerAccess, signing};
-use onair_domain::{Clock, OutputFormat, Packaging};
+use onair_control::partners::{EpgFormat, PartnerAccess, signing};
+use onair_control::registry::PlannedChannels;
+use onair_domain::{Clock, OutputFormat, Packaging, Timestamp};
 use onair_playout::dash::MPD_CONTENT_TYPE;
 use onair_playout::origin::PLAYLIST_CONTENT_TYPE;
 use onair_playout::ts_scte35::SegmentCue;
@@ -37,6 +48,10 @@ use onair_playout::{
     Directory, MediaPlaylistOptions, MpdOptions, render_media_playlist_with, render_mpd,
     render_multivariant_with,
 };
+use onair_scheduler::epg::partner_feeds::{
+    FeedChannel, PartnerFeed, feed_channel, partner_document,
+};
+use onair_scheduler::epg::xmltv_channel_id;
 use onair_store::Store;
 use serde::Serialize;
 
@@ -121,6 +136,10 @@ pub struct PartnerRoutesState {
     /// Segment paths in renditions are relative to this folder.
     pub media_root: PathBuf,
     pub counters: Arc<PartnerCounters>,
+    /// The plans the registry made for playout: what the partner EPG lists.
+    pub plans: Arc<dyn PlannedChannels>,
+    /// XMLTV channel ids are `<slug>.<domain>`, as in the channel's own EPG.
+    pub xmltv_domain: String,
 }
 
 /// The route, ready to be merged beside the origin's.
@@ -210,30 +229,25 @@ async fn serve(
     rest: &str,
 ) -> Result<Response, Refused> {
     let partner = &access.name;
+    let now = state.clock.now();
+    if let Some((token, file)) = parse_partner_wide(rest, access.settings.carries("t")) {
+        check_token(access, "", token, now)?;
+        return partner_epg(state, access, None, file);
+    }
     let path = parse_path(rest, access.settings.carries("t")).ok_or_else(|| {
         not_found(format!(
             "partner URLs are /p/{partner}/{{channel}}/… or /p/{partner}/t/{{token}}/{{channel}}/…"
         ))
     })?;
-    let now = state.clock.now();
-    match path.token {
-        Some(token) => signing::check_token(&access.keys, partner, path.slug, token, now)
-            .map_err(|refusal| forbidden(refusal.to_string()))?,
-        None if access.settings.signed => {
-            return Err(forbidden(
-                signing::TokenRefusal::Unsigned {
-                    partner: partner.clone(),
-                }
-                .to_string(),
-            ));
-        }
-        None => {}
-    }
+    check_token(access, path.slug, path.token, now)?;
     let slug = path.slug;
     if !access.settings.carries(slug) {
         return Err(not_found(format!(
             "partner {partner} does not carry channel {slug}"
         )));
+    }
+    if matches!(path.file, "epg.xml" | "epg.json") {
+        return partner_epg(state, access, Some(slug), path.file);
     }
     let prefix = match path.token {
         Some(token) => format!("/p/{partner}/t/{token}/{slug}/"),
@@ -314,6 +328,132 @@ async fn serve(
     let headers = [
         (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
         (header::CACHE_CONTROL, cache_control),
+        (
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        ),
+    ];
+    Ok((headers, text).into_response())
+}
+
+/// Whether the request may go on: its token valid for `slug` (empty: the partner's own
+/// prefix, for the partner-wide EPG), or no token where the partner does not sign.
+fn check_token(
+    access: &PartnerAccess,
+    slug: &str,
+    token: Option<&str>,
+    now: Timestamp,
+) -> Result<(), Refused> {
+    let partner = &access.name;
+    match token {
+        Some(token) => signing::check_token(&access.keys, partner, slug, token, now).map_err(
+            |refusal| match refusal {
+                signing::TokenRefusal::BadSignature { .. } if slug.is_empty() => forbidden(format!(
+                    "the URL's signature does not match partner {partner}'s keys for its own prefix /p/{partner}/"
+                )),
+                refusal => forbidden(refusal.to_string()),
+            },
+        ),
+        None if access.settings.signed => Err(forbidden(
+            signing::TokenRefusal::Unsigned {
+                partner: partner.clone(),
+            }
+            .to_string(),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// `epg.xml`, `epg.json` or `t/{token}/epg.…` right after the partner: the partner-wide EPG, its
+/// token and file. With a channel named `t`, only a token-shaped segment is a token.
+fn parse_partner_wide(rest: &str, t_is_a_channel: bool) -> Option<(Option<&str>, &str)> {
+    let is_epg = |file: &str| matches!(file, "epg.xml" | "epg.json");
+    if is_epg(rest) {
+        return Some((None, rest));
+    }
+    let (token, file) = rest.strip_prefix("t/")?.split_once('/')?;
+    (is_epg(file) && (!t_is_a_channel || signing::is_token(token))).then_some((Some(token), file))
+}
+
+/// The feed a partner's [`EpgFormat`] names, and what the format is called in its settings.
+fn feed_of(format: EpgFormat) -> (PartnerFeed, &'static str) {
+    match format {
+        EpgFormat::Xmltv => (PartnerFeed::Xmltv, "xmltv"),
+        EpgFormat::WurlJson => (PartnerFeed::WurlJson, "wurl-json"),
+        EpgFormat::RokuJson => (PartnerFeed::RokuJson, "roku-json"),
+    }
+}
+
+/// The partner's EPG of `slug`, or of every channel it carries that is on air (`None`), in the
+/// format it reads, asked for as `file`.
+fn partner_epg(
+    state: &PartnerRoutesState,
+    access: &PartnerAccess,
+    slug: Option<&str>,
+    file: &str,
+) -> Result<Response, Refused> {
+    let partner = &access.name;
+    let (feed, format) = feed_of(access.settings.epg);
+    if file != feed.file_name() {
+        return Err(not_found(format!(
+            "partner {partner} reads its EPG as {format}, at {}",
+            feed.file_name()
+        )));
+    }
+    let planned = state.plans.planned();
+    let on_air = |slug: &str| {
+        planned
+            .iter()
+            .find(|channel| channel.slug == slug && channel.on_air)
+    };
+    let slugs: Vec<&str> = match slug {
+        Some(slug) => {
+            on_air(slug).ok_or_else(|| not_found(format!("channel {slug} is not on air")))?;
+            vec![slug]
+        }
+        None => access
+            .settings
+            .channels
+            .iter()
+            .map(String::as_str)
+            .collect(),
+    };
+    let now = state.clock.now();
+    let channels: Vec<_> = slugs
+        .into_iter()
+        .filter_map(|slug| {
+            let channel = on_air(slug)?;
+            let zone = state
+                .directory
+                .get(slug)
+                .map_or(chrono_tz::Tz::UTC, |playout| playout.channel().time_zone);
+            let id = xmltv_channel_id(slug, &state.xmltv_domain);
+            Some(feed_channel(
+                FeedChannel {
+                    id: &id,
+                    display_name: &channel.name,
+                    icon_url: None,
+                    plan: &channel.plan,
+                    zone,
+                },
+                feed,
+                now,
+            ))
+        })
+        .collect();
+    let (text, problems) = partner_document(feed, &channels, now);
+    for problem in problems {
+        tracing::warn!(%problem, partner, "a partner EPG has a problem");
+    }
+    let headers = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static(feed.content_type()),
+        ),
+        (
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=60"),
+        ),
         (
             header::ACCESS_CONTROL_ALLOW_ORIGIN,
             HeaderValue::from_static("*"),
@@ -463,6 +603,32 @@ mod tests {
         );
         let parsed = parse_path("demo/media/assets/1/a.ts", false).unwrap();
         assert_eq!((parsed.slug, parsed.file), ("demo", "media/assets/1/a.ts"));
+        let parsed = parse_path("t/epg.xml", true).unwrap();
+        assert_eq!((parsed.slug, parsed.file), ("t", "epg.xml"));
         assert!(parse_path("demo", false).is_none());
+    }
+
+    #[test]
+    fn the_partner_wide_epg_is_its_file_right_after_the_partner_or_its_token() {
+        let token = signing::token("k", "acme", "", 1_790_000_000);
+        assert_eq!(
+            parse_partner_wide("epg.xml", false),
+            Some((None, "epg.xml"))
+        );
+        let signed = format!("t/{token}/epg.json");
+        assert_eq!(
+            parse_partner_wide(&signed, true),
+            Some((Some(token.as_str()), "epg.json"))
+        );
+        assert_eq!(
+            parse_partner_wide("t/12.zz/epg.xml", false),
+            Some((Some("12.zz"), "epg.xml")),
+            "a damaged token, to be refused as one"
+        );
+        // A channel named `t`, and what is not the EPG.
+        assert_eq!(parse_partner_wide("t/epg.xml", true), None);
+        assert_eq!(parse_partner_wide("t/x/epg.xml", true), None);
+        assert_eq!(parse_partner_wide("demo/epg.xml", false), None);
+        assert_eq!(parse_partner_wide("epg.txt", false), None);
     }
 }
