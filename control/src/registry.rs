@@ -8,12 +8,12 @@
 //! loops its slate rather than going dark.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, PoisonError, RwLock, Weak};
 use std::time::Duration;
 
 use onair_domain::{
-    AssetId, Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Ticks, Timeline,
-    Timestamp,
+    Asset, AssetId, Channel, ChannelId, Clock, Run, RunKind, SegmentTrack, SystemClock, Ticks,
+    Timeline, Timestamp,
 };
 use onair_playout::origin::Directory;
 use onair_playout::{ChannelPlayout, LiveHandle};
@@ -84,6 +84,42 @@ impl PlannedChannels for PlanDirectory {
     }
 }
 
+/// The assets the loaded channels air, each held once however many channels air it: a channel's
+/// playout holds an `Arc` of every asset its plan names, its renditions and their segments, so
+/// 1,000 channels drawing from one library would otherwise hold the library 1,000 times over.
+#[derive(Debug, Default)]
+pub struct AssetShelf(Mutex<HashMap<AssetId, Weak<Asset>>>);
+
+impl AssetShelf {
+    /// The shelf's copy of `asset` when it holds an equal one, else `asset`, shelved.
+    pub fn share(&self, asset: Asset) -> Arc<Asset> {
+        let mut shelf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(shelved) = shelf.get(&asset.id).and_then(Weak::upgrade)
+            && *shelved == asset
+        {
+            return shelved;
+        }
+        let asset = Arc::new(asset);
+        shelf.insert(asset.id, Arc::downgrade(&asset));
+        asset
+    }
+
+    /// Forgets the assets no channel holds any more.
+    pub fn prune(&self) {
+        let mut shelf = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        shelf.retain(|_, asset| asset.strong_count() > 0);
+    }
+
+    /// How many assets it holds.
+    pub fn len(&self) -> usize {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// Keeps the directory and the plans in step with the database (see the module doc).
 pub struct ChannelRefresher {
     store: Store,
@@ -99,6 +135,8 @@ pub struct ChannelRefresher {
     /// How far behind the clock a channel's live edge is, from when it is first loaded (see
     /// [`LiveHandle`]).
     live_delay: Ticks,
+    /// The loaded channels' assets, each held once.
+    shelf: AssetShelf,
 }
 
 impl ChannelRefresher {
@@ -115,6 +153,7 @@ impl ChannelRefresher {
             replan_at: HashMap::new(),
             clock: Arc::new(SystemClock),
             live_delay: Ticks::ZERO,
+            shelf: AssetShelf::default(),
         }
     }
 
@@ -149,7 +188,7 @@ impl ChannelRefresher {
             }
             let (id, slug) = (channel.id, channel.slug.to_string());
             let (name, on_air) = (channel.name.clone(), channel.on_air);
-            match load_channel(&self.store, channel, now).await {
+            match load_channel_sharing(&self.store, channel, now, &self.shelf).await {
                 Ok(LoadedChannel {
                     playout,
                     plan,
@@ -195,6 +234,7 @@ impl ChannelRefresher {
                 self.plans.remove(channel.slug.as_str());
             }
         }
+        self.shelf.prune();
         Ok(())
     }
 
@@ -227,6 +267,16 @@ pub async fn load_channel(
     store: &Store,
     channel: Channel,
     now: Timestamp,
+) -> Result<LoadedChannel, LoadError> {
+    load_channel_sharing(store, channel, now, &AssetShelf::default()).await
+}
+
+/// [`load_channel`], its assets taken from `shelf` where another channel holds them already.
+pub async fn load_channel_sharing(
+    store: &Store,
+    channel: Channel,
+    now: Timestamp,
+    shelf: &AssetShelf,
 ) -> Result<LoadedChannel, LoadError> {
     let ladder = store.ladder(channel.ladder_id).await?.ok_or_else(|| {
         LoadError::Channel(format!(
@@ -290,6 +340,10 @@ pub async fn load_channel(
         "channel loaded"
     );
     plan.timeline = Some(Arc::clone(&timeline));
+    let assets: HashMap<AssetId, Arc<Asset>> = assets
+        .into_iter()
+        .map(|(id, asset)| (id, shelf.share(asset)))
+        .collect();
     Ok(LoadedChannel {
         playout: ChannelPlayout::new(channel, ladder, timeline, assets)
             .map_err(|error| LoadError::Channel(error.to_string()))?,
@@ -297,4 +351,42 @@ pub async fn load_channel(
         replan_at: planned.replan_at,
         slate: slate_id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use onair_domain::{AssetState, LadderId, Ticks};
+
+    use super::*;
+
+    fn asset(id: i64, title: &str) -> Asset {
+        Asset {
+            id: AssetId(id),
+            title: title.to_owned(),
+            source: format!("clip-{id}.mp4"),
+            ladder_id: LadderId(1),
+            state: AssetState::Ready,
+            duration: Ticks::from_secs(4),
+            renditions: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_shelf_hands_every_channel_one_copy_of_an_asset_until_it_changes_or_nobody_holds_it() {
+        let shelf = AssetShelf::default();
+        let first = shelf.share(asset(7, "News"));
+        let second = shelf.share(asset(7, "News"));
+        assert!(Arc::ptr_eq(&first, &second), "an equal asset is shared");
+        let renamed = shelf.share(asset(7, "News at ten"));
+        assert!(!Arc::ptr_eq(&first, &renamed), "a changed asset is not");
+        assert_eq!(renamed.title, "News at ten");
+        let other = shelf.share(asset(8, "Weather"));
+        assert_eq!(shelf.len(), 2);
+        drop(other);
+        shelf.prune();
+        assert_eq!(shelf.len(), 1, "an asset nobody holds is forgotten");
+        drop((first, second, renamed));
+        shelf.prune();
+        assert!(shelf.is_empty());
+    }
 }

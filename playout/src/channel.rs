@@ -84,7 +84,8 @@ pub struct ChannelPlayout {
     ladder: Ladder,
     /// Shared with the plan the EPG is built from: one copy per channel.
     timeline: Arc<Timeline>,
-    assets: HashMap<AssetId, Asset>,
+    /// Shared with every other channel airing the same asset, when the caller shares them.
+    assets: HashMap<AssetId, Arc<Asset>>,
     /// The ladder's audio tracks ([`AudioTrack::of_ladder`]).
     audio_tracks: Vec<AudioTrack>,
     /// `timeline.longest_segment().ceil_secs()`, computed once: it walks every segment.
@@ -100,13 +101,17 @@ impl ChannelPlayout {
     /// init segment; an asset packaged before audio and video were split has none, see
     /// [`PlayoutError::MissingAudioTrack`]); and for DASH, CMAF files laid out so a segment
     /// template names them.
-    pub fn new(
+    pub fn new<A: Into<Arc<Asset>>>(
         channel: Channel,
         ladder: Ladder,
         timeline: impl Into<Arc<Timeline>>,
-        assets: HashMap<AssetId, Asset>,
+        assets: HashMap<AssetId, A>,
     ) -> Result<ChannelPlayout, PlayoutError> {
         let timeline: Arc<Timeline> = timeline.into();
+        let assets: HashMap<AssetId, Arc<Asset>> = assets
+            .into_iter()
+            .map(|(id, asset)| (id, asset.into()))
+            .collect();
         let mut packagings = Vec::with_capacity(2);
         if channel.outputs.contains(&OutputFormat::HlsTs) {
             packagings.push(Packaging::Ts);
@@ -219,7 +224,7 @@ impl ChannelPlayout {
         &self.timeline
     }
 
-    pub fn assets(&self) -> &HashMap<AssetId, Asset> {
+    pub fn assets(&self) -> &HashMap<AssetId, Arc<Asset>> {
         &self.assets
     }
 

@@ -235,3 +235,12 @@ pub(crate) fn track(asset: &Asset) -> Arc<SegmentTrack> {
 pub(crate) fn at_millis(millis: i64) -> Timestamp {
     ORIGIN + Ticks::from_millis(millis)
 }
+
+/// The playout's assets as a fill or a session holds them: owned.
+pub(crate) fn owned_assets(playout: &ChannelPlayout) -> HashMap<AssetId, Asset> {
+    playout
+        .assets()
+        .iter()
+        .map(|(id, asset)| (*id, Asset::clone(asset)))
+        .collect()
+}

@@ -222,7 +222,7 @@ fn airing_of<'a>(
         });
     }
     let mut run = timeline.run(at.run_index);
-    let mut asset = playout.assets().get(&run.asset_id)?;
+    let mut asset: &Asset = playout.assets().get(&run.asset_id)?;
     let mut aired_run_start = timeline.run_start(&at);
     if let Some(live) = live
         && let Some(first) = aired_run_first(live, at.media_sequence)

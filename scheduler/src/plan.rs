@@ -498,13 +498,7 @@ pub fn plan_grid(
     // slate segments before it, so the first programme keeps its exact start.
     let origin = match (options.starts_at, &slate) {
         (Some(at), Some((_, track))) if at < first_start => {
-            match track
-                .durations()
-                .iter()
-                .copied()
-                .min()
-                .filter(|unit| unit.0 > 0)
-            {
+            match track.durations().min().filter(|unit| unit.0 > 0) {
                 Some(unit) => {
                     let gap = (first_start - at).0;
                     first_start - Ticks((gap + unit.0 - 1) / unit.0 * unit.0)

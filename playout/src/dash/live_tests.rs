@@ -75,7 +75,7 @@ fn slate_loop(playout: &ChannelPlayout, n: usize, millis: i64) -> Arc<LiveRun> {
     let asset = Asset {
         renditions,
         duration: Ticks::from_secs(2 * n as i64),
-        ..slate.clone()
+        ..Asset::clone(slate)
     };
     let run = Run::whole(
         RunKind::Slate,

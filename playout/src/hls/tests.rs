@@ -494,7 +494,7 @@ impl crate::window::BreakFill for SlateFill {
 #[test]
 fn a_session_fill_replaces_the_break_and_keeps_the_numbering() {
     let playout = fixtures::break_playout();
-    let assets = playout.assets().clone();
+    let assets = fixtures::owned_assets(&playout);
     let slate = fixtures::track(&assets[&fixtures::SLATE]);
     let filler = fixtures::track(&assets[&fixtures::FILLER]);
     let fill = SlateFill {
@@ -859,7 +859,7 @@ struct ThreeRunFill {
 
 impl ThreeRunFill {
     fn new(playout: &crate::ChannelPlayout) -> ThreeRunFill {
-        let assets = playout.assets().clone();
+        let assets = fixtures::owned_assets(&playout);
         let slate = fixtures::track(&assets[&fixtures::SLATE]);
         let filler = fixtures::track(&assets[&fixtures::FILLER]);
         let ad_b = fixtures::track(&assets[&fixtures::AD_B]);
@@ -974,3 +974,4 @@ fn a_fill_with_more_runs_than_the_break_shifts_the_discontinuity_sequence_after_
         "each run of the fill, and the programme after it, is a discontinuity"
     );
 }
+

@@ -143,7 +143,7 @@ fn two_viewers_multivariants_differ_by_their_session_only_and_name_the_same_shar
 #[test]
 fn an_asset_playlist_is_a_vod_of_its_run_fetched_through_its_tracking_prefix() {
     let playout = fixtures::break_playout();
-    let assets = playout.assets();
+    let assets = &fixtures::owned_assets(&playout);
     let ad = std::slice::from_ref(&playout.timeline().runs()[1]);
     let tracking = Some("/channels/breaks/sessions/ab/ads/3/0/");
     let ts = render_asset_playlist(&playout, ad, assets, "360p", Packaging::Ts, tracking).unwrap();
@@ -166,7 +166,7 @@ fn a_looped_slate_is_one_asset_a_discontinuity_between_its_runs_from_media() {
     let text = render_asset_playlist(
         &playout,
         &looped,
-        playout.assets(),
+        &fixtures::owned_assets(&playout),
         "240p",
         Packaging::Cmaf,
         None,
@@ -175,3 +175,4 @@ fn a_looped_slate_is_one_asset_a_discontinuity_between_its_runs_from_media() {
     assert_snapshot!("asset_looped_fmp4", text);
     assert_eq!(runs_millis(&looped), 4_000);
 }
+

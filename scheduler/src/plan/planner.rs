@@ -80,7 +80,7 @@ impl Planner<'_> {
                 let regular = regular_prefix(&track);
                 let track = if regular < track.len() {
                     Arc::new(SegmentTrack::new(
-                        track.durations()[..regular as usize].to_vec(),
+                        track.durations().take(regular as usize).collect(),
                     ))
                 } else {
                     track
@@ -425,12 +425,11 @@ fn looped_runs(
 
 /// How many of the track's first segments last as long as its first (at least one).
 fn regular_prefix(track: &SegmentTrack) -> u32 {
-    let Some(first) = track.durations().first() else {
+    let Some(first) = track.durations().next() else {
         return 0;
     };
     track
         .durations()
-        .iter()
         .take_while(|duration| *duration == first)
         .count() as u32
 }
