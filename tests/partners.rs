@@ -311,6 +311,23 @@ fn partners_get_their_dialect_their_outputs_and_signed_urls_that_refuse_what_the
         shown.get("key").is_none(),
         "a shown partner carries no secret: {shown}"
     );
+    // And /metrics says the same, per partner.
+    let (status, metrics) = get_text(&url("/metrics"));
+    assert_eq!(status, 200, "{metrics}");
+    for (series, value) in [
+        ("onair_partner_requests_total{partner=\"signer\"} ", "15"),
+        (
+            "onair_partner_requests_refused_total{partner=\"signer\"} ",
+            "11",
+        ),
+    ] {
+        let line = metrics.lines().find(|line| line.starts_with(series));
+        assert_eq!(
+            line.and_then(|line| line.strip_prefix(series)),
+            Some(value),
+            "{series}in:\n{metrics}"
+        );
+    }
 
     // Malformed settings are refused naming their fields, and nothing is stored.
     let (status, refused) = api(

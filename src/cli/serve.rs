@@ -87,7 +87,7 @@ pub async fn serve_with(
         onair_web_ui::api::partners::router(onair_web_ui::api::partners::PartnersApiState {
             store: store.clone(),
             clock: clock.clone(),
-            counters: partner_counters,
+            counters: partner_counters.clone(),
         });
     let sessions = onair_web_ui::sessions::router(session_state);
     let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
@@ -176,6 +176,7 @@ pub async fn serve_with(
             .map(|token| Arc::from(token.expose())),
         status: status_board.clone(),
         ads: ads.clone(),
+        partners: partner_counters,
     });
     let app = origin
         .merge(ops)

@@ -21,6 +21,8 @@ use onair_metrics::{Exposition, Kind};
 use onair_store::{LiveState, Store};
 use serde::Serialize;
 
+use crate::partner_routes::PartnerCounters;
+
 pub use request::{REQUEST_ID, RequestLayer};
 
 /// What the operations routes read.
@@ -32,6 +34,8 @@ pub struct OpsState {
     pub metrics_token: Option<Arc<str>>,
     pub status: StatusBoard,
     pub ads: Arc<AdEngine>,
+    /// Requests at each partner's URLs (`/p/{partner}/…`), by partner.
+    pub partners: Arc<PartnerCounters>,
 }
 
 impl std::fmt::Debug for OpsState {
@@ -260,6 +264,32 @@ async fn write_scraped(state: &OpsState, out: &mut Exposition) {
             );
         }
         Err(error) => tracing::warn!(%error, "metrics: cannot read the transcode queue"),
+    }
+
+    let partners = state.partners.all();
+    out.family(
+        "onair_partner_requests_total",
+        Kind::Counter,
+        "Requests at a partner's URLs (/p/{partner}/...) since the server started.",
+    );
+    for (name, counts) in &partners {
+        out.sample(
+            "onair_partner_requests_total",
+            &[("partner", name)],
+            counts.requests as f64,
+        );
+    }
+    out.family(
+        "onair_partner_requests_refused_total",
+        Kind::Counter,
+        "Requests at a partner's URLs answered 403 or 404 since the server started.",
+    );
+    for (name, counts) in &partners {
+        out.sample(
+            "onair_partner_requests_refused_total",
+            &[("partner", name)],
+            counts.refused as f64,
+        );
     }
 
     let pool = state.store.pool_status();
