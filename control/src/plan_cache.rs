@@ -25,11 +25,14 @@ use onair_store::{Store, StoreError};
 use tokio::sync::OnceCell;
 
 use crate::grid::{ChannelPlan, plan_channel};
+use crate::schedule::reads::ScheduleReads;
 
-/// A plan per channel, for its schedule version. Cheap to clone: clones share the plans.
+/// A plan per channel, for its schedule version, and what schedule reads keep
+/// ([`ScheduleReads`]). Cheap to clone: clones share both.
 #[derive(Clone, Default)]
 pub struct PlanCache {
     channels: Arc<Mutex<HashMap<ChannelId, Arc<Entry>>>>,
+    reads: ScheduleReads,
 }
 
 impl std::fmt::Debug for PlanCache {
@@ -38,6 +41,13 @@ impl std::fmt::Debug for PlanCache {
         f.debug_struct("PlanCache")
             .field("channels", &channels)
             .finish()
+    }
+}
+
+impl PlanCache {
+    /// What the schedule reads of this server keep.
+    pub fn reads(&self) -> &ScheduleReads {
+        &self.reads
     }
 }
 

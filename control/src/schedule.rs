@@ -26,6 +26,7 @@
 //! [`placed`] reads the schedule as a grid planner draws it (each item with its end).
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use onair_domain::{
     AdBreak, AssetId, AssetState, Channel, ChannelSlug, ScheduleItem, Ticks, Timestamp,
@@ -39,6 +40,7 @@ use crate::transfer::restore;
 use crate::{Control, Problem, Refusal};
 
 pub mod placed;
+pub mod reads;
 #[cfg(test)]
 mod tests;
 
@@ -101,7 +103,16 @@ impl Control {
         to: Timestamp,
     ) -> Result<ScheduleWindow, Refusal> {
         let channel = channel(&self.store, slug).await?;
-        let (version, items) = read_consistent(&self.store, &channel, from, to).await?;
+        let reads = self.plan_cache.reads();
+        let version = self.store.schedule_version(channel.id).await?;
+        let (version, items) = match reads.window(channel.id, version, from, to) {
+            Some(items) => (version, Vec::clone(&items)),
+            None => {
+                let (version, items) = read_consistent(&self.store, &channel, from, to).await?;
+                reads.keep(channel.id, version, from, to, Arc::new(items.clone()));
+                (version, items)
+            }
+        };
         let lock_horizon = lock_horizon(self, &channel, self.clock.now()).await?;
         Ok(ScheduleWindow {
             channel,
@@ -389,17 +400,25 @@ pub async fn lock_horizon(
     channel: &Channel,
     now: Timestamp,
 ) -> Result<Timestamp, Refusal> {
-    let ladder = state
-        .store
-        .ladder(channel.ladder_id)
-        .await?
-        .ok_or_else(|| {
-            Refusal::Internal(format!(
-                "channel {} refers to ladder {:?}, which does not exist",
-                channel.slug, channel.ladder_id
-            ))
-        })?;
-    let window = Ticks(ladder.segment_duration.0 * i64::from(channel.window_segments));
+    let reads = state.plan_cache.reads();
+    let segment_duration = match reads.segment_duration(channel.ladder_id) {
+        Some(duration) => duration,
+        None => {
+            let ladder = state
+                .store
+                .ladder(channel.ladder_id)
+                .await?
+                .ok_or_else(|| {
+                    Refusal::Internal(format!(
+                        "channel {} refers to ladder {:?}, which does not exist",
+                        channel.slug, channel.ladder_id
+                    ))
+                })?;
+            reads.keep_segment_duration(channel.ladder_id, ladder.segment_duration);
+            ladder.segment_duration
+        }
+    };
+    let window = Ticks(segment_duration.0 * i64::from(channel.window_segments));
     Ok(now + window + state.lock_margin)
 }
 
