@@ -28,7 +28,7 @@ pub const MAX_KEY_OVERLAP_HOURS: u32 = 30 * 24;
 pub const MAX_SIGNED_URL_HOURS: u32 = 366 * 24;
 
 /// The EPG feed a partner reads.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum EpgFormat {
     Xmltv,
@@ -48,7 +48,7 @@ impl EpgFormat {
 }
 
 /// The SCTE-35 tags a clean feed's playlists carry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "kebab-case")]
 pub enum Dialect {
     /// `EXT-X-DATERANGE` only.
@@ -125,7 +125,7 @@ impl PartnerSettings {
 
 /// A partner as an API call or the CLI gives it: every field but `name` optional, with the
 /// defaults of [`check_input`]. An update replaces every field (a missing one takes its default).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PartnerInput {
     /// Lowercase letters, digits and `-`: the `{partner}` of its URLs. Needed to create one; on
@@ -163,11 +163,13 @@ pub struct PartnerInput {
 }
 
 /// A partner as the API and the CLI show it: its keys without their secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PartnerView {
     pub name: String,
     pub display_name: String,
     pub channels: Vec<String>,
+    /// `hls-ts`, `hls-fmp4` or `dash`.
+    #[schema(value_type = Vec<String>)]
     pub outputs: Vec<OutputFormat>,
     pub epg: EpgFormat,
     /// `clean` or `stitched`.
@@ -185,7 +187,7 @@ pub struct PartnerView {
     pub keys: Vec<PartnerKeyView>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PartnerKeyView {
     pub id: i64,
     pub created_at: String,
@@ -195,7 +197,7 @@ pub struct PartnerKeyView {
 }
 
 /// A partner with its newest key's secret: what a create and a key rotation answer, once.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PartnerWithKey {
     #[serde(flatten)]
     pub partner: PartnerView,
@@ -212,7 +214,7 @@ pub struct PartnerAccess {
 }
 
 /// A signed prefix and when it expires.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct SignedPrefix {
     /// `/p/{partner}/t/{token}/{slug}/`: append `master.m3u8`, `manifest.mpd`, …
     pub prefix: String,

@@ -8,7 +8,7 @@ use onair_store::StoreError;
 use serde::Serialize;
 
 /// One problem of a refused edit.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// The item's position in the edit's items.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -49,10 +49,11 @@ pub const DEFAULT_LOCK_MARGIN: Ticks = Ticks::from_secs(120);
 
 /// An item of a schedule edit, as the API, the import files and the CLI give it: `start`
 /// stays text (RFC 3339) so that each malformed one is reported with its index.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemDraft {
     pub asset_id: i64,
+    /// RFC 3339.
     pub start: String,
     #[serde(default = "yes")]
     pub hard_start: bool,
@@ -66,7 +67,7 @@ fn yes() -> bool {
 }
 
 /// An ad break of an item, in integer milliseconds (offset 0: before the item).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BreakDraft {
     pub offset_ms: i64,

@@ -37,7 +37,7 @@ use crate::{Control, Problem, Refusal};
 const MAX_COPY_DAYS: u64 = 31;
 
 /// The file format of an export or an import (and of the as-run exports).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
     #[default]
@@ -80,7 +80,7 @@ struct JsonFile {
 }
 
 /// Copy the items of `days` local days from `from_date` onto each of `to_dates`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CopyRequest {
     /// The schedule version the copy was decided on.

@@ -25,7 +25,7 @@ use axum::{Json, Router};
 use onair_domain::{Asset, AssetId, AssetState, Job, JobId, JobState};
 use onair_store::{Store, StoreError};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use utoipa::{IntoParams, OpenApi, ToSchema};
 
 use crate::FarmSettings;
 use crate::job::{Enqueued, NewTranscode, Source, TranscodeJob, enqueue, resolve_ladder};
@@ -60,8 +60,38 @@ pub fn router(state: ApiState) -> Router {
         .with_state(state)
 }
 
+/// The farm's part of the API's OpenAPI document (`web-ui` merges it into the whole).
+#[derive(OpenApi)]
+#[openapi(paths(
+    create_asset,
+    upload_asset,
+    get_asset,
+    get_job,
+    cancel_job,
+    crate::uploads::create_upload,
+    crate::uploads::get_upload,
+    crate::uploads::append_chunk,
+    crate::uploads::delete_upload,
+    crate::uploads::complete_upload,
+))]
+struct FarmApi;
+
+/// The OpenAPI description of [`router`]'s and [`crate::uploads::router`]'s routes.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    FarmApi::openapi()
+}
+
 // ---------------------------------------------------------------------------------------------
 // Errors
+
+/// What the farm's routes answer when they refuse: the message, and for a 409 about an
+/// upload's offset, the offset to resume from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FarmError {
+    pub error: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+}
 
 /// An API failure: a status and a message for the caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,7 +129,11 @@ impl IntoResponse for ApiError {
                 "the server failed to handle the request; the details are in its log".to_owned()
             }
         };
-        (status, Json(json!({ "error": message }))).into_response()
+        let body = FarmError {
+            error: message,
+            offset: None,
+        };
+        (status, Json(body)).into_response()
     }
 }
 
@@ -146,8 +180,9 @@ async fn no_such_route() -> ApiError {
 // ---------------------------------------------------------------------------------------------
 // Creating jobs
 
-/// `POST /api/assets`: a URL or a file in the import folder.
-#[derive(Debug, Deserialize)]
+/// `POST /api/assets`: a URL or a file in the import folder (one of them), and the ladder
+/// (the farm's default when none).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateAsset {
     title: Option<String>,
@@ -156,6 +191,11 @@ struct CreateAsset {
     ladder: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/assets", tag = "assets", request_body = CreateAsset,
+    responses(
+        (status = 202, description = "The asset, processing, and its transcode job", body = Created),
+        (status = 400, description = "Neither or both of url and path, a refused URL or path, an unknown ladder, or a body that is not the JSON described", body = FarmError),
+    ))]
 async fn create_asset(
     State(state): State<ApiState>,
     body: Result<Json<CreateAsset>, JsonRejection>,
@@ -193,7 +233,8 @@ async fn create_asset(
     Ok(created(enqueued))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UploadQuery {
     title: Option<String>,
@@ -203,6 +244,13 @@ struct UploadQuery {
 }
 
 /// `POST /api/assets/upload`: the body is the file, streamed to disk.
+#[utoipa::path(post, path = "/api/assets/upload", tag = "assets", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The media file"),
+    responses(
+        (status = 202, description = "The asset, processing, and its transcode job", body = Created),
+        (status = 400, description = "An unknown ladder or a malformed query", body = FarmError),
+        (status = 413, description = "Larger than the farm takes", body = FarmError),
+    ))]
 async fn upload_asset(
     State(state): State<ApiState>,
     query: Result<Query<UploadQuery>, QueryRejection>,
@@ -251,9 +299,12 @@ async fn upload_asset(
     }
 }
 
-#[derive(Debug, Serialize)]
+/// A transcode job queued, and where to follow it.
+#[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Created {
+    #[schema(value_type = i64)]
     asset_id: AssetId,
+    #[schema(value_type = i64)]
     job_id: JobId,
     /// Where to follow the job and the asset.
     job_url: String,
@@ -276,16 +327,19 @@ pub(crate) fn created(enqueued: Enqueued) -> (StatusCode, Json<Created>) {
 // Jobs
 
 /// A job as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     pub id: i64,
     pub kind: &'static str,
+    /// `queued`, `running`, `done`, `failed` or `cancelled`.
+    #[schema(value_type = String)]
     pub state: JobState,
     pub progress: u8,
     pub attempts: u32,
     pub error: Option<String>,
     /// The last lines its workers reported: claims, downloads, failures.
     pub log: String,
+    #[schema(value_type = Option<i64>)]
     pub asset_id: Option<AssetId>,
     pub created_at: String,
     pub updated_at: String,
@@ -316,6 +370,13 @@ async fn find_job(store: &Store, id: i64) -> Result<Job, ApiError> {
         .ok_or_else(|| ApiError::NotFound(format!("job {id} not found")))
 }
 
+#[utoipa::path(get, path = "/api/jobs/{id}", tag = "assets",
+    params(("id" = i64, Path, description = "The job")),
+    responses(
+        (status = 200, description = "The job: state, progress, attempts, error, log tail", body = JobView),
+        (status = 400, description = "The id is not a whole number", body = FarmError),
+        (status = 404, description = "No such job", body = FarmError),
+    ))]
 async fn get_job(
     State(state): State<ApiState>,
     id: Result<Path<i64>, PathRejection>,
@@ -325,6 +386,14 @@ async fn get_job(
     Ok(Json(job_view(&state.store, job).await?))
 }
 
+#[utoipa::path(post, path = "/api/jobs/{id}/cancel", tag = "assets",
+    params(("id" = i64, Path, description = "The job")),
+    responses(
+        (status = 200, description = "The job, cancelled (and its asset failed)", body = JobView),
+        (status = 400, description = "The id is not a whole number", body = FarmError),
+        (status = 404, description = "No such job", body = FarmError),
+        (status = 409, description = "The job already ended", body = FarmError),
+    ))]
 async fn cancel_job(
     State(state): State<ApiState>,
     id: Result<Path<i64>, PathRejection>,
@@ -356,11 +425,14 @@ async fn cancel_job(
 // Assets
 
 /// An asset as the API shows it: segments are counted, not listed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct AssetView {
+    #[schema(value_type = i64)]
     pub id: AssetId,
     pub title: String,
     pub source: String,
+    /// `processing`, `ready` or `failed`.
+    #[schema(value_type = String)]
     pub state: AssetState,
     pub error: Option<String>,
     pub ladder_id: i64,
@@ -371,7 +443,7 @@ pub struct AssetView {
     pub poster_url: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct RenditionView {
     pub rung: String,
     pub packaging: &'static str,
@@ -411,6 +483,13 @@ fn asset_view(asset: Asset, error: Option<String>, poster_path: Option<String>) 
     }
 }
 
+#[utoipa::path(get, path = "/api/assets/{id}", tag = "assets",
+    params(("id" = i64, Path, description = "The asset")),
+    responses(
+        (status = 200, description = "The asset: state, duration, renditions", body = AssetView),
+        (status = 400, description = "The id is not a whole number", body = FarmError),
+        (status = 404, description = "No such asset", body = FarmError),
+    ))]
 async fn get_asset(
     State(state): State<ApiState>,
     id: Result<Path<i64>, PathRejection>,

@@ -43,11 +43,11 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use utoipa::ToSchema;
 
 use crate::FarmSettings;
-use crate::api::{ApiError, ApiState};
+use crate::api::{ApiError, ApiState, FarmError};
 use crate::job::{NewTranscode, Source, enqueue, resolve_ladder};
 use crate::source::{SourceError, human_size, too_large, unique_name};
 
@@ -97,12 +97,18 @@ impl IntoResponse for UploadError {
             UploadError::OffsetConflict { message, offset } => (
                 StatusCode::CONFLICT,
                 [(UPLOAD_OFFSET, HeaderValue::from(offset))],
-                Json(json!({ "error": message, "offset": offset })),
+                Json(FarmError {
+                    error: message,
+                    offset: Some(offset),
+                }),
             )
                 .into_response(),
             UploadError::NotMedia(message) => (
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                Json(json!({ "error": message })),
+                Json(FarmError {
+                    error: message,
+                    offset: None,
+                }),
             )
                 .into_response(),
         }
@@ -323,8 +329,8 @@ async fn confirmed_offset(record: &Record, part: &tokio::fs::File) -> Result<u64
 // ---------------------------------------------------------------------------------------------
 // Declaring an upload
 
-/// `POST /api/uploads`.
-#[derive(Debug, Deserialize)]
+/// `POST /api/uploads`: the file's name and size in bytes, the asset's title and ladder.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUpload {
     name: String,
@@ -333,13 +339,27 @@ struct CreateUpload {
     ladder: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// An upload declared.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(as = UploadCreated)]
 struct Created {
     id: String,
     offset: u64,
     size: u64,
 }
 
+/// Where an upload stands after a chunk.
+#[derive(Debug, Serialize, ToSchema)]
+struct Offset {
+    offset: u64,
+}
+
+#[utoipa::path(post, path = "/api/uploads", tag = "uploads", request_body = CreateUpload,
+    responses(
+        (status = 201, description = "The upload, declared (`Location: /api/uploads/{id}`)", body = Created),
+        (status = 400, description = "A bad name or size, an unknown ladder, or a body that is not the JSON described", body = FarmError),
+        (status = 413, description = "Larger than the farm takes", body = FarmError),
+    ))]
 async fn create_upload(
     State(state): State<ApiState>,
     body: Result<Json<CreateUpload>, JsonRejection>,
@@ -423,7 +443,8 @@ fn checked_name(name: &str) -> Result<String, UploadError> {
 // ---------------------------------------------------------------------------------------------
 // Where an upload stands
 
-#[derive(Debug, Serialize)]
+/// Where an upload stands.
+#[derive(Debug, Serialize, ToSchema)]
 struct UploadView {
     id: String,
     name: String,
@@ -437,6 +458,12 @@ struct UploadView {
 
 /// `GET /api/uploads/{id}`: read without the lock, so it answers while a chunk is being
 /// written (with the offset before that chunk).
+#[utoipa::path(get, path = "/api/uploads/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload: 32 lowercase hex digits")),
+    responses(
+        (status = 200, description = "Where the upload stands: the offset to resume from", body = UploadView),
+        (status = 400, description = "A malformed id", body = FarmError),
+        (status = 404, description = "No such upload", body = FarmError),
+    ))]
 async fn get_upload(
     State(state): State<ApiState>,
     id: Result<UrlPath<String>, PathRejection>,
@@ -473,6 +500,16 @@ async fn get_upload(
 
 /// `PATCH /api/uploads/{id}`: the body is appended at `Upload-Offset`, which must be the
 /// upload's offset. The chunk is streamed to disk; if it is cut short, none of it counts.
+#[utoipa::path(patch, path = "/api/uploads/{id}", tag = "uploads",
+    params(("id" = String, Path, description = "The upload: 32 lowercase hex digits"), ("Upload-Offset" = u64, Header, description = "Where the chunk goes: the upload's offset")),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The chunk"),
+    responses(
+        (status = 200, description = "The chunk counted: the new offset (also as `Upload-Offset`)", body = Offset),
+        (status = 400, description = "A malformed id or Upload-Offset", body = FarmError),
+        (status = 404, description = "No such upload", body = FarmError),
+        (status = 409, description = "A chunk at the wrong offset, or another request writing: `offset` to resume from", body = FarmError),
+        (status = 413, description = "The chunk would pass the declared size", body = FarmError),
+    ))]
 async fn append_chunk(
     State(state): State<ApiState>,
     id: Result<UrlPath<String>, PathRejection>,
@@ -538,7 +575,9 @@ async fn append_chunk(
     drop(part);
     Ok((
         [(UPLOAD_OFFSET, HeaderValue::from(record.offset))],
-        Json(json!({ "offset": record.offset })),
+        Json(Offset {
+            offset: record.offset,
+        }),
     )
         .into_response())
 }
@@ -592,6 +631,14 @@ async fn append(
 
 /// `POST /api/uploads/{id}/complete`: every byte arrived, so the file becomes the source of a
 /// transcode job, as a one-shot upload's would. A file that is not media is refused and removed.
+#[utoipa::path(post, path = "/api/uploads/{id}/complete", tag = "uploads", params(("id" = String, Path, description = "The upload: 32 lowercase hex digits")),
+    responses(
+        (status = 202, description = "The asset, processing, and its transcode job", body = crate::api::Created),
+        (status = 400, description = "A malformed id", body = FarmError),
+        (status = 404, description = "No such upload", body = FarmError),
+        (status = 409, description = "Bytes still missing, or another request writing: `offset` to resume from", body = FarmError),
+        (status = 415, description = "Not media the farm reads: the upload is removed", body = FarmError),
+    ))]
 async fn complete_upload(
     State(state): State<ApiState>,
     id: Result<UrlPath<String>, PathRejection>,
@@ -686,6 +733,13 @@ async fn read_head(part: &mut tokio::fs::File, size: u64) -> io::Result<Vec<u8>>
 }
 
 /// `DELETE /api/uploads/{id}`.
+#[utoipa::path(delete, path = "/api/uploads/{id}", tag = "uploads", params(("id" = String, Path, description = "The upload: 32 lowercase hex digits")),
+    responses(
+        (status = 204, description = "The upload and its bytes are gone"),
+        (status = 400, description = "A malformed id", body = FarmError),
+        (status = 404, description = "No such upload", body = FarmError),
+        (status = 409, description = "Another request writing", body = FarmError),
+    ))]
 async fn delete_upload(
     State(state): State<ApiState>,
     id: Result<UrlPath<String>, PathRejection>,

@@ -98,7 +98,7 @@ impl Accounts {
 }
 
 /// What a user may do. Stored as `admin`, `scheduler`, `ad_ops`, `viewer`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Everything, users and roles included.

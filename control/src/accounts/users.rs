@@ -29,7 +29,7 @@ pub struct UserView {
 }
 
 /// A role granted, on one channel or (`channel` `None`) on every channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RoleView {
     pub role: Role,
     /// The channel's slug; `None` for every channel.

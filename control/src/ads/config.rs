@@ -12,7 +12,7 @@ use crate::refusal::{Problem, Refusal};
 use crate::schedule::channel;
 
 /// The ad server's answer format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum TagKind {
     #[default]
@@ -22,7 +22,7 @@ pub enum TagKind {
 }
 
 /// How ads reach the viewer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Insertion {
     /// Stitched into the session's playlists (HLS-TS, HLS-fMP4, DASH).
@@ -35,7 +35,7 @@ pub enum Insertion {
 }
 
 /// At most `max` airings of one creative per session within `per_seconds`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FrequencyCap {
     pub max: u32,
@@ -43,7 +43,7 @@ pub struct FrequencyCap {
 }
 
 /// One version of a channel's ad settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct AdConfig {
     /// Off: sessions get the channel's breaks as planned.
@@ -67,6 +67,7 @@ pub struct AdConfig {
     pub max_ads_per_break: u32,
     pub frequency_cap: Option<FrequencyCap>,
     /// What fills a break's remainder; `None`: the channel's slate.
+    #[schema(value_type = Option<i64>)]
     pub slate: Option<AssetId>,
     /// Ad server, wrapper and media URLs may resolve to private addresses (a lab ad server).
     pub allow_private: bool,
@@ -192,7 +193,7 @@ pub(crate) fn url_problem(tag: &str) -> Option<String> {
 }
 
 /// One stored version of a channel's ad settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct AdConfigVersion {
     pub version: i64,
     pub author: String,

@@ -30,7 +30,7 @@ pub struct InspectRequest {
 }
 
 /// A creative of the answer and whether it can air.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct CreativeState {
     pub creative_key: String,
     pub ad_id: Option<String>,
@@ -42,8 +42,11 @@ pub struct CreativeState {
 }
 
 /// The inspector's answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Inspection {
+    /// Every hop, the ads in pod order, the files chosen and the errors met (the ad-decision
+    /// crate's `Resolution`).
+    #[schema(value_type = Object)]
     pub resolution: Resolution,
     pub creatives: Vec<CreativeState>,
     /// The codes the resolution would fire, in order.

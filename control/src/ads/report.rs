@@ -17,7 +17,7 @@ use crate::refusal::Refusal;
 use crate::schedule::channel;
 
 /// One break occurrence, over every session that reached it, or all breaks summed.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct BreakReport {
     /// RFC 3339; empty for the totals.
     pub break_start: String,
@@ -32,6 +32,8 @@ pub struct BreakReport {
     pub ads_returned: u64,
     pub ads_aired: u64,
     pub slate_seconds: f64,
+    /// VAST error codes and how often each fired.
+    #[schema(value_type = BTreeMap<String, u64>)]
     pub errors_by_code: BTreeMap<u16, u64>,
     pub beacons_sent: u64,
     pub beacons_failed: u64,
@@ -83,7 +85,7 @@ impl BreakReport {
 }
 
 /// A channel's ads between two instants.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct AdReport {
     pub channel: String,
     pub from: String,

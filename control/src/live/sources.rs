@@ -8,7 +8,7 @@ use crate::Control;
 use crate::refusal::Refusal;
 
 /// A source as the API and the CLI show it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LiveSourceView {
     pub name: String,
     /// The secret publishers send to: `rtmp://HOST:PORT/live/{stream_key}`, SRT streamid
@@ -25,6 +25,7 @@ pub struct LiveSourceView {
     /// Why it was last lost or failed.
     pub error: Option<String>,
     /// The ingest's figures: real-time factor, encode lag, dropped frames.
+    #[schema(value_type = Option<Object>)]
     pub stats: Option<serde_json::Value>,
     pub reported_at: Option<String>,
     pub created_at: String,
@@ -32,7 +33,7 @@ pub struct LiveSourceView {
 }
 
 /// One of a source's events, as shown.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct LiveEventView {
     pub at: String,
     pub kind: String,

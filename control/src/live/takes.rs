@@ -35,7 +35,7 @@ use crate::schedule::channel;
 pub const TAKE_LEAD: Ticks = Ticks::from_millis(1_500);
 
 /// A take as the API and the CLI show it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct TakeView {
     pub id: i64,
     pub channel: String,

@@ -20,13 +20,17 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::Control;
 use onair_control::ads::AdConfig;
+use onair_control::ads::config::AdConfigVersion;
 use onair_control::ads::inspect::InspectRequest;
+use onair_control::ads::inspect::Inspection;
+use onair_control::ads::report::AdReport;
 use onair_control::as_run::interval;
 use onair_domain::Clock;
 use onair_store::Store;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// What the ad routes need.
 #[derive(Clone)]
@@ -55,6 +59,12 @@ pub fn router(state: AdsApiState) -> Router {
 /// Who made an edit, for the versions' history.
 const AUTHOR: &str = "api";
 
+#[utoipa::path(get, path = "/api/channels/{slug}/ads", tag = "ads",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The current ad settings", body = AdConfigVersion),
+        (status = 404, description = "No such channel, or no ad settings yet", body = ErrorBody),
+    ))]
 async fn current(
     State(state): State<AdsApiState>,
     Path(slug): Path<String>,
@@ -67,13 +77,23 @@ async fn current(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// The next version of the ad settings, made on `version` (none for the first).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PutBody {
     version: Option<i64>,
     config: AdConfig,
 }
 
+#[utoipa::path(put, path = "/api/channels/{slug}/ads", tag = "ads", request_body = PutBody,
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The version stored", body = AdConfigVersion),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "Another edit landed first", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn put(
     State(state): State<AdsApiState>,
     Path(slug): Path<String>,
@@ -87,6 +107,12 @@ async fn put(
     Ok(Json(stored).into_response())
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/ads/versions", tag = "ads",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "Every version, newest first", body = Vec<AdConfigVersion>),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn versions(
     State(state): State<AdsApiState>,
     Path(slug): Path<String>,
@@ -94,13 +120,22 @@ async fn versions(
     Ok(Json(state.control().ad_config_versions(&slug).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// Version `restore` stored again as the newest, made on `version` (the current one).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RestoreBody {
     version: Option<i64>,
     restore: i64,
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/ads/restore", tag = "ads", request_body = RestoreBody,
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The version stored", body = AdConfigVersion),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel or version", body = ErrorBody),
+        (status = 409, description = "Another edit landed first", body = ErrorBody),
+    ))]
 async fn restore(
     State(state): State<AdsApiState>,
     Path(slug): Path<String>,
@@ -114,13 +149,24 @@ async fn restore(
     Ok(Json(stored).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The interval `[from, to)` (RFC 3339; by default the 24 hours up to now) and the format:
+/// `json` (default) or `csv`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ReportQuery {
     from: Option<String>,
     to: Option<String>,
     format: Option<String>,
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/ads/report", tag = "ads",
+    params(("slug" = String, Path, description = "The channel"), ReportQuery),
+    responses(
+        (status = 200, description = "Per break and in all: decisions, fill rate, ads aired, slate seconds, VAST errors by code, beacons",
+            content((AdReport = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A malformed interval or an unknown format", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn report(
     State(state): State<AdsApiState>,
     Path(slug): Path<String>,
@@ -147,7 +193,9 @@ async fn report(
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A tag to inspect: the break's `duration` in seconds (1 to 3600, default 60), a `channel`
+/// whose ladder the creatives are checked against, the device to stand for.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ResolveBody {
     tag: String,
@@ -170,6 +218,13 @@ fn default_timeout() -> u32 {
     3000
 }
 
+#[utoipa::path(post, path = "/api/ads/resolve", tag = "ads", request_body = ResolveBody,
+    responses(
+        (status = 200, description = "What the tag resolves to; nothing is fired", body = Inspection),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn resolve(
     State(state): State<AdsApiState>,
     body: Result<Json<ResolveBody>, JsonRejection>,

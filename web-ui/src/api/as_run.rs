@@ -49,10 +49,11 @@ use onair_control::transfer::Format;
 use onair_domain::{Clock, Timestamp};
 use onair_store::Store;
 use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub use onair_control::as_run::MAX_INTERVAL;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 
 /// What the as-run routes need.
 #[derive(Clone)]
@@ -77,7 +78,10 @@ pub fn router(state: AsRunApiState) -> Router {
         .with_state(state)
 }
 
-#[derive(Debug, Deserialize)]
+/// The interval `[from, to)` (RFC 3339; by default the 24 hours up to now, at most 31 days)
+/// and the format: `json` (default) or `csv`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct IntervalQuery {
     from: Option<String>,
     to: Option<String>,
@@ -100,6 +104,14 @@ fn read_query(
     Ok((from, to, format))
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/as-run", tag = "as-run",
+    params(("slug" = String, Path, description = "The channel"), IntervalQuery),
+    responses(
+        (status = 200, description = "Every run that aired in the interval: `{channel, from, to, entries}` or CSV",
+            content((Object = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A malformed, empty, reversed or too long interval, or an unknown format", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn entries(
     State(state): State<AsRunApiState>,
     Path(slug): Path<String>,
@@ -113,6 +125,14 @@ async fn entries(
     Ok(file_response(format, body))
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/as-run/reconcile", tag = "as-run",
+    params(("slug" = String, Path, description = "The channel"), IntervalQuery),
+    responses(
+        (status = 200, description = "The plan's items in the interval against what aired: `{channel, from, to, items, unplanned}` or CSV",
+            content((Object = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A malformed, empty, reversed or too long interval, or an unknown format", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn reconciliation(
     State(state): State<AsRunApiState>,
     Path(slug): Path<String>,

@@ -6,9 +6,9 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use onair_control::Refusal;
-use onair_control::refusal::invalid_message;
+use onair_control::refusal::{Problem, invalid_message};
 use onair_store::StoreError;
-use serde_json::json;
+use serde::Serialize;
 
 /// A refusal on its way to the client.
 #[derive(Debug)]
@@ -33,6 +33,29 @@ pub fn status_of(refusal: &Refusal) -> StatusCode {
     }
 }
 
+/// What every refusal answers (and the access guard's 401 and 403).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What was wrong, in a sentence.
+    pub error: String,
+    /// 422: every problem, by item (`index`), CSV line (`line`) or field (`field`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub errors: Option<Vec<Problem>>,
+    /// 409 for an edit inside the lock horizon: the horizon (RFC 3339).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub lock_horizon: Option<String>,
+}
+
+impl ErrorBody {
+    fn of(error: String) -> ErrorBody {
+        ErrorBody {
+            error,
+            errors: None,
+            lock_horizon: None,
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
@@ -40,20 +63,25 @@ impl IntoResponse for ApiError {
             Refusal::BadRequest(message)
             | Refusal::NotFound(message)
             | Refusal::Forbidden(message)
-            | Refusal::Conflict(message) => json!({"error": message}),
-            Refusal::Locked { message, horizon } => {
-                json!({"error": message, "lock_horizon": horizon.to_rfc3339_millis()})
-            }
-            Refusal::PreconditionRequired => json!({
-                "error": "name the schedule version the edit was made on: send \"If-Match: \\\"<version>\\\"\" or a \"version\" field"
-            }),
-            Refusal::Invalid(problems) => json!({
-                "error": invalid_message(&problems),
-                "errors": problems,
-            }),
+            | Refusal::Conflict(message) => ErrorBody::of(message),
+            Refusal::Locked { message, horizon } => ErrorBody {
+                lock_horizon: Some(horizon.to_rfc3339_millis()),
+                ..ErrorBody::of(message)
+            },
+            Refusal::PreconditionRequired => ErrorBody::of(
+                "name the schedule version the edit was made on: send \"If-Match: \\\"<version>\\\"\" or a \"version\" field".to_owned(),
+            ),
+            Refusal::Invalid(problems) => ErrorBody {
+                error: invalid_message(&problems),
+                errors: Some(problems),
+                lock_horizon: None,
+            },
             Refusal::Internal(detail) => {
                 tracing::error!(%detail, "API request failed");
-                json!({"error": "the server failed to handle the request; the details are in its log"})
+                ErrorBody::of(
+                    "the server failed to handle the request; the details are in its log"
+                        .to_owned(),
+                )
             }
         };
         (status, Json(body)).into_response()
@@ -85,4 +113,15 @@ impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> ApiError {
         ApiError::bad_request(rejection.body_text())
     }
+}
+
+/// A path parameter, or a 400 naming it: `field` and what it should be.
+pub fn path_value<T>(
+    value: Result<axum::extract::Path<T>, axum::extract::rejection::PathRejection>,
+    field: &str,
+    expected: &str,
+) -> Result<T, ApiError> {
+    value
+        .map(|axum::extract::Path(value)| value)
+        .map_err(|_| ApiError::bad_request(format!("{field}: {expected}")))
 }

@@ -26,11 +26,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::Control;
+use onair_control::live::sources::{LiveEventView, LiveSourceView};
+use onair_control::live::takes::TakeView;
 use onair_domain::Clock;
 use onair_store::Store;
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::schedule::{author, named_version};
 
 /// What the live routes need.
@@ -60,17 +63,26 @@ pub fn router(state: LiveApiState) -> Router {
         .with_state(state)
 }
 
+#[utoipa::path(get, path = "/api/live/sources", tag = "live",
+    responses((status = 200, description = "Every source with its state", body = Vec<LiveSourceView>)))]
 async fn list(State(state): State<LiveApiState>) -> Result<Response, ApiError> {
     Ok(Json(state.control().live_sources().await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A source: its name (lowercase letters, digits, `-`, `_`) and ladder (default `demo`).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateBody {
     name: String,
     ladder: Option<String>,
 }
 
+#[utoipa::path(post, path = "/api/live/sources", tag = "live", request_body = CreateBody,
+    responses(
+        (status = 201, description = "The source, with a new stream key", body = LiveSourceView),
+        (status = 400, description = "A bad name, an unknown ladder, or a body that is not the JSON described", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+    ))]
 async fn create(
     State(state): State<LiveApiState>,
     body: Result<Json<CreateBody>, JsonRejection>,
@@ -84,6 +96,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/live/sources/{name}", tag = "live",
+    params(("name" = String, Path, description = "The source")),
+    responses(
+        (status = 200, description = "The source", body = LiveSourceView),
+        (status = 404, description = "No such source", body = ErrorBody),
+    ))]
 async fn show(
     State(state): State<LiveApiState>,
     Path(name): Path<String>,
@@ -91,6 +109,12 @@ async fn show(
     Ok(Json(state.control().live_source(&name).await?).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/live/sources/{name}", tag = "live",
+    params(("name" = String, Path, description = "The source")),
+    responses(
+        (status = 204, description = "Deleted: its grid items air their fallback"),
+        (status = 404, description = "No such source", body = ErrorBody),
+    ))]
 async fn delete(
     State(state): State<LiveApiState>,
     Path(name): Path<String>,
@@ -99,6 +123,12 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/api/live/sources/{name}/rotate-key", tag = "live",
+    params(("name" = String, Path, description = "The source")),
+    responses(
+        (status = 200, description = "The source with a new stream key; the old one is refused from now on", body = LiveSourceView),
+        (status = 404, description = "No such source", body = ErrorBody),
+    ))]
 async fn rotate(
     State(state): State<LiveApiState>,
     Path(name): Path<String>,
@@ -106,12 +136,21 @@ async fn rotate(
     Ok(Json(state.control().rotate_live_source_key(&name).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// How many hours back (default 24, 1 to 744).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct EventsQuery {
     hours: Option<u32>,
 }
 
+#[utoipa::path(get, path = "/api/live/sources/{name}/events", tag = "live",
+    params(("name" = String, Path, description = "The source"), EventsQuery),
+    responses(
+        (status = 200, description = "Publishes, losses, refusals and failures, oldest first", body = Vec<LiveEventView>),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+        (status = 404, description = "No such source", body = ErrorBody),
+    ))]
 async fn events(
     State(state): State<LiveApiState>,
     Path(name): Path<String>,
@@ -122,13 +161,24 @@ async fn events(
     Ok(Json(state.control().live_source_events(&name, hours).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// The source to take to air, made on schedule `version`.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TakeBody {
     source: String,
     version: Option<i64>,
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/live/take", tag = "live", request_body = TakeBody,
+    params(("slug" = String, Path, description = "The channel"), ("If-Match" = Option<String>, Header, description = "The channel's schedule version (or the body's `version`)"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 201, description = "The take, at the first segment boundary no playlist has listed", body = TakeView),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel or source", body = ErrorBody),
+        (status = 409, description = "Off air, already taken, or a stale version", body = ErrorBody),
+        (status = 422, description = "A source on another ladder", body = ErrorBody),
+    ))]
 async fn take(
     State(state): State<LiveApiState>,
     Path(slug): Path<String>,
@@ -144,7 +194,8 @@ async fn take(
     Ok((StatusCode::CREATED, Json(take)).into_response())
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// The schedule version a slate now or a return was decided on (the body is optional).
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ReturnBody {
     version: Option<i64>,
@@ -161,6 +212,16 @@ fn optional_version(body: &Bytes) -> Result<Option<i64>, ApiError> {
     Ok(body.version)
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/slate", tag = "live",
+    request_body(content = Option<ReturnBody>, description = "Optional"),
+    params(("slug" = String, Path, description = "The channel"), ("If-Match" = Option<String>, Header, description = "The channel's schedule version (or the body's `version`)"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 201, description = "The take to the slate (`kind: slate`, `source: null`)", body = TakeView),
+        (status = 400, description = "A body that is not `{\"version\"?: n}`", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "Off air, already taken, no slate that can air, or a stale version", body = ErrorBody),
+    ))]
 async fn slate_now(
     State(state): State<LiveApiState>,
     Path(slug): Path<String>,
@@ -175,6 +236,16 @@ async fn slate_now(
     Ok((StatusCode::CREATED, Json(take)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/live/return", tag = "live",
+    request_body(content = Option<ReturnBody>, description = "Optional"),
+    params(("slug" = String, Path, description = "The channel"), ("If-Match" = Option<String>, Header, description = "The channel's schedule version (or the body's `version`)"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The take, returning at the next segment boundary no playlist has listed", body = TakeView),
+        (status = 400, description = "A body that is not `{\"version\"?: n}`", body = ErrorBody),
+        (status = 404, description = "No such channel, or it is not taken", body = ErrorBody),
+        (status = 409, description = "A stale version", body = ErrorBody),
+    ))]
 async fn return_to_schedule(
     State(state): State<LiveApiState>,
     Path(slug): Path<String>,
@@ -189,6 +260,13 @@ async fn return_to_schedule(
     Ok(Json(take).into_response())
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/live/takes", tag = "live",
+    params(("slug" = String, Path, description = "The channel"), EventsQuery),
+    responses(
+        (status = 200, description = "Its takes on air or ended in the last hours, oldest first", body = Vec<TakeView>),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn takes(
     State(state): State<LiveApiState>,
     Path(slug): Path<String>,

@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use axum::extract::rejection::{JsonRejection, QueryRejection};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -33,9 +33,9 @@ use onair_control::channels::{ChannelEdit, ChannelInfo, ChannelSpec, Retirement}
 use onair_domain::{Clock, Ladder, LadderId, LoudnessTarget, Rung, Ticks};
 use onair_store::Store;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, path_value};
 
 /// What the management routes need.
 #[derive(Clone)]
@@ -70,12 +70,14 @@ pub fn router(state: ManageApiState) -> Router {
 // ---------------------------------------------------------------------------------------------
 // Wire types
 
-#[derive(Debug, Serialize)]
+/// A channel as answered.
+#[derive(Debug, Serialize, ToSchema)]
 pub(super) struct ChannelOut {
     slug: String,
     name: String,
     time_zone: String,
     ladder: String,
+    /// `hls-ts`, `hls-fmp4`, `dash`.
     outputs: Vec<String>,
     window_segments: u32,
     slate: Option<i64>,
@@ -111,7 +113,8 @@ impl ChannelOut {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A channel to create.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChannelIn {
     slug: String,
@@ -132,7 +135,8 @@ struct ChannelIn {
     on_air: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+/// The fields of a channel to change (`"slate": null`: back to the generated slate).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct ChannelPatch {
     #[serde(default)]
@@ -153,16 +157,19 @@ struct ChannelPatch {
     on_air: Option<bool>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AssetsQuery {
+    /// `processing`, `ready` or `failed`.
     state: Option<String>,
     title: Option<String>,
     limit: Option<u32>,
+    /// The id after which the page starts (`next_after` of the page before).
     after: Option<i64>,
 }
 
 /// A custom ladder as sent: a ladder without its id.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LadderIn {
     name: String,
@@ -174,8 +181,12 @@ struct LadderIn {
     audio_sample_rate: u32,
     #[serde(default = "audio_channels")]
     audio_channels: u32,
+    /// `ebu-r128` (default) or `atsc-a85`.
     #[serde(default)]
+    #[schema(value_type = Option<String>)]
     loudness: LoudnessTarget,
+    /// Each rendition: `name`, `width`, `height`, bitrates, codecs (as `GET /api/ladders/{name}` shows them).
+    #[schema(value_type = Vec<Object>)]
     rungs: Vec<Rung>,
     /// What `GET /api/ladders/{name}` answers beside the ladder, ignored: a ladder read can be
     /// sent back under another name.
@@ -191,23 +202,92 @@ fn audio_channels() -> u32 {
     onair_domain::ladder::AUDIO_CHANNELS
 }
 
-fn ladder_out(ladder: &Ladder) -> Value {
-    json!({
-        "name": ladder.name,
-        "frame_rate_num": ladder.frame_rate_num,
-        "frame_rate_den": ladder.frame_rate_den,
-        "segment_duration_ms": ladder.segment_duration.as_millis(),
-        "audio_sample_rate": ladder.audio_sample_rate,
-        "audio_channels": ladder.audio_channels,
-        "loudness": ladder.loudness,
-        "rungs": ladder.rungs,
-        "stored": ladder.id.0 != 0,
-    })
+/// A ladder as answered: whether it is `stored` (a built-in one is stored on first use).
+#[derive(Debug, Serialize, ToSchema)]
+struct LadderOut {
+    name: String,
+    frame_rate_num: u32,
+    frame_rate_den: u32,
+    segment_duration_ms: i64,
+    audio_sample_rate: u32,
+    audio_channels: u32,
+    /// `ebu-r128` or `atsc-a85`.
+    #[schema(value_type = String)]
+    loudness: LoudnessTarget,
+    #[schema(value_type = Vec<Object>)]
+    rungs: Vec<Rung>,
+    stored: bool,
+}
+
+fn ladder_out(ladder: &Ladder) -> LadderOut {
+    LadderOut {
+        name: ladder.name.clone(),
+        frame_rate_num: ladder.frame_rate_num,
+        frame_rate_den: ladder.frame_rate_den,
+        segment_duration_ms: ladder.segment_duration.as_millis(),
+        audio_sample_rate: ladder.audio_sample_rate,
+        audio_channels: ladder.audio_channels,
+        loudness: ladder.loudness,
+        rungs: ladder.rungs.clone(),
+        stored: ladder.id.0 != 0,
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct LaddersOut {
+    ladders: Vec<LadderOut>,
+}
+
+/// What a `DELETE /api/channels/{slug}` did: retired it, or deleted one never scheduled.
+#[derive(Debug, Serialize, ToSchema)]
+struct RetiredOut {
+    slug: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    deleted: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    retired: Option<bool>,
+}
+
+/// An asset of the library's page.
+#[derive(Debug, Serialize, ToSchema)]
+struct AssetSummary {
+    id: i64,
+    title: String,
+    /// `processing`, `ready` or `failed`.
+    state: String,
+    duration_ms: i64,
+    ladder_id: i64,
+    url: String,
+}
+
+/// A page of the library: `next_after` names the next page, none after the last.
+#[derive(Debug, Serialize, ToSchema)]
+struct AssetsPage {
+    assets: Vec<AssetSummary>,
+    next_after: Option<i64>,
+}
+
+/// A deleted asset, and its files.
+#[derive(Debug, Serialize, ToSchema)]
+struct DeletedAssetOut {
+    id: i64,
+    title: String,
+    deleted: bool,
+    files_removed: usize,
+    /// Files it could not remove (named).
+    files_left: Vec<String>,
 }
 
 // ---------------------------------------------------------------------------------------------
 // Channels
 
+#[utoipa::path(post, path = "/api/channels", tag = "channels", request_body = ChannelIn,
+    responses(
+        (status = 201, description = "The channel, created", body = ChannelOut),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 409, description = "The slug is taken", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn create_channel(
     State(state): State<ManageApiState>,
     body: Result<Json<ChannelIn>, JsonRejection>,
@@ -228,6 +308,12 @@ async fn create_channel(
     Ok((StatusCode::CREATED, Json(ChannelOut::of(created))).into_response())
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}", tag = "channels",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The channel", body = ChannelOut),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn get_channel(
     State(state): State<ManageApiState>,
     Path(slug): Path<String>,
@@ -236,6 +322,15 @@ async fn get_channel(
     Ok(Json(ChannelOut::of(info)).into_response())
 }
 
+#[utoipa::path(patch, path = "/api/channels/{slug}", tag = "channels", request_body = ChannelPatch,
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The channel, edited", body = ChannelOut),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "A ladder change on a channel on air", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn edit_channel(
     State(state): State<ManageApiState>,
     Path(slug): Path<String>,
@@ -256,13 +351,28 @@ async fn edit_channel(
     Ok(Json(ChannelOut::of(edited)).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/channels/{slug}", tag = "channels",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "Retired, or deleted when nothing was ever scheduled on it", body = RetiredOut),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "Something still needs it", body = ErrorBody),
+    ))]
 async fn retire_channel(
     State(state): State<ManageApiState>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     let body = match state.control().retire_channel(&slug).await? {
-        Retirement::Deleted => json!({ "slug": slug, "deleted": true }),
-        Retirement::Retired => json!({ "slug": slug, "retired": true }),
+        Retirement::Deleted => RetiredOut {
+            slug,
+            deleted: Some(true),
+            retired: None,
+        },
+        Retirement::Retired => RetiredOut {
+            slug,
+            deleted: None,
+            retired: Some(true),
+        },
     };
     Ok(Json(body).into_response())
 }
@@ -270,6 +380,12 @@ async fn retire_channel(
 // ---------------------------------------------------------------------------------------------
 // Assets
 
+#[utoipa::path(get, path = "/api/assets", tag = "assets", params(AssetsQuery),
+    responses(
+        (status = 200, description = "A page of the asset library, by id", body = AssetsPage),
+        (status = 400, description = "A malformed query", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn list_assets(
     State(state): State<ManageApiState>,
     query: Result<Query<AssetsQuery>, QueryRejection>,
@@ -286,51 +402,66 @@ async fn list_assets(
     let next_after = (assets.len() == limit)
         .then(|| assets.last().map(|asset| asset.id.0))
         .flatten();
-    let assets: Vec<Value> = assets
+    let assets: Vec<AssetSummary> = assets
         .iter()
-        .map(|asset| {
-            json!({
-                "id": asset.id.0,
-                "title": asset.title,
-                "state": asset.state.as_str(),
-                "duration_ms": asset.duration.as_millis(),
-                "ladder_id": asset.ladder_id.0,
-                "url": format!("/api/assets/{}", asset.id.0),
-            })
+        .map(|asset| AssetSummary {
+            id: asset.id.0,
+            title: asset.title.clone(),
+            state: asset.state.as_str().to_owned(),
+            duration_ms: asset.duration.as_millis(),
+            ladder_id: asset.ladder_id.0,
+            url: format!("/api/assets/{}", asset.id.0),
         })
         .collect();
-    Ok(Json(json!({ "assets": assets, "next_after": next_after })).into_response())
+    Ok(Json(AssetsPage { assets, next_after }).into_response())
 }
 
+#[utoipa::path(delete, path = "/api/assets/{id}", tag = "assets",
+    params(("id" = i64, Path, description = "The asset")),
+    responses(
+        (status = 200, description = "Deleted, with its files", body = DeletedAssetOut),
+        (status = 400, description = "The id is not a whole number", body = ErrorBody),
+        (status = 404, description = "No such asset", body = ErrorBody),
+        (status = 409, description = "Something still airs it (the items are named)", body = ErrorBody),
+    ))]
 async fn delete_asset(
     State(state): State<ManageApiState>,
-    Path(id): Path<i64>,
+    id: Result<Path<i64>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let id = path_value(id, "id", "the asset id is a whole number")?;
     let deleted = state.control().delete_asset(id, &state.media_root).await?;
-    Ok(Json(json!({
-        "id": deleted.id.0,
-        "title": deleted.title,
-        "deleted": true,
-        "files_removed": deleted.files_removed,
-        "files_left": deleted.files_left,
-    }))
+    Ok(Json(DeletedAssetOut {
+        id: deleted.id.0,
+        title: deleted.title,
+        deleted: true,
+        files_removed: deleted.files_removed,
+        files_left: deleted.files_left,
+    })
     .into_response())
 }
 
 // ---------------------------------------------------------------------------------------------
 // Ladders
 
+#[utoipa::path(get, path = "/api/ladders", tag = "ladders",
+    responses((status = 200, description = "Every ladder, the built-in ones among them", body = LaddersOut)))]
 async fn list_ladders(State(state): State<ManageApiState>) -> Result<Response, ApiError> {
-    let ladders: Vec<Value> = state
+    let ladders: Vec<LadderOut> = state
         .control()
         .ladders()
         .await?
         .iter()
         .map(ladder_out)
         .collect();
-    Ok(Json(json!({ "ladders": ladders })).into_response())
+    Ok(Json(LaddersOut { ladders }).into_response())
 }
 
+#[utoipa::path(get, path = "/api/ladders/{name}", tag = "ladders",
+    params(("name" = String, Path, description = "The ladder")),
+    responses(
+        (status = 200, description = "The ladder", body = LadderOut),
+        (status = 404, description = "No such ladder", body = ErrorBody),
+    ))]
 async fn get_ladder(
     State(state): State<ManageApiState>,
     Path(name): Path<String>,
@@ -339,6 +470,13 @@ async fn get_ladder(
     Ok(Json(ladder_out(&ladder)).into_response())
 }
 
+#[utoipa::path(post, path = "/api/ladders", tag = "ladders", request_body = LadderIn,
+    responses(
+        (status = 201, description = "The ladder, created", body = LadderOut),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn create_ladder(
     State(state): State<ManageApiState>,
     body: Result<Json<LadderIn>, JsonRejection>,

@@ -8,6 +8,7 @@ pub mod error;
 pub mod grid;
 pub mod live;
 pub mod manage;
+pub mod openapi;
 pub mod partners;
 pub mod schedule;
 pub mod transfer;

@@ -21,12 +21,13 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::Control;
-use onair_control::partners::{PartnerInput, PartnerView};
+use onair_control::partners::{PartnerInput, PartnerView, PartnerWithKey, SignedPrefix};
 use onair_domain::Clock;
 use onair_store::Store;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::schedule::{author, if_match};
 use crate::partner_routes::{PartnerCounters, PartnerRequests};
 
@@ -56,10 +57,12 @@ pub fn router(state: PartnersApiState) -> Router {
 }
 
 /// A partner with its request counts.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Counted {
     #[serde(flatten)]
     partner: PartnerView,
+    /// Its URLs' `requests` since the server started, and those `refused` (403 or 404).
+    #[schema(value_type = Object)]
     requests: PartnerRequests,
 }
 
@@ -76,6 +79,8 @@ fn with_etag(version: i64, body: impl Serialize) -> Response {
     response
 }
 
+#[utoipa::path(get, path = "/api/partners", tag = "partners",
+    responses((status = 200, description = "Every partner: settings, key ids and expiries (never the secrets), requests", body = Vec<Counted>)))]
 async fn list(State(state): State<PartnersApiState>) -> Result<Response, ApiError> {
     let partners = state.control().partners().await?;
     let partners: Vec<Counted> = partners
@@ -85,6 +90,14 @@ async fn list(State(state): State<PartnersApiState>) -> Result<Response, ApiErro
     Ok(Json(partners).into_response())
 }
 
+#[utoipa::path(post, path = "/api/partners", tag = "partners", request_body = PartnerInput,
+    params(("X-Onair-Author" = Option<String>, Header, description = "Who writes (else `api`)")),
+    responses(
+        (status = 201, description = "The partner and its first key (`key`, shown once)", body = PartnerWithKey),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 409, description = "The name is taken", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn create(
     State(state): State<PartnersApiState>,
     headers: HeaderMap,
@@ -98,6 +111,12 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created)).into_response())
 }
 
+#[utoipa::path(get, path = "/api/partners/{name}", tag = "partners",
+    params(("name" = String, Path, description = "The partner")),
+    responses(
+        (status = 200, description = "The partner (`ETag: \"<version>\"`)", body = Counted),
+        (status = 404, description = "No such partner", body = ErrorBody),
+    ))]
 async fn show(
     State(state): State<PartnersApiState>,
     Path(name): Path<String>,
@@ -106,6 +125,17 @@ async fn show(
     Ok(with_etag(partner.version, counted(&state, partner)))
 }
 
+#[utoipa::path(put, path = "/api/partners/{name}", tag = "partners", request_body = PartnerInput,
+    params(("name" = String, Path, description = "The partner"),
+        ("If-Match" = Option<String>, Header, description = "The partner's version, `\"<version>\"`: a stale edit is refused"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who writes (else `api`)")),
+    responses(
+        (status = 200, description = "The partner, every field replaced", body = Counted),
+        (status = 400, description = "The body is not the JSON described, or a malformed If-Match", body = ErrorBody),
+        (status = 404, description = "No such partner", body = ErrorBody),
+        (status = 409, description = "A stale version", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn update(
     State(state): State<PartnersApiState>,
     Path(name): Path<String>,
@@ -121,6 +151,12 @@ async fn update(
     Ok(with_etag(partner.version, counted(&state, partner)))
 }
 
+#[utoipa::path(delete, path = "/api/partners/{name}", tag = "partners",
+    params(("name" = String, Path, description = "The partner")),
+    responses(
+        (status = 204, description = "Deleted: its URLs answer 404 from now on"),
+        (status = 404, description = "No such partner", body = ErrorBody),
+    ))]
 async fn delete(
     State(state): State<PartnersApiState>,
     Path(name): Path<String>,
@@ -129,6 +165,12 @@ async fn delete(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(post, path = "/api/partners/{name}/rotate-key", tag = "partners",
+    params(("name" = String, Path, description = "The partner")),
+    responses(
+        (status = 200, description = "A new key (`key`, shown once); the one before stays valid for `key_overlap_hours`", body = PartnerWithKey),
+        (status = 404, description = "No such partner", body = ErrorBody),
+    ))]
 async fn rotate(
     State(state): State<PartnersApiState>,
     Path(name): Path<String>,
@@ -136,13 +178,22 @@ async fn rotate(
     Ok(Json(state.control().rotate_partner_key(&name).await?).into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A channel the partner carries, and for how many hours the URL is valid (default 24).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SignBody {
     channel: String,
     hours: Option<u32>,
 }
 
+#[utoipa::path(post, path = "/api/partners/{name}/sign", tag = "partners", request_body = SignBody,
+    params(("name" = String, Path, description = "The partner")),
+    responses(
+        (status = 200, description = "A signed prefix, `/p/{name}/t/{token}/{channel}/`, and when it expires", body = SignedPrefix),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such partner", body = ErrorBody),
+        (status = 422, description = "Every problem, by field", body = ErrorBody),
+    ))]
 async fn sign(
     State(state): State<PartnersApiState>,
     Path(name): Path<String>,

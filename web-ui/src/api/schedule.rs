@@ -41,7 +41,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::{IntoResponse, Response};
@@ -52,12 +52,12 @@ use onair_control::schedule::{BreakDraft, ItemDraft, item_draft, read_window};
 use onair_domain::{Clock, Ticks};
 use onair_store::Store;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use utoipa::{IntoParams, ToSchema};
 
 pub use onair_control::DEFAULT_LOCK_MARGIN;
 pub use onair_control::schedule::parse_instant;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, path_value};
 use super::manage::ChannelOut;
 
 /// The author recorded when a request names none.
@@ -122,17 +122,19 @@ pub fn router(state: ScheduleApiState) -> Router {
 // Wire types
 
 /// An item as answered.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 struct ItemOut {
     id: i64,
     asset_id: i64,
+    /// RFC 3339, UTC with milliseconds.
     start: String,
     hard_start: bool,
     title: String,
     ad_breaks: Vec<BreakDraft>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A window of the schedule replaced: the items starting in `[from, to)` (RFC 3339).
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct PutSchedule {
     #[serde(default)]
@@ -142,15 +144,78 @@ struct PutSchedule {
     items: Vec<ItemDraft>,
 }
 
-#[derive(Debug, Deserialize)]
+/// A window: `[from, to)`, RFC 3339; by default the 24 hours from now.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct WindowQuery {
     pub(super) from: Option<String>,
     pub(super) to: Option<String>,
 }
 
+/// Every channel.
+#[derive(Debug, Serialize, ToSchema)]
+struct ChannelsOut {
+    channels: Vec<ChannelOut>,
+}
+
+/// A window of a channel's schedule, read at `version`.
+#[derive(Debug, Serialize, ToSchema)]
+struct ScheduleOut {
+    channel: String,
+    version: i64,
+    from: String,
+    to: String,
+    /// What airs before it is frozen.
+    lock_horizon: String,
+    items: Vec<ItemOut>,
+}
+
+/// The schedule version an edit published (`unchanged`: a restore found nothing to change).
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct Published {
+    pub(super) version: i64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub(super) unchanged: bool,
+}
+
+impl Published {
+    pub(super) fn new(version: i64) -> Published {
+        Published {
+            version,
+            unchanged: false,
+        }
+    }
+}
+
+/// A published version, as listed.
+#[derive(Debug, Serialize, ToSchema)]
+struct VersionSummary {
+    version: i64,
+    author: String,
+    published_at: String,
+    /// How many items it held.
+    items: usize,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct VersionsOut {
+    versions: Vec<VersionSummary>,
+}
+
+/// A published version with its whole schedule.
+#[derive(Debug, Serialize, ToSchema)]
+struct VersionOut {
+    version: i64,
+    author: String,
+    published_at: String,
+    items: Vec<ItemDraft>,
+}
+
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
+#[utoipa::path(get, path = "/api/channels", tag = "channels",
+    responses((status = 200, description = "Every channel, retired ones too", body = ChannelsOut)))]
 async fn list_channels(State(state): State<ScheduleApiState>) -> Result<Response, ApiError> {
     let channels: Vec<ChannelOut> = state
         .control()
@@ -159,14 +224,22 @@ async fn list_channels(State(state): State<ScheduleApiState>) -> Result<Response
         .into_iter()
         .map(ChannelOut::of)
         .collect();
-    Ok(Json(json!({ "channels": channels })).into_response())
+    Ok(Json(ChannelsOut { channels }).into_response())
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/schedule", tag = "schedule",
+    params(("slug" = String, Path, description = "The channel"), WindowQuery),
+    responses(
+        (status = 200, description = "The items starting in the window, with their ad breaks (`ETag: \"<version>\"`)", body = ScheduleOut),
+        (status = 400, description = "A malformed or reversed window", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn get_schedule(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
-    Query(query): Query<WindowQuery>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let control = state.control();
     let (from, to) = query_window(&query, &control)?;
     let window = control.schedule(&slug, from, to).await?;
@@ -190,17 +263,29 @@ async fn get_schedule(
         .collect();
     Ok(with_etag(
         window.version,
-        Json(json!({
-            "channel": window.channel.slug.as_str(),
-            "version": window.version,
-            "from": from.to_rfc3339_millis(),
-            "to": to.to_rfc3339_millis(),
-            "lock_horizon": window.lock_horizon.to_rfc3339_millis(),
-            "items": items,
-        })),
+        Json(ScheduleOut {
+            channel: window.channel.slug.to_string(),
+            version: window.version,
+            from: from.to_rfc3339_millis(),
+            to: to.to_rfc3339_millis(),
+            lock_horizon: window.lock_horizon.to_rfc3339_millis(),
+            items,
+        }),
     ))
 }
 
+#[utoipa::path(put, path = "/api/channels/{slug}/schedule", tag = "schedule", request_body = PutSchedule,
+    params(("slug" = String, Path, description = "The channel"),
+        ("If-Match" = Option<String>, Header, description = "The schedule version the edit was made on, `\"<version>\"` (or the body's `version`)"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The version published (`ETag`)", body = Published),
+        (status = 400, description = "The body is not the JSON described, or If-Match contradicts it", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "A stale version, or a change inside the lock horizon (`lock_horizon`)", body = ErrorBody),
+        (status = 422, description = "Every problem, by item `index`", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 async fn put_schedule(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
@@ -220,59 +305,82 @@ async fn put_schedule(
             &author(&headers),
         )
         .await?;
-    Ok(with_etag(version, Json(json!({ "version": version }))))
+    Ok(with_etag(version, Json(Published::new(version))))
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/schedule/versions", tag = "schedule",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The published versions, newest first", body = VersionsOut),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn list_versions(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
-    let versions: Vec<Value> = state
+    let versions: Vec<VersionSummary> = state
         .control()
         .schedule_versions(&slug)
         .await?
         .into_iter()
-        .map(|version| {
-            json!({
-                "version": version.version,
-                "author": version.author,
-                "published_at": version.published_at.to_rfc3339_millis(),
-                "items": version.items.len(),
-            })
+        .map(|version| VersionSummary {
+            version: version.version,
+            author: version.author,
+            published_at: version.published_at.to_rfc3339_millis(),
+            items: version.items.len(),
         })
         .collect();
-    Ok(Json(json!({ "versions": versions })).into_response())
+    Ok(Json(VersionsOut { versions }).into_response())
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/schedule/versions/{version}", tag = "schedule",
+    params(("slug" = String, Path, description = "The channel"), ("version" = i64, Path, description = "The version")),
+    responses(
+        (status = 200, description = "The version's whole schedule", body = VersionOut),
+        (status = 400, description = "The version is not a whole number", body = ErrorBody),
+        (status = 404, description = "No such channel or version", body = ErrorBody),
+    ))]
 async fn get_version(
     State(state): State<ScheduleApiState>,
-    Path((slug, number)): Path<(String, i64)>,
+    path: Result<Path<(String, i64)>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let (slug, number) = path_value(path, "version", "a whole number")?;
     let version = state.control().schedule_version(&slug, number).await?;
     let items: Vec<ItemDraft> = version.items.iter().map(item_draft).collect();
-    Ok(Json(json!({
-        "version": version.version,
-        "author": version.author,
-        "published_at": version.published_at.to_rfc3339_millis(),
-        "items": items,
-    }))
+    Ok(Json(VersionOut {
+        version: version.version,
+        author: version.author,
+        published_at: version.published_at.to_rfc3339_millis(),
+        items,
+    })
     .into_response())
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/schedule/versions/{version}/restore", tag = "schedule",
+    params(("slug" = String, Path, description = "The channel"), ("version" = i64, Path, description = "The version made current again"),
+        ("If-Match" = Option<String>, Header, description = "The current schedule version, `\"<version>\"`"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The version published, or `unchanged`", body = Published),
+        (status = 400, description = "The version is not a whole number, or a malformed If-Match", body = ErrorBody),
+        (status = 404, description = "No such channel or version", body = ErrorBody),
+        (status = 409, description = "A stale version, or a change inside the lock horizon", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 async fn restore_version(
     State(state): State<ScheduleApiState>,
-    Path((slug, number)): Path<(String, i64)>,
+    path: Result<Path<(String, i64)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let (slug, number) = path_value(path, "version", "a whole number")?;
     let expected = if_match(&headers)?;
     let restored = state
         .control()
         .restore_schedule(&slug, number, expected, &author(&headers))
         .await?;
-    let body = if restored.unchanged {
-        json!({ "version": restored.version, "unchanged": true })
-    } else {
-        json!({ "version": restored.version })
+    let body = Published {
+        version: restored.version,
+        unchanged: restored.unchanged,
     };
     Ok(with_etag(restored.version, Json(body)))
 }

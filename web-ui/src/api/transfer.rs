@@ -30,33 +30,46 @@
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
 use onair_control::transfer::{CopyRequest, Format, ImportFile, Unversioned};
 use serde::Deserialize;
-use serde_json::json;
+use utoipa::IntoParams;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody};
 use super::schedule::{
-    ScheduleApiState, WindowQuery, author, named_version, query_window, with_etag,
+    Published, ScheduleApiState, WindowQuery, author, named_version, query_window, with_etag,
 };
 
-#[derive(Debug, Deserialize)]
+/// The window (RFC 3339; an export defaults to the 24 hours from now, a CSV import needs it),
+/// the file format, and the schedule version an import was made from.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct TransferQuery {
     from: Option<String>,
     to: Option<String>,
     #[serde(default)]
+    #[param(inline)]
     format: Format,
     version: Option<i64>,
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/schedule/export", tag = "schedule",
+    params(("slug" = String, Path, description = "The channel"), TransferQuery),
+    responses(
+        (status = 200, description = "The items starting in the window, as JSON (`{version, from, to, items}`) or CSV (`ETag`)",
+            content((Object = "application/json"), (String = "text/csv"))),
+        (status = 400, description = "A malformed window or format", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 pub(super) async fn export(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
-    Query(query): Query<TransferQuery>,
+    query: Result<Query<TransferQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let control = state.control();
     let window = WindowQuery {
         from: query.from.clone(),
@@ -84,13 +97,28 @@ pub(super) async fn export(
     Ok(response)
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/schedule/import", tag = "schedule",
+    params(("slug" = String, Path, description = "The channel"), TransferQuery,
+        ("If-Match" = Option<String>, Header, description = "The schedule version the file was made from"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    request_body(description = "A JSON export (`{version?, from, to, items}`) or a CSV file (`start,asset_id,hard_start,title,ad_breaks`)",
+        content((Object = "application/json"), (String = "text/csv"))),
+    responses(
+        (status = 200, description = "The version published", body = Published),
+        (status = 400, description = "A malformed query or file", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "A stale version, or a change inside the lock horizon", body = ErrorBody),
+        (status = 422, description = "Every problem, by CSV `line` or JSON `index`", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 pub(super) async fn import(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
-    Query(query): Query<TransferQuery>,
+    query: Result<Query<TransferQuery>, QueryRejection>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let file = ImportFile {
         format: query.format,
         body: &body,
@@ -108,9 +136,21 @@ pub(super) async fn import(
             &author(&headers),
         )
         .await?;
-    Ok(with_etag(published, Json(json!({ "version": published }))))
+    Ok(with_etag(published, Json(Published::new(published))))
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/schedule/copy", tag = "schedule", request_body = CopyRequest,
+    params(("slug" = String, Path, description = "The channel"),
+        ("If-Match" = Option<String>, Header, description = "The schedule version the copy was decided on"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The version published", body = Published),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "A stale version, or a change inside the lock horizon", body = ErrorBody),
+        (status = 422, description = "Every problem", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 pub(super) async fn copy(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
@@ -123,5 +163,5 @@ pub(super) async fn copy(
         .control()
         .copy_schedule(&slug, &request, Unversioned::Refuse, &author(&headers))
         .await?;
-    Ok(with_etag(published, Json(json!({ "version": published }))))
+    Ok(with_etag(published, Json(Published::new(published))))
 }

@@ -13,8 +13,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::Refusal;
-use onair_control::accounts::{Login, TotpEnrolment, UserView};
-use serde::Deserialize;
+use onair_control::accounts::{Login, RoleView, TotpEnrolment, UserView};
+use serde::{Deserialize, Serialize};
 
 use super::{Nav, PagesState, cookie, render, secure};
 use crate::access::{self, Actor, SESSION_COOKIE};
@@ -244,25 +244,49 @@ async fn disable_totp(
 }
 
 /// `GET /api/me`: who the credentials stand for, with their roles.
-async fn me(State(state): State<PagesState>, Extension(actor): Extension<Actor>) -> Response {
+/// Who is calling: the user, their roles, and how they proved it.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+struct Me {
+    username: String,
+    roles: Vec<RoleView>,
+    /// `off`, `pending` or `on`; absent for the bootstrap token.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    two_factor: Option<&'static str>,
+    /// `session`, `api_token` or `bootstrap_token`.
+    credential: &'static str,
+}
+
+#[utoipa::path(get, path = "/api/me", tag = "account",
+    responses(
+        (status = 200, description = "The caller", body = Me),
+        (status = 404, description = "The user is gone", body = crate::api::error::ErrorBody),
+    ))]
+pub(crate) async fn me(
+    State(state): State<PagesState>,
+    Extension(actor): Extension<Actor>,
+) -> Response {
     if actor.credential == access::Credential::BootstrapToken {
-        return Json(serde_json::json!({
-            "username": actor.principal.username,
-            "roles": [{"role": "admin", "channel": null}],
-            "credential": "bootstrap_token",
-        }))
+        return Json(Me {
+            username: actor.principal.username,
+            roles: vec![RoleView {
+                role: onair_control::accounts::Role::Admin,
+                channel: None,
+            }],
+            two_factor: None,
+            credential: "bootstrap_token",
+        })
         .into_response();
     }
     match state.accounts().user(&actor.principal.username).await {
-        Ok(user) => Json(serde_json::json!({
-            "username": user.username,
-            "roles": user.roles,
-            "two_factor": user.two_factor,
-            "credential": match actor.credential {
+        Ok(user) => Json(Me {
+            username: user.username,
+            roles: user.roles,
+            two_factor: Some(user.two_factor),
+            credential: match actor.credential {
                 access::Credential::Session => "session",
                 _ => "api_token",
             },
-        }))
+        })
         .into_response(),
         Err(refusal) => crate::api::error::ApiError(refusal).into_response(),
     }

@@ -18,7 +18,7 @@
 //! | `GET /api/channels/{slug}/plan?from=&to=` | the plan of `[from, to)` (default: now to now + 24 h, at most 31 days): items with their breaks, ad time per clock hour, and every problem (`at`: the instant it is about, when it has one) |
 //!
 
-use axum::extract::rejection::JsonRejection;
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -30,11 +30,177 @@ use onair_scheduler::grid::ProgrammeInfo;
 use onair_store::grid::GridDocument;
 use serde::Serialize;
 use serde_json::{Value, json};
+use utoipa::ToSchema;
 
-use super::error::ApiError;
+use super::error::{ApiError, ErrorBody, path_value};
 use super::schedule::{
     ScheduleApiState, WindowQuery, author, if_match, named_version, query_window, with_etag,
 };
+
+/// The grid's parts, each the JSON document the control plane keeps
+/// ([`onair_control::grid::document`]); those a read does not carry are left out.
+#[derive(Debug, Default, Serialize, ToSchema)]
+struct GridParts {
+    /// Weekly templates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    templates: Option<Value>,
+    /// Blocks by name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    blocks: Option<Value>,
+    /// Fill rules (playlists, categories).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    fill: Option<Value>,
+    /// The ad policy (`null`: none).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    ad_policy: Option<Value>,
+    /// Asset rights windows.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    rights: Option<Value>,
+    /// Programme metadata.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    metadata: Option<Value>,
+}
+
+impl GridParts {
+    fn set(&mut self, kind: onair_store::grid::GridKind, document: Value) {
+        use onair_store::grid::GridKind;
+        let slot = match kind {
+            GridKind::Templates => &mut self.templates,
+            GridKind::Blocks => &mut self.blocks,
+            GridKind::Fill => &mut self.fill,
+            GridKind::AdPolicy => &mut self.ad_policy,
+            GridKind::Rights => &mut self.rights,
+            GridKind::Metadata => &mut self.metadata,
+        };
+        *slot = Some(document);
+    }
+}
+
+/// A part as stored: which version wrote it, by whom, when it applies.
+#[derive(Debug, Serialize, ToSchema)]
+struct DocumentOut {
+    /// `templates`, `blocks`, `fill`, `ad_policy`, `rights` or `metadata`.
+    part: String,
+    version: i64,
+    author: String,
+    published_at: String,
+    effective_from: String,
+}
+
+/// A channel's whole grid.
+#[derive(Debug, Serialize, ToSchema)]
+struct GridOut {
+    channel: String,
+    version: i64,
+    lock_horizon: String,
+    documents: Vec<DocumentOut>,
+    #[serde(flatten)]
+    parts: GridParts,
+}
+
+/// One part of a channel's grid.
+#[derive(Debug, Serialize, ToSchema)]
+struct GridPartOut {
+    channel: String,
+    version: i64,
+    lock_horizon: String,
+    /// None while the part was never written.
+    document: Option<DocumentOut>,
+    #[serde(flatten)]
+    parts: GridParts,
+}
+
+/// What a grid edit or restore published (`unchanged`: nothing to change).
+#[derive(Debug, Serialize, ToSchema)]
+struct GridEditedOut {
+    version: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    effective_from: Option<String>,
+    /// The first instant the plan changes at, if it does.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    first_change: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    unchanged: bool,
+}
+
+/// A grid version, as listed.
+#[derive(Debug, Serialize, ToSchema)]
+struct GridVersionSummary {
+    version: i64,
+    author: String,
+    published_at: String,
+    effective_from: String,
+    parts: Vec<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+struct GridVersionsOut {
+    versions: Vec<GridVersionSummary>,
+}
+
+/// A grid version with the parts it wrote.
+#[derive(Debug, Serialize, ToSchema)]
+struct GridVersionOut {
+    version: i64,
+    author: String,
+    published_at: String,
+    effective_from: String,
+    #[serde(flatten)]
+    parts: GridParts,
+}
+
+/// Ad time in a clock hour of the channel's zone.
+#[derive(Debug, Serialize, ToSchema)]
+struct AdsInHour {
+    hour: String,
+    ads_ms: i64,
+}
+
+/// The plan of a window.
+#[derive(Debug, Serialize, ToSchema)]
+struct PlanOut {
+    channel: String,
+    version: i64,
+    from: String,
+    to: String,
+    planned_from: String,
+    planned_to: String,
+    items: Vec<PlannedOut>,
+    ads_per_hour: Vec<AdsInHour>,
+    /// Each problem as the scheduler writes it (`kind`, `message`, …), with `at`, the instant
+    /// it is about, when it has one.
+    #[schema(value_type = Vec<Object>)]
+    problems: Vec<Value>,
+    notes: Vec<String>,
+}
+
+/// A grid edit: the parts given replace the current ones, in one version. The parts are the
+/// documents `GET /api/channels/{slug}/grid` answers.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct GridChangeIn {
+    version: Option<i64>,
+    /// RFC 3339; by default as soon as the lock horizon allows.
+    effective_from: Option<String>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    templates: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    blocks: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    fill: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    ad_policy: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    rights: Option<Value>,
+    #[schema(value_type = Option<Vec<Object>>)]
+    metadata: Option<Value>,
+}
 
 /// The grid routes, ready to merge into the server's router (same state and token as the
 /// schedule API).
@@ -59,33 +225,49 @@ pub fn router(state: ScheduleApiState) -> Router {
 }
 
 /// Who wrote a part last, and when it applies.
-fn document_out(document: &GridDocument) -> Value {
-    json!({
-        "part": document.kind.as_str(),
-        "version": document.version,
-        "author": document.author,
-        "published_at": document.published_at.to_rfc3339_millis(),
-        "effective_from": document.effective_from.to_rfc3339_millis(),
-    })
+fn document_out(document: &GridDocument) -> DocumentOut {
+    DocumentOut {
+        part: document.kind.as_str().to_owned(),
+        version: document.version,
+        author: document.author.clone(),
+        published_at: document.published_at.to_rfc3339_millis(),
+        effective_from: document.effective_from.to_rfc3339_millis(),
+    }
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/grid", tag = "grid",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "Every part, the schedule version (`ETag`), the lock horizon, and which version wrote each part", body = GridOut),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn get_grid(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
     let view = state.control().grid(&slug).await?;
-    let mut body = json!({
-        "channel": view.channel.slug.as_str(),
-        "version": view.version,
-        "lock_horizon": view.lock_horizon.to_rfc3339_millis(),
-        "documents": view.latest.iter().map(document_out).collect::<Vec<_>>(),
-    });
+    let mut parts = GridParts::default();
     for kind in onair_store::grid::GridKind::ALL {
-        body[kind.as_str()] = view.grid.part(kind);
+        parts.set(kind, view.grid.part(kind));
     }
+    let body = GridOut {
+        channel: view.channel.slug.to_string(),
+        version: view.version,
+        lock_horizon: view.lock_horizon.to_rfc3339_millis(),
+        documents: view.latest.iter().map(document_out).collect(),
+        parts,
+    };
     Ok(with_etag(view.version, Json(body)))
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/grid/{part}", tag = "grid",
+    params(("slug" = String, Path, description = "The channel"),
+        ("part" = String, Path, description = "`templates`, `blocks`, `fill`, `ad_policy`, `rights` or `metadata`")),
+    responses(
+        (status = 200, description = "The part (`ETag`)", body = GridPartOut),
+        (status = 400, description = "No such part", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn get_part(
     State(state): State<ScheduleApiState>,
     Path((slug, part)): Path<(String, String)>,
@@ -97,16 +279,30 @@ async fn get_part(
         .iter()
         .find(|document| document.kind == kind)
         .map(document_out);
-    let mut body = json!({
-        "channel": view.channel.slug.as_str(),
-        "version": view.version,
-        "lock_horizon": view.lock_horizon.to_rfc3339_millis(),
-        "document": document,
-    });
-    body[kind.as_str()] = view.grid.part(kind);
+    let mut parts = GridParts::default();
+    parts.set(kind, view.grid.part(kind));
+    let body = GridPartOut {
+        channel: view.channel.slug.to_string(),
+        version: view.version,
+        lock_horizon: view.lock_horizon.to_rfc3339_millis(),
+        document,
+        parts,
+    };
     Ok(with_etag(view.version, Json(body)))
 }
 
+#[utoipa::path(put, path = "/api/channels/{slug}/grid", tag = "grid", request_body = GridChangeIn,
+    params(("slug" = String, Path, description = "The channel"),
+        ("If-Match" = Option<String>, Header, description = "The schedule version the edit was made on (or the body's `version`)"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The version published, or `unchanged`", body = GridEditedOut),
+        (status = 400, description = "The body is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "A stale version, or an edit inside the lock horizon", body = ErrorBody),
+        (status = 422, description = "Every problem, by path", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 async fn put_grid(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
@@ -122,6 +318,19 @@ async fn put_grid(
     Ok(edited_response(edited))
 }
 
+#[utoipa::path(put, path = "/api/channels/{slug}/grid/{part}", tag = "grid", request_body = GridChangeIn,
+    params(("slug" = String, Path, description = "The channel"),
+        ("part" = String, Path, description = "`templates`, `blocks`, `fill`, `ad_policy`, `rights` or `metadata`: the body carries that part only"),
+        ("If-Match" = Option<String>, Header, description = "The schedule version the edit was made on (or the body's `version`)"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The version published, or `unchanged`", body = GridEditedOut),
+        (status = 400, description = "No such part, or a body that is not the JSON described", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+        (status = 409, description = "A stale version, or an edit inside the lock horizon", body = ErrorBody),
+        (status = 422, description = "Every problem, by path", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 async fn put_part(
     State(state): State<ScheduleApiState>,
     Path((slug, part)): Path<(String, String)>,
@@ -140,60 +349,96 @@ async fn put_part(
 
 fn edited_response(edited: GridEdited) -> Response {
     let body = match edited.effective_from {
-        Some(effective_from) if !edited.unchanged => json!({
-            "version": edited.version,
-            "effective_from": effective_from.to_rfc3339_millis(),
-            "first_change": edited.first_change.map(|at| at.to_rfc3339_millis()),
-        }),
-        _ => json!({ "version": edited.version, "unchanged": true }),
+        Some(effective_from) if !edited.unchanged => GridEditedOut {
+            version: edited.version,
+            effective_from: Some(effective_from.to_rfc3339_millis()),
+            first_change: edited.first_change.map(|at| at.to_rfc3339_millis()),
+            unchanged: false,
+        },
+        _ => GridEditedOut {
+            version: edited.version,
+            effective_from: None,
+            first_change: None,
+            unchanged: true,
+        },
     };
     with_etag(edited.version, Json(body))
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/grid/versions", tag = "grid",
+    params(("slug" = String, Path, description = "The channel")),
+    responses(
+        (status = 200, description = "The grid versions, newest first", body = GridVersionsOut),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn list_versions(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
 ) -> Result<Response, ApiError> {
-    let versions: Vec<Value> = state
+    let versions: Vec<GridVersionSummary> = state
         .control()
         .grid_versions(&slug)
         .await?
         .into_iter()
-        .map(|version| {
-            json!({
-                "version": version.version,
-                "author": version.author,
-                "published_at": version.published_at.to_rfc3339_millis(),
-                "effective_from": version.effective_from.to_rfc3339_millis(),
-                "parts": version.parts.iter().map(|(kind, _)| kind.as_str()).collect::<Vec<_>>(),
-            })
+        .map(|version| GridVersionSummary {
+            version: version.version,
+            author: version.author,
+            published_at: version.published_at.to_rfc3339_millis(),
+            effective_from: version.effective_from.to_rfc3339_millis(),
+            parts: version
+                .parts
+                .iter()
+                .map(|(kind, _)| kind.as_str().to_owned())
+                .collect(),
         })
         .collect();
-    Ok(Json(json!({ "versions": versions })).into_response())
+    Ok(Json(GridVersionsOut { versions }).into_response())
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/grid/versions/{version}", tag = "grid",
+    params(("slug" = String, Path, description = "The channel"), ("version" = i64, Path, description = "The version")),
+    responses(
+        (status = 200, description = "The parts the version wrote", body = GridVersionOut),
+        (status = 400, description = "The version is not a whole number", body = ErrorBody),
+        (status = 404, description = "No such channel or version", body = ErrorBody),
+    ))]
 async fn get_version(
     State(state): State<ScheduleApiState>,
-    Path((slug, number)): Path<(String, i64)>,
+    path: Result<Path<(String, i64)>, PathRejection>,
 ) -> Result<Response, ApiError> {
+    let (slug, number) = path_value(path, "version", "a whole number")?;
     let version = state.control().grid_version(&slug, number).await?;
-    let mut body = json!({
-        "version": version.version,
-        "author": version.author,
-        "published_at": version.published_at.to_rfc3339_millis(),
-        "effective_from": version.effective_from.to_rfc3339_millis(),
-    });
+    let mut parts = GridParts::default();
     for (kind, document) in version.parts {
-        body[kind.as_str()] = document;
+        parts.set(kind, document);
     }
+    let body = GridVersionOut {
+        version: version.version,
+        author: version.author,
+        published_at: version.published_at.to_rfc3339_millis(),
+        effective_from: version.effective_from.to_rfc3339_millis(),
+        parts,
+    };
     Ok(Json(body).into_response())
 }
 
+#[utoipa::path(post, path = "/api/channels/{slug}/grid/versions/{version}/restore", tag = "grid",
+    params(("slug" = String, Path, description = "The channel"), ("version" = i64, Path, description = "The version made current again"),
+        ("If-Match" = Option<String>, Header, description = "The current schedule version"),
+        ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
+    responses(
+        (status = 200, description = "The version published, or `unchanged`", body = GridEditedOut),
+        (status = 400, description = "The version is not a whole number, or a malformed If-Match", body = ErrorBody),
+        (status = 404, description = "No such channel or version", body = ErrorBody),
+        (status = 409, description = "A stale version, or an edit inside the lock horizon", body = ErrorBody),
+        (status = 428, description = "No version named", body = ErrorBody),
+    ))]
 async fn restore_version(
     State(state): State<ScheduleApiState>,
-    Path((slug, number)): Path<(String, i64)>,
+    path: Result<Path<(String, i64)>, PathRejection>,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
+    let (slug, number) = path_value(path, "version", "a whole number")?;
     let expected = if_match(&headers)?;
     let edited = state
         .control()
@@ -202,13 +447,15 @@ async fn restore_version(
     Ok(edited_response(edited))
 }
 
-#[derive(Debug, Serialize)]
+/// A planned break.
+#[derive(Debug, Serialize, ToSchema)]
 struct BreakOut {
     start: String,
     duration_ms: i64,
 }
 
-#[derive(Debug, Serialize)]
+/// A planned programme.
+#[derive(Debug, Serialize, ToSchema)]
 struct PlannedOut {
     start: String,
     end: String,
@@ -218,6 +465,8 @@ struct PlannedOut {
     id: Option<i64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     live_source: Option<String>,
+    /// What the EPG shows of it (`title`, `episode_title`, …).
+    #[schema(value_type = Object)]
     info: ProgrammeInfo,
     breaks: Vec<BreakOut>,
 }
@@ -244,19 +493,30 @@ impl PlannedOut {
     }
 }
 
+#[utoipa::path(get, path = "/api/channels/{slug}/plan", tag = "grid",
+    params(("slug" = String, Path, description = "The channel"), WindowQuery),
+    responses(
+        (status = 200, description = "The plan of the window (at most 31 days): items with their breaks, ad time per clock hour, every problem", body = PlanOut),
+        (status = 400, description = "A malformed, reversed or too long window", body = ErrorBody),
+        (status = 404, description = "No such channel", body = ErrorBody),
+    ))]
 async fn preview_plan(
     State(state): State<ScheduleApiState>,
     Path(slug): Path<String>,
-    Query(query): Query<WindowQuery>,
+    query: Result<Query<WindowQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
+    let Query(query) = query?;
     let control = state.control();
     let (from, to) = query_window(&query, &control)?;
     let preview = control.preview_plan(&slug, from, to).await?;
     let items: Vec<PlannedOut> = preview.items.into_iter().map(PlannedOut::of).collect();
-    let ads_per_hour: Vec<Value> = preview
+    let ads_per_hour: Vec<AdsInHour> = preview
         .ads_per_hour
         .iter()
-        .map(|(hour, ads)| json!({"hour": hour.to_rfc3339_millis(), "ads_ms": ads.as_millis()}))
+        .map(|(hour, ads)| AdsInHour {
+            hour: hour.to_rfc3339_millis(),
+            ads_ms: ads.as_millis(),
+        })
         .collect();
     // Each problem as the scheduler serialises it, with the instant it is about when it has one.
     let problems: Vec<Value> = preview
@@ -272,18 +532,18 @@ async fn preview_plan(
         .collect();
     Ok(with_etag(
         preview.version,
-        Json(json!({
-            "channel": preview.channel.slug.as_str(),
-            "version": preview.version,
-            "from": from.to_rfc3339_millis(),
-            "to": to.to_rfc3339_millis(),
-            "planned_from": preview.planned_from.to_rfc3339_millis(),
-            "planned_to": preview.planned_to.to_rfc3339_millis(),
-            "items": items,
-            "ads_per_hour": ads_per_hour,
-            "problems": problems,
-            "notes": preview.notes,
-        })),
+        Json(PlanOut {
+            channel: preview.channel.slug.to_string(),
+            version: preview.version,
+            from: from.to_rfc3339_millis(),
+            to: to.to_rfc3339_millis(),
+            planned_from: preview.planned_from.to_rfc3339_millis(),
+            planned_to: preview.planned_to.to_rfc3339_millis(),
+            items,
+            ads_per_hour,
+            problems,
+            notes: preview.notes,
+        }),
     ))
 }
 

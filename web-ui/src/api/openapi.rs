@@ -1,0 +1,296 @@
+//! The REST API's OpenAPI 3.1 document, generated from the code: each handler's
+//! `#[utoipa::path]` and each wire type's `ToSchema`, merged with the parts other crates
+//! describe (the transcode farm's `/api/assets`, `/api/jobs` and `/api/uploads`), then given
+//! each operation's security and who may call it from the access table
+//! ([`crate::access::routes`]), so the document and the guard never disagree. Served, public,
+//! at `GET /api/openapi.json`.
+
+use std::sync::Arc;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa::openapi::security::{
+    ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme,
+};
+use utoipa::openapi::{self, ContentBuilder, Ref, RefOr, ResponseBuilder};
+
+use crate::access::csrf::TOKEN_HEADER;
+use crate::access::routes::{Access, policy};
+use crate::access::{SESSION_COOKIE, routes::RoutePolicy};
+
+/// The security schemes operations name.
+const BEARER: &str = "bearer";
+const SESSION: &str = "session";
+const CSRF: &str = "csrf";
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "onair",
+        description = "FAST channel playout and server-side ad insertion: channels, assets, \
+            ladders, schedules, grids, the as-run log, ads, live sources and partners. Every \
+            refusal is `{\"error\"}` (with `errors` by item, line or field for 422, and \
+            `lock_horizon` for an edit inside it); who may call each operation is in its \
+            description.",
+    ),
+    paths(
+        openapi_json,
+        crate::pages::account::me,
+        super::schedule::list_channels,
+        super::manage::create_channel,
+        super::manage::get_channel,
+        super::manage::edit_channel,
+        super::manage::retire_channel,
+        super::manage::list_assets,
+        super::manage::delete_asset,
+        super::manage::list_ladders,
+        super::manage::create_ladder,
+        super::manage::get_ladder,
+        super::schedule::get_schedule,
+        super::schedule::put_schedule,
+        super::schedule::list_versions,
+        super::schedule::get_version,
+        super::schedule::restore_version,
+        super::transfer::export,
+        super::transfer::import,
+        super::transfer::copy,
+        super::grid::get_grid,
+        super::grid::put_grid,
+        super::grid::list_versions,
+        super::grid::get_version,
+        super::grid::restore_version,
+        super::grid::get_part,
+        super::grid::put_part,
+        super::grid::preview_plan,
+        super::as_run::entries,
+        super::as_run::reconciliation,
+        super::ads::current,
+        super::ads::put,
+        super::ads::versions,
+        super::ads::restore,
+        super::ads::report,
+        super::ads::resolve,
+        super::partners::list,
+        super::partners::create,
+        super::partners::show,
+        super::partners::update,
+        super::partners::delete,
+        super::partners::rotate,
+        super::partners::sign,
+        super::live::list,
+        super::live::create,
+        super::live::show,
+        super::live::delete,
+        super::live::rotate,
+        super::live::events,
+        super::live::take,
+        super::live::slate_now,
+        super::live::return_to_schedule,
+        super::live::takes,
+    ),
+    components(schemas(super::error::ErrorBody))
+)]
+struct WebApi;
+
+/// The whole document: this crate's operations and `parts` (other crates' documents), each
+/// operation given its security and its access policy.
+pub fn document(parts: impl IntoIterator<Item = openapi::OpenApi>) -> openapi::OpenApi {
+    let mut document = WebApi::openapi();
+    for part in parts {
+        document.merge(part);
+    }
+    let components = document.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "A user's API token (`onair user token`), or the server's bootstrap token \
+                     (`http.api_token`)",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        SESSION,
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            SESSION_COOKIE,
+            "The session cookie a login at /login sets",
+        ))),
+    );
+    components.add_security_scheme(
+        CSRF,
+        SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+            "X-CSRF-Token",
+            "With the session cookie, every request that changes something sends the \
+             session's CSRF token (the pages' `<meta name=\"csrf-token\">`)",
+        ))),
+    );
+    debug_assert_eq!(TOKEN_HEADER, "x-csrf-token");
+    for (path, item) in document.paths.paths.iter_mut() {
+        let operations = [
+            ("GET", &mut item.get),
+            ("PUT", &mut item.put),
+            ("POST", &mut item.post),
+            ("DELETE", &mut item.delete),
+            ("PATCH", &mut item.patch),
+        ];
+        for (method, operation) in operations {
+            if let Some(operation) = operation {
+                secure(operation, policy(method, path), method);
+            }
+        }
+    }
+    document
+}
+
+/// Who may call `operation`, in its security and description; the guard's 401 and 403 among
+/// its answers unless it is public.
+fn secure(operation: &mut openapi::path::Operation, route: Option<&RoutePolicy>, method: &str) {
+    let access = route.map(|route| route.access);
+    let who = match access {
+        None => "Not in the access table: the guard refuses it.".to_owned(),
+        Some(Access::Public) => "Public.".to_owned(),
+        Some(Access::LoggedIn) => "Any logged-in user.".to_owned(),
+        Some(Access::OnChannel { role }) => {
+            format!(
+                "A user with role `{}` on the channel `{{slug}}` names (or on every channel).",
+                role.as_str()
+            )
+        }
+        Some(Access::OnAnyChannel { role }) => {
+            format!(
+                "A user with role `{}` on at least one channel.",
+                role.as_str()
+            )
+        }
+        Some(Access::OnEveryChannel { role }) => {
+            format!("A user with role `{}` on every channel.", role.as_str())
+        }
+    };
+    operation.description = Some(match operation.description.take() {
+        Some(description) => format!("{description}\n\nWho may call it: {who}"),
+        None => format!("Who may call it: {who}"),
+    });
+    if access == Some(Access::Public) {
+        operation.security = Some(vec![SecurityRequirement::default()]);
+        return;
+    }
+    let session = if method == "GET" {
+        SecurityRequirement::new(SESSION, Vec::<String>::new())
+    } else {
+        SecurityRequirement::new(SESSION, Vec::<String>::new()).add(CSRF, Vec::<String>::new())
+    };
+    operation.security = Some(vec![
+        SecurityRequirement::new(BEARER, Vec::<String>::new()),
+        session,
+    ]);
+    for (status, description) in [
+        ("401", "Nobody logged in (`WWW-Authenticate: Bearer`)"),
+        (
+            "403",
+            "The caller lacks the role, or a session's write lacks its CSRF token",
+        ),
+    ] {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(error_response(description)));
+    }
+}
+
+/// A response whose body is the API's error.
+fn error_response(description: &str) -> openapi::Response {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                .build(),
+        )
+        .build()
+}
+
+/// `GET /api/openapi.json`: `document`, as JSON.
+pub fn router(document: &openapi::OpenApi) -> Router {
+    let json: Arc<str> = document
+        .to_json()
+        .expect("an OpenAPI document is serialisable")
+        .into();
+    Router::new()
+        .route("/api/openapi.json", get(openapi_json))
+        .with_state(json)
+}
+
+/// This document.
+#[utoipa::path(
+    get,
+    path = "/api/openapi.json",
+    tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document of this API", content_type = "application/json", body = Object)),
+)]
+async fn openapi_json(State(json): State<Arc<str>>) -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json.to_string(),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The operations of this crate's document, as `METHOD /path`.
+    fn operations(document: &openapi::OpenApi) -> Vec<String> {
+        let mut listed = Vec::new();
+        for (path, item) in &document.paths.paths {
+            for (method, operation) in [
+                ("GET", &item.get),
+                ("PUT", &item.put),
+                ("POST", &item.post),
+                ("DELETE", &item.delete),
+                ("PATCH", &item.patch),
+            ] {
+                if operation.is_some() {
+                    listed.push(format!("{method} {path}"));
+                }
+            }
+        }
+        listed
+    }
+
+    #[test]
+    fn every_operation_is_in_the_access_table_with_its_security() {
+        let document = document([]);
+        for operation in operations(&document) {
+            let (method, path) = operation.split_once(' ').unwrap();
+            let route = policy(method, path)
+                .unwrap_or_else(|| panic!("{operation} is not in the access table"));
+            assert_ne!(route.path, "/api/{*rest}", "{operation}");
+        }
+        let json = serde_json::to_value(&document).unwrap();
+        assert_eq!(json["openapi"], "3.1.0");
+        assert_eq!(
+            json["paths"]["/api/openapi.json"]["get"]["security"],
+            serde_json::json!([{}])
+        );
+        assert_eq!(
+            json["paths"]["/api/partners"]["post"]["security"],
+            serde_json::json!([{"bearer": []}, {"csrf": [], "session": []}])
+        );
+        assert!(
+            json["paths"]["/api/partners"]["post"]["description"]
+                .as_str()
+                .unwrap()
+                .ends_with("A user with role `admin` on every channel.")
+        );
+    }
+}
