@@ -243,7 +243,6 @@ async fn disable_totp(
     after(&state, &actor, result).await
 }
 
-/// `GET /api/me`: who the credentials stand for, with their roles.
 /// Who is calling: the user, their roles, and how they proved it.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 struct Me {
@@ -256,6 +255,7 @@ struct Me {
     credential: &'static str,
 }
 
+/// `GET /api/me`: who the credentials stand for, with their roles.
 #[utoipa::path(get, path = "/api/me", tag = "account",
     responses(
         (status = 200, description = "The caller", body = Me),
