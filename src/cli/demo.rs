@@ -106,6 +106,7 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     onair_media::init().context("GStreamer is not ready")?;
     let studio_key = setup(config, &store).await?;
     setup_ads(config, &store).await?;
+    setup_partner(config, &store).await?;
     if setup_only {
         println!(
             "demo channel ready: run `onair serve` and open http://{}/",
@@ -137,6 +138,12 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         dir = data_dir.display()
     );
     println!(
+        "a distribution partner, {DEMO_PARTNER}, pulls the demo channel with CUE-OUT/IN markers \
+         and a Wurl-style EPG:\n  http://{addr}/p/{DEMO_PARTNER}/demo/master.m3u8\n  \
+         http://{addr}/p/{DEMO_PARTNER}/demo/epg.json",
+        addr = config.http.addr
+    );
+    println!(
         "operations: http://{addr}/healthz, http://{addr}/readyz and http://{addr}/metrics \
          (Prometheus)",
         addr = config.http.addr
@@ -149,6 +156,34 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     let served = super::serve::serve(config, store).await;
     publisher.abort();
     served
+}
+
+/// The demo's distribution partner.
+pub const DEMO_PARTNER: &str = "fastplus";
+
+/// The demo's partner: carries `demo` as HLS-TS, a clean feed with CUE-OUT/CONT/IN (and the
+/// SCTE-35 in its TS), a Wurl-style JSON EPG, unsigned URLs. Made once.
+async fn setup_partner(config: &Config, store: &Store) -> anyhow::Result<()> {
+    let control = startup::control(config, store.clone());
+    if control.partner(DEMO_PARTNER).await.is_ok() {
+        return Ok(());
+    }
+    let input = onair_control::partners::PartnerInput {
+        name: Some(DEMO_PARTNER.to_owned()),
+        display_name: Some("FAST+ (demo partner)".to_owned()),
+        channels: vec![DEMO_SLUG.to_owned()],
+        outputs: Some(vec!["hls-ts".to_owned()]),
+        epg: Some("wurl-json".to_owned()),
+        ad_mode: Some("clean".to_owned()),
+        cue_dialect: Some("cue-out".to_owned()),
+        signed: Some(false),
+        ..Default::default()
+    };
+    control
+        .create_partner(&input, "onair demo")
+        .await
+        .map_err(|refusal| anyhow::anyhow!("cannot make the demo's partner: {refusal}"))?;
+    Ok(())
 }
 
 /// The demo's ads: the creatives' mezzanine files (generated once), the channel's ad settings
