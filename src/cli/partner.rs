@@ -2,7 +2,7 @@
 //! plane, as the API does.
 
 use clap::Subcommand;
-use onair_control::partners::PartnerInput;
+use onair_control::partners::{EpgFormat, PartnerInput, signing};
 
 use crate::config::Config;
 use crate::startup;
@@ -88,7 +88,9 @@ pub enum PartnerCommand {
     /// A new signing key (printed once, with the partner as JSON); the one before stays valid
     /// for the partner's overlap.
     RotateKey { name: String },
-    /// A signed prefix of the partner's URLs for a channel, valid for some hours.
+    /// A signed prefix of the partner's URLs for a channel, valid for some hours: prints the
+    /// channel's multivariant playlist, its EPG in the partner's format, and the partner's EPG of
+    /// every channel it carries (signed for its own prefix), each under it.
     Url {
         name: String,
         /// The channel's slug.
@@ -96,6 +98,9 @@ pub enum PartnerCommand {
         #[arg(long, default_value_t = 24)]
         hours: u32,
     },
+    /// Check the partner's view of every channel it carries against a conformance profile: one
+    /// line per finding (or --json); exits 1 when a finding is an error.
+    Check(super::check::PartnerCheckArgs),
 }
 
 pub async fn run(config: &Config, command: PartnerCommand) -> anyhow::Result<()> {
@@ -103,6 +108,7 @@ pub async fn run(config: &Config, command: PartnerCommand) -> anyhow::Result<()>
     let control = startup::control(config, store);
     let refused = |refusal: onair_control::Refusal| anyhow::anyhow!("{refusal}");
     match command {
+        PartnerCommand::Check(args) => super::check::partner(config, &control, args).await,
         PartnerCommand::List => print_json(&control.partners().await.map_err(refused)?),
         PartnerCommand::Add {
             name,
@@ -145,13 +151,51 @@ pub async fn run(config: &Config, command: PartnerCommand) -> anyhow::Result<()>
                 .signed_partner_prefix(&name, &channel, hours)
                 .await
                 .map_err(refused)?;
+            let epg = match control.partner(&name).await.map_err(refused)?.epg {
+                EpgFormat::Xmltv => "epg.xml",
+                EpgFormat::WurlJson | EpgFormat::RokuJson => "epg.json",
+            };
+            let every_channel = partner_wide_prefix(&control, &name, &signed.prefix)
+                .await
+                .map_err(refused)?;
+            let origin = format!("http://{}", config.http.addr);
             println!(
-                "http://{}{}master.m3u8\n(valid until {})",
-                config.http.addr, signed.prefix, signed.expires_at
+                "{origin}{prefix}master.m3u8\n{origin}{prefix}{epg}\n{origin}{every_channel}{epg}\n(valid until {})",
+                signed.expires_at,
+                prefix = signed.prefix,
             );
             Ok(())
         }
     }
+}
+
+/// `/p/{name}/t/{token}/`: the partner's own prefix (its EPG of every channel), signed with its
+/// newest key until the expiry of `channel_prefix` (`/p/{name}/t/{expiry}.{signature}/{slug}/`).
+async fn partner_wide_prefix(
+    control: &onair_control::Control,
+    name: &str,
+    channel_prefix: &str,
+) -> Result<String, onair_control::Refusal> {
+    let internal = |what: &str| onair_control::Refusal::Internal(format!("partner {name}: {what}"));
+    let expiry = channel_prefix
+        .split('/')
+        .nth(4)
+        .and_then(|token| token.split_once('.'))
+        .and_then(|(expiry, _)| expiry.parse::<i64>().ok())
+        .ok_or_else(|| internal("the signed prefix has no expiry"))?;
+    let access = control
+        .partner_access(name)
+        .await?
+        .ok_or_else(|| internal("gone"))?;
+    let key = access
+        .keys
+        .iter()
+        .find(|key| key.expires_at.is_none())
+        .ok_or_else(|| internal("no current key"))?;
+    Ok(format!(
+        "/p/{name}/t/{}/",
+        signing::token(&key.secret, name, "", expiry)
+    ))
 }
 
 fn print_json(value: &impl serde::Serialize) -> anyhow::Result<()> {
