@@ -82,6 +82,8 @@ pub async fn serve_with(
             directory: directory.clone(),
             media_root: config.storage.media_dir(),
             counters: partner_counters.clone(),
+            plans: plans.clone(),
+            xmltv_domain: onair_web_ui::epg::DEFAULT_XMLTV_DOMAIN.to_owned(),
         });
     let partners_api =
         onair_web_ui::api::partners::router(onair_web_ui::api::partners::PartnersApiState {

@@ -271,3 +271,4 @@ pub fn demo_programme_starts(server: &Server) -> Vec<chrono::DateTime<chrono::Ut
     starts
 }
 pub mod live;
+pub mod partners;
