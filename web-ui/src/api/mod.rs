@@ -9,7 +9,6 @@ pub mod grid;
 pub mod live;
 pub mod manage;
 pub mod openapi;
-pub mod openapi;
 pub mod partners;
 pub mod schedule;
 pub mod transfer;
