@@ -7,7 +7,7 @@ use axum::body::Bytes;
 use axum::http::{Method, Request};
 use onair_domain::JobId;
 use onair_store::Store;
-use serde_json::Value;
+use serde_json::{Value, json};
 use tower::ServiceExt;
 
 use super::*;
