@@ -93,7 +93,11 @@ fn start_of(segs: &[Seg], index: usize) -> Timestamp {
 
 /// The media playlist of `rung` listing `segs[first..first + window]`.
 fn media(segs: &[Seg], rung: &str, first: usize, window: usize) -> String {
-    let discontinuities = segs[..first].iter().filter(|seg| seg.discontinuity).count();
+    // The first segment's own tag is not written: the sequence counts it (as onair's do).
+    let discontinuities = segs[..=first]
+        .iter()
+        .filter(|seg| seg.discontinuity)
+        .count();
     let mut text = format!(
         "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:5\n#EXT-X-MEDIA-SEQUENCE:{first}\n#EXT-X-DISCONTINUITY-SEQUENCE:{discontinuities}\n#EXT-X-PROGRAM-DATE-TIME:{}\n",
         start_of(segs, first)
@@ -408,7 +412,8 @@ fn a_segment_longer_than_the_target_duration_is_a_finding() {
 fn a_wrong_discontinuity_sequence_is_a_finding() {
     let segs = channel(1200);
     let mut observation = observe(&segs);
-    // The break's discontinuity slid out but a playlist did not count it.
+    // A window that starts at the break's first segment drops its tag, and one playlist does
+    // not count it.
     for snapshot in &mut observation.snapshots {
         let text = &mut snapshot.media[1].text;
         if text.contains("#EXT-X-MEDIA-SEQUENCE:65\n") {
@@ -420,7 +425,7 @@ fn a_wrong_discontinuity_sequence_is_a_finding() {
     }
     let report = check(ProfileName::Hls, &observation);
     let found = rules_named(&report, "hls.discontinuity-sequence");
-    assert!(found.iter().any(|line| line.contains("720p/ts.m3u8 seq 65: EXT-X-DISCONTINUITY-SEQUENCE is 0, but 1 discontinuity tag(s) slid out since 0")), "{found:?}");
+    assert!(found.iter().any(|line| line.contains("720p/ts.m3u8 seq 65: EXT-X-DISCONTINUITY-SEQUENCE 0 puts this segment in discontinuity 0; an earlier playlist put it in 1.")), "{found:?}");
 }
 
 #[test]

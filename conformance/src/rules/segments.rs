@@ -154,59 +154,48 @@ pub(crate) fn segments_stable(observed: &Observed<'_>, _: &Limits) -> Verdict {
     Ok(issues)
 }
 
+/// Each segment's discontinuity number must be the same in every playlist that lists it: the
+/// playlist's EXT-X-DISCONTINUITY-SEQUENCE plus the EXT-X-DISCONTINUITY tags after its first
+/// segment up to it (RFC 8216 6.2.2: the sequence is the first segment's number, so a tag that
+/// leaves the window, or a first segment's tag dropped, moves into the count).
 pub(crate) fn discontinuity_sequence(observed: &Observed<'_>, _: &Limits) -> Verdict {
     if observed.renditions.is_empty() {
         return Err(no_playlists());
     }
     let mut issues = Vec::new();
     let mut compared = 0;
-    for rendition in &observed.renditions {
-        let mut previous: Option<(u64, u64)> = None;
-        for (_, _, playlist) in observed
-            .media_playlists()
-            .filter(|(_, uri, _)| *uri == rendition.uri)
-        {
-            let (Some(sequence), discontinuities) = (
-                playlist.media_sequence,
-                playlist.discontinuity_sequence.unwrap_or(0),
-            ) else {
-                continue;
-            };
-            if let Some((before, before_discontinuities)) =
-                previous.replace((sequence, discontinuities))
-                && sequence > before
-            {
-                // Every segment that slid out must have been seen, to count its tags.
-                let slid: Option<u64> = (before..sequence)
-                    .map(|gone| {
-                        rendition
-                            .segments
-                            .get(&gone)
-                            .map(|seen| u64::from(seen.segment.discontinuity))
-                    })
-                    .sum();
-                let Some(slid) = slid else { continue };
-                compared += 1;
-                if discontinuities != before_discontinuities + slid {
-                    issues.push(Issue::new(
-                        WhereSeen::sequence(&rendition.uri, sequence),
-                        format!(
-                            "EXT-X-DISCONTINUITY-SEQUENCE is {discontinuities}, but {slid} discontinuity tag(s) slid out since {before_discontinuities}: it should be {}.",
-                            before_discontinuities + slid
-                        ),
-                        "Count the EXT-X-DISCONTINUITY tags that left the window (players stall on a wrong count).",
-                    ));
+    let mut numbers: HashMap<(&str, u64), u64> = HashMap::new();
+    for (_, uri, playlist) in observed.media_playlists() {
+        let mut number = playlist.discontinuity_sequence.unwrap_or(0);
+        for (index, segment) in playlist.segments.iter().enumerate() {
+            if index > 0 && segment.discontinuity {
+                number += 1;
+            }
+            let sequence = playlist.sequence_of(index);
+            match numbers.get(&(uri, sequence)) {
+                None => {
+                    numbers.insert((uri, sequence), number);
+                }
+                Some(before) => {
+                    compared += 1;
+                    if *before != number {
+                        issues.push(Issue::new(
+                            WhereSeen::sequence(uri, sequence),
+                            format!(
+                                "EXT-X-DISCONTINUITY-SEQUENCE {} puts this segment in discontinuity {number}; an earlier playlist put it in {before}.",
+                                playlist.discontinuity_sequence.unwrap_or(0)
+                            ),
+                            "Count in EXT-X-DISCONTINUITY-SEQUENCE every EXT-X-DISCONTINUITY that left the window, and the first segment's own when it is dropped (players stall on a wrong count).",
+                        ));
+                        break;
+                    }
                 }
             }
         }
     }
     if compared == 0 {
-        return Err(
-            "no two playlists of one rendition in a row whose window moved over seen segments"
-                .to_owned(),
-        );
+        return Err("no segment was listed by two playlists of one rendition".to_owned());
     }
-    dedup(&mut issues);
     Ok(issues)
 }
 
