@@ -4,6 +4,7 @@ mod as_run;
 mod channels;
 mod cli;
 mod config;
+mod conformance;
 mod creatives;
 mod demo_ads;
 mod demo_live;

@@ -19,6 +19,8 @@
 //!   task for the operator pages;
 //! - [`channels`], [`assets`], [`ladders`]: channels, the asset library and ladders as a user
 //!   manages them;
+//! - [`conformance`]: partner conformance checks of a channel or a partner's view of it, the
+//!   playlists rendered in process over the hours asked ([`onair_conformance`] judges them);
 //! - [`accounts`]: users, roles per channel, passwords, logins with an optional second factor,
 //!   sessions and API tokens (on the wall clock, with its own handle [`accounts::Accounts`]).
 
@@ -32,6 +34,7 @@ pub mod ads;
 pub mod as_run;
 pub mod assets;
 pub mod channels;
+pub mod conformance;
 pub mod grid;
 pub mod ladders;
 pub mod live;

@@ -10,8 +10,8 @@ pub mod signing;
 
 use std::time::Duration;
 
-use onair_domain::{Channel, OutputFormat, Timestamp};
-use onair_playout::CueDialect;
+use onair_domain::{Channel, OutputFormat, Packaging, Timestamp};
+use onair_playout::{CueDialect, MediaPlaylistOptions};
 use onair_store::{PartnerKeyRow, PartnerRow, PartnerWrite};
 use serde::{Deserialize, Serialize};
 
@@ -119,6 +119,17 @@ impl PartnerSettings {
         match self.ads {
             AdMode::Clean { dialect } => dialect.playlist_dialect(),
             AdMode::Stitched { .. } => CueDialect::Both,
+        }
+    }
+
+    /// How its media playlists in `packaging` are rendered: in its dialect, and in MPEG-TS
+    /// with a break's first segment and the first after it carrying the cue, as the channel's.
+    pub fn media_playlist_options(&self, packaging: Packaging) -> MediaPlaylistOptions {
+        MediaPlaylistOptions {
+            packaging,
+            cues_in_segments: packaging == Packaging::Ts,
+            dialect: self.playlist_dialect(),
+            ..MediaPlaylistOptions::default()
         }
     }
 }

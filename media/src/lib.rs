@@ -6,6 +6,7 @@
 //!
 //! - [`init`] starts GStreamer and checks that every element used here is installed.
 //! - [`probe`] describes a media file (duration, streams, codecs).
+//! - [`inspect_segment`] and [`measure_loudness`] measure aired segments for conformance checks.
 //! - [`generate_clip`] writes a test clip or a slate: a mezzanine MP4 of an exact duration.
 //! - [`encode_ladder`] decodes an input once and encodes every rung of a ladder, packaged as
 //!   MPEG-TS segments (video and audio muxed) and as a CMAF video track (init segment plus
@@ -25,6 +26,7 @@ mod clip;
 mod cmaf;
 mod elements;
 mod error;
+mod inspect;
 mod ladder;
 mod live;
 mod pad;
@@ -34,6 +36,9 @@ mod segments;
 pub use clip::{ClipSpec, FrameRate, TestPattern, generate_clip};
 pub use elements::init;
 pub use error::MediaError;
+pub use inspect::{
+    Loudness, SegmentAudio, SegmentMedia, SegmentVideo, inspect_segment, measure_loudness,
+};
 pub use ladder::{EncodeOptions, EncodedAsset, encode_ladder};
 pub use live::{
     LiveConfig, LiveInput, LiveLadder, LiveOutput, LivePart, LiveStats, RungStats, TestStream,

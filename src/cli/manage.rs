@@ -84,6 +84,9 @@ pub enum ChannelCommand {
     /// Retire a channel (off air for good, its schedule and as-run log kept), or delete it when
     /// nothing was ever scheduled on it.
     Retire { slug: String },
+    /// Check the channel as its own URLs serve it against a conformance profile (--profile
+    /// pluto, wurl, roku; the HLS baseline by default): exits 1 when a finding is an error.
+    Check(super::check::ChannelCheckArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -130,6 +133,7 @@ pub async fn channel(config: &Config, command: ChannelCommand) -> anyhow::Result
     let store = startup::open_store(config).await?;
     let control = startup::control(config, store);
     match command {
+        ChannelCommand::Check(args) => super::check::channel(config, &control, args).await,
         ChannelCommand::List => {
             let channels = control.channels().await?;
             if channels.is_empty() {

@@ -2,6 +2,7 @@
 
 mod ads;
 mod asset;
+mod check;
 mod config_cmd;
 mod demo;
 mod ingest;

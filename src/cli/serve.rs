@@ -91,6 +91,15 @@ pub async fn serve_with(
             clock: clock.clone(),
             counters: partner_counters.clone(),
         });
+    let conformance_api = onair_web_ui::api::conformance::router(
+        onair_web_ui::api::conformance::ConformanceApiState {
+            store: store.clone(),
+            clock: clock.clone(),
+            inspector: Some(Arc::new(crate::conformance::MediaFolderInspector {
+                media_root: config.storage.media_dir(),
+            })),
+        },
+    );
     let sessions = onair_web_ui::sessions::router(session_state);
     let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
         store: store.clone(),
@@ -194,8 +203,12 @@ pub async fn serve_with(
         .merge(cued_segments)
         .merge(partner_urls)
         .merge(partners_api)
+        .merge(conformance_api)
         .merge(sessions)
         .merge(epg)
+        .merge(onair_web_ui::api::openapi::router(
+            &onair_web_ui::api::openapi::document([onair_transcode::api::openapi()]),
+        ))
         .merge(extra);
     // A data folder made by `onair demo` serves the demo's ad server too.
     let demo_ads = crate::demo_ads::dir(config);

@@ -45,7 +45,11 @@ impl ScheduleReads {
         from: Timestamp,
         to: Timestamp,
     ) -> Option<WindowItems> {
-        let windows = self.0.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let windows = self
+            .0
+            .windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         windows.items.get(&(channel, version, from, to)).cloned()
     }
 
@@ -58,7 +62,11 @@ impl ScheduleReads {
         to: Timestamp,
         items: WindowItems,
     ) {
-        let mut windows = self.0.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut windows = self
+            .0
+            .windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         let key = (channel, version, from, to);
         if windows.items.insert(key, items).is_none() {
             windows.kept.push_back(key);
@@ -74,7 +82,11 @@ impl ScheduleReads {
 
     /// How many windows are kept.
     pub fn windows(&self) -> usize {
-        let windows = self.0.windows.lock().unwrap_or_else(PoisonError::into_inner);
+        let windows = self
+            .0
+            .windows
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
         windows.items.len()
     }
 
@@ -111,15 +123,31 @@ mod tests {
         let items: WindowItems = Arc::new(Vec::new());
         reads.keep(ChannelId(1), 4, at(0), at(86_400), Arc::clone(&items));
         assert!(reads.window(ChannelId(1), 4, at(0), at(86_400)).is_some());
-        assert!(reads.window(ChannelId(1), 5, at(0), at(86_400)).is_none(), "another version");
-        assert!(reads.window(ChannelId(2), 4, at(0), at(86_400)).is_none(), "another channel");
-        assert!(reads.window(ChannelId(1), 4, at(0), at(3_600)).is_none(), "another window");
+        assert!(
+            reads.window(ChannelId(1), 5, at(0), at(86_400)).is_none(),
+            "another version"
+        );
+        assert!(
+            reads.window(ChannelId(2), 4, at(0), at(86_400)).is_none(),
+            "another channel"
+        );
+        assert!(
+            reads.window(ChannelId(1), 4, at(0), at(3_600)).is_none(),
+            "another window"
+        );
         for version in 5..5 + MOST_WINDOWS as i64 {
             reads.keep(ChannelId(1), version, at(0), at(86_400), Arc::clone(&items));
         }
         assert!(reads.windows() <= MOST_WINDOWS);
-        assert!(reads.window(ChannelId(1), 4, at(0), at(86_400)).is_none(), "the oldest went");
+        assert!(
+            reads.window(ChannelId(1), 4, at(0), at(86_400)).is_none(),
+            "the oldest went"
+        );
         let newest = 4 + MOST_WINDOWS as i64;
-        assert!(reads.window(ChannelId(1), newest, at(0), at(86_400)).is_some());
+        assert!(
+            reads
+                .window(ChannelId(1), newest, at(0), at(86_400))
+                .is_some()
+        );
     }
 }

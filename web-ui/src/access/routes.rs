@@ -409,6 +409,18 @@ pub const ROUTES: &[RoutePolicy] = &[
         "/api/partners/{name}/sign",
         OnEveryChannel { role: Admin },
     ),
+    // Conformance checks: a channel's by its viewers (a report reads nothing secret), a
+    // partner's by an admin on every channel (it covers every channel the partner carries).
+    route(
+        "POST",
+        "/api/channels/{slug}/check",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "POST",
+        "/api/partners/{name}/check",
+        OnEveryChannel { role: Admin },
+    ),
     // The API: live sources and takes to air. A source's stream key is a secret: only admins
     // manage sources; schedulers list them to take one to air.
     route("GET", "/api/live/sources", OnAnyChannel { role: Scheduler }),
@@ -453,6 +465,8 @@ pub const ROUTES: &[RoutePolicy] = &[
         "/api/channels/{slug}/live/takes",
         OnChannel { role: Viewer },
     ),
+    // The API's OpenAPI document: a description, no data.
+    route("GET", "/api/openapi.json", Public),
     // Unknown API routes answer a JSON 404.
     route("*", "/api", Public),
     route("*", "/api/{*rest}", Public),

@@ -4,6 +4,7 @@
 
 pub mod ads;
 pub mod as_run;
+pub mod conformance;
 pub mod error;
 pub mod grid;
 pub mod live;

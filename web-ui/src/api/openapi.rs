@@ -91,6 +91,8 @@ const CSRF: &str = "csrf";
         super::live::slate_now,
         super::live::return_to_schedule,
         super::live::takes,
+        super::conformance::check_channel,
+        super::conformance::check_partner,
     ),
     components(schemas(super::error::ErrorBody))
 )]
