@@ -375,12 +375,9 @@ fn two_second_segments_fail_pluto_but_not_the_baseline() {
         found[0].contains("a 2 s segment where every segment should be 5 s"),
         "{found:?}"
     );
-    // Five listed, the rest counted in one more.
-    assert_eq!(found.len(), FINDINGS_PER_RULE + 1, "{found:?}");
-    assert!(
-        found[5].contains("and 995 more finding(s) of this rule, not listed."),
-        "{found:?}"
-    );
+    // One finding per rendition, at its first segment, however many segments are wrong.
+    assert_eq!(found.len(), 5, "{found:?}");
+    assert!(found[0].contains("seq 0: a 2 s segment where every segment should be 5 s (the profile's); 200 of 200 segments differ (200 of 2 s)."), "{found:?}");
     let baseline = check(ProfileName::Hls, &observe(&segs));
     assert!(rules_named(&baseline, "hls.segment-duration-constant").is_empty());
 }
@@ -394,6 +391,18 @@ fn a_segment_that_changes_once_listed_is_a_finding() {
     let report = check(ProfileName::Pluto, &observation);
     let found = rules_named(&report, "pluto.segments-stable");
     assert!(found[0].contains("1080p/ts.m3u8 seq 12: the segment changed between playlists: /media/1080p/00012.ts (5 s) then /media/1080p/other.ts (5 s)."), "{found:?}");
+}
+
+#[test]
+fn a_rule_broken_everywhere_lists_five_findings_and_counts_the_rest() {
+    let segs: Vec<Seg> = (0..100).map(|_| seg(6000)).collect();
+    let report = check(ProfileName::Hls, &observe(&segs));
+    let found = rules_named(&report, "hls.target-duration");
+    assert_eq!(found.len(), FINDINGS_PER_RULE + 1, "{found:?}");
+    assert!(
+        found[5].contains("elsewhere: and 495 more finding(s) of this rule, not listed."),
+        "{found:?}"
+    );
 }
 
 #[test]

@@ -242,12 +242,27 @@ pub(crate) fn duration_constant(observed: &Observed<'_>, limits: &Limits) -> Ver
         } else {
             "most segments'"
         };
+        // One finding per wrong duration, at its first segment: a whole ladder cut at the
+        // wrong length is one fault, not thousands.
+        let mut first_of: Vec<(Ticks, u64, usize)> = Vec::new();
         for (sequence, duration) in &wrong {
+            let rounded = Ticks((duration.0 + 450) / 900 * 900);
+            match first_of.iter_mut().find(|(known, _, _)| *known == rounded) {
+                Some((_, _, count)) => *count += 1,
+                None => first_of.push((rounded, *sequence, 1)),
+            }
+        }
+        for (duration, sequence, count) in first_of {
+            let like_it = if count > 1 {
+                format!(" ({count} of {} s)", seconds(duration))
+            } else {
+                String::new()
+            };
             issues.push(Issue::new(
-                WhereSeen::sequence(&rendition.uri, *sequence),
+                WhereSeen::sequence(&rendition.uri, sequence),
                 format!(
-                    "a {} s segment where every segment should be {} s ({whose}); {} of {} segments differ.",
-                    seconds(*duration),
+                    "a {} s segment where every segment should be {} s ({whose}); {} of {} segments differ{like_it}.",
+                    seconds(duration),
                     seconds(expected),
                     wrong.len(),
                     rendition.segments.len()
