@@ -9,7 +9,8 @@
 mod support;
 
 use serde_json::{Value, json};
-use support::{Server, block_on, client, copy_demo_database, demo_data_dir, onair};
+use support::partners::{PrivateDemo, partner_cli};
+use support::{Server, block_on, client, onair};
 
 fn post(url: &str, body: Option<Value>) -> (u16, Value) {
     block_on(async {
@@ -54,25 +55,11 @@ fn messages_of<'a>(report: &'a Value, rule: &str) -> Vec<&'a str> {
 
 #[test]
 fn the_demo_is_checked_honestly_against_the_baseline_and_pluto_and_a_channel_off_air_is_refused() {
-    let copy = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    copy_demo_database(copy.path());
-    let media = demo_data_dir().join("media");
-    let config = copy.path().join("onair.toml");
-    let start = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-    std::fs::write(
-        &config,
-        format!("[playout]\nvirtual_clock = {{ start = \"{start}\", speed = 0.001 }}\n"),
-    )
-    .unwrap();
-    let data_dir = copy.path().to_str().unwrap().to_owned();
-    let env = [
-        ("ONAIR_DATA_DIR", data_dir.as_str()),
-        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
-        ("ONAIR_CONFIG", config.to_str().unwrap()),
-    ];
-    let added = onair(
+    let demo = PrivateDemo::at(chrono::Utc::now());
+    let env = demo.env();
+    let added = partner_cli(
+        &env,
         &[
-            "partner",
             "add",
             "pluto-tv",
             "--channel",
@@ -80,15 +67,13 @@ fn the_demo_is_checked_honestly_against_the_baseline_and_pluto_and_a_channel_off
             "--cue-dialect",
             "cue-out",
         ],
-        &env,
     );
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    assert_eq!(added["cue_dialect"], "cue-out");
 
-    let server = Server::start_with(&["--config", config.to_str().unwrap(), "serve"], &env[..2]);
+    let server = Server::start_with(
+        &["--config", demo.config.to_str().unwrap(), "serve"],
+        &env[..2],
+    );
     let url = |path: &str| format!("{}{path}", server.url);
 
     // The baseline: the demo's own URLs, an hour of playlists, segments probed.
