@@ -140,8 +140,11 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
     println!(
         "a distribution partner, {DEMO_PARTNER}, pulls the demo channel with CUE-OUT/IN markers \
          and a Wurl-style EPG:\n  http://{addr}/p/{DEMO_PARTNER}/demo/master.m3u8\n  \
-         http://{addr}/p/{DEMO_PARTNER}/demo/epg.json",
-        addr = config.http.addr
+         http://{addr}/p/{DEMO_PARTNER}/demo/epg.json\n\
+         check what it gets against Pluto TV's spec (the demo's 2 s segments fail it):\n  \
+         ONAIR_DATA_DIR={dir} target/release/onair partner check {DEMO_PARTNER} --profile pluto",
+        addr = config.http.addr,
+        dir = data_dir.display()
     );
     println!(
         "operations: http://{addr}/healthz, http://{addr}/readyz and http://{addr}/metrics \
