@@ -45,8 +45,7 @@ use onair_playout::ts_scte35::SegmentCue;
 
 use crate::scte35_segments;
 use onair_playout::{
-    Directory, MediaPlaylistOptions, MpdOptions, render_media_playlist_with, render_mpd,
-    render_multivariant_with,
+    Directory, MpdOptions, render_media_playlist_with, render_mpd, render_multivariant_with,
 };
 use onair_scheduler::epg::partner_feeds::{
     FeedChannel, PartnerFeed, feed_channel, partner_document,
@@ -305,13 +304,8 @@ async fn serve(
         ),
         Manifest::Media(rung, packaging) => {
             // HLS-TS as the channel's own: the segments that open and close a break carry its
-            // cue (at `{rung}/scte35/…`, under the prefix).
-            let options = MediaPlaylistOptions {
-                packaging,
-                cues_in_segments: packaging == Packaging::Ts,
-                dialect: access.settings.playlist_dialect(),
-                ..MediaPlaylistOptions::default()
-            };
+            // cue (at `{rung}/scte35/…`, under the prefix); the conformance check renders the same.
+            let options = access.settings.media_playlist_options(packaging);
             let text = render_media_playlist_with(&playout, rung, now, &options)
                 .ok_or_else(|| not_found(format!("channel {slug} has no rung {rung}")))?;
             (text, PLAYLIST_CONTENT_TYPE, half_segment(&playout))
