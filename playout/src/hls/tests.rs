@@ -974,4 +974,3 @@ fn a_fill_with_more_runs_than_the_break_shifts_the_discontinuity_sequence_after_
         "each run of the fill, and the programme after it, is a discontinuity"
     );
 }
-

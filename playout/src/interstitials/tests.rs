@@ -175,4 +175,3 @@ fn a_looped_slate_is_one_asset_a_discontinuity_between_its_runs_from_media() {
     assert_snapshot!("asset_looped_fmp4", text);
     assert_eq!(runs_millis(&looped), 4_000);
 }
-
