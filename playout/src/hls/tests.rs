@@ -859,7 +859,7 @@ struct ThreeRunFill {
 
 impl ThreeRunFill {
     fn new(playout: &crate::ChannelPlayout) -> ThreeRunFill {
-        let assets = fixtures::owned_assets(&playout);
+        let assets = fixtures::owned_assets(playout);
         let slate = fixtures::track(&assets[&fixtures::SLATE]);
         let filler = fixtures::track(&assets[&fixtures::FILLER]);
         let ad_b = fixtures::track(&assets[&fixtures::AD_B]);
