@@ -6,6 +6,10 @@
 #   FRESH=1 bench/channels.sh           seed again from scratch
 #   UNIQUE_TITLES=1 bench/channels.sh   every item titled apart (`Clip #N`): no rotation repeats,
 #                                       so no plan folds; the worst case for memory
+#   FAST_DAY=1 bench/channels.sh        a realistic FAST day per channel: 48 programmes of 30
+#                                       min, every title unique, a 90 s break every 12 min or
+#                                       so, nothing to fold; drawn from a library of LIBRARY
+#                                       27-minute titles (480; 48000: no two channels share one)
 #
 # examples/seed_channels.rs copies the demo channel (its ladder, window, outputs, its whole day
 # of schedule: 1,440 one-minute rotations of three clips and an ad break, and a slate of its
@@ -26,6 +30,12 @@ SEED_FLAGS=()
 if [[ "${UNIQUE_TITLES:-0}" == 1 ]]; then
   WORK="$PWD/target/bench/channels-unique"
   SEED_FLAGS=(--unique-titles)
+fi
+if [[ "${FAST_DAY:-0}" == 1 ]]; then
+  LIBRARY="${LIBRARY:-480}"
+  WORK="$PWD/target/bench/channels-fast-day-$LIBRARY"
+  # HLS only: a library title's files cycle over one clip's, which no DASH template can name.
+  SEED_FLAGS=(--fast-day --library "$LIBRARY" --outputs hls-ts,hls-fmp4)
 fi
 
 run scripts/install-deps --bench
