@@ -155,6 +155,8 @@ fn schemathesis_finds_no_server_error_and_no_answer_that_breaks_the_document() {
             "1",
         ])
         .env("NO_COLOR", "1")
+        // Its example database (`.schemathesis/`) goes with the copy, not into the checkout.
+        .current_dir(site._copy.path())
         .output()
         .expect("schemathesis runs");
     let report = format!(

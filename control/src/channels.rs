@@ -78,13 +78,7 @@ impl Control {
     /// Every channel, retired ones included (`channel.retired` tells), by slug.
     pub async fn channels(&self) -> Result<Vec<ChannelInfo>, Refusal> {
         let versions: HashMap<_, _> = self.store.schedule_versions().await?.into_iter().collect();
-        let ladders: HashMap<_, _> = self
-            .store
-            .ladders()
-            .await?
-            .into_iter()
-            .map(|ladder| (ladder.id, ladder.name))
-            .collect();
+        let ladders: HashMap<_, _> = self.store.ladder_names().await?.into_iter().collect();
         let mut channels: Vec<ChannelInfo> = self
             .store
             .channels()

@@ -124,6 +124,16 @@ impl Store {
         Ok(ladders)
     }
 
+    /// Every ladder's name, by id: what a channel list shows, without the rungs.
+    pub async fn ladder_names(&self) -> Result<Vec<(LadderId, String)>, StoreError> {
+        let rows = sqlx::query("SELECT id, name FROM ladders ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| Ok((LadderId(int(row, "id")?), text(row, "name")?)))
+            .collect()
+    }
+
     async fn ladder_with_rungs(&self, row: &AnyRow) -> Result<Ladder, StoreError> {
         let id = int(row, "id")?;
         let rung_rows = sqlx::query(

@@ -71,6 +71,10 @@ async fn a_ladder_round_trips_with_its_rungs_in_order(store: Store) {
         Some(expected.clone())
     );
     assert_eq!(store.ladders().await.unwrap(), vec![expected]);
+    assert_eq!(
+        store.ladder_names().await.unwrap(),
+        vec![(id, "demo".to_owned())]
+    );
     assert_eq!(store.ladder(LadderId(id.0 + 1)).await.unwrap(), None);
     assert_eq!(store.ladder_by_name("nope").await.unwrap(), None);
 }
