@@ -11,20 +11,8 @@ mod support;
 use chrono::{DateTime, Utc};
 use onair_control::partners::signing;
 use serde_json::{Value, json};
-use support::{Server, block_on, client, copy_demo_database, demo_data_dir, get_text, onair};
-
-/// Runs `onair partner ARGS` against the copy: its JSON answer.
-fn partner_cli(env: &[(&str, &str)], args: &[&str]) -> Value {
-    let mut all = vec!["partner"];
-    all.extend_from_slice(args);
-    let output = onair(&all, env);
-    assert!(
-        output.status.success(),
-        "onair {all:?}: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    serde_json::from_slice(&output.stdout).unwrap()
-}
+use support::partners::{PrivateDemo, partner_cli};
+use support::{Server, block_on, client, get_text, onair};
 
 fn get(url: &str) -> (u16, Vec<u8>) {
     block_on(async {
@@ -67,24 +55,9 @@ fn a_programme_start() -> DateTime<Utc> {
 fn partners_get_their_dialect_their_outputs_and_signed_urls_that_refuse_what_they_should() {
     let start = a_programme_start();
     let now = start + chrono::Duration::seconds(5);
-    let copy = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
-    copy_demo_database(copy.path());
-    let media = demo_data_dir().join("media");
-    let config = copy.path().join("onair.toml");
-    std::fs::write(
-        &config,
-        format!(
-            "[playout]\nvirtual_clock = {{ start = \"{}\", speed = 0.001 }}\n",
-            now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-        ),
-    )
-    .unwrap();
-    let data_dir = copy.path().to_str().unwrap().to_owned();
-    let env = [
-        ("ONAIR_DATA_DIR", data_dir.as_str()),
-        ("ONAIR_MEDIA_DIR", media.to_str().unwrap()),
-        ("ONAIR_CONFIG", config.to_str().unwrap()),
-    ];
+    let demo = PrivateDemo::at(now);
+    let env = demo.env();
+    let config = &demo.config;
 
     // Made with the CLI before the server starts.
     let acme = partner_cli(
