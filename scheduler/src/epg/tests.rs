@@ -869,8 +869,8 @@ fn a_medley_takes_the_innermost_block_all_its_programmes_share() {
 }
 
 /// A loop like the demo's: "Morning Show" (12 s), a 12-second break and "City News" (20 s),
-/// "Nature Break" (16 s), every minute.
-fn demo_like_loop() -> Plan {
+/// "Nature Break" (16 s), every minute. The partner feeds' tests use it too.
+pub(in crate::epg) fn demo_like_loop() -> Plan {
     let assets = assets(vec![
         asset(1, 12, 2),
         asset(2, 16, 2),

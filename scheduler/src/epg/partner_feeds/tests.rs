@@ -11,6 +11,7 @@ use chrono_tz::Tz;
 use onair_domain::{AssetId, Run, RunKind, SegmentTrack};
 
 use super::*;
+use crate::epg::tests::demo_like_loop;
 use crate::grid::{AdBreakSpec, GridItem, Start};
 use crate::plan::{PlanOptions, plan_grid};
 use crate::test_support::{asset, assets, at_utc, minutes};
@@ -98,40 +99,6 @@ fn dst_day_plan_with(tail: bool) -> Plan {
 
 fn dst_day_plan() -> Plan {
     dst_day_plan_with(true)
-}
-
-/// A loop like the demo's: 12-second, 16-second and 20-second clips every minute, forever.
-fn demo_like_loop() -> Plan {
-    let assets = assets(vec![
-        asset(1, 12, 2),
-        asset(2, 16, 2),
-        asset(3, 20, 2),
-        asset(9, 12, 2),
-    ]);
-    let items = vec![
-        GridItem::new(
-            AssetId(1),
-            Start::Hard(at_utc("2026-11-21T00:00:00Z")),
-            ProgrammeInfo::titled("Morning Show"),
-        ),
-        GridItem {
-            breaks: vec![AdBreakSpec::before(Ticks::from_secs(12))],
-            ..GridItem::new(AssetId(3), Start::Soft, ProgrammeInfo::titled("City News"))
-        },
-        GridItem::new(
-            AssetId(2),
-            Start::Soft,
-            ProgrammeInfo::titled("Nature Break"),
-        ),
-    ];
-    let options = PlanOptions {
-        slate: Some(AssetId(9)),
-        grid_repeat: Some(minutes(1)),
-        ..PlanOptions::default()
-    };
-    let (plan, problems) = plan_grid(&items, &assets, &options);
-    assert_eq!(problems, vec![]);
-    plan.folded()
 }
 
 fn feed(plan: &Plan, zone: Tz, kind: PartnerFeed, now: &str) -> EpgChannel {
