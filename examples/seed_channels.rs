@@ -100,7 +100,7 @@ async fn fast_day_library(
                     });
                 }
                 Rendition {
-                    segments,
+                    segments: segments.into(),
                     ..rendition.clone()
                 }
             })

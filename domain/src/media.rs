@@ -1,5 +1,7 @@
 //! Assets: media normalised to a ladder, as renditions of segments.
 
+use std::sync::Arc;
+
 use serde::{Deserialize, Serialize};
 
 use crate::ladder::{Ladder, LadderId, Rung};
@@ -165,7 +167,9 @@ pub struct Rendition {
     pub average_bandwidth: u32,
     /// CMAF only: the init segment, relative to the media root.
     pub init_path: Option<String>,
-    pub segments: Vec<SegmentInfo>,
+    /// Shared: a rendition's segments never change once published, so every copy of the asset
+    /// (each channel airing it, each plan) holds one list.
+    pub segments: Arc<[SegmentInfo]>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -152,7 +152,7 @@ fn every_ts_segment_starts_with_a_keyframe_and_carries_the_rung_video_and_48_khz
         .filter(|r| r.packaging == Packaging::Ts)
     {
         let rung = ladder.rung(&rendition.rung).unwrap();
-        for segment in &rendition.segments {
+        for segment in rendition.segments.iter() {
             let file = dir.path().join(&segment.path);
             let first = first_video_frame(&file);
             assert_eq!(
@@ -225,7 +225,7 @@ fn cmaf_video_tracks_hold_only_video_and_audio_tracks_only_aac_cut_at_the_same_b
     let mut video_starts: Vec<Vec<f64>> = Vec::new();
     for rendition in of(Packaging::Cmaf) {
         let mut starts = Vec::new();
-        for segment in &rendition.segments {
+        for segment in rendition.segments.iter() {
             let index = segment.index as usize;
             let alone = joined(
                 root,
@@ -302,7 +302,7 @@ fn cmaf_video_tracks_hold_only_video_and_audio_tracks_only_aac_cut_at_the_same_b
     for rendition in audio {
         assert_eq!(rendition.segments.len(), reference.len());
         let mut starts = Vec::new();
-        for segment in &rendition.segments {
+        for segment in rendition.segments.iter() {
             let index = segment.index as usize;
             let alone = joined(
                 root,

@@ -465,7 +465,8 @@ mod tests {
     fn a_rendition_shorter_than_the_run_is_refused() {
         let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
         let asset = assets.get_mut(&AssetId(2)).unwrap();
-        asset.renditions[0].segments.pop();
+        let segments = &mut asset.renditions[0].segments;
+        *segments = segments[..segments.len() - 1].into();
         let error = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap_err();
         assert!(
             matches!(

@@ -126,13 +126,13 @@ impl LiveRun {
                 peak_bandwidth: 0,
                 average_bandwidth: 0,
                 init_path: None,
-                segments: files(&rung.name, "ts"),
+                segments: files(&rung.name, "ts").into(),
             };
             renditions.push(Rendition {
                 packaging: Packaging::Cmaf,
                 codecs: rung.video_codec(),
                 init_path: Some(format!("{dir}/{}/init-0.mp4", rung.name)),
-                segments: files(&rung.name, "m4s"),
+                segments: files(&rung.name, "m4s").into(),
                 ..rendition.clone()
             });
             renditions.push(rendition);
@@ -147,7 +147,7 @@ impl LiveRun {
                 peak_bandwidth: 0,
                 average_bandwidth: 0,
                 init_path: Some(format!("{dir}/{}/init-0.mp4", track.name)),
-                segments: files(&track.name, "m4s"),
+                segments: files(&track.name, "m4s").into(),
             });
         }
         // Synthetic: negative, so it never names a stored asset.

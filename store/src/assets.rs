@@ -1,6 +1,7 @@
 //! Assets and their renditions and segments, published all at once.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use onair_domain::{
     Asset, AssetId, AssetState, LadderId, Packaging, Rendition, SegmentInfo, Ticks,
@@ -12,6 +13,7 @@ use sqlx::{Any, Transaction};
 use crate::Store;
 use crate::error::{StoreError, violated_constraint};
 use crate::rows::{int, optional_text, placeholders, text, to_db, uint};
+use crate::segment_shelf::Owner;
 
 /// Asset ids per `IN (…)` query, well under every backend's limit on parameters.
 const IDS_PER_QUERY: usize = 500;
@@ -209,13 +211,19 @@ impl Store {
     }
 
     /// Fills in the renditions and segments of `assets`, keeping their order.
+    /// Fills in the renditions of `assets`: their rows, and the segments of those whose list no
+    /// other asset read holds already ([`SegmentShelf`](crate::segment_shelf)).
     async fn assets_with_renditions(
         &self,
         mut assets: Vec<Asset>,
     ) -> Result<Vec<Asset>, StoreError> {
         let ids: Vec<i64> = assets.iter().map(|asset| asset.id.0).collect();
+        let owners: HashMap<i64, Owner> = assets
+            .iter()
+            .map(|asset| (asset.id.0, Owner::of(asset)))
+            .collect();
         let mut renditions_by_asset: HashMap<i64, Vec<(i64, Rendition)>> = HashMap::new();
-        let mut segments_by_rendition: HashMap<i64, Vec<SegmentInfo>> = HashMap::new();
+        let mut unread: Vec<(i64, &Owner, Rendition)> = Vec::new();
         for chunk in ids.chunks(IDS_PER_QUERY) {
             let list = placeholders(1, chunk.len());
             let rendition_sql = format!(
@@ -227,19 +235,57 @@ impl Store {
                 rendition_query = rendition_query.bind(*id);
             }
             for row in rendition_query.fetch_all(&self.pool).await? {
-                let asset_id = int(&row, "asset_id")?;
+                let (id, asset_id) = (int(&row, "id")?, int(&row, "asset_id")?);
+                let mut rendition = rendition_from_row(&row)?;
+                let Some(owner) = owners.get(&asset_id) else {
+                    continue;
+                };
+                match self.segment_shelf.get(id, owner, &rendition) {
+                    Some(segments) => rendition.segments = segments,
+                    None => unread.push((id, owner, rendition.clone())),
+                }
                 renditions_by_asset
                     .entry(asset_id)
                     .or_default()
-                    .push((int(&row, "id")?, rendition_from_row(&row)?));
+                    .push((id, rendition));
             }
+        }
+        let mut read = self.segments_of(&unread).await?;
+        for (id, owner, header) in &unread {
+            if let Some(segments) = read.get(id) {
+                self.segment_shelf.put(*id, owner, header, segments);
+            }
+        }
+        for asset in &mut assets {
+            let renditions = renditions_by_asset.remove(&asset.id.0).unwrap_or_default();
+            asset.renditions = renditions
+                .into_iter()
+                .map(|(id, mut rendition)| {
+                    if let Some(segments) = read.remove(&id) {
+                        rendition.segments = segments;
+                    }
+                    rendition
+                })
+                .collect();
+        }
+        Ok(assets)
+    }
+
+    /// The segments of the renditions `renditions` (row id first), by rendition row id; a
+    /// rendition without segments is absent.
+    async fn segments_of(
+        &self,
+        renditions: &[(i64, &Owner, Rendition)],
+    ) -> Result<HashMap<i64, Arc<[SegmentInfo]>>, StoreError> {
+        let mut segments_by_rendition: HashMap<i64, Vec<SegmentInfo>> = HashMap::new();
+        for chunk in renditions.chunks(IDS_PER_QUERY) {
             let segment_sql = format!(
-                "SELECT s.rendition_id, s.idx, s.duration_ticks, s.size_bytes, s.path \
-                 FROM segments s JOIN renditions r ON r.id = s.rendition_id \
-                 WHERE r.asset_id IN ({list}) ORDER BY s.rendition_id, s.idx"
+                "SELECT rendition_id, idx, duration_ticks, size_bytes, path FROM segments \
+                 WHERE rendition_id IN ({}) ORDER BY rendition_id, idx",
+                placeholders(1, chunk.len())
             );
             let mut segment_query = sqlx::query(sqlx::AssertSqlSafe(segment_sql));
-            for id in chunk {
+            for (id, _, _) in chunk {
                 segment_query = segment_query.bind(*id);
             }
             for row in segment_query.fetch_all(&self.pool).await? {
@@ -250,19 +296,10 @@ impl Store {
                     .push(segment_from_row(&row)?);
             }
         }
-        for asset in &mut assets {
-            let renditions = renditions_by_asset.remove(&asset.id.0).unwrap_or_default();
-            asset.renditions = renditions
-                .into_iter()
-                .map(|(rendition_id, mut rendition)| {
-                    rendition.segments = segments_by_rendition
-                        .remove(&rendition_id)
-                        .unwrap_or_default();
-                    rendition
-                })
-                .collect();
-        }
-        Ok(assets)
+        Ok(segments_by_rendition
+            .into_iter()
+            .map(|(id, segments)| (id, Arc::from(segments)))
+            .collect())
     }
 }
 
@@ -438,7 +475,7 @@ fn rendition_from_row(row: &AnyRow) -> Result<Rendition, StoreError> {
         peak_bandwidth: uint(row, "peak_bandwidth")?,
         average_bandwidth: uint(row, "average_bandwidth")?,
         init_path: optional_text(row, "init_path")?,
-        segments: Vec::new(),
+        segments: Arc::from([]),
     })
 }
 

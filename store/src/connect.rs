@@ -11,6 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode};
 use sqlx::{Any, AnyConnection, AnyPool, ConnectOptions, Connection, Transaction};
 
 use crate::error::{StoreError, connect_reason, one_line, redact_url};
+use crate::segment_shelf::SegmentShelf;
 
 /// How long opening a database may take before [`Store::connect`] gives up.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -71,6 +72,8 @@ pub struct Store {
     backend: Backend,
     /// The URL it was opened with, password redacted: for messages.
     redacted_url: Arc<str>,
+    /// The segment lists already read, shared by the clones.
+    pub(crate) segment_shelf: Arc<SegmentShelf>,
 }
 
 impl fmt::Debug for Store {
@@ -114,6 +117,7 @@ impl Store {
             pool,
             backend,
             redacted_url: redacted_url.into(),
+            segment_shelf: Arc::default(),
         })
     }
 

@@ -26,6 +26,7 @@ mod live_takes;
 mod partners;
 mod rows;
 mod schedule;
+mod segment_shelf;
 mod versions;
 
 pub use accounts::{

@@ -26,6 +26,8 @@ on_both_backends! {
     a_channel_on_a_missing_ladder_is_not_found,
     a_published_asset_round_trips_with_renditions_and_segments_in_order,
     assets_by_ids_keeps_the_order_asked_for_and_skips_missing_ids,
+    an_asset_read_again_shares_its_segment_lists_with_the_copy_still_held,
+    an_asset_published_under_a_deleted_assets_id_reads_its_own_segments,
     a_duplicate_segment_index_publishes_nothing,
     a_duplicate_rendition_rolls_back_everything_already_written,
     only_a_processing_asset_can_be_published_or_failed,
@@ -275,6 +277,44 @@ async fn assets_by_ids_keeps_the_order_asked_for_and_skips_missing_ids(store: St
     assert!(store.assets_by_ids(&[]).await.unwrap().is_empty());
 }
 
+async fn an_asset_read_again_shares_its_segment_lists_with_the_copy_still_held(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let id = ready_asset(&store, ladder, "news").await;
+    let first = store.asset(id).await.unwrap().unwrap();
+    let again = store.assets_by_ids(&[id]).await.unwrap().remove(0);
+    assert_eq!(first, again);
+    for (held, read) in first.renditions.iter().zip(&again.renditions) {
+        assert!(
+            std::sync::Arc::ptr_eq(&held.segments, &read.segments),
+            "{} {:?}: one list, not a second copy",
+            read.rung,
+            read.packaging
+        );
+    }
+    drop((first, again));
+    let alone = store.asset(id).await.unwrap().unwrap();
+    assert_eq!(alone.renditions, renditions(id, &[2, 2, 2]), "read afresh");
+}
+
+async fn an_asset_published_under_a_deleted_assets_id_reads_its_own_segments(store: Store) {
+    let ladder = demo_ladder(&store).await;
+    let old = ready_asset(&store, ladder, "old").await;
+    let held = store.asset(old).await.unwrap().unwrap();
+    store.delete_asset(old).await.unwrap();
+    // SQLite gives the highest deleted id to the next row; PostgreSQL never does.
+    let new = store
+        .insert_asset("new", "/media/new.mp4", ladder)
+        .await
+        .unwrap();
+    store
+        .publish_asset(new, secs(8), &renditions(new, &[4, 4]))
+        .await
+        .unwrap();
+    let read = store.asset(new).await.unwrap().unwrap();
+    assert_eq!(read.renditions, renditions(new, &[4, 4]));
+    assert_eq!(held.renditions, renditions(old, &[2, 2, 2]), "untouched");
+}
+
 async fn a_duplicate_segment_index_publishes_nothing(store: Store) {
     let ladder = demo_ladder(&store).await;
     let id = store
@@ -282,7 +322,7 @@ async fn a_duplicate_segment_index_publishes_nothing(store: Store) {
         .await
         .unwrap();
     let mut broken = renditions(id, &[2, 2, 2]);
-    broken[2].segments[2].index = 1;
+    std::sync::Arc::make_mut(&mut broken[2].segments)[2].index = 1;
 
     let error = store.publish_asset(id, secs(6), &broken).await.unwrap_err();
     assert!(matches!(error, StoreError::Invalid(_)), "{error:?}");

@@ -160,7 +160,7 @@ async fn a_file_is_encoded_and_published_and_its_job_succeeds() {
         "two rungs, TS and CMAF video each, and a CMAF audio track per audio bitrate"
     );
     for rendition in &asset.renditions {
-        for segment in &rendition.segments {
+        for segment in rendition.segments.iter() {
             assert!(
                 segment.path.starts_with(&format!("assets/{}/1/", asset.id)),
                 "{}",
@@ -531,7 +531,7 @@ async fn a_job_whose_asset_is_already_published_succeeds_and_keeps_its_files() {
         .unwrap();
     assert_eq!(asset.state, AssetState::Ready);
     for rendition in &asset.renditions {
-        for segment in &rendition.segments {
+        for segment in rendition.segments.iter() {
             assert!(fixture.settings.media_root.join(&segment.path).is_file());
         }
     }

@@ -146,7 +146,7 @@ async fn write_segment_files(
     let asset = store.asset(asset).await.unwrap().unwrap();
     let mut files = Vec::new();
     for rendition in &asset.renditions {
-        for segment in &rendition.segments {
+        for segment in rendition.segments.iter() {
             let path = media_root.join(&segment.path);
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, b"segment").unwrap();

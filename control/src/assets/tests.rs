@@ -274,7 +274,8 @@ async fn a_channels_generated_slate_is_not_deleted_while_the_channel_has_no_slat
             duration: onair_domain::Ticks::from_secs(2),
             size_bytes: 1000,
             path: format!("assets/{own}/360p/ts/00000.ts"),
-        }],
+        }]
+        .into(),
     };
     control
         .store

@@ -328,6 +328,6 @@ pub(super) fn rendition(
         peak_bandwidth,
         average_bandwidth,
         init_path,
-        segments,
+        segments: segments.into(),
     })
 }

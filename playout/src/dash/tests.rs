@@ -187,7 +187,7 @@ fn cmaf_files_a_template_cannot_name_are_refused_for_dash_only() {
         .iter_mut()
         .find(|r| r.packaging == Packaging::Cmaf)
         .unwrap();
-    rendition.segments[1].path = "elsewhere/1.m4s".into();
+    Arc::make_mut(&mut rendition.segments)[1].path = "elsewhere/1.m4s".into();
     let error = ChannelPlayout::new(
         channel.clone(),
         ladder.clone(),

@@ -214,7 +214,7 @@ fn there_is_no_playlist_for_an_unknown_rung_or_an_unpublished_output() {
 fn segment_urls_are_percent_encoded() {
     let (channel, ladder, timeline, mut assets) = fixtures::demo_parts(true);
     let rendition = &mut assets.get_mut(&fixtures::PROGRAMME).unwrap().renditions[0];
-    rendition.segments[0].path = "/assets/1/360p/ts/a b#?.ts".into();
+    Arc::make_mut(&mut rendition.segments)[0].path = "/assets/1/360p/ts/a b#?.ts".into();
     let playout = ChannelPlayout::new(channel, ladder, timeline, assets).unwrap();
     assert!(
         ts_360p(&playout, at_millis(4_000)).contains("\n/media/assets/1/360p/ts/a%20b%23%3F.ts\n")

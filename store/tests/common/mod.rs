@@ -99,7 +99,7 @@ pub fn renditions(asset: AssetId, durations: &[i64]) -> Vec<Rendition> {
                 average_bandwidth: rung.total_bitrate(),
                 init_path: (packaging == Packaging::Cmaf)
                     .then(|| format!("assets/{asset}/{}/cmaf/init.mp4", rung.name)),
-                segments: segments(asset, &rung.name, durations),
+                segments: segments(asset, &rung.name, durations).into(),
             });
         }
     }
