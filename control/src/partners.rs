@@ -114,7 +114,7 @@ impl PartnerSettings {
     }
 
     /// The tags its playlists mark breaks with: its dialect for a clean feed; both for a
-    /// stitched one (whose stitching is not done at partner URLs yet).
+    /// stitched one (its sessions' playlists keep them only for the breaks onair left unfilled).
     pub fn playlist_dialect(&self) -> CueDialect {
         match self.ads {
             AdMode::Clean { dialect } => dialect.playlist_dialect(),
@@ -219,6 +219,8 @@ pub struct PartnerWithKey {
 /// What the origin needs of a partner to serve it.
 #[derive(Debug, Clone)]
 pub struct PartnerAccess {
+    /// `partners.id`: what a stitched partner's ad sessions name.
+    pub id: i64,
     pub name: String,
     pub settings: PartnerSettings,
     pub keys: Vec<PartnerKeyRow>,
@@ -606,6 +608,7 @@ impl Control {
             return Ok(None);
         };
         Ok(Some(PartnerAccess {
+            id: row.id,
             settings: settings_of(&row)?,
             name: row.name,
             keys: row.keys,

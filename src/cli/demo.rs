@@ -147,6 +147,12 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
         dir = data_dir.display()
     );
     println!(
+        "a second partner, {DEMO_STITCHED_PARTNER}, gets the demo channel with ads stitched by \
+         onair from its own tag (each player its own session):\n  \
+         http://{addr}/p/{DEMO_STITCHED_PARTNER}/demo/master.m3u8",
+        addr = config.http.addr,
+    );
+    println!(
         "operations: http://{addr}/healthz, http://{addr}/readyz and http://{addr}/metrics \
          (Prometheus)",
         addr = config.http.addr
@@ -164,10 +170,36 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
 /// The demo's distribution partner.
 pub const DEMO_PARTNER: &str = "fastplus";
 
-/// The demo's partner: carries `demo` as HLS-TS, a clean feed with CUE-OUT/CONT/IN (and the
-/// SCTE-35 in its TS), a Wurl-style JSON EPG, unsigned URLs. Made once.
+/// The demo's partner whose ads onair stitches.
+pub const DEMO_STITCHED_PARTNER: &str = "fastplus-ads";
+
+/// The demo's partners, each made once: [`DEMO_PARTNER`] carries `demo` as HLS-TS, a clean
+/// feed with CUE-OUT/CONT/IN (and the SCTE-35 in its TS), a Wurl-style JSON EPG, unsigned URLs;
+/// [`DEMO_STITCHED_PARTNER`] the same channel with its ads stitched by onair from the built-in
+/// ad server's tag (`crate::demo_ads`, with the partner's name in it), XMLTV.
 async fn setup_partner(config: &Config, store: &Store) -> anyhow::Result<()> {
     let control = startup::control(config, store.clone());
+    if control.partner(DEMO_STITCHED_PARTNER).await.is_err() {
+        let input = onair_control::partners::PartnerInput {
+            name: Some(DEMO_STITCHED_PARTNER.to_owned()),
+            display_name: Some("FAST+ with ads (demo partner)".to_owned()),
+            channels: vec![DEMO_SLUG.to_owned()],
+            outputs: Some(vec!["hls-ts".to_owned()]),
+            ad_mode: Some("stitched".to_owned()),
+            ad_tag: Some(format!(
+                "{}/demo-ads/vast.xml?sid={{session.id}}&partner={{partner}}&dur=[BREAKMAXDURATION]&cb=[CACHEBUSTING]",
+                onair_control::ads::config::ORIGIN
+            )),
+            signed: Some(false),
+            ..Default::default()
+        };
+        control
+            .create_partner(&input, "onair demo")
+            .await
+            .map_err(|refusal| {
+                anyhow::anyhow!("cannot make the demo's stitched partner: {refusal}")
+            })?;
+    }
     if control.partner(DEMO_PARTNER).await.is_ok() {
         return Ok(());
     }

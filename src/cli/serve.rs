@@ -84,6 +84,7 @@ pub async fn serve_with(
             counters: partner_counters.clone(),
             plans: plans.clone(),
             xmltv_domain: onair_web_ui::epg::DEFAULT_XMLTV_DOMAIN.to_owned(),
+            engine: ads.clone(),
         });
     let partners_api =
         onair_web_ui::api::partners::router(onair_web_ui::api::partners::PartnersApiState {

@@ -81,6 +81,7 @@ async fn session(store: &Store, id: &str, channel: ChannelId, created: i64) {
             client_ip: None,
             user_agent: None,
             at: at(created),
+            partner_id: None,
         })
         .await
         .unwrap();
@@ -693,6 +694,7 @@ async fn a_session_reads_back_and_touching_moves_its_last_sighting_only_forward(
             client_ip: Some("203.0.113.7"),
             user_agent: Some("Player/1.0"),
             at: at(0),
+            partner_id: None,
         })
         .await
         .unwrap();
@@ -832,6 +834,7 @@ async fn a_session_on_an_unknown_channel_with_a_taken_id_or_bad_params_is_refuse
         client_ip: None,
         user_agent: None,
         at: at(0),
+        partner_id: None,
     };
     assert_eq!(
         not_found(

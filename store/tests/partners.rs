@@ -1,11 +1,12 @@
 //! Partners on both backends: settings written check-and-set with their author, keys rotated
-//! with an overlap, and a delete that takes the keys with it.
+//! with an overlap, a delete that takes the keys with it, and the ad sessions a stitched
+//! partner's viewers start (migration 0016), which remember it and go with it.
 
 #[macro_use]
 mod common;
 
-use common::{at, conflict, secs};
-use onair_store::{PartnerWrite, Store, StoreError};
+use common::{at, conflict, demo_ladder, secs, stored_channel};
+use onair_store::{NewAdDecision, NewAdSession, PartnerWrite, Store, StoreError};
 
 on_both_backends! {
     a_partner_reads_back_with_its_first_key_and_version_one,
@@ -14,6 +15,9 @@ on_both_backends! {
     an_update_on_a_stale_version_is_refused_and_changes_nothing,
     a_rotation_keeps_the_previous_key_until_its_overlap_ends_and_then_drops_it,
     a_deleted_partner_is_gone_with_its_keys,
+    a_partners_session_remembers_it_and_a_channels_own_session_names_none,
+    a_deleted_partner_takes_its_sessions_and_their_decisions_and_leaves_the_channels_own,
+    a_session_of_a_partner_that_does_not_exist_is_refused_as_not_found,
 }
 
 fn write<'a>(settings: &'a str, author: &'a str, secs_after: i64) -> PartnerWrite<'a> {
@@ -184,4 +188,93 @@ async fn a_deleted_partner_is_gone_with_its_keys(store: Store) {
         (again.keys[0].key_id, again.keys[0].secret.as_str()),
         (1, "k9")
     );
+}
+
+/// A session `id` on `channel`, of `partner` (or the channel's own viewers).
+fn new_session(
+    id: &str,
+    channel_id: onair_domain::ChannelId,
+    partner_id: Option<i64>,
+) -> NewAdSession<'_> {
+    NewAdSession {
+        id,
+        channel_id,
+        params: r#"{"aid": "7"}"#,
+        client_ip: None,
+        user_agent: None,
+        at: at(0),
+        partner_id,
+    }
+}
+
+async fn a_partners_session_remembers_it_and_a_channels_own_session_names_none(store: Store) {
+    let channel = stored_channel(&store, "demo", demo_ladder(&store).await).await;
+    let partner = store
+        .create_partner("acme", &write("{}", "ann", 0), "k1")
+        .await
+        .unwrap();
+    store
+        .create_ad_session(&new_session("p1", channel.id, Some(partner.id)))
+        .await
+        .unwrap();
+    store
+        .create_ad_session(&new_session("c1", channel.id, None))
+        .await
+        .unwrap();
+    let of_partner = store.ad_session("p1").await.unwrap().unwrap();
+    assert_eq!(of_partner.partner, Some((partner.id, "acme".to_owned())));
+    assert_eq!(of_partner.params, r#"{"aid": "7"}"#);
+    assert_eq!(store.ad_session("c1").await.unwrap().unwrap().partner, None);
+}
+
+async fn a_deleted_partner_takes_its_sessions_and_their_decisions_and_leaves_the_channels_own(
+    store: Store,
+) {
+    let channel = stored_channel(&store, "demo", demo_ladder(&store).await).await;
+    let partner = store
+        .create_partner("acme", &write("{}", "ann", 0), "k1")
+        .await
+        .unwrap();
+    for (id, partner_id) in [("p1", Some(partner.id)), ("c1", None)] {
+        store
+            .create_ad_session(&new_session(id, channel.id, partner_id))
+            .await
+            .unwrap();
+    }
+    let decisions: Vec<NewAdDecision<'_>> = ["p1", "c1"]
+        .into_iter()
+        .map(|session_id| NewAdDecision {
+            session_id,
+            break_start: at(100),
+            channel_id: channel.id,
+            break_duration: secs(30),
+            decided_at: at(50),
+            fill: "{}",
+        })
+        .collect();
+    store.record_ad_decisions(&decisions).await.unwrap();
+
+    assert!(store.delete_partner("acme").await.unwrap());
+    assert_eq!(store.ad_session("p1").await.unwrap(), None);
+    assert!(
+        store
+            .ad_decisions_of_session("p1")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let own = store.ad_session("c1").await.unwrap().unwrap();
+    assert_eq!(own.partner, None);
+    assert_eq!(store.ad_decisions_of_session("c1").await.unwrap().len(), 1);
+}
+
+async fn a_session_of_a_partner_that_does_not_exist_is_refused_as_not_found(store: Store) {
+    let channel = stored_channel(&store, "demo", demo_ladder(&store).await).await;
+    let refused = store
+        .create_ad_session(&new_session("p1", channel.id, Some(404)))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, StoreError::NotFound(_)), "{refused}");
+    assert!(refused.to_string().contains("partner 404"), "{refused}");
+    assert_eq!(store.ad_session("p1").await.unwrap(), None);
 }

@@ -272,3 +272,4 @@ pub fn demo_programme_starts(server: &Server) -> Vec<chrono::DateTime<chrono::Ut
 }
 pub mod live;
 pub mod partners;
+pub mod stub_server;

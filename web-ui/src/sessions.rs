@@ -23,7 +23,10 @@
 //! | `GET /channels/{slug}/sessions/{id}/ads/{break}/assets.json`, `…/assets-fmp4.json` | the session's asset list for the break starting at segment `{break}`: its ads then the slate after them, from its stored decision (`{"ASSETS": []}` without one: the channel's break plays); `_HLS_start_offset` must be a number of seconds, other parameters (`_HLS_primary_id`) are ignored |
 //! | `GET /channels/{slug}/sessions/{id}/ads/{break}/{position}/master.m3u8`, `…/master-fmp4.m3u8`, `…/{rung}/ts.m3u8`, `…/{rung or audio track}/fmp4.m3u8` | an asset of that list: the channel's variants, each a VOD playlist of the ad (its segments through the tracking URLs above) or of the slate |
 //!
-//! A bad session parameter is a 400 with a message; an unknown or expired session a 404.
+//! A bad session parameter is a 400 with a message; an unknown or expired session a 404. A
+//! stitched partner's viewers' sessions are served under the partner's prefix instead
+//! (`crate::partner_routes`, with the helpers here): at these URLs they are unknown, as the
+//! channel's own are at the partner's.
 //!
 //! Players run on other sites' pages: every answer here, errors and redirects included, allows
 //! any origin (`Access-Control-Allow-Origin: *`), and a preflight (a `POST` with a JSON body
@@ -53,8 +56,8 @@ use serde_json::json;
 
 use crate::api::error::ApiError;
 
-const PLAYLIST: &str = "application/vnd.apple.mpegurl";
-const MPD: &str = "application/dash+xml";
+pub(crate) const PLAYLIST: &str = "application/vnd.apple.mpegurl";
+pub(crate) const MPD: &str = "application/dash+xml";
 
 /// What the session routes need.
 #[derive(Clone)]
@@ -227,7 +230,7 @@ async fn implicit_session(
 }
 
 /// `a=1&b=x%20y` as decoded pairs; a malformed escape is a 400.
-fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Refusal> {
+pub(crate) fn query_pairs(query: &str) -> Result<Vec<(String, String)>, Refusal> {
     query
         .split('&')
         .filter(|pair| !pair.is_empty())
@@ -269,7 +272,7 @@ fn percent_decode(text: &str) -> Result<String, Refusal> {
 }
 
 /// The viewer's address (the first `X-Forwarded-For` hop, else the peer) and user agent.
-fn client_of(request: &Request) -> (Option<String>, Option<String>) {
+pub(crate) fn client_of(request: &Request) -> (Option<String>, Option<String>) {
     let headers = request.headers();
     let forwarded = headers
         .get("x-forwarded-for")
@@ -415,7 +418,7 @@ fn asset_manifest_name(packaging: Packaging) -> &'static str {
 }
 
 /// Prefixes every URI of a multivariant playlist (lines and `URI="…"`) with `prefix`.
-fn prefix_uris(text: &str, prefix: &str) -> String {
+pub(crate) fn prefix_uris(text: &str, prefix: &str) -> String {
     let mut out = String::with_capacity(text.len() + 16 * prefix.len());
     for line in text.lines() {
         if line.is_empty() {
@@ -453,7 +456,7 @@ fn published(
     Ok(playout)
 }
 
-fn playlist_response(text: String, content_type: &'static str) -> Response {
+pub(crate) fn playlist_response(text: String, content_type: &'static str) -> Response {
     let mut response = text.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
@@ -503,16 +506,7 @@ async fn media(
 ) -> Result<Response, ApiError> {
     let session = state.engine.session(slug, id).await.map_err(ApiError)?;
     let playout = published(&state.engine, slug, options.output_format()).map_err(ApiError)?;
-    let now = state.engine.now();
-    let text = {
-        let breaks = session
-            .breaks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        timed_render(ManifestKind::HlsMedia, || {
-            render_session_media_playlist(&playout, rung, now, options, &*breaks)
-        })
-    };
+    let text = session_media_text(&state.engine, &playout, &session, rung, options);
     let text = text.ok_or_else(|| {
         ApiError(Refusal::NotFound(format!(
             "channel {slug} has no rendition {rung}"
@@ -521,22 +515,48 @@ async fn media(
     Ok(playlist_response(text, PLAYLIST))
 }
 
+/// A session's media playlist as it airs now: the channel's with the session's fills (`None`
+/// for a rendition the channel lacks). Timed for the metrics.
+pub(crate) fn session_media_text(
+    engine: &AdEngine,
+    playout: &ChannelPlayout,
+    session: &Session,
+    rung: &str,
+    options: &MediaPlaylistOptions,
+) -> Option<String> {
+    let now = engine.now();
+    let breaks = session
+        .breaks
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    timed_render(ManifestKind::HlsMedia, || {
+        render_session_media_playlist(playout, rung, now, options, &*breaks)
+    })
+}
+
+/// A session's MPD as it airs now, each ad its own Period. Timed for the metrics.
+pub(crate) fn session_mpd_text(
+    engine: &AdEngine,
+    playout: &ChannelPlayout,
+    session: &Session,
+) -> Option<String> {
+    let now = engine.now();
+    let breaks = session
+        .breaks
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
+    timed_render(ManifestKind::DashMpd, || {
+        render_session_mpd(playout, now, &MpdOptions::default(), &*breaks)
+    })
+}
+
 async fn mpd(
     State(state): State<SessionState>,
     Path((slug, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let session = state.engine.session(&slug, &id).await.map_err(ApiError)?;
     let playout = published(&state.engine, &slug, OutputFormat::Dash).map_err(ApiError)?;
-    let now = state.engine.now();
-    let text = {
-        let breaks = session
-            .breaks
-            .read()
-            .unwrap_or_else(PoisonError::into_inner);
-        timed_render(ManifestKind::DashMpd, || {
-            render_session_mpd(&playout, now, &MpdOptions::default(), &*breaks)
-        })
-    };
+    let text = session_mpd_text(&state.engine, &playout, &session);
     let text = text.ok_or_else(|| {
         ApiError(Refusal::Internal(format!(
             "the MPD of {slug} could not be rendered"
@@ -566,7 +586,7 @@ async fn ad_segment(
     let _ = headers;
     let target = state
         .engine
-        .segment_fetched(&slug, &id, break_sequence, position, &path)
+        .segment_fetched(&slug, None, &id, break_sequence, position, &path)
         .await
         .map_err(ApiError)?;
     Ok((

@@ -1,7 +1,8 @@
 //! Server-side beacons, fired when a player fetches an ad's segments.
 //!
 //! An ad's segments are listed in a session's playlists under the session's tracking URL
-//! (`/channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{path}`). A fetch records
+//! (`/channels/{slug}/sessions/{id}/ads/{break}/{position}/media/{path}`, or under a stitched
+//! partner's prefix, `/p/{partner}/[t/{token}/]{slug}/sessions/…`). A fetch records
 //! what it means (impression and start with the ad's first segment, each quartile with the
 //! segment that contains it, complete with the last) and is redirected to the shared,
 //! cacheable segment. Each event is claimed once per session, break, ad and event in the store
@@ -40,12 +41,14 @@ fn segment_index(path: &str) -> Option<u32> {
 }
 
 impl AdEngine {
-    /// A session fetched `path` of the ad at `position` of the break starting at segment
-    /// `break_media_sequence`: claims the beacons it fires and queues them. Returns where to
-    /// redirect. An init segment or a path of another asset fires nothing.
+    /// A session of `partner`'s viewers (`None`: the channel's own) fetched `path` of the ad at
+    /// `position` of the break starting at segment `break_media_sequence`: claims the beacons
+    /// it fires and queues them. Returns where to redirect. An init segment or a path of
+    /// another asset fires nothing.
     pub async fn segment_fetched(
         self: &Arc<Self>,
         slug: &str,
+        partner: Option<&str>,
         session_id: &str,
         break_media_sequence: u64,
         position: u32,
@@ -54,7 +57,7 @@ impl AdEngine {
         if path.split('/').any(|part| part == "..") {
             return Err(Refusal::BadRequest("a segment path may not climb".into()));
         }
-        let session = self.session(slug, session_id).await?;
+        let session = self.session_of(slug, partner, session_id).await?;
         let found = {
             let breaks = session
                 .breaks
@@ -88,8 +91,8 @@ impl AdEngine {
             return Ok(shared_url(path));
         };
         if self
-            .channel_ads(slug)
-            .is_some_and(|ads| ads.config.client_side_beacons)
+            .session_ads(slug, partner)
+            .is_some_and(|config| config.client_side_beacons)
         {
             return Ok(shared_url(path));
         }
@@ -165,8 +168,8 @@ impl AdEngine {
             ..RequestContext::default()
         };
         let allow_private = self
-            .channel_ads(&session.slug)
-            .is_some_and(|ads| ads.config.allow_private);
+            .session_ads(&session.slug, session.partner_name())
+            .is_some_and(|config| config.allow_private);
         loop {
             let next = {
                 let mut queue = session.queue.lock().unwrap_or_else(PoisonError::into_inner);

@@ -33,14 +33,17 @@ use onair_store::{CreativeRow, CreativeStatus};
 
 use crate::ads::config::{AdConfig, FrequencyCap, TagKind};
 use crate::ads::decision::{Candidate, Decision, FiredError, Outcome, PlacedAdSource, fit};
-use crate::ads::engine::{AdEngine, ChannelAds};
+use crate::ads::engine::AdEngine;
 use crate::ads::session::Session;
 use crate::refusal::Refusal;
 
-/// A break of a channel whose lead window is open, as its decisions are made.
+/// A break of a channel whose lead window is open, as the decisions of its channel's own
+/// viewers' sessions or of one stitched partner's are made.
 #[derive(Debug)]
 pub(crate) struct PlannedBreak {
     slug: String,
+    /// `None`: the channel's own viewers.
+    partner: Option<String>,
     playout: Arc<ChannelPlayout>,
     airing: BreakAiring,
     config: AdConfig,
@@ -81,7 +84,8 @@ impl Ord for DueDecision {
 #[derive(Debug, Default)]
 pub(crate) struct DueDecisions {
     queue: BinaryHeap<DueDecision>,
-    planned: HashMap<(String, i64), Arc<PlannedBreak>>,
+    /// By channel, partner (`None`: the channel's own viewers) and break start.
+    planned: HashMap<(String, Option<String>, i64), Arc<PlannedBreak>>,
 }
 
 /// A decision made, for the recorder to store.
@@ -100,34 +104,28 @@ const RECORD_BATCH: usize = 256;
 
 impl AdEngine {
     /// Plans the breaks entering their lead window: queues every session of their channel
-    /// for its moment; forgets the planned breaks that started.
+    /// (its own viewers' with the channel's settings, each stitched partner's with the
+    /// partner's) for its moment; forgets the planned breaks that started.
     pub(crate) fn plan_due(&self) {
         let now = self.now();
-        let channels: Vec<(String, ChannelAds)> = self
-            .channels
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-            .filter(|(_, ads)| ads.config.enabled)
-            .map(|(slug, ads)| (slug.clone(), ads.clone()))
-            .collect();
         let mut queued = false;
-        for (slug, ads) in channels {
+        for (slug, partner, config) in self.audiences() {
             let Some(playout) = self.playout(&slug) else {
                 continue;
             };
-            let lead = Ticks::from_secs(i64::from(ads.config.lead_seconds));
-            let freeze = Ticks::from_secs(i64::from(ads.config.freeze_seconds));
+            let lead = Ticks::from_secs(i64::from(config.lead_seconds));
+            let freeze = Ticks::from_secs(i64::from(config.freeze_seconds));
             for airing in breaks_starting(&playout, now + freeze, now + lead) {
                 let planned = Arc::new(PlannedBreak {
                     slug: slug.clone(),
+                    partner: partner.clone(),
                     playout: playout.clone(),
                     airing,
-                    config: ads.config.clone(),
+                    config: config.clone(),
                 });
                 {
                     let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
-                    let key = (slug.clone(), airing.start.0);
+                    let key = (slug.clone(), partner.clone(), airing.start.0);
                     if due.planned.contains_key(&key) {
                         continue;
                     }
@@ -140,7 +138,9 @@ impl AdEngine {
                     .read()
                     .unwrap_or_else(PoisonError::into_inner)
                     .values()
-                    .filter(|session| session.slug == slug)
+                    .filter(|session| {
+                        session.slug == slug && session.partner_name() == partner.as_deref()
+                    })
                     .cloned()
                     .collect();
                 let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
@@ -164,10 +164,9 @@ impl AdEngine {
         let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
         let DueDecisions { queue, planned } = &mut *due;
         let mut queued = false;
-        for planned in planned
-            .values()
-            .filter(|planned| planned.slug == session.slug)
-        {
+        for planned in planned.values().filter(|planned| {
+            planned.slug == session.slug && planned.partner.as_deref() == session.partner_name()
+        }) {
             queued |= queue_for(queue, session, planned);
         }
         if queued {
@@ -255,6 +254,8 @@ impl AdEngine {
             config,
             ..
         } = planned;
+        // The planned break's settings are its audience's: a partner's session's tag is the
+        // partner's.
         if session.has_decision(airing.start) {
             return Ok(None);
         }
@@ -265,7 +266,7 @@ impl AdEngine {
             return Ok(Some(late(airing)));
         }
         let (client, sender) = self.clients(config.allow_private)?;
-        let ctx = request_context(session, airing, playout);
+        let ctx = request_context(session, airing);
         let options = ResolveOptions {
             max_wrapper_depth: config.max_wrappers,
             budget: Duration::from_millis(u64::from(config.timeout_ms)),
@@ -651,12 +652,9 @@ fn empty_resolution(
     }
 }
 
-/// Who the ads are for, and the values of the tag's macros.
-pub(crate) fn request_context(
-    session: &Session,
-    airing: &BreakAiring,
-    playout: &ChannelPlayout,
-) -> RequestContext {
+/// Who the ads are for, and the values of the tag's macros: the same for a channel's tag and a
+/// partner's, which may also say `{partner}`.
+pub(crate) fn request_context(session: &Session, airing: &BreakAiring) -> RequestContext {
     let mut macros = MacroValues {
         break_max_duration: Some(Duration::from_millis(
             airing.duration.as_millis().max(0) as u64
@@ -669,7 +667,10 @@ pub(crate) fn request_context(
         .insert("session.id".into(), session.id.clone());
     macros
         .session
-        .insert("channel".into(), playout.channel().slug.as_str().to_owned());
+        .insert("channel".into(), session.slug.clone());
+    if let Some(partner) = session.partner_name() {
+        macros.session.insert("partner".into(), partner.to_owned());
+    }
     macros.session.insert(
         "break.duration".into(),
         format!("{}", airing.duration.as_millis() / 1000),

@@ -22,12 +22,14 @@ use onair_playout::{ChannelPlayout, Directory};
 use onair_store::{AdDecisionRow, DecisionCursor, NewAdSession};
 
 use crate::Control;
-use crate::ads::config::{AdConfig, parse_document};
+use crate::ads::config::{AdConfig, Insertion, ORIGIN, TagKind, parse_document};
 use crate::ads::decide::DueDecisions;
 use crate::ads::decision::Decision;
 use crate::ads::session::{
-    Catalogue, Session, SessionBreak, SessionParams, SharedFills, is_session_id, new_session_id,
+    Catalogue, Session, SessionBreak, SessionParams, SessionPartner, SharedFills, is_session_id,
+    new_session_id,
 };
+use crate::partners::{AdMode, PartnerAccess, PartnerSettings};
 use crate::refusal::Refusal;
 
 /// A channel's current ad settings as the engine uses them.
@@ -38,12 +40,59 @@ pub struct ChannelAds {
     pub config: AdConfig,
 }
 
+/// A stitched partner's ads as the engine uses them: its tag, on the channels it carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartnerAds {
+    pub id: i64,
+    /// The partner's ad tag (VAST), with the macros of a channel's.
+    pub tag: String,
+    pub channels: Vec<String>,
+}
+
+impl PartnerAds {
+    /// The partner's ads, when its feed is stitched.
+    pub fn of(id: i64, settings: &PartnerSettings) -> Option<PartnerAds> {
+        match &settings.ads {
+            AdMode::Stitched { tag } => Some(PartnerAds {
+                id,
+                tag: tag.clone(),
+                channels: settings.channels.clone(),
+            }),
+            AdMode::Clean { .. } => None,
+        }
+    }
+
+    pub fn carries(&self, slug: &str) -> bool {
+        self.channels.iter().any(|carried| carried == slug)
+    }
+
+    /// The settings its sessions on a channel are decided with: the channel's break policy
+    /// (lead, freeze, budget, caps, slate…, or the defaults when the channel has no ad
+    /// settings, enabled or not) with the partner's tag, always stitched (the partner's players
+    /// get no interstitials) and with beacons fired by the server (they never read a tracking
+    /// JSON). A tag on this server (`{origin}/…`) may be on a private address.
+    pub fn config_over(&self, channel: Option<&AdConfig>) -> AdConfig {
+        let base = channel.cloned().unwrap_or_default();
+        AdConfig {
+            enabled: true,
+            tag: self.tag.clone(),
+            kind: TagKind::Vast,
+            insertion: Insertion::Stitched,
+            client_side_beacons: false,
+            allow_private: base.allow_private || self.tag.starts_with(ORIGIN),
+            ..base
+        }
+    }
+}
+
 /// The engine's handle; share it behind an `Arc`.
 pub struct AdEngine {
     pub(crate) control: Control,
     pub(crate) directory: Arc<Directory>,
     pub(crate) sessions: RwLock<HashMap<String, Arc<Session>>>,
     pub(crate) channels: RwLock<HashMap<String, ChannelAds>>,
+    /// Stitched partners, by name.
+    pub(crate) partners: RwLock<HashMap<String, PartnerAds>>,
     pub(crate) catalogue: RwLock<Arc<Catalogue>>,
     pub(crate) clients: Mutex<HashMap<bool, (AdClient, BeaconSender)>>,
     /// The decisions due, by the moment each is to be made (see `decide.rs`).
@@ -94,6 +143,7 @@ impl AdEngine {
             directory,
             sessions: RwLock::new(HashMap::new()),
             channels: RwLock::new(HashMap::new()),
+            partners: RwLock::new(HashMap::new()),
             catalogue: RwLock::new(Arc::new(Catalogue::default())),
             clients: Mutex::new(HashMap::new()),
             due: Mutex::new(DueDecisions::default()),
@@ -130,6 +180,42 @@ impl AdEngine {
             .get(slug)
             .filter(|ads| ads.config.enabled)
             .cloned()
+    }
+
+    /// The settings the breaks of a session on `slug` of `partner`'s viewers (`None`: the
+    /// channel's own) are decided with, if it gets ads: the channel's when enabled; a stitched
+    /// partner's over the channel's ([`PartnerAds::config_over`]) while it carries the channel.
+    pub fn session_ads(&self, slug: &str, partner: Option<&str>) -> Option<AdConfig> {
+        let channels = self.channels.read().unwrap_or_else(PoisonError::into_inner);
+        let channel = channels.get(slug).map(|ads| &ads.config);
+        let Some(partner) = partner else {
+            return channel.filter(|config| config.enabled).cloned();
+        };
+        let partners = self.partners.read().unwrap_or_else(PoisonError::into_inner);
+        let partner = partners.get(partner).filter(|ads| ads.carries(slug))?;
+        Some(partner.config_over(channel))
+    }
+
+    /// Every channel's own viewers' settings (when enabled) and every stitched partner's on each
+    /// channel it carries: what breaks are planned for, by channel and partner.
+    pub(crate) fn audiences(&self) -> Vec<(String, Option<String>, AdConfig)> {
+        let channels = self.channels.read().unwrap_or_else(PoisonError::into_inner);
+        let partners = self.partners.read().unwrap_or_else(PoisonError::into_inner);
+        let own = channels
+            .iter()
+            .filter(|(_, ads)| ads.config.enabled)
+            .map(|(slug, ads)| (slug.clone(), None, ads.config.clone()));
+        let stitched = partners.iter().flat_map(|(name, partner)| {
+            partner.channels.iter().map(|slug| {
+                let channel = channels.get(slug).map(|ads| &ads.config);
+                (
+                    slug.clone(),
+                    Some(name.clone()),
+                    partner.config_over(channel),
+                )
+            })
+        });
+        own.chain(stitched).collect()
     }
 
     /// The channel as it airs now.
@@ -193,6 +279,53 @@ impl AdEngine {
         client_ip: Option<String>,
         user_agent: Option<String>,
     ) -> Result<Arc<Session>, Refusal> {
+        self.start_session(slug, None, params, (client_ip, user_agent))
+            .await
+    }
+
+    /// Starts a session on `slug` for a player of `partner`, whose ads come from the partner's
+    /// tag. The partner's settings as just read are taken at once (the next reload takes them
+    /// anyway), so a partner made a moment ago is decided for from its first session. Refused
+    /// with 404 unless the partner is stitched and carries the channel.
+    pub async fn create_partner_session(
+        &self,
+        partner: &PartnerAccess,
+        slug: &str,
+        params: SessionParams,
+        client_ip: Option<String>,
+        user_agent: Option<String>,
+    ) -> Result<Arc<Session>, Refusal> {
+        let Some(ads) = PartnerAds::of(partner.id, &partner.settings) else {
+            return Err(Refusal::NotFound(format!(
+                "partner {}'s feed is clean: it has no ad sessions",
+                partner.name
+            )));
+        };
+        if !ads.carries(slug) {
+            return Err(Refusal::NotFound(format!(
+                "partner {} does not carry channel {slug}",
+                partner.name
+            )));
+        }
+        self.partners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(partner.name.clone(), ads);
+        let of = SessionPartner {
+            id: partner.id,
+            name: partner.name.clone(),
+        };
+        self.start_session(slug, Some(of), params, (client_ip, user_agent))
+            .await
+    }
+
+    async fn start_session(
+        &self,
+        slug: &str,
+        partner: Option<SessionPartner>,
+        params: SessionParams,
+        (client_ip, user_agent): (Option<String>, Option<String>),
+    ) -> Result<Arc<Session>, Refusal> {
         let playout = self
             .playout(slug)
             .ok_or_else(|| Refusal::NotFound(format!("no channel {slug} is on air")))?;
@@ -210,17 +343,21 @@ impl AdEngine {
                 client_ip: client_ip.as_deref(),
                 user_agent: user_agent.as_deref(),
                 at: now,
+                partner_id: partner.as_ref().map(|partner| partner.id),
             })
             .await?;
-        let session = Arc::new(Session::new(
-            id.clone(),
-            slug.to_owned(),
-            channel_id,
-            params,
-            client_ip,
-            user_agent,
-            now,
-        ));
+        let session = Arc::new(
+            Session::new(
+                id.clone(),
+                slug.to_owned(),
+                channel_id,
+                params,
+                client_ip,
+                user_agent,
+                now,
+            )
+            .of_partner(partner),
+        );
         session.touch(now);
         self.sessions
             .write()
@@ -230,9 +367,31 @@ impl AdEngine {
         Ok(session)
     }
 
-    /// The session `id` of `slug`, from memory or from the store (another replica's, or ours
-    /// before a restart), with its decisions. Marks it seen.
+    /// The session `id` of `slug`'s own viewers, from memory or from the store (another
+    /// replica's, or ours before a restart), with its decisions. Marks it seen. A partner's
+    /// session is unknown here.
     pub async fn session(&self, slug: &str, id: &str) -> Result<Arc<Session>, Refusal> {
+        self.session_of(slug, None, id).await
+    }
+
+    /// The session `id` of `partner`'s viewers on `slug`, as [`AdEngine::session`] finds it;
+    /// the channel's own viewers' sessions and other partners' are unknown here.
+    pub async fn partner_session(
+        &self,
+        partner: &str,
+        slug: &str,
+        id: &str,
+    ) -> Result<Arc<Session>, Refusal> {
+        self.session_of(slug, Some(partner), id).await
+    }
+
+    /// The session `id` of `slug` whose viewers are `partner`'s (`None`: the channel's own).
+    pub async fn session_of(
+        &self,
+        slug: &str,
+        partner: Option<&str>,
+        id: &str,
+    ) -> Result<Arc<Session>, Refusal> {
         let unknown =
             || Refusal::NotFound(format!("no session {id} on {slug}: it may have expired"));
         if !is_session_id(id) {
@@ -248,7 +407,7 @@ impl AdEngine {
             Some(session) => session,
             None => self.load_session(id).await?.ok_or_else(unknown)?,
         };
-        if session.slug != slug {
+        if session.slug != slug || session.partner_name() != partner {
             return Err(unknown());
         }
         session.touch(self.now());
@@ -271,15 +430,19 @@ impl AdEngine {
             return Ok(None);
         };
         let params: SessionParams = serde_json::from_str(&row.params).unwrap_or_default();
-        let session = Arc::new(Session::new(
-            row.id.clone(),
-            channel.slug.as_str().to_owned(),
-            row.channel_id,
-            params,
-            row.client_ip,
-            row.user_agent,
-            row.created_at,
-        ));
+        let partner = row.partner.map(|(id, name)| SessionPartner { id, name });
+        let session = Arc::new(
+            Session::new(
+                row.id.clone(),
+                channel.slug.as_str().to_owned(),
+                row.channel_id,
+                params,
+                row.client_ip,
+                row.user_agent,
+                row.created_at,
+            )
+            .of_partner(partner),
+        );
         let decisions = self.control.store.ad_decisions_of_session(id).await?;
         for decision in decisions {
             self.attach(&session, &decision).await?;
@@ -320,10 +483,11 @@ impl AdEngine {
         decision: Decision,
     ) -> Result<(), Refusal> {
         session.mark_decided(break_start);
-        let freeze = self.channel_ads(&session.slug).map_or(
-            crate::ads::config::AdConfig::default().freeze_seconds,
-            |ads| ads.config.freeze_seconds,
-        );
+        let freeze = self
+            .session_ads(&session.slug, session.partner_name())
+            .map_or(AdConfig::default().freeze_seconds, |config| {
+                config.freeze_seconds
+            });
         if decided_at + onair_domain::Ticks::from_secs(i64::from(freeze)) > break_start {
             return Ok(());
         }
@@ -416,6 +580,40 @@ impl AdEngine {
             .channels
             .write()
             .unwrap_or_else(PoisonError::into_inner) = channels;
+        self.reload_partners().await
+    }
+
+    /// Reads the stitched partners' tags and channels. A session whose partner is gone (its
+    /// row went with it) or no longer stitches its channel is forgotten here: its partner's
+    /// URLs refuse it, and nothing is decided for it any more.
+    async fn reload_partners(&self) -> Result<(), Refusal> {
+        let mut partners = HashMap::new();
+        for row in self.control.store.partners().await? {
+            match serde_json::from_str::<PartnerSettings>(&row.settings) {
+                Ok(settings) => {
+                    if let Some(ads) = PartnerAds::of(row.id, &settings) {
+                        partners.insert(row.name, ads);
+                    }
+                }
+                Err(error) => {
+                    tracing::warn!(partner = %row.name, %error, "partner settings unreadable: no ads decided for it")
+                }
+            }
+        }
+        self.sessions
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .retain(|_, session| {
+                session.partner.as_ref().is_none_or(|of| {
+                    partners
+                        .get(&of.name)
+                        .is_some_and(|ads| ads.id == of.id && ads.carries(&session.slug))
+                })
+            });
+        *self
+            .partners
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = partners;
         Ok(())
     }
 
@@ -476,8 +674,8 @@ impl AdEngine {
         let mut longest_idle = onair_domain::Ticks::from_secs(300);
         for session in &sessions {
             let idle = onair_domain::Ticks::from_secs(i64::from(
-                self.channel_ads(&session.slug)
-                    .map_or(300, |ads| ads.config.session_idle_seconds),
+                self.session_ads(&session.slug, session.partner_name())
+                    .map_or(300, |config| config.session_idle_seconds),
             ));
             longest_idle = longest_idle.max(idle);
             if session.last_seen() + idle < now {

@@ -11,12 +11,14 @@ pub mod decision;
 pub mod engine;
 pub mod inspect;
 pub mod interstitials;
+#[cfg(test)]
+mod partner_tests;
 pub mod report;
 pub mod session;
 
 pub use beacons::shared_url;
 pub use config::{AdConfig, AdConfigVersion, FrequencyCap, Insertion, TagKind};
-pub use engine::{AdEngine, ChannelAds};
+pub use engine::{AdEngine, ChannelAds, PartnerAds};
 pub use interstitials::{AssetList, InterstitialAsset};
 pub use report::{AdReport, BreakReport, Tracking, tracking};
-pub use session::{Session, SessionBreaks, SessionParams, parse_params};
+pub use session::{Session, SessionBreaks, SessionParams, SessionPartner, parse_params};

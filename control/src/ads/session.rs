@@ -442,12 +442,24 @@ pub struct PendingBeacon {
     pub urls: Vec<String>,
 }
 
+/// The stitched partner whose viewers a session serves: its ads come from the partner's tag,
+/// and it is served only under the partner's URLs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionPartner {
+    /// `partners.id`: what the stored session names.
+    pub id: i64,
+    /// The `{partner}` of its URLs.
+    pub name: String,
+}
+
 /// A viewing session.
 #[derive(Debug)]
 pub struct Session {
     pub id: String,
     pub slug: String,
     pub channel_id: ChannelId,
+    /// `None`: a session of the channel's own viewers.
+    pub partner: Option<SessionPartner>,
     pub params: SessionParams,
     pub client_ip: Option<String>,
     pub user_agent: Option<String>,
@@ -482,6 +494,7 @@ impl Session {
             id,
             slug,
             channel_id,
+            partner: None,
             params,
             client_ip,
             user_agent,
@@ -494,6 +507,16 @@ impl Session {
             claiming: tokio::sync::Mutex::new(()),
             queue: Mutex::new((VecDeque::new(), false)),
         }
+    }
+
+    /// This session, of `partner`'s viewers (`None`: the channel's own).
+    pub fn of_partner(self, partner: Option<SessionPartner>) -> Session {
+        Session { partner, ..self }
+    }
+
+    /// The name of the partner whose viewers it serves, if any.
+    pub fn partner_name(&self) -> Option<&str> {
+        self.partner.as_ref().map(|partner| partner.name.as_str())
     }
 
     pub fn touch(&self, now: Timestamp) {
@@ -512,12 +535,14 @@ impl Session {
     }
 
     /// The URL prefix the ads of the break starting at `break_media_sequence` are fetched
-    /// through; positions follow.
+    /// through; positions follow. A partner's session's is under the partner's prefix
+    /// (unsigned: its routes put the request's token in).
     pub fn tracking_prefix(&self, break_media_sequence: u64) -> String {
-        format!(
-            "/channels/{}/sessions/{}/ads/{break_media_sequence}/",
-            self.slug, self.id
-        )
+        let base = match &self.partner {
+            Some(partner) => format!("/p/{}/{}", partner.name, self.slug),
+            None => format!("/channels/{}", self.slug),
+        };
+        format!("{base}/sessions/{}/ads/{break_media_sequence}/", self.id)
     }
 
     /// Whether a decision for the break starting at `start` is stored (or being made).

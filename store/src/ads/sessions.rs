@@ -8,7 +8,7 @@ use sqlx::error::ErrorKind;
 use super::{KEYS_PER_QUERY, check_json_object, count_from_db};
 use crate::Store;
 use crate::error::{StoreError, violated_constraint};
-use crate::rows::{int, optional_text, placeholders, text};
+use crate::rows::{int, optional_int, optional_text, placeholders, text};
 
 /// A session to create.
 #[derive(Debug, Clone, Copy)]
@@ -22,6 +22,9 @@ pub struct NewAdSession<'a> {
     pub user_agent: Option<&'a str>,
     /// When it is created; it is last seen then too.
     pub at: Timestamp,
+    /// The stitched partner whose URL started it (its `partners.id`), or `None` for the
+    /// channel's own viewers. Deleting the partner deletes the session.
+    pub partner_id: Option<i64>,
 }
 
 /// A stored session.
@@ -35,12 +38,14 @@ pub struct AdSessionRow {
     pub user_agent: Option<String>,
     pub created_at: Timestamp,
     pub last_seen: Timestamp,
+    /// The stitched partner whose URL started it, by id and name; `None`: the channel's own.
+    pub partner: Option<(i64, String)>,
 }
 
 impl Store {
     /// Stores a new session. An id already taken is a [`StoreError::Conflict`]; an empty id or
-    /// parameters that are not a JSON object [`StoreError::Invalid`]; an unknown channel
-    /// [`StoreError::NotFound`].
+    /// parameters that are not a JSON object [`StoreError::Invalid`]; an unknown channel or
+    /// partner [`StoreError::NotFound`].
     pub async fn create_ad_session(&self, session: &NewAdSession<'_>) -> Result<(), StoreError> {
         if session.id.is_empty() {
             return Err(StoreError::Invalid(
@@ -52,8 +57,8 @@ impl Store {
         })?;
         sqlx::query(
             "INSERT INTO ad_sessions \
-             (id, channel_id, params, client_ip, user_agent, created_at, last_seen) \
-             VALUES ($1, $2, $3, $4, $5, $6, $6)",
+             (id, channel_id, params, client_ip, user_agent, created_at, last_seen, partner_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $6, $7)",
         )
         .bind(session.id)
         .bind(session.channel_id.0)
@@ -61,6 +66,7 @@ impl Store {
         .bind(session.client_ip)
         .bind(session.user_agent)
         .bind(session.at.0)
+        .bind(session.partner_id)
         .execute(&self.pool)
         .await
         .map_err(|error| match violated_constraint(&error) {
@@ -68,7 +74,12 @@ impl Store {
                 StoreError::Conflict(format!("ad session {} exists already", session.id))
             }
             Some(ErrorKind::ForeignKeyViolation) => {
-                StoreError::NotFound(format!("channel {}", session.channel_id.0))
+                StoreError::NotFound(match session.partner_id {
+                    Some(partner) => {
+                        format!("channel {} or partner {partner}", session.channel_id.0)
+                    }
+                    None => format!("channel {}", session.channel_id.0),
+                })
             }
             _ => StoreError::Database(error),
         })?;
@@ -78,8 +89,9 @@ impl Store {
     /// The session, unless it never existed or expired.
     pub async fn ad_session(&self, id: &str) -> Result<Option<AdSessionRow>, StoreError> {
         let row = sqlx::query(
-            "SELECT id, channel_id, params, client_ip, user_agent, created_at, last_seen \
-             FROM ad_sessions WHERE id = $1",
+            "SELECT s.id, s.channel_id, s.params, s.client_ip, s.user_agent, s.created_at, \
+             s.last_seen, s.partner_id, p.name AS partner_name \
+             FROM ad_sessions s LEFT JOIN partners p ON p.id = s.partner_id WHERE s.id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -165,5 +177,12 @@ fn session_from_row(row: &AnyRow) -> Result<AdSessionRow, StoreError> {
         user_agent: optional_text(row, "user_agent")?,
         created_at: Timestamp(int(row, "created_at")?),
         last_seen: Timestamp(int(row, "last_seen")?),
+        partner: match (
+            optional_int(row, "partner_id")?,
+            optional_text(row, "partner_name")?,
+        ) {
+            (Some(id), Some(name)) => Some((id, name)),
+            _ => None,
+        },
     })
 }

@@ -19,11 +19,18 @@
 //! The partner-wide document's token signs the partner's own prefix, as a channel's does its
 //! channel: [`signing::token`] with an empty channel.
 //!
+//! A stitched partner's `master.m3u8`, `master-fmp4.m3u8` and `manifest.mpd` start an SSAI
+//! session whose ads come from the partner's tag, served under the same prefix
+//! (`sessions/{id}/…`, [`stitched`]); its `{rung}/…` playlists stay the channel's, marked in
+//! both dialects.
+//!
 //! Refusals: 404 for an unknown partner, a channel it does not carry (or one not on air), an
 //! output it is not allowed, a rung or file that does not exist, the EPG file of another format
 //! (naming the one it reads); 403 for a partner that needs signed URLs asked without a token,
-//! and for an expired, tampered or other partner's token. Every request that names a known
-//! partner is counted ([`PartnerCounters`]).
+//! and for an expired, tampered or other partner's token; 400 for a bad session parameter.
+//! Every request that names a known partner is counted ([`PartnerCounters`]).
+
+mod stitched;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -31,11 +38,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
 
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onair_control::Control;
+use onair_control::ads::AdEngine;
 use onair_control::partners::{EpgFormat, PartnerAccess, signing};
 use onair_control::registry::PlannedChannels;
 use onair_domain::{Clock, OutputFormat, Packaging, Timestamp};
@@ -53,6 +61,7 @@ use onair_scheduler::epg::partner_feeds::{
 use onair_scheduler::epg::xmltv_channel_id;
 use onair_store::Store;
 use serde::Serialize;
+use stitched::{Entry, Stitched, Viewer};
 
 /// Requests per partner since the server started: every request to `/p/{partner}/…` that names
 /// a partner that exists, and how many of them were refused.
@@ -139,6 +148,8 @@ pub struct PartnerRoutesState {
     pub plans: Arc<dyn PlannedChannels>,
     /// XMLTV channel ids are `<slug>.<domain>`, as in the channel's own EPG.
     pub xmltv_domain: String,
+    /// The SSAI engine a stitched partner's sessions are held and decided by.
+    pub engine: Arc<AdEngine>,
 }
 
 /// The route, ready to be merged beside the origin's.
@@ -175,7 +186,14 @@ fn forbidden(message: String) -> Refused {
 async fn partner_request(
     State(state): State<PartnerRoutesState>,
     Path((partner, rest)): Path<(String, String)>,
+    request: Request,
 ) -> Response {
+    let (client_ip, user_agent) = crate::sessions::client_of(&request);
+    let viewer = Viewer {
+        query: request.uri().query().map(str::to_owned),
+        client_ip,
+        user_agent,
+    };
     let control = Control::new(state.store.clone(), Arc::clone(&state.clock));
     let access = match control.partner_access(&partner).await {
         Ok(Some(access)) => access,
@@ -189,7 +207,7 @@ async fn partner_request(
             .into_response();
         }
     };
-    let answer = serve(&state, &access, &rest).await;
+    let answer = serve(&state, &access, &rest, viewer).await;
     state.counters.count(&partner, answer.is_err());
     match answer {
         Ok(response) => response,
@@ -226,6 +244,7 @@ async fn serve(
     state: &PartnerRoutesState,
     access: &PartnerAccess,
     rest: &str,
+    viewer: Viewer,
 ) -> Result<Response, Refused> {
     let partner = &access.name;
     let now = state.clock.now();
@@ -254,6 +273,15 @@ async fn serve(
     };
     if let Some(file) = path.file.strip_prefix("media/") {
         return media_file(state, file).await;
+    }
+    let stitched = Stitched::of(&state.engine, access, slug, &prefix);
+    if let Some(rest) = path.file.strip_prefix("sessions/") {
+        return match stitched {
+            Some(stitched) => stitched.session_request(rest).await,
+            None => Err(not_found(format!(
+                "partner {partner} takes a clean feed: it has no sessions"
+            ))),
+        };
     }
     if let Some((rung, cued)) = path.file.split_once("/scte35/") {
         if !access.settings.allows(OutputFormat::HlsTs) {
@@ -295,6 +323,15 @@ async fn serve(
             "channel {slug} is not published as {}",
             output.as_str()
         )));
+    }
+    if let Some(stitched) = stitched {
+        match kind {
+            Manifest::Multivariant(packaging) => {
+                return stitched.start(Entry::Hls(packaging), viewer).await;
+            }
+            Manifest::Mpd => return stitched.start(Entry::Dash, viewer).await,
+            Manifest::Media(..) => {}
+        }
     }
     let (text, content_type, max_age) = match kind {
         Manifest::Multivariant(packaging) => (
