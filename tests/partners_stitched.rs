@@ -79,8 +79,9 @@ async fn beacon(
 const STITCHED: &str = "stitched-tv";
 const OTHER: &str = "other-tv";
 
-/// The private copy: the channel's ads are creative A; `stitched-tv` (signed) asks for D with
-/// the player's `aid` and its own name, `other-tv` (unsigned) for B. Returns the folder, the
+/// The private copy: the channel's ads are creative A; `stitched-tv` (signed, HLS-TS) asks for D
+/// with the player's `aid` and its own name, `other-tv` (unsigned, HLS-TS and DASH) for B.
+/// Returns the folder, the
 /// stitched partner's signed prefix for `demo`, and the paths of creative D's segments.
 fn private_demo(ad_server: SocketAddr) -> (tempfile::TempDir, String, BTreeSet<String>) {
     let copy = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
@@ -113,7 +114,15 @@ fn private_demo(ad_server: SocketAddr) -> (tempfile::TempDir, String, BTreeSet<S
             .await
             .unwrap();
         let control = Control::new(store.clone(), Arc::new(SystemClock));
-        for (name, ad, signed) in [(STITCHED, "d", true), (OTHER, "b", false)] {
+        for (name, ad, signed, outputs) in [
+            (STITCHED, "d", true, vec!["hls-ts".to_owned()]),
+            (
+                OTHER,
+                "b",
+                false,
+                vec!["hls-ts".to_owned(), "dash".to_owned()],
+            ),
+        ] {
             control
                 .create_partner(
                     &PartnerInput {
@@ -124,6 +133,7 @@ fn private_demo(ad_server: SocketAddr) -> (tempfile::TempDir, String, BTreeSet<S
                             "http://{ad_server}/vast?ad={ad}&sid={{session.id}}&aid={{param.aid}}&p={{partner}}"
                         )),
                         signed: Some(signed),
+                        outputs: Some(outputs),
                         ..PartnerInput::default()
                     },
                     "e2e",
@@ -262,6 +272,31 @@ fn a_stitched_partners_viewer_gets_the_partners_ads_under_its_signed_prefix_and_
         "a clean partner is unchanged: {clean}"
     );
     assert_eq!(get_text(&media("/p/fastplus/demo/", &ours)).0, 404);
+    // DASH where the partner is allowed it: a session's MPD under the prefix; not where not.
+    let no_redirect = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let started = block_on(
+        no_redirect
+            .get(format!("{base}/p/{OTHER}/demo/manifest.mpd"))
+            .send(),
+    )
+    .unwrap();
+    assert_eq!(started.status().as_u16(), 302);
+    let mpd_url = started.headers()["location"].to_str().unwrap().to_owned();
+    assert!(
+        mpd_url.starts_with(&format!("/p/{OTHER}/demo/sessions/")),
+        "{mpd_url}"
+    );
+    let (status, mpd) = get_text(&format!("{base}{mpd_url}"));
+    assert_eq!(status, 200, "{mpd}");
+    assert!(mpd.contains(&format!("\"/p/{OTHER}/demo/media/")), "{mpd}");
+    assert!(
+        !mpd.contains("\"/media/"),
+        "every file under the prefix: {mpd}"
+    );
+    assert_eq!(get_text(&format!("{base}{prefix}manifest.mpd")).0, 404);
 
     // Poll the session until its break lists ads.
     let deadline = break_start + chrono::Duration::seconds(30);
@@ -299,11 +334,7 @@ fn a_stitched_partners_viewer_gets_the_partners_ads_under_its_signed_prefix_and_
     );
 
     // The ad's tracking URL fires the partner tag's impression and redirects under the prefix.
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let response = block_on(client.get(format!("{base}{}", ads[0])).send()).unwrap();
+    let response = block_on(no_redirect.get(format!("{base}{}", ads[0])).send()).unwrap();
     assert_eq!(response.status().as_u16(), 302);
     let location = response.headers()["location"].to_str().unwrap().to_owned();
     assert!(

@@ -68,7 +68,9 @@ pub const ROUTES: &[RoutePolicy] = &[
         Public,
     ),
     // Each partner's own URLs (`/p/{partner}/[t/{token}/]{slug}/…`): public like the
-    // channel's; a partner with signed URLs checks its token itself (403).
+    // channel's; a partner with signed URLs checks its token itself (403). A stitched partner's
+    // viewers' sessions (`…/{slug}/sessions/{id}/…`, their ad tracking URLs too) are under it:
+    // public as the channel's own viewers' sessions are.
     route("GET", "/p/{partner}/{*rest}", Public),
     // Each live source's LL-HLS output.
     route("GET", "/live/{source}/llhls.m3u8", Public),
