@@ -368,6 +368,17 @@ fn a_stitched_partners_viewer_gets_the_partners_ads_under_its_signed_prefix_and_
         ("d", "42", STITCHED),
         "the partner's tag, its macros expanded"
     );
+    // The other partner's DASH session, now in the break: its ads (B) under its prefix, and no
+    // SCTE-35 event for the break it fills.
+    let (status, mpd) = get_text(&format!(
+        "{base}/p/{OTHER}/demo/sessions/{theirs}/manifest.mpd"
+    ));
+    assert_eq!(status, 200, "{mpd}");
+    assert!(
+        mpd.contains(&format!("\"/p/{OTHER}/demo/sessions/{theirs}/ads/")),
+        "{mpd}"
+    );
+    assert!(!mpd.contains("urn:scte:scte35"), "{mpd}");
     let own_asked = requests
         .iter()
         .find(|query| query.get("sid") == Some(&own))

@@ -18,7 +18,8 @@
 //! inserter must not fill it again); a break left unfilled (no answer in time, no creative ready,
 //! a late decision) airs the channel's slate and keeps its tags in both dialects, as the
 //! channel's own playlists mark it: an avail the partner may still fill. No MPEG-TS segment is
-//! listed with a cue inside. A bad session parameter is a 400 with its message.
+//! listed with a cue inside. Its MPD likewise drops the `EventStream`s of the breaks it fills.
+//! A bad session parameter is a 400 with its message.
 
 use std::ops::Range;
 use std::sync::{Arc, PoisonError};
@@ -26,9 +27,9 @@ use std::sync::{Arc, PoisonError};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onair_control::Refusal;
-use onair_control::ads::{AdEngine, Session, SessionBreaks, parse_params};
+use onair_control::ads::{AdEngine, Session, parse_params};
 use onair_control::partners::PartnerAccess;
-use onair_domain::{OutputFormat, Packaging};
+use onair_domain::{BreakAiring, OutputFormat, Packaging};
 use onair_metrics::{ManifestKind, timed_render};
 use onair_playout::{
     BreakFill, ChannelPlayout, CueDialect, MediaPlaylistOptions, render_multivariant_with,
@@ -195,13 +196,12 @@ impl<'a> Stitched<'a> {
         };
         let playout = self.published(options.output_format())?;
         let text = session_media_text(self.engine, &playout, session, rung, &options);
-        let filled = filled_breaks(
-            &playout,
-            &session
-                .breaks
-                .read()
-                .unwrap_or_else(PoisonError::into_inner),
-        );
+        let filled: Vec<Range<u64>> = filled_breaks(&playout, session)
+            .iter()
+            .map(|airing| {
+                airing.first_media_sequence..airing.first_media_sequence + airing.n_segments
+            })
+            .collect();
         let text = text
             .ok_or_else(|| not_found(format!("channel {} has no rendition {rung}", self.slug)))?;
         let text = self.under_prefix(&without_filled_cues(&text, &filled));
@@ -211,9 +211,14 @@ impl<'a> Stitched<'a> {
     fn mpd(&self, session: &Session) -> Result<Response, Refused> {
         let playout = self.published(OutputFormat::Dash)?;
         let text = session_mpd_text(self.engine, &playout, session);
+        let filled: Vec<u32> = filled_breaks(&playout, session)
+            .iter()
+            .map(BreakAiring::splice_event_id)
+            .collect();
         let text =
             text.ok_or_else(|| not_found(format!("channel {} has no DASH output", self.slug)))?;
-        Ok(any_origin(playlist_response(self.under_prefix(&text), MPD)))
+        let text = self.under_prefix(&without_filled_events(&text, &filled));
+        Ok(any_origin(playlist_response(text, MPD)))
     }
 
     /// `{break}/{position}/media/{path}`: fires what the fetch means and redirects to the
@@ -263,20 +268,56 @@ impl<'a> Stitched<'a> {
     }
 }
 
-/// The media sequence numbers of the session's breaks its playlists air filled: those whose
-/// fill still fits the channel's break (a fill that does not airs the planned break).
-fn filled_breaks(playout: &ChannelPlayout, breaks: &SessionBreaks) -> Vec<Range<u64>> {
+/// The channel's breaks the session's manifests air filled: those whose fill still fits the
+/// channel's break (a fill that does not airs the planned break).
+fn filled_breaks(playout: &ChannelPlayout, session: &Session) -> Vec<BreakAiring> {
     let timeline = playout.timeline();
+    let breaks = session
+        .breaks
+        .read()
+        .unwrap_or_else(PoisonError::into_inner);
     breaks
         .iter()
-        .filter(|filled| {
-            timeline
-                .segment_by_sequence(filled.first_media_sequence)
-                .and_then(|at| timeline.break_of(&at))
-                .is_some_and(|airing| breaks.fill(&airing).is_some())
+        .filter_map(|filled| {
+            let at = timeline.segment_by_sequence(filled.first_media_sequence)?;
+            let airing = timeline.break_of(&at)?;
+            breaks.fill(&airing).is_some().then_some(airing)
         })
-        .map(|filled| filled.first_media_sequence..filled.first_media_sequence + filled.n_segments)
         .collect()
+}
+
+/// An MPD without the SCTE-35 `EventStream`s of the breaks whose splice event ids `filled`
+/// lists (each Period of a break carries one, its `Event` named by the id); the others keep
+/// theirs.
+fn without_filled_events(mpd: &str, filled: &[u32]) -> String {
+    let names_filled = |stream: &str| {
+        stream
+            .split(" id=\"")
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .and_then(|id| id.parse::<u32>().ok())
+            .is_some_and(|id| filled.contains(&id))
+    };
+    let mut out = String::with_capacity(mpd.len());
+    let mut stream: Option<String> = None;
+    for line in mpd.split_inclusive('\n') {
+        let element = line.trim_start();
+        match stream.as_mut() {
+            Some(held) => {
+                held.push_str(line);
+                if element.starts_with("</EventStream>")
+                    && let Some(held) = stream.take()
+                    && !names_filled(&held)
+                {
+                    out.push_str(&held);
+                }
+            }
+            None if element.starts_with("<EventStream") => stream = Some(line.to_owned()),
+            None => out.push_str(line),
+        }
+    }
+    out.push_str(stream.as_deref().unwrap_or_default());
+    out
 }
 
 /// Which break a cue tag speaks of: the one its segment is in, or the one that ended just
@@ -391,6 +432,37 @@ mod tests {
         assert_eq!(others(&stripped), others(PLAYLIST_TEXT));
         assert_eq!(without_filled_cues(PLAYLIST_TEXT, &[]), PLAYLIST_TEXT);
         assert!(cue_lines(&without_filled_cues(PLAYLIST_TEXT, &[11..13, 14..15])).is_empty());
+    }
+
+    #[test]
+    fn an_mpd_loses_the_event_streams_of_the_filled_breaks_only() {
+        let stream = |id: u32| {
+            format!(
+                "    <EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"90000\">\n      <Event presentationTime=\"0\" duration=\"5400000\" id=\"{id}\">\n        <scte35:Signal>\n          <scte35:Binary>/DA</scte35:Binary>\n        </scte35:Signal>\n      </Event>\n    </EventStream>\n"
+            )
+        };
+        let period = |id: &str, events: &str| {
+            format!(
+                "  <Period id=\"{id}\" start=\"PT0S\">\n{events}    <AdaptationSet/>\n  </Period>\n"
+            )
+        };
+        let mpd = |periods: &[String]| format!("<MPD>\n{}</MPD>\n", periods.concat());
+        let full = mpd(&[
+            period("3", ""),
+            period("4", &stream(4)),
+            period("5", &stream(4)),
+            period("7", &stream(7)),
+        ]);
+        assert_eq!(
+            without_filled_events(&full, &[4]),
+            mpd(&[
+                period("3", ""),
+                period("4", ""),
+                period("5", ""),
+                period("7", &stream(7))
+            ])
+        );
+        assert_eq!(without_filled_events(&full, &[]), full);
     }
 
     #[test]
