@@ -26,7 +26,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use axum::Router;
 use axum::body::Body;
@@ -34,16 +34,18 @@ use axum::extract::{Path, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::header::{self, HeaderMap, HeaderValue};
-use http::{Method, StatusCode, Uri};
+use http::{StatusCode, Uri};
 use onair_domain::{Clock, OutputFormat, Packaging};
 use tower::ServiceExt as _;
-use tower_http::cors::{Any, CorsLayer};
 use tower_http::services::ServeDir;
 
 use crate::ChannelPlayout;
 use crate::dash::{MPD_CONTENT_TYPE, MpdOptions};
 use crate::hls::MediaPlaylistOptions;
 use crate::playlist_cache::{PlaylistCache, Rendered};
+use cors::OriginCorsLayer;
+
+mod cors;
 
 /// The content type of every HLS playlist.
 pub const PLAYLIST_CONTENT_TYPE: &str = "application/vnd.apple.mpegurl";
@@ -134,16 +136,6 @@ pub fn router(state: OriginState) -> Router {
             ..MpdOptions::default()
         },
     });
-    let cors = CorsLayer::new()
-        .allow_origin(Any)
-        .allow_methods([Method::GET, Method::HEAD])
-        .allow_headers(Any)
-        .expose_headers([
-            header::CONTENT_LENGTH,
-            header::CONTENT_RANGE,
-            header::ETAG,
-            header::DATE,
-        ]);
     Router::new()
         .route("/channels/{slug}/master.m3u8", get(multivariant_ts))
         .route("/channels/{slug}/master-fmp4.m3u8", get(multivariant_fmp4))
@@ -155,51 +147,59 @@ pub fn router(state: OriginState) -> Router {
         .route("/channels/{slug}/manifest.mpd", get(mpd))
         .route(TIME_PATH, get(time))
         .route("/media/{*path}", get(media_file))
-        .layer(cors)
+        .layer(OriginCorsLayer::new())
         .with_state(origin)
 }
+
+// The handlers read the request's headers in place (`Request` last) rather than as a
+// `HeaderMap` extractor, which would copy them on every request.
 
 async fn multivariant_ts(
     State(origin): State<Arc<Origin>>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, OriginError> {
-    origin.multivariant(&slug, Packaging::Ts, &headers)
+    origin.multivariant(&slug, Packaging::Ts, request.headers())
 }
 
 async fn multivariant_fmp4(
     State(origin): State<Arc<Origin>>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, OriginError> {
-    origin.multivariant(&slug, Packaging::Cmaf, &headers)
+    origin.multivariant(&slug, Packaging::Cmaf, request.headers())
 }
 
 async fn media_playlist_ts(
     State(origin): State<Arc<Origin>>,
     Path((slug, rung)): Path<(String, String)>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, OriginError> {
     origin.media_playlist(
         &slug,
         &rung,
         &MediaPlaylistOptions::ts_with_cues_in_segments(),
-        &headers,
+        request.headers(),
     )
 }
 
 async fn media_playlist_fmp4(
     State(origin): State<Arc<Origin>>,
     Path((slug, rung)): Path<(String, String)>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, OriginError> {
-    origin.media_playlist(&slug, &rung, &MediaPlaylistOptions::fmp4(), &headers)
+    origin.media_playlist(
+        &slug,
+        &rung,
+        &MediaPlaylistOptions::fmp4(),
+        request.headers(),
+    )
 }
 
 async fn mpd(
     State(origin): State<Arc<Origin>>,
     Path(slug): Path<String>,
-    headers: HeaderMap,
+    request: Request,
 ) -> Result<Response, OriginError> {
     let playout = origin.published(&slug, OutputFormat::Dash)?;
     let now = origin.state.clock.now();
@@ -212,7 +212,7 @@ async fn mpd(
         })?;
     Ok(manifest_response(
         &rendered,
-        &headers,
+        request.headers(),
         MPD_CONTENT_TYPE,
         playlist_max_age(&playout),
     ))
@@ -310,31 +310,56 @@ impl Origin {
     }
 }
 
+/// The most headers a manifest response carries: its own five (with Content-Encoding), CORS's
+/// three, the request id, and a spare.
+const MANIFEST_HEADERS: usize = 10;
+
 fn manifest_response(
     rendered: &Rendered,
     request: &HeaderMap,
     content_type: &'static str,
     max_age_secs: i64,
 ) -> Response {
-    let cache_control = HeaderValue::try_from(format!("public, max-age={max_age_secs}"))
-        .expect("a number is a valid header value");
-    let mut response = if none_match(request, &rendered.etag) {
-        StatusCode::NOT_MODIFIED.into_response()
+    let (mut response, gzipped) = if none_match(request, &rendered.etag) {
+        (StatusCode::NOT_MODIFIED.into_response(), false)
     } else if accepts_gzip(request) {
-        let mut response = Response::new(Body::from(rendered.gzip.clone()));
-        response
-            .headers_mut()
-            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
-        response
+        (Response::new(Body::from(rendered.gzip.clone())), true)
     } else {
-        Response::new(Body::from(rendered.identity.clone()))
+        (Response::new(Body::from(rendered.identity.clone())), false)
     };
+    // Room for these, CORS's and the request id's at once, rather than growing three times.
     let headers = response.headers_mut();
+    headers.reserve(MANIFEST_HEADERS);
+    if gzipped {
+        headers.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
+    }
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, cache_control);
+    headers.insert(header::CACHE_CONTROL, public_max_age(max_age_secs));
     headers.insert(header::ETAG, rendered.etag.clone());
     headers.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
     response
+}
+
+/// `Cache-Control: public, max-age=N`: made once for the ages a channel's segments give (up
+/// to a minute), on each request beyond that.
+fn public_max_age(max_age_secs: i64) -> HeaderValue {
+    const MADE_UP_TO: usize = 60;
+    static MADE: LazyLock<Vec<HeaderValue>> = LazyLock::new(|| {
+        (0..=MADE_UP_TO)
+            .map(|secs| {
+                HeaderValue::try_from(format!("public, max-age={secs}"))
+                    .expect("a number is a valid header value")
+            })
+            .collect()
+    });
+    usize::try_from(max_age_secs)
+        .ok()
+        .and_then(|secs| MADE.get(secs))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::try_from(format!("public, max-age={max_age_secs}"))
+                .expect("a number is a valid header value")
+        })
 }
 
 /// Whether If-None-Match names `etag`, compared weakly (RFC 9110, section 13.1.2).

@@ -57,16 +57,13 @@ pub async fn serve_with(
     let session_state = onair_web_ui::sessions::SessionState {
         engine: ads.clone(),
     };
-    // A channel manifest asked for with session parameters starts a session (implicit).
+    // A channel manifest asked for with session parameters starts a session (implicit): see
+    // onair_web_ui::ops::layered below.
     let origin = origin::router(OriginState {
         directory: directory.clone(),
         clock: clock.clone(),
         media_root: config.storage.media_dir(),
-    })
-    .layer(axum::middleware::from_fn_with_state(
-        session_state.clone(),
-        onair_web_ui::sessions::implicit,
-    ));
+    });
     // A break's first segment and the first after it, with the SCTE-35 cue inside.
     let cued_segments =
         onair_web_ui::scte35_segments::router(onair_web_ui::scte35_segments::Scte35SegmentState {
@@ -101,7 +98,7 @@ pub async fn serve_with(
             })),
         },
     );
-    let sessions = onair_web_ui::sessions::router(session_state);
+    let sessions = onair_web_ui::sessions::router(session_state.clone());
     let ads_api = onair_web_ui::api::ads::router(onair_web_ui::api::ads::AdsApiState {
         store: store.clone(),
         clock: clock.clone(),
@@ -218,15 +215,9 @@ pub async fn serve_with(
     } else {
         app
     };
-    // Who may call what, in front of every route (after routing, so it sees the route).
-    let app = app.layer(axum::middleware::from_fn_with_state(
-        access.clone(),
-        onair_web_ui::access::guard,
-    ));
-    // Outermost: every request counted by route and timed, and given its request id.
-    let app = app.layer(onair_web_ui::ops::RequestLayer::new(
-        onair_web_ui::access::ROUTES.iter().map(|route| route.path),
-    ));
+    // In front of every route (after routing, so they see the route): every request counted
+    // by route, timed and given its request id; who may call what; implicit sessions.
+    let app = onair_web_ui::ops::layered(app, access.clone(), session_state);
 
     let addr = config.http.addr;
     let listener = tokio::net::TcpListener::bind(addr)

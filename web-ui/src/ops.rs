@@ -2,8 +2,10 @@
 //! is applied, the media folder can be written), `/metrics` (Prometheus text: what
 //! `onair_metrics` recorded, and what is read at scrape time), and [`RequestLayer`], in front
 //! of every route: each request counted by route template and timed, its `X-Request-Id` taken
-//! or made, returned, and carried by a span over everything the request logs.
+//! or made, returned, and carried by a span over everything the request logs; [`layered`] puts
+//! it, the access guard and the implicit sessions in front of the server's routes.
 
+mod bypass;
 mod request;
 
 use std::path::PathBuf;
@@ -21,8 +23,11 @@ use onair_metrics::{Exposition, Kind};
 use onair_store::{LiveState, Store};
 use serde::Serialize;
 
+use crate::access::{AccessState, ROUTES};
 use crate::partner_routes::PartnerCounters;
+use crate::sessions::SessionState;
 
+pub use bypass::{BypassLayer, no_session_query, public_route};
 pub use request::{REQUEST_ID, RequestLayer};
 
 /// What the operations routes read.
@@ -45,6 +50,30 @@ impl std::fmt::Debug for OpsState {
             .field("metrics_token", &self.metrics_token.as_ref().map(|_| "***"))
             .finish_non_exhaustive()
     }
+}
+
+/// `app` with what stands in front of every route, outermost first: [`RequestLayer`] (every
+/// request counted, timed and given its id), the access guard (unless the route is public),
+/// and the implicit sessions (for a channel manifest asked for with a query string).
+///
+/// One `Router::layer`, not one per layer: axum boxes each layered route, and clones the boxes
+/// below on every call, so each layer applied on its own costs allocations on every request.
+/// The session layer is the origin's, but applying it here is the same: it acts only on the
+/// origin's manifest paths (`/channels/{slug}/master.m3u8`, `…/master-fmp4.m3u8`,
+/// `…/manifest.mpd`) and passes everything else on.
+pub fn layered(app: Router, access: AccessState, sessions: SessionState) -> Router {
+    app.layer(
+        tower::ServiceBuilder::new()
+            .layer(RequestLayer::new(ROUTES.iter().map(|route| route.path)))
+            .layer(BypassLayer::new(
+                axum::middleware::from_fn_with_state(access, crate::access::guard),
+                public_route,
+            ))
+            .layer(BypassLayer::new(
+                axum::middleware::from_fn_with_state(sessions, crate::sessions::implicit),
+                no_session_query,
+            )),
+    )
 }
 
 pub fn router(state: OpsState) -> Router {

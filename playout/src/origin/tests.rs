@@ -4,7 +4,7 @@ use std::io::Read as _;
 use std::path::Path;
 
 use axum::body::Bytes;
-use http::Request;
+use http::{Method, Request};
 use onair_domain::{FixedClock, Timestamp};
 
 use super::*;
