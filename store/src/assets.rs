@@ -17,6 +17,10 @@ use crate::segment_shelf::Owner;
 
 /// Asset ids per `IN (…)` query, well under every backend's limit on parameters.
 const IDS_PER_QUERY: usize = 500;
+/// Renditions whose segments one query reads: a normalised half-hour title is ~900 segments a
+/// rendition, and the rows of a query are all held at once (a few hundred bytes each) before
+/// they become segments, so a channel's worth in one query would hold ~70 MB for a moment.
+const RENDITIONS_PER_SEGMENT_QUERY: usize = 8;
 /// Segment rows per multi-row `INSERT`, five parameters each.
 const SEGMENTS_PER_INSERT: usize = 200;
 
@@ -278,7 +282,7 @@ impl Store {
         renditions: &[(i64, &Owner, Rendition)],
     ) -> Result<HashMap<i64, Arc<[SegmentInfo]>>, StoreError> {
         let mut segments_by_rendition: HashMap<i64, Vec<SegmentInfo>> = HashMap::new();
-        for chunk in renditions.chunks(IDS_PER_QUERY) {
+        for chunk in renditions.chunks(RENDITIONS_PER_SEGMENT_QUERY) {
             let segment_sql = format!(
                 "SELECT rendition_id, idx, duration_ticks, size_bytes, path FROM segments \
                  WHERE rendition_id IN ({}) ORDER BY rendition_id, idx",
