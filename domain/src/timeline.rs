@@ -183,7 +183,7 @@ impl Timeline {
     /// newer timeline can continue an older one's numbering.
     pub fn new(
         origin: Timestamp,
-        runs: Vec<Run>,
+        mut runs: Vec<Run>,
         repeat: bool,
         first_media_sequence: u64,
         first_discontinuity_sequence: u64,
@@ -191,6 +191,9 @@ impl Timeline {
         if runs.is_empty() {
             return Err(TimelineError::Empty);
         }
+        // Runs are pushed one by one while planning, so the list may hold twice the room it
+        // needs; a channel keeps its timeline all day, and a FAST day is thousands of runs.
+        runs.shrink_to_fit();
         let mut run_starts = Vec::with_capacity(runs.len() + 1);
         let mut run_first_sequence = Vec::with_capacity(runs.len() + 1);
         let mut offset = Ticks::ZERO;
