@@ -24,18 +24,18 @@
 //! change once written, so they are cached for a year. Every response allows any origin, for
 //! browser players.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{Path, RawPathParams, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use http::header::{self, HeaderMap, HeaderValue};
 use http::{StatusCode, Uri};
 use onair_domain::{Clock, OutputFormat, Packaging};
+use rustc_hash::FxHashMap;
 use tower::ServiceExt as _;
 use tower_http::services::ServeDir;
 
@@ -61,10 +61,11 @@ pub const MULTIVARIANT_MAX_AGE_SECS: i64 = 5;
 pub const TIME_PATH: &str = "/time";
 
 /// The channels the origin serves, by slug. The binary fills it and refreshes it; requests read
-/// it. Reads take a shared lock for a hash lookup and an `Arc` clone.
+/// it. Reads take a shared lock for a hash lookup and an `Arc` clone. FxHash: a request's slug
+/// is looked up, never added, so a client cannot choose keys that collide.
 #[derive(Debug, Default)]
 pub struct Directory {
-    channels: RwLock<HashMap<String, Arc<ChannelPlayout>>>,
+    channels: RwLock<FxHashMap<String, Arc<ChannelPlayout>>>,
 }
 
 impl Directory {
@@ -172,12 +173,12 @@ async fn multivariant_fmp4(
 
 async fn media_playlist_ts(
     State(origin): State<Arc<Origin>>,
-    Path((slug, rung)): Path<(String, String)>,
+    params: RawPathParams,
     request: Request,
 ) -> Result<Response, OriginError> {
     origin.media_playlist(
-        &slug,
-        &rung,
+        param(&params, "slug"),
+        param(&params, "rung"),
         &MediaPlaylistOptions::ts_with_cues_in_segments(),
         request.headers(),
     )
@@ -185,15 +186,24 @@ async fn media_playlist_ts(
 
 async fn media_playlist_fmp4(
     State(origin): State<Arc<Origin>>,
-    Path((slug, rung)): Path<(String, String)>,
+    params: RawPathParams,
     request: Request,
 ) -> Result<Response, OriginError> {
     origin.media_playlist(
-        &slug,
-        &rung,
+        param(&params, "slug"),
+        param(&params, "rung"),
         &MediaPlaylistOptions::fmp4(),
         request.headers(),
     )
+}
+
+/// A parameter of the route, as the router decoded it: borrowed, where `Path<(String, String)>`
+/// would copy each one on every request. Every route that reads one names it.
+fn param<'a>(params: &'a RawPathParams, name: &str) -> &'a str {
+    params
+        .iter()
+        .find_map(|(key, value)| (key == name).then_some(value))
+        .unwrap_or_default()
 }
 
 async fn mpd(

@@ -5,7 +5,6 @@
 //! and since the entry keeps its `Arc` alive, a pointer can never be reused for a different
 //! playout while the entry compares against it.
 
-use std::collections::HashMap;
 use std::io::Write as _;
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
@@ -15,6 +14,7 @@ use flate2::write::GzEncoder;
 use http::HeaderValue;
 use onair_domain::{Packaging, Timestamp};
 use onair_metrics::{ManifestKind, timed_render as timed};
+use rustc_hash::FxHashMap;
 
 use crate::ChannelPlayout;
 use crate::channel::MediaTrack;
@@ -63,9 +63,10 @@ fn gzip(data: &[u8]) -> Bytes {
     Bytes::from(encoder.finish().expect("writing to a Vec cannot fail"))
 }
 
+/// By channel slug, as [`crate::origin::Directory`] (FxHash for the same reason).
 #[derive(Debug, Default)]
 pub(crate) struct PlaylistCache {
-    channels: RwLock<HashMap<String, Arc<ChannelEntry>>>,
+    channels: RwLock<FxHashMap<String, Arc<ChannelEntry>>>,
 }
 
 /// What a cached manifest was rendered for: the window, and the generation of the channel's

@@ -2,10 +2,10 @@
 //! each request's route up here and refuses a route that is not listed: a new route is
 //! unreachable until it is given a policy, and `tests/access.rs` fails until it is.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
 use onair_control::accounts::Role;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 
 /// Who may call a route.
@@ -477,7 +477,8 @@ pub const ROUTES: &[RoutePolicy] = &[
 /// The policy of `method` (HEAD counts as GET) on the route `path`, if one is declared. Every
 /// request asks, players' included: a map built once, not a walk through the table.
 pub fn policy(method: &str, path: &str) -> Option<&'static RoutePolicy> {
-    static INDEX: LazyLock<HashMap<(&'static str, &'static str), &'static RoutePolicy>> =
+    // FxHash: looked up on every request, with keys no client chooses (route templates).
+    static INDEX: LazyLock<FxHashMap<(&'static str, &'static str), &'static RoutePolicy>> =
         LazyLock::new(|| {
             ROUTES
                 .iter()
