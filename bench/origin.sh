@@ -13,6 +13,11 @@
 # turn, onair then nginx, round after round, on the same machine: the load generator takes its
 # share of the cores, as the issue's target assumes (60,000 req/s with p99 under 5 ms on 2
 # cores). Raw wrk outputs are kept in target/bench/origin/results/.
+#
+#   BEFORE=target/onair-before NO_BUILD=1 bench/origin.sh
+#
+# also measures another build of onair (e.g. the last commit's, copied aside) in each round, as
+# server "before", so that a change is compared with its baseline under the same load.
 source "$(dirname "$0")/common.sh"
 
 ROUNDS="${ROUNDS:-2}"
@@ -31,6 +36,15 @@ mkdir -p "$WORK/www" "$WORK/results" "$WORK/nginx/logs"
 # An instant inside the demo grid (it starts at UTC midnight and repeats daily).
 INSTANT="$(date -u +%Y-%m-%d)T12:00:30.500Z"
 frozen_clock_config "$WORK/onair.toml" "$INSTANT"
+SERVERS=(onair)
+if [[ -n "${BEFORE:-}" ]]; then
+  BEFORE=$(realpath "$BEFORE")
+  ONAIR_AFTER="$ONAIR"
+  ONAIR="$BEFORE" start_onair "$WORK/before" "ONAIR_DATA_DIR=$BENCH_DEMO" -- --config "$WORK/onair.toml"
+  BEFORE_URL="$ONAIR_URL"
+  ONAIR="$ONAIR_AFTER"
+  SERVERS=(before onair)
+fi
 start_onair "$WORK/onair" "ONAIR_DATA_DIR=$BENCH_DEMO" -- --config "$WORK/onair.toml"
 
 # The documents measured, by path; each saved from onair to the same path under www/.
@@ -46,6 +60,10 @@ for path in "${DOCUMENTS[@]}"; do
   fi
   if ! curl -sS "$ONAIR_URL$path" | cmp -s - "$WORK/www$path"; then
     say "!! $path changed between two requests on a frozen clock"
+    exit 1
+  fi
+  if [[ -n "${BEFORE_URL:-}" ]] && ! curl -sS "$BEFORE_URL$path" | cmp -s - "$WORK/www$path"; then
+    say "!! $path: the BEFORE build serves other bytes"
     exit 1
   fi
   MEASURED+=("$path")
@@ -123,8 +141,12 @@ ROWS=()
 for round in $(seq "$ROUNDS"); do
   for path in "${MEASURED[@]}"; do
     document=$([[ "$path" == *.mpd ]] && echo "MPD" || echo "media playlist")
-    for server in onair nginx; do
-      base=$([[ $server == onair ]] && echo "$ONAIR_URL" || echo "$NGINX_URL")
+    for server in "${SERVERS[@]}" nginx; do
+      case $server in
+        before) base="$BEFORE_URL" ;;
+        onair) base="$ONAIR_URL" ;;
+        nginx) base="$NGINX_URL" ;;
+      esac
       name="r${round}-${server}-$(basename "$path" | tr '.' '-')"
       read -r rps p50 p99 errors < <(wrk_run "$name" "$base$path")
       ROWS+=("$round|$document|$server|$rps|$p50|$p99|$errors|$(cut -d' ' -f1 /proc/loadavg)")
@@ -141,7 +163,7 @@ done
 
 printf '\n%-15s %-6s %10s %10s %12s %12s\n' document server "mean req/s" "best req/s" "best p99 ms" "worst p99 ms"
 for document in "media playlist" "MPD"; do
-  for server in onair nginx; do
+  for server in "${SERVERS[@]}" nginx; do
     printf '%s\n' "${ROWS[@]}" | awk -F'|' -v doc="$document" -v srv="$server" '
       $2 == doc && $3 == srv {
         n++; sum += $4
@@ -151,10 +173,12 @@ for document in "media playlist" "MPD"; do
       }
       END { if (n) printf "%-15s %-6s %10.0f %10.0f %12.2f %12.2f\n", doc, srv, sum / n, best, min, max }'
   done
-  printf '%s\n' "${ROWS[@]}" | awk -F'|' -v doc="$document" '
-    $2 == doc && $3 == "onair" { o += $4; n++; if ($4 > ob) ob = $4 }
-    $2 == doc && $3 == "nginx" { x += $4; m++; if ($4 > xb) xb = $4 }
-    END { if (n && m) printf "%-15s onair/nginx: %.2f (means), %.2f (best rounds)\n", doc, (o / n) / (x / m), ob / xb }'
+  for server in "${SERVERS[@]}"; do
+    printf '%s\n' "${ROWS[@]}" | awk -F'|' -v doc="$document" -v srv="$server" '
+      $2 == doc && $3 == srv { o += $4; n++; if ($4 > ob) ob = $4 }
+      $2 == doc && $3 == "nginx" { x += $4; m++; if ($4 > xb) xb = $4 }
+      END { if (n && m) printf "%-15s %s/nginx: %.2f (means), %.2f (best rounds)\n", doc, srv, (o / n) / (x / m), ob / xb }'
+  done
 done
 say ""
 say "Over $ROUNDS rounds. Load average before: $LOAD_BEFORE, after: $LOAD_AFTER (load1 per run in the table)."
