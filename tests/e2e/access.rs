@@ -3,17 +3,16 @@
 //! the right one. Then the session's defences: the cookie's flags, a new id at login (session
 //! fixation), CSRF, the login rate limit, two-factor sign-in, and escaping of what users type.
 
-mod support;
-
 use std::collections::{BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
+use crate::support;
+use crate::support::{
+    Server, block_on, copy_demo_database, demo_data_dir, media_of_its_own, onair, onair_with_stdin,
+};
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
-use support::{
-    Server, block_on, copy_demo_database, demo_data_dir, media_of_its_own, onair, onair_with_stdin,
-};
 
 const PASSWORD: &str = "correct horse battery";
 

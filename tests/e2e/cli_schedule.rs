@@ -3,18 +3,16 @@
 //! mistake. The days are in 2030, far beyond any lock horizon; Berlin's clocks go back on Sunday
 //! 2030-10-27.
 
-mod support;
-
 use std::path::Path;
 use std::process::Output;
 
+use crate::support::onair;
 use onair_domain::{
     AssetId, ChannelId, ChannelSlug, Ladder, LadderId, OutputFormat, Packaging, Rendition, RunKind,
     ScheduleItemId, SegmentInfo, Ticks, Timestamp,
 };
 use onair_store::{AsRunEntry, NewChannel, Store};
 use serde_json::{Value, json};
-use support::onair;
 
 fn block_on<F: std::future::Future>(future: F) -> F::Output {
     tokio::runtime::Builder::new_current_thread()

@@ -7,21 +7,20 @@
 //! airing within one segment of its EPG time, with no gap and no duplicate, the missed hours
 //! recovered, and the HLS media playlists' PROGRAM-DATE-TIMEs agreeing with it.
 
-mod support;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{Server, onair};
 use chrono::{DateTime, Utc};
 use onair_domain::{
     AssetId, ChannelSlug, Ladder, LadderId, OutputFormat, Packaging, Rendition, SegmentInfo, Ticks,
 };
 use onair_store::{NewChannel, Store};
 use serde_json::{Value, json};
-use support::{Server, onair};
 
 /// The virtual clock starts on Thursday 2026-10-22 at 14:00 in Berlin, 10 hours before the
 /// week's first programme.

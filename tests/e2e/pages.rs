@@ -1,9 +1,8 @@
 //! The read-only operator pages through the real binary on the shared demo data, fetched with
 //! the bootstrap token (pages take a bearer token as the API does).
 
-mod support;
-
-use support::{Server, TEST_TOKEN, block_on, client, demo_data_dir};
+use crate::support;
+use crate::support::{Server, TEST_TOKEN, block_on, client, demo_data_dir};
 
 fn page(server: &Server, path: &str) -> (u16, String) {
     block_on(async {

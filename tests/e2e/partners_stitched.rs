@@ -5,8 +5,6 @@
 //! prefix, whose break lists creative D's segments (not the channel's A) without cue tags, whose
 //! ad tracking URLs fire the partner tag's beacons, and which no other URL knows.
 
-mod support;
-
 use std::collections::{BTreeSet, HashMap};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
@@ -23,7 +21,8 @@ use onair_domain::{AssetId, ChannelSlug, SystemClock};
 use onair_store::Store;
 use serde_json::json;
 
-use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
+use crate::support;
+use crate::support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 
 /// What the test's ad server was asked: every ad request's and every beacon's query.
 #[derive(Clone, Default)]

@@ -14,15 +14,15 @@
 //! So the clocks run up to a programme behind the wall clock, and a change to the demo grid that
 //! keeps a break before each programme changes nothing here.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read};
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text,
+};
 use chrono::{DateTime, Utc};
-use support::{Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text};
 
 /// The demo ladder's frame rate and segment duration (`Ladder::demo`).
 const FPS: u64 = 25;

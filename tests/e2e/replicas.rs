@@ -4,13 +4,12 @@
 //! input: at speed 60 the channel moves sixty times faster than the wall clock, its numbers
 //! still never going back.
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use support::{Server, demo_data_dir, demo_programme_starts};
+use crate::support;
+use crate::support::{Server, demo_data_dir, demo_programme_starts};
 
 /// A configuration whose virtual clock starts at `start` and runs at `speed`.
 fn clock_config(dir: &Path, start: chrono::DateTime<chrono::Utc>, speed: f64) -> String {

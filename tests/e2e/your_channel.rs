@@ -3,14 +3,13 @@
 //! EPG; and the mistakes a newcomer makes are refused with the field named, on the command line
 //! and over HTTP.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{Server, block_on, get_text, onair};
 use serde_json::{Value, json};
-use support::{Server, block_on, get_text, onair};
 
 /// A 20 s 640x360 clip with a tone, made with ffmpeg: "a file of one's own".
 fn make_show(path: &Path) {

@@ -5,16 +5,15 @@
 //! grids are refused with what is wrong, and of two edits made on the same version one applies
 //! and the other is refused, to be made again: never lost.
 
-mod support;
-
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 use onair_domain::{ChannelSlug, OutputFormat, Timestamp};
 use onair_store::{NewChannel, Store};
 use serde_json::{Value, json};
-use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 
 /// A private copy of the shared demo database (a consistent snapshot, `VACUUM INTO`), with a
 /// second channel `news` (Europe/Berlin, no repeat, no items) on the demo ladder, whose slate

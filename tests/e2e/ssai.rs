@@ -5,8 +5,6 @@
 //! their headers. The server's clock starts shortly before a break, at normal speed; the test
 //! polls the playlists through the break as a player would, fetching the ad segments.
 
-mod support;
-
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::process::Command;
@@ -23,7 +21,8 @@ use onair_domain::ChannelSlug;
 use onair_store::Store;
 use serde_json::{Value, json};
 
-use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
+use crate::support;
+use crate::support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 
 /// A beacon or error the receiver got, in arrival order.
 #[derive(Debug, Clone)]

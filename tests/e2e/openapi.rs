@@ -6,15 +6,15 @@
 //! schemathesis lives in `target/schemathesis-venv` (`scripts/install-deps --test`). Without
 //! it the schemathesis test says so and passes, unless `CI` is set: there a missing tool fails.
 
-mod support;
-
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::process::Command;
 use std::time::Instant;
 
+use crate::support::{
+    Server, TEST_TOKEN, block_on, client, copy_demo_database, media_of_its_own, onair,
+};
 use serde_json::Value;
-use support::{Server, TEST_TOKEN, block_on, client, copy_demo_database, media_of_its_own, onair};
 
 /// A server of its own: a private copy of the demo database and media of its own (the
 /// schemathesis run calls the DELETE routes).

@@ -9,17 +9,16 @@
 //! loss airs slate, the films join in progress, and the as-run log has the take, the outage and
 //! the return.
 
-mod support;
-
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::live::*;
+use crate::support::{Server, block_on, get_text, onair};
 use onair_store::Store;
 use serde_json::{Value, json};
-use support::live::*;
-use support::{Server, block_on, get_text, onair};
 
 #[test]
 fn a_live_item_airs_the_published_stream_the_fallback_when_it_is_lost_and_live_again() {

@@ -4,17 +4,16 @@
 //! the schedule API says is scheduled; an edit published through the API reaches playout and
 //! the EPG together.
 
-mod support;
-
 use std::collections::HashSet;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 
+use crate::support;
+use crate::support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 use onair_domain::{ChannelSlug, OutputFormat, Timestamp};
 use onair_store::{NewChannel, Store};
 use serde_json::{Value, json};
-use support::{Server, block_on, copy_demo_database, demo_data_dir, get_text};
 
 const XMLTV_DTD: &str = "/usr/share/xmltv/xmltv.dtd";
 

@@ -1,8 +1,6 @@
 //! Starts the real `onair` binary for end-to-end tests: a shared demo data folder, prepared once,
 //! and servers on free ports that stop when dropped.
 
-#![allow(dead_code)]
-
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};

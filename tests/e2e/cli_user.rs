@@ -2,8 +2,7 @@
 //! the command line with a piped password, listed, given a token; the refusals one
 //! `onair: error:` line each.
 
-mod support;
-
+use crate::support;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 

@@ -4,15 +4,14 @@
 //! return the films join in progress. A stale If-Match is refused, a viewer is forbidden, and
 //! the CLI refuses a second slate on top of the first.
 
-mod support;
-
 use std::collections::HashMap;
 use std::time::Duration;
 
+use crate::support;
+use crate::support::live::*;
+use crate::support::{Server, block_on, onair, onair_with_stdin};
 use onair_store::Store;
 use serde_json::{Value, json};
-use support::live::*;
-use support::{Server, block_on, onair, onair_with_stdin};
 
 /// POSTs to `/api/channels/news/{route}` with `token` and `if_match`: status and JSON.
 fn post(server: &Server, token: &str, route: &str, if_match: Option<i64>) -> (u16, Value) {

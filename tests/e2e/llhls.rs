@@ -4,14 +4,13 @@
 //! so does a request for the hinted part's file; the spec's 400s; ffprobe reads a stream built
 //! from the init segment and parts; when ffmpeg stops, the playlist ends.
 
-mod support;
-
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{Server, copy_demo_database, get_text, onair};
 use onair_media::{LiveInput, TestStreamSpec, test_source_args};
-use support::{Server, copy_demo_database, get_text, onair};
 
 /// A copy of the demo database with a live source `stage` on the demo ladder, and a server on
 /// it (`loudness` as given) writing to a media folder of its own. Returns the key too.

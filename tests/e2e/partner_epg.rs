@@ -7,15 +7,14 @@
 //! the programmes the channel's own `/channels/{slug}/epg.json` lists over the same window:
 //! equal to what airs.
 
-mod support;
-
 use std::collections::HashMap;
 
+use crate::support;
+use crate::support::partners::{PrivateDemo, partner_cli, validate_xmltv};
+use crate::support::{Server, client, get_text, onair};
 use chrono::{DateTime, Utc};
 use onair_control::partners::signing;
 use serde_json::Value;
-use support::partners::{PrivateDemo, partner_cli, validate_xmltv};
-use support::{Server, client, get_text, onair};
 
 fn get_with_headers(url: &str) -> (u16, HashMap<String, String>, String) {
     support::block_on(async {

@@ -6,11 +6,9 @@
 //! window, MPEG-TS, its loudness), each naming the rule. The CLI prints one line per finding
 //! and exits 1 on an error; a channel not on air is refused with 409 and the reason.
 
-mod support;
-
+use crate::support::partners::{PrivateDemo, partner_cli};
+use crate::support::{Server, block_on, client, onair};
 use serde_json::{Value, json};
-use support::partners::{PrivateDemo, partner_cli};
-use support::{Server, block_on, client, onair};
 
 fn post(url: &str, body: Option<Value>) -> (u16, Value) {
     block_on(async {

@@ -2,16 +2,14 @@
 //! through the real binary on a private copy of the demo database with a second channel `news`
 //! (Europe/Berlin, no repeat, no items).
 
-mod support;
-
+use crate::support::{
+    Server, TEST_TOKEN, block_on, client, copy_demo_database, demo_data_dir, onair,
+    onair_with_stdin,
+};
 use chrono::{Datelike, Days};
 use onair_domain::{ChannelSlug, OutputFormat};
 use onair_store::{NewChannel, Store};
 use serde_json::{Value, json};
-use support::{
-    Server, TEST_TOKEN, block_on, client, copy_demo_database, demo_data_dir, onair,
-    onair_with_stdin,
-};
 
 /// The copy, the server on it, the demo clips' ids and a viewer's token on `news`.
 fn start() -> (tempfile::TempDir, Server, Vec<i64>, String) {

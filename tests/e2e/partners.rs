@@ -6,13 +6,12 @@
 //! 403, takes the tokens of both keys after a rotation, and counts every request. Malformed
 //! settings are refused naming their fields, and nothing is stored.
 
-mod support;
-
+use crate::support;
+use crate::support::partners::{PrivateDemo, partner_cli};
+use crate::support::{Server, block_on, client, get_text, onair};
 use chrono::{DateTime, Utc};
 use onair_control::partners::signing;
 use serde_json::{Value, json};
-use support::partners::{PrivateDemo, partner_cli};
-use support::{Server, block_on, client, get_text, onair};
 
 fn get(url: &str) -> (u16, Vec<u8>) {
     block_on(async {

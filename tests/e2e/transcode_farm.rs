@@ -4,16 +4,15 @@
 //! run a job twice. Clips are generated with ffmpeg, small (320x180) and short except where the
 //! scenario needs a job long enough to interrupt.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{ONAIR, Server, onair};
 use serde_json::Value;
-use support::{ONAIR, Server, onair};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers

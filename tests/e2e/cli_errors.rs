@@ -1,11 +1,9 @@
 //! Bad configuration and a hostile environment: the real binary exits non-zero with one clear
 //! line, and never panics.
 
-mod support;
-
 use std::process::Output;
 
-use support::onair;
+use crate::support::onair;
 
 fn one_error_line(output: &Output) -> String {
     assert!(

@@ -5,18 +5,18 @@
 //! `target/scte35-venv`) reads back to the same splice as the playlist's cue, spliced at the
 //! segment's first video PTS.
 //!
-//! The break is found as tests/players.rs finds one: the guide says when the programme airing
+//! The break is found as the `players` tests find one: the guide says when the programme airing
 //! now started, right after an ad break, and a server all but frozen at an instant lists the
 //! 20 s before it.
-
-mod support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::support::{
+    Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text,
+};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
-use support::{Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text};
 
 /// A thousandth of real time: the window stays put while the test reads it.
 const PROBE_SPEED: f64 = 0.001;
@@ -144,7 +144,7 @@ fn ffprobe_streams(file: &Path) -> Vec<Value> {
 
 /// threefive's reading of the cues in `file` and of the playlist's `cue`.
 fn threefive(file: &Path, cue: &str) -> Value {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/support/scte35_decode.py");
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e/support/scte35_decode.py");
     let output = Command::new(threefive_python())
         .arg(script)
         .arg(file)

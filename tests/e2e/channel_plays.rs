@@ -4,13 +4,14 @@
 //! speed) starts in the ad break before a programme the guide lists, where slate runs of a few
 //! seconds follow each other.
 
-mod support;
-
 use std::collections::HashMap;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use support::{Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text};
+use crate::support;
+use crate::support::{
+    Server, demo_data_dir, demo_programme_starts, demo_server_on_clock, get_text,
+};
 
 /// What one poll of a media playlist says about one segment.
 #[derive(Debug, Clone, PartialEq)]

@@ -5,14 +5,13 @@
 //! every response carries a request id (the client's when sane), and JSON logs are JSON lines
 //! that carry it.
 
-mod support;
-
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::support;
+use crate::support::{Server, block_on, demo_data_dir};
 use serde_json::{Value, json};
-use support::{Server, block_on, demo_data_dir};
 
 /// GET `url` with extra headers: status, headers, body.
 fn get(url: &str, headers: &[(&str, &str)]) -> (u16, reqwest::header::HeaderMap, String) {
