@@ -112,3 +112,9 @@ printf '%-52s %9s MiB\n' "peak RSS (VmHWM)" "$RSS_PEAK"
 say ""
 say "Load average before: $LOAD_BEFORE, after: $LOAD_AFTER. CPU is a share of one core."
 [[ "$OK" == "$CHANNELS" ]] || { say "!! only $OK of $CHANNELS playlists answered 200"; exit 1; }
+if [[ "${FAST_DAY:-0}" == 1 ]]; then
+  # Where the heap goes: the same channels planned in-process, heap bytes counted.
+  say ""
+  say "\$ $MEMORY --database sqlite://$WORK/onair.db"
+  "$MEMORY" --database "sqlite://$WORK/onair.db"
+fi

@@ -7,6 +7,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 ONAIR="$PWD/target/release/onair"
 SEED="$PWD/target/release/examples/seed_channels"
+MEMORY="$PWD/target/release/examples/channel_memory"
 # The demo channel the benchmarks serve: set up once by `onair demo --setup-only`, then reused.
 BENCH_DEMO="${BENCH_DEMO:-$PWD/target/bench/demo}"
 
@@ -40,7 +41,7 @@ machine() {
 # NO_BUILD=1 measures the release binary as it is (while the tree is being edited).
 build_release() {
   [[ -n "${NO_BUILD:-}" ]] && { say "   NO_BUILD: measuring $ONAIR as built"; return; }
-  run cargo build --release --bin onair --example seed_channels
+  run cargo build --release --bin onair --example seed_channels --example channel_memory
 }
 
 # The demo channel in $BENCH_DEMO (clips, ladder, grid); a second run reuses it.
