@@ -1,10 +1,7 @@
 //! Takes to air by hand (to a live source, or to the channel's slate), on both backends:
 //! versioned like every schedule edit, one on air per channel, returned once.
 
-#[macro_use]
-mod common;
-
-use common::{at, conflict, demo_ladder, stored_channel};
+use crate::common::{at, conflict, demo_ladder, stored_channel};
 use onair_domain::ChannelId;
 use onair_store::{NewTake, Store, StoreError};
 

@@ -4,8 +4,6 @@
 //! server the PostgreSQL half is skipped with a loud message, unless `CI=true`, where it fails.
 //! Beside it, the fixtures the suites share: instants, a demo ladder, channels, ready assets.
 
-#![allow(dead_code)]
-
 use std::future::Future;
 use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -1,14 +1,11 @@
 //! Channels managed through their life, on both backends (see `common`): created with a slate
 //! and filler, edited (the schedule version moves when what airs changes), retired, deleted.
 
-#[macro_use]
-mod common;
-
 use onair_domain::{AssetId, Channel, ChannelId, Ladder, LadderId, OutputFormat, Ticks};
 use onair_store::grid::{GridEdit, GridKind};
 use onair_store::{ChannelChanges, ChannelPlayoutAssets, Store, StoreError};
 
-use common::{
+use crate::common::{
     aired, at, conflict, demo_ladder, invalid, item, new_channel, ready_asset, stored_channel,
 };
 

@@ -1,12 +1,9 @@
 //! Live ingest's state, on both backends: sources with rotatable keys, publishes and their
 //! events, and segments recorded once per source and start.
 
-#[macro_use]
-mod common;
-
 use std::sync::Arc;
 
-use common::{at, conflict, demo_ladder, invalid, secs, stored_channel};
+use crate::common::{at, conflict, demo_ladder, invalid, secs, stored_channel};
 use onair_domain::{LadderId, Timestamp};
 use onair_store::{LiveEnd, LiveSegmentRow, LiveState, Store, StoreError};
 

@@ -3,13 +3,10 @@
 //! as `sqlite::NAME` and as `postgres::NAME` (see `common`); the concurrent ones release their
 //! writers together from separate tasks.
 
-#[macro_use]
-mod common;
-
 use std::future::Future;
 use std::sync::Arc;
 
-use common::{at, conflict, demo_ladder, invalid, renditions, secs, stored_channel};
+use crate::common::{at, conflict, demo_ladder, invalid, renditions, secs, stored_channel};
 use onair_domain::{AssetId, AssetState, ChannelId, JobId, Ladder, LadderId};
 use onair_store::{
     AdDecisionRow, BeaconCount, BeaconKey, BeaconStatus, CreativeStatus, DecisionCursor,

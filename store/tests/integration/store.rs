@@ -4,9 +4,6 @@
 //! (default `postgres://postgres@127.0.0.1:5432/test`). Without a server the PostgreSQL half is
 //! skipped with a loud message, unless `CI=true`, where it fails.
 
-#[macro_use]
-mod common;
-
 use std::collections::HashSet;
 
 use onair_domain::{
@@ -14,7 +11,7 @@ use onair_domain::{
 };
 use onair_store::{NewAdBreak, NewScheduleItem, Store, StoreError};
 
-use common::{at, demo_ladder, item, new_channel, ready_asset, renditions, secs, slug};
+use crate::common::{at, demo_ladder, item, new_channel, ready_asset, renditions, secs, slug};
 
 on_both_backends! {
     migrating_twice_is_a_no_op,

@@ -3,9 +3,6 @@
 //! of the server at `ONAIR_TEST_POSTGRES_URL`, default `postgres://postgres@127.0.0.1:5432/test`;
 //! skipped loudly without one, failing under `CI=true`). The harness is the one of `store.rs`.
 
-#[macro_use]
-mod common;
-
 use onair_domain::{ChannelId, ChannelSlug, Ladder, OutputFormat, Timestamp};
 use onair_store::grid::{GridDocument, GridEdit, GridKind};
 use onair_store::{NewChannel, ScheduleEdit, Store, StoreError};

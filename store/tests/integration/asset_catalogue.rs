@@ -1,13 +1,10 @@
 //! The asset catalogue on both backends (see `common`): listing and searching assets, what uses
 //! one, and deleting one that nothing uses.
 
-#[macro_use]
-mod common;
-
 use onair_domain::{AssetId, AssetState, JobKind, Ladder, LadderId, Ticks, Timestamp};
 use onair_store::{AssetFilter, AssetUse, ChannelPlayoutAssets, Store, StoreError};
 
-use common::{
+use crate::common::{
     aired, at, conflict, demo_ladder, item, new_channel, ready_asset, renditions, secs, slug,
     stored_channel,
 };

@@ -1,8 +1,5 @@
 //! What readiness checks read about the database: it answers, it lacks no migration, its pool.
 
-#[macro_use]
-mod common;
-
 use onair_store::Store;
 use sqlx::Connection;
 

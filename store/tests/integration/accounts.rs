@@ -2,10 +2,7 @@
 //! channel, sessions that expire and rotate, token hashes unique, recovery codes and TOTP steps
 //! used once, failed logins counted per key within the window.
 
-#[macro_use]
-mod common;
-
-use common::{at, conflict, demo_ladder, stored_channel};
+use crate::common::{at, conflict, demo_ladder, stored_channel};
 use onair_store::{NewApiToken, NewSession, NewUser, Store, TokenHash, UserId};
 
 on_both_backends! {

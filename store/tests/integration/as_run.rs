@@ -1,9 +1,6 @@
 //! The as-run log, on both backends: every test body takes a freshly migrated [`Store`] and runs
 //! as `sqlite::NAME` and as `postgres::NAME` (see `common`).
 
-#[macro_use]
-mod common;
-
 use onair_domain::{
     AssetId, BreakSlot, ChannelId, ChannelSlug, Ladder, OutputFormat, RunKind, ScheduleItemId,
     Ticks, Timestamp,

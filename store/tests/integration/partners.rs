@@ -2,10 +2,7 @@
 //! with an overlap, a delete that takes the keys with it, and the ad sessions a stitched
 //! partner's viewers start (migration 0016), which remember it and go with it.
 
-#[macro_use]
-mod common;
-
-use common::{at, conflict, demo_ladder, secs, stored_channel};
+use crate::common::{at, conflict, demo_ladder, secs, stored_channel};
 use onair_store::{NewAdDecision, NewAdSession, PartnerWrite, Store, StoreError};
 
 on_both_backends! {

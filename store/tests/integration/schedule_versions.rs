@@ -4,9 +4,6 @@
 //! `postgres://postgres@127.0.0.1:5432/test`; skipped loudly without one, failing under `CI=true`).
 //! The harness is the one of `store.rs`.
 
-#[macro_use]
-mod common;
-
 use onair_domain::{
     AssetId, ChannelId, ChannelSlug, Ladder, LadderId, OutputFormat, Packaging, Rendition,
     SegmentInfo, Ticks, Timestamp,
