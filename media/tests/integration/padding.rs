@@ -3,12 +3,11 @@
 //! the picture holds its last frame and the sound is silent over the padding. ffprobe and
 //! ffmpeg are the referees.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{Expect, concat, ffmpeg, ffprobe, number};
+use crate::common;
+use crate::common::{Expect, concat, ffmpeg, ffprobe, number};
 use onair_domain::{Ladder, Packaging, Rendition, Ticks};
 use onair_media::{
     ClipSpec, EncodeOptions, EncodedAsset, FrameRate, TestPattern, encode_ladder, generate_clip,

@@ -1,7 +1,5 @@
 //! Helpers shared by the integration tests: generated inputs and ffprobe/ffmpeg as the referee.
 
-#![allow(dead_code)]
-
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,11 +1,10 @@
 //! The ladder encoder on generated media, with ffprobe as the referee.
 
-mod common;
-
 use std::path::Path;
 use std::time::Instant;
 
-use common::{
+use crate::common;
+use crate::common::{
     HALF_AAC_FRAME, concat, ffmpeg, first_video_frame, number, start_time, stream, streams,
     truncate_copy,
 };

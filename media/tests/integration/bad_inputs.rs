@@ -1,14 +1,13 @@
 //! Inputs the farm must refuse, each with a reason a person can act on, and an encode that is
 //! cancelled halfway. Nothing is left behind in any of these cases.
 
-mod common;
-
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use common::ffmpeg;
+use crate::common;
+use crate::common::ffmpeg;
 use onair_domain::Ladder;
 use onair_media::{EncodeOptions, EncodedAsset, MediaError, encode_ladder};
 

@@ -1,8 +1,7 @@
 //! Clip and slate generation, and probing, against ffprobe.
 
-mod common;
-
-use common::{number, stream, streams};
+use crate::common;
+use crate::common::{number, stream, streams};
 use onair_domain::Ticks;
 use onair_media::{ClipSpec, FrameRate, MediaError, TestPattern, generate_clip, init, probe};
 

@@ -1,14 +1,13 @@
 //! The live ladder with real GStreamer: streams made by ffmpeg, pushed in real time as an
 //! RTMP or SRT listener would, and what it writes read back by ffprobe.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use common::{ffmpeg, ffprobe, number, stream, streams};
+use crate::common;
+use crate::common::{ffmpeg, ffprobe, number, stream, streams};
 use onair_domain::{Ladder, Ticks, Timestamp};
 use onair_media::{
     LiveConfig, LiveInput, LiveLadder, LiveOutput, LiveStats, TestStream, TestStreamSpec,

@@ -4,11 +4,10 @@
 //! held to their targets; ffprobe checks every rung of every output (see `common::verify_renditions`).
 //! Segments are 2 s (instead of the default 6 s) to keep clips short.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
-use common::{Expect, ffmpeg, ffprobe, integrated_loudness, number, stream, streams};
+use crate::common;
+use crate::common::{Expect, ffmpeg, ffprobe, integrated_loudness, number, stream, streams};
 use onair_domain::{Ladder, LoudnessTarget, Ticks};
 use onair_media::{EncodeOptions, EncodedAsset, encode_ladder, probe};
 
