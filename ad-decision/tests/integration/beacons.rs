@@ -2,11 +2,9 @@
 //! backoff, 4xx is not, a redirect counts as received, and the guard applies. Error URLs of a
 //! resolved ad reach the receiver with their code.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{AdServer, DEVICE_IP, DEVICE_UA, client, device, inline_ad, options, vast};
+use crate::common::{AdServer, DEVICE_IP, DEVICE_UA, client, device, inline_ad, options, vast};
 use onair_ad_decision::beacon::{BeaconSender, RetryPolicy};
 use onair_ad_decision::{AdClient, MacroValues, resolve_vast};
 

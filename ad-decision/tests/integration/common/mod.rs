@@ -2,8 +2,6 @@
 //! `tests/data`, documents the tests write, slow, failing, garbage and endless answers, wrapper
 //! chains and loops, and a beacon receiver. Every request is recorded with its device headers.
 
-#![allow(dead_code)]
-
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;

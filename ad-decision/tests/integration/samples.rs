@@ -2,9 +2,8 @@
 //! ads it should give (ids, pod places, durations, media, merged tracking) or to the errors it
 //! should report, hop by hop.
 
-mod common;
-
-use common::{AdServer, client, device, options};
+use crate::common;
+use crate::common::{AdServer, client, device, options};
 use onair_ad_decision::vast::{self, AdBody};
 use onair_ad_decision::vmap::{self, AdSourceContent, TimeOffset};
 use onair_ad_decision::{

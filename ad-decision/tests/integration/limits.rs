@@ -2,11 +2,9 @@
 //! garbage, a 50 MB body, wrapper loops and chains deeper than the limit, pods whose ads fail,
 //! the private-address guard, and the device headers on every request.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{
+use crate::common::{
     AdServer, DEVICE_IP, DEVICE_UA, HUGE_BYTES, client, device, inline_ad, options, vast,
     wrapper_ad,
 };
