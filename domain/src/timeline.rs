@@ -391,6 +391,13 @@ impl Timeline {
         self.origin
     }
 
+    /// Each run's offset from the origin, then the end of the last: `runs().len() + 1` entries,
+    /// kept since the timeline was made, so a reader over a window need not add up every run
+    /// before it (a 14-day grid with slate in its gaps is hundreds of thousands of runs).
+    pub fn run_offsets(&self) -> &[Ticks] {
+        &self.run_starts
+    }
+
     pub fn runs(&self) -> &[Run] {
         &self.runs
     }

@@ -183,13 +183,19 @@ pub fn ads_per_clock_hour(
         if pass_start >= to {
             break;
         }
-        let mut at = pass_start;
-        for run in timeline.runs() {
+        // From the first run that ends after `from`, found by its offset, to the first that
+        // starts at `to`.
+        let offsets = timeline.run_offsets();
+        let first = offsets[1..].partition_point(|end| pass_start + *end <= from);
+        for (run, start) in timeline.runs()[first..].iter().zip(&offsets[first..]) {
+            let at = pass_start + *start;
+            if at >= to {
+                break;
+            }
             let end = at + run.duration();
-            if run.ad_break.is_some() && end > from && at < to {
+            if run.ad_break.is_some() && end > from {
                 add_interval(&mut hours, zone, at.max(from), end.min(to));
             }
-            at = end;
         }
         if !timeline.repeats() {
             break;
@@ -418,6 +424,69 @@ mod tests {
     use super::*;
     use crate::grid::ProgrammeInfo;
     use crate::test_support::{asset, at_utc, minutes};
+
+    /// Every break's seconds in each clock hour of `[from, to)`, run by run from the origin.
+    fn ads_walked(timeline: &Timeline, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, Ticks)> {
+        let mut hours = BTreeMap::new();
+        for pass in 0..8 {
+            let mut at = timeline.origin() + Ticks(timeline.period().0 * pass);
+            for run in timeline.runs() {
+                let end = at + run.duration();
+                if run.ad_break.is_some() && end > from && at < to {
+                    add_interval(&mut hours, Tz::UTC, at.max(from), end.min(to));
+                }
+                at = end;
+            }
+        }
+        hours.into_iter().collect()
+    }
+
+    #[test]
+    fn ads_per_clock_hour_counts_a_window_as_walking_every_run_from_the_origin_does() {
+        use onair_domain::{BreakSlot, Run, RunKind, SegmentTrack};
+        use std::sync::Arc;
+        // 20 minutes of content, a 90 s break of 4 s slate passes (the last one cut), again.
+        let content = Arc::new(SegmentTrack::new(vec![Ticks::from_secs(2); 600]));
+        let slate = Arc::new(SegmentTrack::new(vec![Ticks::from_secs(2); 2]));
+        let mut runs = Vec::new();
+        for number in 0..3 {
+            runs.push(Run::whole(
+                RunKind::Programme,
+                AssetId(1),
+                "show",
+                content.clone(),
+            ));
+            let slot = BreakSlot {
+                number,
+                duration: Ticks::from_secs(90),
+            };
+            for pass in 0..23 {
+                let mut run = Run::whole(RunKind::AdBreak, AssetId(9), "ad break", slate.clone());
+                if pass == 22 {
+                    run.n_segments = 1;
+                }
+                run.ad_break = Some(slot);
+                runs.push(run);
+            }
+        }
+        let origin = at_utc("2026-12-08T00:10:00Z");
+        let timeline = Timeline::new(origin, runs, true, 0, 0).unwrap();
+        let minute = |m: i64| origin + minutes(m);
+        for (from, to) in [
+            (minute(0), minute(60)),
+            (minute(-30), minute(95)),
+            (minute(21), minute(22)),
+            (minute(20) + Ticks::from_secs(7), minute(150)),
+            (minute(64), minute(64) + Ticks::from_secs(1)),
+            (minute(200), minute(300)),
+        ] {
+            let counted: Vec<(Timestamp, Ticks)> = ads_per_clock_hour(&timeline, Tz::UTC, from, to)
+                .into_iter()
+                .map(|hour| (hour.hour, hour.ads))
+                .collect();
+            assert_eq!(counted, ads_walked(&timeline, from, to), "{from} to {to}");
+        }
+    }
 
     fn policy(cadence: Cadence, cap_minutes: Option<i64>) -> AdPolicy {
         AdPolicy {

@@ -498,12 +498,7 @@ pub(crate) fn planned_items(
 ) -> Vec<PlannedProgramme> {
     let origin = timeline.origin();
     let period = timeline.period();
-    let mut run_starts = Vec::with_capacity(timeline.runs().len());
-    let mut at = origin;
-    for run in timeline.runs() {
-        run_starts.push(at);
-        at = at + run.duration();
-    }
+    let offsets = timeline.run_offsets();
     let passes = if timeline.repeats() && period > Ticks::ZERO {
         let pass_of = |at: Timestamp| (at - origin).0.div_euclid(period.0);
         (pass_of(from) - 1).max(0)..=pass_of(to).max(0)
@@ -531,7 +526,7 @@ pub(crate) fn planned_items(
                         open.duration += run.duration();
                     }
                     _ => breaks.push(PlannedBreak {
-                        start: run_starts[run_index] + shift,
+                        start: origin + offsets[run_index] + shift,
                         duration: run.duration(),
                     }),
                 }
