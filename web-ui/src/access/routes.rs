@@ -1,6 +1,6 @@
 //! Every route `onair serve` answers, with who may call it. The guard ([`super::guard`]) looks
 //! each request's route up here and refuses a route that is not listed: a new route is
-//! unreachable until it is given a policy, and `tests/access.rs` fails until it is.
+//! unreachable until it is given a policy, and `tests/e2e/access.rs` fails until it is.
 
 use std::sync::LazyLock;
 
