@@ -185,8 +185,11 @@ pub fn ads_per_clock_hour(
         }
         // From the first run that ends after `from`, found by its offset, to the first that
         // starts at `to`.
+        // Back-to-back break runs (a slate looped through a break) are one interval: the
+        // clock hours are looked up once a break, not once a run.
         let offsets = timeline.run_offsets();
         let first = offsets[1..].partition_point(|end| pass_start + *end <= from);
+        let mut open: Option<(Timestamp, Timestamp)> = None;
         for (run, start) in timeline.runs()[first..].iter().zip(&offsets[first..]) {
             let at = pass_start + *start;
             if at >= to {
@@ -194,8 +197,19 @@ pub fn ads_per_clock_hour(
             }
             let end = at + run.duration();
             if run.ad_break.is_some() && end > from {
-                add_interval(&mut hours, zone, at.max(from), end.min(to));
+                let (start, end) = (at.max(from), end.min(to));
+                open = match open {
+                    Some((open_start, open_end)) if open_end == start => Some((open_start, end)),
+                    Some((open_start, open_end)) => {
+                        add_interval(&mut hours, zone, open_start, open_end);
+                        Some((start, end))
+                    }
+                    None => Some((start, end)),
+                };
             }
+        }
+        if let Some((open_start, open_end)) = open {
+            add_interval(&mut hours, zone, open_start, open_end);
         }
         if !timeline.repeats() {
             break;
