@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use anyhow::Context;
 use clap::Parser;
 use onair_control::registry::{AssetShelf, LoadedChannel, load_channel_sharing};
-use onair_domain::{Clock, Run, SystemClock};
+use onair_domain::{Clock, SystemClock};
 use onair_store::Store;
 
 /// The system allocator, counting the bytes alive.
@@ -105,10 +105,7 @@ async fn main() -> anyhow::Result<()> {
     let timeline = loaded[n - 1].playout.timeline();
     let runs = timeline.runs();
     let break_runs = runs.iter().filter(|run| run.ad_break.is_some()).count();
-    let title_bytes: usize = runs.iter().map(|run| run.title.capacity()).sum();
-    let run_bytes = size_of_val(runs);
-    // A run's start, its first media sequence and its break's bounds are one entry each.
-    let index_bytes = runs.len() * (8 + 8 + 24);
+    let stretches = timeline.run_stretches().count();
     println!("channels loaded: {n}, heap {:.1} MiB", mib(total));
     println!(
         "the first {warm} channels (their plans and the library titles they air): {:.1} MiB",
@@ -119,15 +116,10 @@ async fn main() -> anyhow::Result<()> {
         each as f64 / 1024.0
     );
     println!(
-        "a channel's timeline: {} runs, {break_runs} of them in ad breaks",
-        runs.len()
-    );
-    println!(
-        "  runs {:.1} KiB ({} B each), their titles {:.1} KiB, their index {:.1} KiB",
-        run_bytes as f64 / 1024.0,
-        size_of::<Run>(),
-        title_bytes as f64 / 1024.0,
-        index_bytes as f64 / 1024.0
+        "a channel's timeline: {} runs, {break_runs} of them in ad breaks, held as {stretches} \
+         stretches of equal runs: {:.1} KiB with their titles",
+        runs.len(),
+        timeline.held_bytes() as f64 / 1024.0
     );
     drop(loaded);
     shelf.prune();

@@ -17,8 +17,11 @@ use serde::{Deserialize, Serialize};
 use crate::media::AssetId;
 use crate::time::{Ticks, Timestamp};
 
+mod runs;
 mod track;
 
+use runs::RunGroup;
+pub use runs::{Runs, RunsIter};
 pub use track::SegmentTrack;
 
 /// What a run is, for markers, as-run and EPG.
@@ -126,21 +129,23 @@ pub enum TimelineError {
 }
 
 /// What a channel airs: runs laid end to end from `origin`, optionally looping forever.
+///
+/// Consecutive equal runs are held once ([`runs::RunGroup`]), since a slate looped through a
+/// break is one run per pass; [`Timeline::runs`] reads them back one run per discontinuity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Timeline {
     origin: Timestamp,
-    runs: Vec<Run>,
+    groups: Vec<RunGroup>,
+    /// How many runs the groups hold.
+    n_runs: usize,
+    /// One pass through the runs.
+    period: Ticks,
+    segments_per_period: u64,
     repeat: bool,
     first_media_sequence: u64,
     first_discontinuity_sequence: u64,
-    /// Offset of each run from the origin, plus the total at the end.
-    run_starts: Vec<Ticks>,
-    /// Media sequence of each run's first segment, relative to the timeline, plus the total.
-    run_first_sequence: Vec<u64>,
     /// Loops after the runs end, when the timeline does not repeat.
     tail: Option<Run>,
-    /// For each run of an ad break, the first and last run of that break; `None` elsewhere.
-    break_runs: Vec<Option<(usize, usize)>>,
 }
 
 /// One occurrence of an ad break as it airs: the same numbers on every replica.
@@ -183,7 +188,7 @@ impl Timeline {
     /// newer timeline can continue an older one's numbering.
     pub fn new(
         origin: Timestamp,
-        mut runs: Vec<Run>,
+        runs: Vec<Run>,
         repeat: bool,
         first_media_sequence: u64,
         first_discontinuity_sequence: u64,
@@ -191,70 +196,79 @@ impl Timeline {
         if runs.is_empty() {
             return Err(TimelineError::Empty);
         }
-        // Runs are pushed one by one while planning, so the list may hold twice the room it
-        // needs; a channel keeps its timeline all day, and a FAST day is thousands of runs.
-        runs.shrink_to_fit();
-        let mut run_starts = Vec::with_capacity(runs.len() + 1);
-        let mut run_first_sequence = Vec::with_capacity(runs.len() + 1);
+        let n_runs = runs.len();
+        let mut groups: Vec<RunGroup> = Vec::new();
         let mut offset = Ticks::ZERO;
         let mut sequence = 0u64;
-        for (run_index, run) in runs.iter().enumerate() {
+        for (run_index, run) in runs.into_iter().enumerate() {
             if run.n_segments == 0 {
                 return Err(TimelineError::EmptyRun {
                     run_index,
-                    title: run.title.clone(),
+                    title: run.title,
                 });
             }
             let end = run.first_segment.saturating_add(run.n_segments);
             if end > run.track.len() {
                 return Err(TimelineError::RunOutOfRange {
                     run_index,
-                    title: run.title.clone(),
+                    len: run.track.len(),
+                    title: run.title,
                     first: run.first_segment,
                     end,
-                    len: run.track.len(),
                 });
             }
-            run_starts.push(offset);
-            run_first_sequence.push(sequence);
-            offset += run.duration();
-            sequence += u64::from(run.n_segments);
+            let duration = run.duration();
+            let n_segments = u64::from(run.n_segments);
+            match groups.last_mut() {
+                Some(last) if last.run == run && last.passes < u32::MAX => last.passes += 1,
+                _ => groups.push(RunGroup {
+                    run,
+                    passes: 1,
+                    duration,
+                    first_run: run_index,
+                    start: offset,
+                    first_sequence: sequence,
+                    ad_break: None,
+                }),
+            }
+            offset += duration;
+            sequence += n_segments;
         }
-        run_starts.push(offset);
-        run_first_sequence.push(sequence);
         if offset <= Ticks::ZERO {
             return Err(TimelineError::ZeroLength);
         }
-        let mut break_runs = vec![None; runs.len()];
+        // Runs are pushed one by one while planning; a channel keeps its timeline all day.
+        groups.shrink_to_fit();
         let mut first = 0;
-        while first < runs.len() {
-            let Some(slot) = runs[first].ad_break else {
+        while first < groups.len() {
+            let Some(slot) = groups[first].run.ad_break else {
                 first += 1;
                 continue;
             };
             let mut last = first;
-            while runs
+            while groups
                 .get(last + 1)
-                .and_then(|run| run.ad_break)
+                .and_then(|group| group.run.ad_break)
                 .is_some_and(|next| next.number == slot.number)
             {
                 last += 1;
             }
-            for entry in &mut break_runs[first..=last] {
-                *entry = Some((first, last));
+            let bounds = (groups[first].first_run, groups[last].end_run() - 1);
+            for group in &mut groups[first..=last] {
+                group.ad_break = Some(bounds);
             }
             first = last + 1;
         }
         Ok(Timeline {
             origin,
-            runs,
+            groups,
+            n_runs,
+            period: offset,
+            segments_per_period: sequence,
             repeat,
             first_media_sequence,
             first_discontinuity_sequence,
-            run_starts,
-            run_first_sequence,
             tail: None,
-            break_runs,
         })
     }
 
@@ -265,7 +279,7 @@ impl Timeline {
         let end = tail.first_segment.saturating_add(tail.n_segments);
         if end > tail.track.len() {
             return Err(TimelineError::RunOutOfRange {
-                run_index: self.runs.len(),
+                run_index: self.n_runs,
                 title: tail.title.clone(),
                 first: tail.first_segment,
                 end,
@@ -287,40 +301,46 @@ impl Timeline {
     /// differ (they only group runs into breaks), but breaks must group alike and none may cross
     /// from one copy into the next.
     pub fn repeats_every(&self, every: usize) -> bool {
-        let n = self.runs.len();
+        let n = self.n_runs;
         if !self.repeat || every == 0 || every >= n || !n.is_multiple_of(every) {
             return false;
         }
         let relative = |index: usize| {
-            self.break_runs[index].map(|(first, last)| (index - first, last - index))
+            self.break_bounds(index)
+                .map(|(first, last)| (index - first, last - index))
         };
-        if self.break_runs[..every]
-            .iter()
-            .flatten()
-            .any(|(_, last)| *last >= every)
-        {
+        if (0..every).any(|index| {
+            self.break_bounds(index)
+                .is_some_and(|(_, last)| last >= every)
+        }) {
             return false;
         }
-        (every..n).all(|index| {
-            let (run, copy) = (&self.runs[index], &self.runs[index % every]);
-            run.kind == copy.kind
-                && run.asset_id == copy.asset_id
-                && run.title == copy.title
-                && (Arc::ptr_eq(&run.track, &copy.track) || run.track == copy.track)
-                && run.first_segment == copy.first_segment
-                && run.n_segments == copy.n_segments
-                && run.ad_break.map(|slot| slot.duration) == copy.ad_break.map(|slot| slot.duration)
-                && relative(index) == relative(index % every)
-        })
+        let copies = self.runs().slice(..every).iter().cycle();
+        self.runs()
+            .iter()
+            .zip(copies)
+            .enumerate()
+            .skip(every)
+            .all(|(index, (run, copy))| {
+                run.kind == copy.kind
+                    && run.asset_id == copy.asset_id
+                    && run.title == copy.title
+                    && (Arc::ptr_eq(&run.track, &copy.track) || run.track == copy.track)
+                    && run.first_segment == copy.first_segment
+                    && run.n_segments == copy.n_segments
+                    && run.ad_break.map(|slot| slot.duration)
+                        == copy.ad_break.map(|slot| slot.duration)
+                    && relative(index) == relative(index % every)
+            })
     }
 
     /// The same timeline with only its first `count` runs (and the same tail and numbering).
     /// Airs the same as this one when [`Timeline::repeats_every`]`(count)`.
     pub fn with_first_runs(&self, count: usize) -> Result<Timeline, TimelineError> {
-        let count = count.min(self.runs.len());
+        let count = count.min(self.n_runs);
         let mut timeline = Timeline::new(
             self.origin,
-            self.runs[..count].to_vec(),
+            self.runs().slice(..count).to_vec(),
             self.repeat,
             self.first_media_sequence,
             self.first_discontinuity_sequence,
@@ -334,16 +354,69 @@ impl Timeline {
         self.tail.as_ref()
     }
 
+    /// The group that holds run `run_index` (the last group for `n_runs`).
+    fn group_index(&self, run_index: usize) -> usize {
+        self.groups
+            .partition_point(|group| group.first_run <= run_index)
+            .saturating_sub(1)
+    }
+
     /// The run a [`SegmentAt::run_index`] names: one of [`Timeline::runs`], or the tail for
     /// `runs().len()`.
     pub fn run(&self, run_index: usize) -> &Run {
-        match self.runs.get(run_index) {
-            Some(run) => run,
-            None => self
-                .tail
+        if run_index < self.n_runs {
+            &self.groups[self.group_index(run_index)].run
+        } else {
+            self.tail
                 .as_ref()
-                .expect("a run index past the runs names the tail"),
+                .expect("a run index past the runs names the tail")
         }
+    }
+
+    /// The offset from the origin of run `run_index`; for `runs().len()`, the end of the last.
+    /// Kept since the timeline was made, so a reader over a window need not add up every run
+    /// before it (a 14-day grid with slate in its gaps is hundreds of thousands of runs).
+    pub fn run_offset(&self, run_index: usize) -> Ticks {
+        if run_index >= self.n_runs {
+            return self.period;
+        }
+        let group = &self.groups[self.group_index(run_index)];
+        group.pass_start((run_index - group.first_run) as u32)
+    }
+
+    /// The run airing at `offset` from the origin within one pass (the first that ends after
+    /// it): `runs().len()` at or past the end of the pass.
+    pub fn run_index_at(&self, offset: Ticks) -> usize {
+        if offset >= self.period {
+            return self.n_runs;
+        }
+        let Some(index) = self
+            .groups
+            .partition_point(|group| group.start <= offset)
+            .checked_sub(1)
+        else {
+            return 0;
+        };
+        let group = &self.groups[index];
+        group.first_run + group.pass_at(offset) as usize
+    }
+
+    /// The media sequence, relative to the timeline, of run `run_index`'s first segment; for
+    /// `runs().len()`, the segments in a pass.
+    fn run_first_sequence(&self, run_index: usize) -> u64 {
+        if run_index >= self.n_runs {
+            return self.segments_per_period;
+        }
+        let group = &self.groups[self.group_index(run_index)];
+        group.pass_first_sequence((run_index - group.first_run) as u32)
+    }
+
+    /// The first and last run of the ad break run `run_index` is part of.
+    fn break_bounds(&self, run_index: usize) -> Option<(usize, usize)> {
+        if run_index >= self.n_runs {
+            return None;
+        }
+        self.groups[self.group_index(run_index)].ad_break
     }
 
     /// Whether something airs at every instant after the origin: it repeats or has a tail.
@@ -359,20 +432,22 @@ impl Timeline {
 
     /// The ad break `at` is part of, if any.
     pub fn break_of(&self, at: &SegmentAt) -> Option<BreakAiring> {
-        let (first, last) = (*self.break_runs.get(at.run_index)?)?;
-        let run = &self.runs[at.run_index];
+        let (first, last) = self.break_bounds(at.run_index)?;
+        let run = self.run(at.run_index);
         let within_run = u64::from(at.segment_index - run.first_segment);
-        let slot = self.runs[first].ad_break?;
+        let slot = self.run(first).ad_break?;
+        let first_sequence = self.run_first_sequence(first);
+        let first_offset = self.run_offset(first);
         Some(BreakAiring {
             slot,
             first_discontinuity_sequence: at.discontinuity_sequence - (at.run_index - first) as u64,
             first_media_sequence: at.media_sequence
                 - within_run
-                - (self.run_first_sequence[at.run_index] - self.run_first_sequence[first]),
-            n_segments: self.run_first_sequence[last + 1] - self.run_first_sequence[first],
+                - (self.run_first_sequence(at.run_index) - first_sequence),
+            n_segments: self.run_first_sequence(last + 1) - first_sequence,
             n_runs: (last + 1 - first) as u32,
-            start: self.run_start(at) - (self.run_starts[at.run_index] - self.run_starts[first]),
-            duration: self.run_starts[last + 1] - self.run_starts[first],
+            start: self.run_start(at) - (self.run_offset(at.run_index) - first_offset),
+            duration: self.run_offset(last + 1) - first_offset,
         })
     }
 
@@ -391,15 +466,26 @@ impl Timeline {
         self.origin
     }
 
-    /// Each run's offset from the origin, then the end of the last: `runs().len() + 1` entries,
-    /// kept since the timeline was made, so a reader over a window need not add up every run
-    /// before it (a 14-day grid with slate in its gaps is hundreds of thousands of runs).
-    pub fn run_offsets(&self) -> &[Ticks] {
-        &self.run_starts
+    /// The runs, one per discontinuity.
+    pub fn runs(&self) -> Runs<'_> {
+        Runs::of(self)
     }
 
-    pub fn runs(&self) -> &[Run] {
-        &self.runs
+    /// Each stretch of equal consecutive runs once, with how many runs it is: what the timeline
+    /// holds, for readers that would treat the runs of a stretch alike (and to measure it).
+    pub fn run_stretches(&self) -> impl Iterator<Item = (&Run, u32)> {
+        self.groups.iter().map(|group| (&group.run, group.passes))
+    }
+
+    /// The bytes the timeline holds for its runs (its stretches and their titles, not the
+    /// segment tracks it shares with every other run of an asset): to measure it.
+    pub fn held_bytes(&self) -> usize {
+        self.groups.capacity() * size_of::<RunGroup>()
+            + self
+                .groups
+                .iter()
+                .map(|group| group.run.title.capacity())
+                .sum::<usize>()
     }
 
     pub fn repeats(&self) -> bool {
@@ -408,11 +494,11 @@ impl Timeline {
 
     /// The length of one pass through the runs.
     pub fn period(&self) -> Ticks {
-        *self.run_starts.last().expect("a timeline has runs")
+        self.period
     }
 
     fn segments_per_period(&self) -> u64 {
-        *self.run_first_sequence.last().expect("a timeline has runs")
+        self.segments_per_period
     }
 
     /// Where a single pass of the runs ends; `None` when the timeline repeats forever. A tail,
@@ -423,16 +509,14 @@ impl Timeline {
 
     /// The longest segment, for EXT-X-TARGETDURATION.
     pub fn longest_segment(&self) -> Ticks {
-        self.runs
+        self.groups
             .iter()
+            .map(|group| &group.run)
+            .chain(self.tail.iter())
             .flat_map(|run| {
                 (run.first_segment..run.first_segment + run.n_segments)
                     .map(|i| run.track.duration(i))
             })
-            .chain(self.tail.iter().flat_map(|tail| {
-                (tail.first_segment..tail.first_segment + tail.n_segments)
-                    .map(|i| tail.track.duration(i))
-            }))
             .max()
             .unwrap_or(Ticks::ZERO)
     }
@@ -461,12 +545,14 @@ impl Timeline {
         } else {
             (0, offset)
         };
-        let run_index = self.run_starts.partition_point(|start| *start <= within) - 1;
-        let run = &self.runs[run_index];
+        let group_index = self.groups.partition_point(|group| group.start <= within) - 1;
+        let group = &self.groups[group_index];
+        let pass = group.pass_at(within);
+        let run = &group.run;
         let run_base = run.track.start(run.first_segment);
-        let within_run = within - self.run_starts[run_index] + run_base;
+        let within_run = within - group.pass_start(pass) + run_base;
         let k = run.track.index_at(within_run) - run.first_segment;
-        Some(self.segment(cycle, run_index, k))
+        Some(self.segment(cycle, group_index, pass, k))
     }
 
     /// The segment numbered `media_sequence`, if the timeline has it.
@@ -483,28 +569,35 @@ impl Timeline {
         } else {
             (0, relative)
         };
-        let run_index = self
-            .run_first_sequence
-            .partition_point(|first| *first <= within)
+        let group_index = self
+            .groups
+            .partition_point(|group| group.first_sequence <= within)
             - 1;
-        let k = (within - self.run_first_sequence[run_index]) as u32;
-        Some(self.segment(cycle, run_index, k))
+        let group = &self.groups[group_index];
+        let per_pass = u64::from(group.run.n_segments);
+        let into = within - group.first_sequence;
+        let pass = (into / per_pass) as u32;
+        let k = (into % per_pass) as u32;
+        Some(self.segment(cycle, group_index, pass, k))
     }
 
-    fn segment(&self, cycle: u64, run_index: usize, k: u32) -> SegmentAt {
-        let run = &self.runs[run_index];
+    /// Segment `k` of pass `pass` of group `group_index`, in pass `cycle` of the timeline.
+    fn segment(&self, cycle: u64, group_index: usize, pass: u32, k: u32) -> SegmentAt {
+        let group = &self.groups[group_index];
+        let run = &group.run;
+        let run_index = group.first_run + pass as usize;
         let segment_index = run.first_segment + k;
         let cycle_start = self.origin + Ticks(self.period().0 * cycle as i64);
         let start = cycle_start
-            + self.run_starts[run_index]
+            + group.pass_start(pass)
             + (run.track.start(segment_index) - run.track.start(run.first_segment));
         SegmentAt {
             media_sequence: self.first_media_sequence
                 + cycle * self.segments_per_period()
-                + self.run_first_sequence[run_index]
+                + group.pass_first_sequence(pass)
                 + u64::from(k),
             discontinuity_sequence: self.first_discontinuity_sequence
-                + cycle * self.runs.len() as u64
+                + cycle * self.n_runs as u64
                 + run_index as u64,
             start,
             duration: run.track.duration(segment_index),
@@ -527,12 +620,10 @@ impl Timeline {
                 + self.segments_per_period()
                 + cycle * u64::from(tail.n_segments)
                 + u64::from(k),
-            discontinuity_sequence: self.first_discontinuity_sequence
-                + self.runs.len() as u64
-                + cycle,
+            discontinuity_sequence: self.first_discontinuity_sequence + self.n_runs as u64 + cycle,
             start,
             duration: tail.track.duration(segment_index),
-            run_index: self.runs.len(),
+            run_index: self.n_runs,
             segment_index,
             starts_run: k == 0,
         }

@@ -187,17 +187,16 @@ pub fn ads_per_clock_hour(
         // starts at `to`.
         // Back-to-back break runs (a slate looped through a break) are one interval: the
         // clock hours are looked up once a break, not once a run.
-        let offsets = timeline.run_offsets();
-        let first = offsets[1..].partition_point(|end| pass_start + *end <= from);
+        let first = timeline.run_index_at(from - pass_start);
         let mut open: Option<(Timestamp, Timestamp)> = None;
-        for (run, start) in timeline.runs()[first..].iter().zip(&offsets[first..]) {
-            let at = pass_start + *start;
+        let mut at = pass_start + timeline.run_offset(first);
+        for run in timeline.runs().slice(first..) {
             if at >= to {
                 break;
             }
-            let end = at + run.duration();
-            if run.ad_break.is_some() && end > from {
-                let (start, end) = (at.max(from), end.min(to));
+            let run_end = at + run.duration();
+            if run.ad_break.is_some() && run_end > from {
+                let (start, end) = (at.max(from), run_end.min(to));
                 open = match open {
                     Some((open_start, open_end)) if open_end == start => Some((open_start, end)),
                     Some((open_start, open_end)) => {
@@ -207,6 +206,7 @@ pub fn ads_per_clock_hour(
                     None => Some((start, end)),
                 };
             }
+            at = run_end;
         }
         if let Some((open_start, open_end)) = open {
             add_interval(&mut hours, zone, open_start, open_end);

@@ -615,8 +615,8 @@ mod tests {
         let (first_alone, _) = build_plan(&stages[0]);
         let first_runs = first_alone.timeline.as_deref().unwrap().runs().len();
         assert_eq!(
-            plan.timeline.as_deref().unwrap().runs()[..first_runs],
-            first_alone.timeline.as_deref().unwrap().runs()[..],
+            plan.timeline.as_deref().unwrap().runs().slice(..first_runs),
+            first_alone.timeline.as_deref().unwrap().runs(),
             "what the first stage planned airs unchanged"
         );
         assert_eq!(build_plan_in_stages(&stages[..1]), build_plan(&stages[0]));

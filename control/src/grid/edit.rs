@@ -498,7 +498,6 @@ pub(crate) fn planned_items(
 ) -> Vec<PlannedProgramme> {
     let origin = timeline.origin();
     let period = timeline.period();
-    let offsets = timeline.run_offsets();
     let passes = if timeline.repeats() && period > Ticks::ZERO {
         let pass_of = |at: Timestamp| (at - origin).0.div_euclid(period.0);
         (pass_of(from) - 1).max(0)..=pass_of(to).max(0)
@@ -516,7 +515,7 @@ pub(crate) fn planned_items(
             let mut breaks: Vec<PlannedBreak> = Vec::new();
             let mut last_break: Option<u32> = None;
             for run_index in item.runs.clone() {
-                let run = &timeline.runs()[run_index];
+                let run = timeline.run(run_index);
                 let Some(slot) = run.ad_break else {
                     last_break = None;
                     continue;
@@ -526,7 +525,7 @@ pub(crate) fn planned_items(
                         open.duration += run.duration();
                     }
                     _ => breaks.push(PlannedBreak {
-                        start: origin + offsets[run_index] + shift,
+                        start: origin + timeline.run_offset(run_index) + shift,
                         duration: run.duration(),
                     }),
                 }

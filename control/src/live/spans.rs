@@ -116,7 +116,9 @@ pub(super) fn spans(
             let Some(first) = timeline.segment_at(start).filter(|at| at.start == start) else {
                 continue;
             };
-            let mut n_segments: u64 = timeline.runs()[item.runs.clone()]
+            let mut n_segments: u64 = timeline
+                .runs()
+                .slice(item.runs.clone())
                 .iter()
                 .map(|run| u64::from(run.n_segments))
                 .sum();

@@ -301,3 +301,159 @@ fn runs_that_differ_or_a_timeline_that_ends_do_not_fold() {
         "the copies must divide the runs"
     );
 }
+
+/// Every segment of `runs`, `cycles` times, numbered by walking them one by one: what a
+/// timeline must answer however it holds its runs.
+fn walked(runs: &[Run], origin: Timestamp, cycles: u64) -> Vec<SegmentAt> {
+    let mut out = Vec::new();
+    let (mut sequence, mut discontinuity, mut at) = (0, 0, origin);
+    for _ in 0..cycles {
+        for (run_index, run) in runs.iter().enumerate() {
+            for k in 0..run.n_segments {
+                let segment_index = run.first_segment + k;
+                let duration = run.track.duration(segment_index);
+                out.push(SegmentAt {
+                    media_sequence: sequence,
+                    discontinuity_sequence: discontinuity,
+                    start: at,
+                    duration,
+                    run_index,
+                    segment_index,
+                    starts_run: k == 0,
+                });
+                sequence += 1;
+                at = at + duration;
+            }
+            discontinuity += 1;
+        }
+    }
+    out
+}
+
+/// A programme, a break of 23 whole passes of a 4 s slate and a 2 s part of one, another
+/// programme, five passes of slate in a gap, a break of one ad, and the last programme.
+fn looped_slate_runs() -> Vec<Run> {
+    let slate_track = track(&[2, 2]);
+    let slate = |kind, number: Option<u32>, n_segments| Run {
+        n_segments,
+        ad_break: number.map(|number| BreakSlot {
+            number,
+            duration: Ticks::from_secs(if number == 0 { 94 } else { 6 }),
+        }),
+        ..Run::whole(kind, AssetId(9), "slate", slate_track.clone())
+    };
+    let mut runs = vec![Run::whole(
+        RunKind::Programme,
+        AssetId(1),
+        "A",
+        track(&[2, 2, 2]),
+    )];
+    runs.extend((0..23).map(|_| slate(RunKind::AdBreak, Some(0), 2)));
+    runs.push(slate(RunKind::AdBreak, Some(0), 1));
+    runs.push(Run::whole(
+        RunKind::Programme,
+        AssetId(2),
+        "B",
+        track(&[2, 3]),
+    ));
+    runs.extend((0..5).map(|_| slate(RunKind::Slate, None, 2)));
+    runs.push(Run {
+        ad_break: Some(BreakSlot {
+            number: 1,
+            duration: Ticks::from_secs(6),
+        }),
+        ..Run::whole(RunKind::AdBreak, AssetId(5), "ad", track(&[2, 2, 2]))
+    });
+    runs.push(Run::whole(RunKind::Programme, AssetId(3), "C", track(&[2])));
+    runs
+}
+
+#[test]
+fn equal_runs_in_a_row_are_held_once_and_air_as_one_run_each() {
+    let runs = looped_slate_runs();
+    let origin = Timestamp::from_unix_secs(1000);
+    let timeline = Timeline::new(origin, runs.clone(), true, 0, 0).unwrap();
+    assert_eq!(timeline.runs().len(), runs.len());
+    assert_eq!(timeline.runs().to_vec(), runs);
+    assert_eq!(
+        timeline
+            .run_stretches()
+            .map(|(run, passes)| (run.title.as_str(), passes))
+            .collect::<Vec<_>>(),
+        [
+            ("A", 1),
+            ("slate", 23),
+            ("slate", 1),
+            ("B", 1),
+            ("slate", 5),
+            ("ad", 1),
+            ("C", 1)
+        ]
+    );
+    let expected = walked(&runs, origin, 2);
+    let mut offset = Ticks::ZERO;
+    for (index, run) in runs.iter().enumerate() {
+        assert_eq!(timeline.run_offset(index), offset, "run {index}");
+        assert_eq!(timeline.run_index_at(offset), index, "run at {offset:?}");
+        offset += run.duration();
+        assert_eq!(timeline.run_index_at(offset - Ticks(1)), index);
+    }
+    assert_eq!(timeline.run_offset(runs.len()), timeline.period());
+    assert_eq!(timeline.run_index_at(timeline.period()), runs.len());
+    for segment in &expected {
+        assert_eq!(
+            timeline
+                .segment_by_sequence(segment.media_sequence)
+                .as_ref(),
+            Some(segment)
+        );
+        assert_eq!(timeline.segment_at(segment.start).as_ref(), Some(segment));
+        assert_eq!(
+            timeline.segment_at(segment.end() - Ticks(1)).as_ref(),
+            Some(segment)
+        );
+        assert_eq!(timeline.run(segment.run_index), &runs[segment.run_index]);
+    }
+}
+
+#[test]
+fn a_break_of_looped_slate_is_one_occurrence_spanning_every_pass() {
+    let runs = looped_slate_runs();
+    let origin = Timestamp::from_unix_secs(1000);
+    let timeline = Timeline::new(origin, runs.clone(), true, 0, 0).unwrap();
+    let segments = walked(&runs, origin, 2);
+    for segment in &segments {
+        let expected = runs[segment.run_index].ad_break.map(|slot| {
+            let same = |run: &Run| run.ad_break.is_some_and(|s| s.number == slot.number);
+            let mut first = segment.run_index;
+            while first > 0 && same(&runs[first - 1]) {
+                first -= 1;
+            }
+            let mut last = segment.run_index;
+            while last + 1 < runs.len() && same(&runs[last + 1]) {
+                last += 1;
+            }
+            // The same pass of the timeline: the discontinuities before its first run.
+            let pass = |at: &SegmentAt| at.discontinuity_sequence - at.run_index as u64;
+            let of_break: Vec<&SegmentAt> = segments
+                .iter()
+                .filter(|other| {
+                    (first..=last).contains(&other.run_index) && pass(other) == pass(segment)
+                })
+                .collect();
+            BreakAiring {
+                slot,
+                first_discontinuity_sequence: of_break[0].discontinuity_sequence,
+                first_media_sequence: of_break[0].media_sequence,
+                n_segments: of_break.len() as u64,
+                n_runs: (last + 1 - first) as u32,
+                start: of_break[0].start,
+                duration: of_break.iter().map(|s| s.duration).sum(),
+            }
+        });
+        assert_eq!(timeline.break_of(segment), expected, "{segment:?}");
+    }
+    let first_break = timeline.break_of(&segments[3]).unwrap();
+    assert_eq!((first_break.n_runs, first_break.n_segments), (24, 47));
+    assert_eq!(first_break.duration, Ticks::from_secs(94));
+}

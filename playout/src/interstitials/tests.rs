@@ -144,7 +144,7 @@ fn two_viewers_multivariants_differ_by_their_session_only_and_name_the_same_shar
 fn an_asset_playlist_is_a_vod_of_its_run_fetched_through_its_tracking_prefix() {
     let playout = fixtures::break_playout();
     let assets = &fixtures::owned_assets(&playout);
-    let ad = std::slice::from_ref(&playout.timeline().runs()[1]);
+    let ad = std::slice::from_ref(playout.timeline().run(1));
     let tracking = Some("/channels/breaks/sessions/ab/ads/3/0/");
     let ts = render_asset_playlist(&playout, ad, assets, "360p", Packaging::Ts, tracking).unwrap();
     assert_snapshot!("asset_ts", ts);
