@@ -89,13 +89,16 @@ pub async fn serve_with(
             clock: clock.clone(),
             counters: partner_counters.clone(),
         });
+    // Probes segments and measures loudness for the conformance checks (the API's and pages').
+    let inspector: Arc<dyn onair_control::conformance::MediaInspector> =
+        Arc::new(crate::conformance::MediaFolderInspector {
+            media_root: config.storage.media_dir(),
+        });
     let conformance_api = onair_web_ui::api::conformance::router(
         onair_web_ui::api::conformance::ConformanceApiState {
             store: store.clone(),
             clock: clock.clone(),
-            inspector: Some(Arc::new(crate::conformance::MediaFolderInspector {
-                media_root: config.storage.media_dir(),
-            })),
+            inspector: Some(inspector.clone()),
         },
     );
     let sessions = onair_web_ui::sessions::router(session_state.clone());
@@ -132,6 +135,7 @@ pub async fn serve_with(
             media_root: config.storage.media_dir(),
             status: status_board.clone(),
             plan_cache: plan_cache.clone(),
+            inspector: Some(inspector),
         },
     ));
     let settings = config.transcode.farm_settings(&config.storage);

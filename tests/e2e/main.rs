@@ -12,6 +12,7 @@ mod cli_errors;
 mod cli_schedule;
 mod cli_user;
 mod conformance;
+mod conformance_page;
 mod grid_api;
 mod grid_templates;
 mod layering;

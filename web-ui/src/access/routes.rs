@@ -195,6 +195,19 @@ pub const ROUTES: &[RoutePolicy] = &[
     route("GET", "/desk/{slug}", OnChannel { role: Viewer }),
     route("GET", "/desk/{slug}/live", OnChannel { role: Viewer }),
     route("GET", "/desk/{slug}/as-run", OnChannel { role: Viewer }),
+    // Conformance checks as pages, as the API's: a channel's by its viewers, a partner's by an
+    // admin on every channel.
+    route("GET", "/conformance", OnAnyChannel { role: Viewer }),
+    route(
+        "POST",
+        "/conformance/channels/{slug}",
+        OnChannel { role: Viewer },
+    ),
+    route(
+        "POST",
+        "/conformance/partners/{name}",
+        OnEveryChannel { role: Admin },
+    ),
     route("GET", "/ads/{slug}", OnChannel { role: AdOps }),
     route("POST", "/ads/{slug}", OnChannel { role: AdOps }),
     route("POST", "/ads/{slug}/restore", OnChannel { role: AdOps }),

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod ads;
 pub mod channels;
+pub mod conformance;
 pub mod desk;
 pub mod grid;
 pub mod guide;
@@ -47,6 +48,9 @@ pub struct PagesState {
     pub status: StatusBoard,
     /// The plans the preview keeps, shared with the API's (see [`onair_control::PlanCache`]).
     pub plan_cache: onair_control::PlanCache,
+    /// Probes segments and measures loudness for the conformance checks (the binary's, as the
+    /// API's); without one, reports say they measured no media.
+    pub inspector: Option<Arc<dyn onair_control::conformance::MediaInspector>>,
 }
 
 impl PagesState {
@@ -76,6 +80,7 @@ pub fn router(state: PagesState) -> Router {
         .merge(library::router(state.clone()))
         .merge(channels::router(state.clone()))
         .merge(desk::router(state.clone()))
+        .merge(conformance::router(state.clone()))
         .merge(ads::router(state))
 }
 
