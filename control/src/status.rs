@@ -491,7 +491,7 @@ impl Walk<'_> {
         let Some(run) = self.timeline.runs().get(cursor.run) else {
             return Source::Fill { filler: false };
         };
-        match self.plan.run_items.get(cursor.run).copied().flatten() {
+        match self.plan.item_index_of_run(cursor.run) {
             Some(index) if index < self.plan.items.len() => Source::Item {
                 index,
                 pass: cursor.pass,

@@ -93,7 +93,7 @@ pub fn aired(plan: &Plan, from: Timestamp, to: Timestamp) -> Vec<AiredRun> {
             break;
         }
         let in_runs = segment.run_index < timeline.runs().len();
-        let item_index = plan.run_items.get(segment.run_index).copied().flatten();
+        let item_index = plan.item_index_of_run(segment.run_index);
         let item = item_index.and_then(|index| plan.items.get(index));
         let title = match item {
             Some(item) if run.kind != RunKind::AdBreak => item.info.title.clone(),

@@ -5,7 +5,7 @@
 //! # From runs to programmes
 //!
 //! [`programmes`] walks the timeline's runs (every pass of a repeating one that touches the
-//! window) and groups them by the item they belong to ([`Plan::run_items`]):
+//! window) and groups them by the item they belong to ([`Plan::item_index_of_run`]):
 //!
 //! - An item's runs are **one programme**, its ad breaks included, wherever they fall (before,
 //!   inside, after): a film split by three breaks is one entry from its first run to its last.
@@ -269,12 +269,7 @@ pub fn programmes(
         let mut at = origin + Ticks(period.0 * pass);
         for (run_index, run) in timeline.runs().iter().enumerate() {
             let stop = at + run.duration();
-            let source = plan
-                .run_items
-                .get(run_index)
-                .copied()
-                .flatten()
-                .map(|item| (item, pass));
+            let source = plan.item_index_of_run(run_index).map(|item| (item, pass));
             match spans.last_mut() {
                 Some(last) if last.source == source && last.stop == at => last.stop = stop,
                 _ => spans.push(Span {

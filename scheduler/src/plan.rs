@@ -148,11 +148,9 @@ pub struct PlannedItem {
 pub struct Plan {
     /// `None` only when nothing at all can air. Shared: playout airs this very timeline.
     pub timeline: Option<Arc<Timeline>>,
-    /// In timeline order.
+    /// In timeline order: their run ranges ascend and never overlap. Runs in no item's range
+    /// are gap fill (filler and slate).
     pub items: Vec<PlannedItem>,
-    /// For each run of the timeline, the index in `items` of the item it belongs to; `None`
-    /// for gap fill (filler and slate).
-    pub run_items: Vec<Option<usize>>,
     /// Set by [`Plan::folded`]: the grid was `copies` identical rotations, held once.
     pub fold: Option<Fold>,
 }
@@ -179,7 +177,18 @@ pub enum FoldedIds {
 impl Plan {
     /// The item a run of the timeline belongs to.
     pub fn item_of_run(&self, run_index: usize) -> Option<&PlannedItem> {
-        self.items.get((*self.run_items.get(run_index)?)?)
+        self.items.get(self.item_index_of_run(run_index)?)
+    }
+
+    /// The index in `items` of the item a run of the timeline belongs to; `None` for gap fill.
+    /// Found from the items' run ranges, so a plan keeps nothing per run (a FAST day's slate
+    /// looped through its breaks is thousands of runs).
+    pub fn item_index_of_run(&self, run_index: usize) -> Option<usize> {
+        let index = self
+            .items
+            .partition_point(|item| item.runs.start <= run_index)
+            .checked_sub(1)?;
+        self.items[index].runs.contains(&run_index).then_some(index)
     }
 
     /// The schedule item id of `items[item_index]` as it airs in pass `pass` of the timeline
@@ -209,7 +218,7 @@ impl Plan {
             return self;
         };
         let n = timeline.runs().len();
-        if !timeline.repeats() || self.fold.is_some() || self.run_items.len() != n {
+        if !timeline.repeats() || self.fold.is_some() {
             return self;
         }
         let Some(every) = (1..n)
@@ -245,13 +254,9 @@ impl Plan {
         let mut items = self.items;
         items.truncate(per_copy);
         items.shrink_to_fit();
-        let mut run_items = self.run_items;
-        run_items.truncate(every);
-        run_items.shrink_to_fit();
         Plan {
             timeline: Some(Arc::new(short)),
             items,
-            run_items,
             fold: Some(Fold { copies, ids }),
         }
     }
@@ -267,9 +272,12 @@ impl Plan {
         }
         let per_copy = self.items.len() / copies;
         let copy_length = Ticks(timeline.period().0 / copies as i64);
-        let runs_match = self.run_items.iter().enumerate().all(|(run, item)| {
+        let runs_match = (0..timeline.runs().len()).all(|run| {
             let copy = run / every;
-            *item == self.run_items[run % every].map(|item| item + copy * per_copy)
+            self.item_index_of_run(run)
+                == self
+                    .item_index_of_run(run % every)
+                    .map(|item| item + copy * per_copy)
         });
         runs_match
             && self.items.iter().enumerate().all(|(index, item)| {
@@ -552,10 +560,8 @@ pub fn plan_grid(
         ..
     } = planner;
     let mut planned: Vec<PlannedItem> = Vec::new();
-    let mut run_planned = Vec::with_capacity(runs.len());
     for (run_index, item_index) in run_items.iter().enumerate() {
         let Some(item_index) = *item_index else {
-            run_planned.push(None);
             continue;
         };
         let end = run_starts[run_index] + runs[run_index].duration();
@@ -579,7 +585,6 @@ pub fn plan_grid(
                 });
             }
         }
-        run_planned.push(Some(planned.len() - 1));
     }
     let timeline = Timeline::new(origin, runs, options.grid_repeat.is_some(), 0, 0).ok();
     if let (Some(timeline), Some(cap)) = (&timeline, options.max_ad_per_hour) {
@@ -595,7 +600,6 @@ pub fn plan_grid(
     let plan = Plan {
         timeline: timeline.map(Arc::new),
         items: planned,
-        run_items: run_planned,
         fold: None,
     };
     (plan, issues)

@@ -83,10 +83,6 @@ fn plan(layout: Layout<'_>, repeat: bool, tail: bool) -> Plan {
     Plan {
         timeline: Some(Arc::new(timeline)),
         items,
-        run_items: layout
-            .iter()
-            .map(|(.., item)| item.map(|(index, _)| index))
-            .collect(),
         fold: None,
     }
 }
@@ -336,7 +332,6 @@ fn a_channel_that_loops_its_slate_from_the_epoch_is_slate_with_nothing_planned()
     let plan = Plan {
         timeline: Some(Arc::new(timeline)),
         items: Vec::new(),
-        run_items: vec![None],
         fold: None,
     };
     let status = status(&plan, at(5));
