@@ -142,7 +142,9 @@ pub async fn run(config: &Config, setup_only: bool) -> anyhow::Result<()> {
          and a Wurl-style EPG:\n  http://{addr}/p/{DEMO_PARTNER}/demo/master.m3u8\n  \
          http://{addr}/p/{DEMO_PARTNER}/demo/epg.json\n\
          check what it gets against Pluto TV's spec (the demo's 2 s segments fail it):\n  \
-         ONAIR_DATA_DIR={dir} target/release/onair partner check {DEMO_PARTNER} --profile pluto",
+         ONAIR_DATA_DIR={dir} target/release/onair partner check {DEMO_PARTNER} --profile pluto\n\
+         or on the conformance page, a report per channel and per partner:\n  \
+         http://{addr}/conformance",
         addr = config.http.addr,
         dir = data_dir.display()
     );
