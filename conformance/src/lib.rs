@@ -8,6 +8,7 @@
 //! - [`observed`]: the playlists laid out by media sequence number, with the breaks.
 //! - `rules`: the checks, each a function of the observed output and a profile's [`Limits`].
 //! - [`profile`]: each profile's rules with stable ids (`pluto.segment-duration-constant`).
+//! - [`ts`]: our own reader of the SCTE-35 an MPEG-TS segment carries.
 //! - [`report`]: findings (rule, severity, where seen, message, fix) and skipped rules.
 //!
 //! A rule with nothing to look at (no break in the window, no probe, no EPG) is listed as
@@ -19,10 +20,11 @@ pub mod observed;
 pub mod profile;
 pub mod report;
 mod rules;
+pub mod ts;
 
 pub use observation::{
     AudioProbe, EpgEntry, EpgObservation, LoudnessMeasure, Observation, PlaylistText, SegmentProbe,
-    Snapshot, VideoProbe,
+    Snapshot, TsScte35, VideoProbe,
 };
 pub use profile::{FINDINGS_PER_RULE, Profile, ProfileName, Rule, check, profile};
 pub use report::{Finding, ObservedSummary, Report, Severity, Skipped, WhereSeen};

@@ -49,6 +49,20 @@ pub struct SegmentProbe {
     pub audio: Option<AudioProbe>,
     /// The duration measured on the media (the longest of its streams).
     pub duration: Option<Ticks>,
+    /// What it carries of SCTE-35 as served, for an MPEG-TS segment ([`crate::ts::scte35_in`]);
+    /// `None` when not looked at.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scte35: Option<TsScte35>,
+}
+
+/// The SCTE-35 an MPEG-TS segment carries in the stream.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TsScte35 {
+    /// The PIDs its PMT declares with stream_type 0x86.
+    pub pids: Vec<u16>,
+    /// The `splice_command_type` of each `splice_info_section` on them, in order (5:
+    /// splice_insert, 6: time_signal).
+    pub commands: Vec<u8>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

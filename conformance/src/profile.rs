@@ -252,6 +252,11 @@ pub fn profile(name: ProfileName) -> Profile {
                     rule("pluto.audio", Error, media::audio),
                     rule("pluto.ladder", Error, media::ladder),
                     rule("pluto.cue-out-in-playlist", Error, breaks::cue_out_present),
+                    rule(
+                        "pluto.scte35-in-segments",
+                        Error,
+                        breaks::scte35_in_segments,
+                    ),
                     rule("pluto.break-length", Error, breaks::break_length),
                     rule("pluto.break-segments", Error, breaks::break_segments),
                     rule("pluto.loudness", Error, media::loudness),

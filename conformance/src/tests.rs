@@ -5,7 +5,8 @@ use onair_domain::{Ticks, Timestamp};
 
 use crate::{
     AudioProbe, EpgEntry, EpgObservation, FINDINGS_PER_RULE, LoudnessMeasure, Observation,
-    PlaylistText, ProfileName, Report, SegmentProbe, Severity, Snapshot, VideoProbe, check,
+    PlaylistText, ProfileName, Report, SegmentProbe, Severity, Snapshot, TsScte35, VideoProbe,
+    check,
 };
 
 /// 2026-09-21T14:00:00Z, on the hour.
@@ -184,6 +185,7 @@ fn clean_probe() -> SegmentProbe {
             bitrate: Some(96_000),
         }),
         duration: Some(Ticks::from_millis(5000)),
+        scte35: None,
     }
 }
 
@@ -214,9 +216,21 @@ fn epg(days: i64) -> EpgObservation {
     }
 }
 
+/// The first break's first segment (at minute 5) as served: a splice_insert in the stream.
+fn cued_probe() -> SegmentProbe {
+    SegmentProbe {
+        segment: "/media/720p/00060.ts".into(),
+        scte35: Some(TsScte35 {
+            pids: vec![0x01F0],
+            commands: vec![5],
+        }),
+        ..clean_probe()
+    }
+}
+
 fn clean_observation(seconds: i64, epg_days: i64) -> Observation {
     Observation {
-        probes: vec![clean_probe()],
+        probes: vec![clean_probe(), cued_probe()],
         loudness: vec![clean_loudness()],
         epg: Some(epg(epg_days)),
         ..observe(&channel(seconds))
@@ -249,7 +263,8 @@ fn a_clean_channel_passes_every_profile_on_every_rule_it_could_see() {
     let report = check(ProfileName::Pluto, &observation);
     assert!(report.checked.contains(&"pluto.cue-out-closed"));
     assert!(report.observed.breaks >= 7, "{:?}", report.observed);
-    assert_eq!(report.observed.segments_probed, 1);
+    assert_eq!(report.observed.segments_probed, 2);
+    assert!(report.checked.contains(&"pluto.scte35-in-segments"));
 }
 
 #[test]
@@ -678,4 +693,48 @@ fn profiles_parse_by_name_and_their_rule_ids_are_unique_and_prefixed() {
         ids.dedup();
         assert_eq!(ids.len(), count, "{name}: duplicate rule ids");
     }
+}
+
+#[test]
+fn a_break_whose_first_ts_segment_carries_no_scte35_fails_pluto_by_rule() {
+    let mut observation = clean_observation(4600, 14);
+    let no_stream = TsScte35::default();
+    observation.probes[1].scte35 = Some(no_stream);
+    let report = check(ProfileName::Pluto, &observation);
+    assert!(!report.passed);
+    let found = rules_named(&report, "pluto.scte35-in-segments");
+    assert_eq!(found.len(), 1, "{}", report.human());
+    assert!(
+        found[0].contains("720p/ts.m3u8 seq 60 /media/720p/00060.ts: the break's first segment carries no SCTE-35 in the stream: its PMT declares no SCTE-35 stream"),
+        "{found:?}"
+    );
+    // Declared but empty: the same rule, saying so.
+    observation.probes[1].scte35 = Some(TsScte35 {
+        pids: vec![0x01F0],
+        commands: Vec::new(),
+    });
+    let report = check(ProfileName::Pluto, &observation);
+    let found = rules_named(&report, "pluto.scte35-in-segments");
+    assert!(
+        found[0].contains("on PID 0x01f0 but no splice_info_section"),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn scte35_in_segments_is_skipped_when_no_ts_segment_opening_a_break_was_probed() {
+    let mut observation = clean_observation(4600, 14);
+    // A segment inside a programme, and the break's first not looked at as MPEG-TS.
+    observation.probes[1].scte35 = None;
+    let report = check(ProfileName::Pluto, &observation);
+    let skipped = report
+        .skipped
+        .iter()
+        .find(|skipped| skipped.rule == "pluto.scte35-in-segments")
+        .unwrap_or_else(|| panic!("not skipped: {}", report.human()));
+    assert_eq!(
+        skipped.reason,
+        "no MPEG-TS segment that opens a break was probed"
+    );
+    assert!(report.passed, "{}", report.human());
 }

@@ -39,6 +39,10 @@ pub const MAX_HOURS: u32 = 48;
 /// The most segments probed per check (one per distinct asset and rendition, first seen first).
 pub const MAX_PROBES: usize = 12;
 
+/// The most segments that open a break probed per check (the first break of each media
+/// playlist), for the SCTE-35 they carry as served.
+pub const MAX_BREAK_PROBES: usize = 4;
+
 /// The most stretches of audio measured per check (one per distinct asset, top rung).
 pub const MAX_LOUDNESS: usize = 4;
 
@@ -432,8 +436,8 @@ fn folder(path: &str) -> &str {
     path.rsplit_once('/').map_or("", |(folder, _)| folder)
 }
 
-/// Which segments to probe (the first of each distinct asset and rendition, capped) and which
-/// stretches of the top rung's audio to measure (the first [`LOUDNESS_SPAN`] of each distinct
+/// Which segments to probe (the first of each distinct asset and rendition, capped, and the
+/// first segment of each playlist's first break, capped) and which stretches of the top rung's audio to measure (the first [`LOUDNESS_SPAN`] of each distinct
 /// asset, capped).
 fn samples(
     observation: &Observation,
@@ -466,6 +470,33 @@ fn samples(
                     path,
                 });
             }
+        }
+    }
+    // The first segment of each playlist's first break, as listed (a cued URL where the output
+    // cues its segments).
+    let observed = onair_conformance::observed::Observed::new(observation);
+    let mut opened: HashSet<&str> = HashSet::new();
+    for (rendition, one) in observed.breaks() {
+        if opened.len() >= MAX_BREAK_PROBES || opened.contains(rendition.uri.as_str()) {
+            continue;
+        }
+        let Some(first) = rendition.segments.get(&one.out_sequence) else {
+            continue;
+        };
+        let uri = &first.segment.uri;
+        let Some(path) = media_path(uri) else {
+            continue;
+        };
+        opened.insert(rendition.uri.as_str());
+        if !probes
+            .iter()
+            .any(|probe| probe.playlist == rendition.uri && &probe.segment == uri)
+        {
+            probes.push(ProbeRequest {
+                playlist: rendition.uri.clone(),
+                segment: uri.clone(),
+                path,
+            });
         }
     }
     let mut loudness = Vec::new();

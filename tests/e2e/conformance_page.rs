@@ -143,7 +143,12 @@ fn the_report_page_names_the_rules_of_a_failing_check_and_of_a_passing_one_and_w
         findings.contains("<code>360p/ts.m3u8</code> media sequence "),
         "where it was seen: {findings}"
     );
-    for rule in ["pluto.break-duration-fixed", "pluto.window-size"] {
+    // A break's first segment carries its SCTE-35 in the stream, as served.
+    for rule in [
+        "pluto.break-duration-fixed",
+        "pluto.window-size",
+        "pluto.scte35-in-segments",
+    ] {
         assert_eq!(outcome_of(&html, rule), "passed", "{rule}");
     }
     let observed = part(&html, "observed", "dl");

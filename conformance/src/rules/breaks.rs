@@ -1,6 +1,6 @@
 //! Ad breaks as their cue tags mark them: every CUE-OUT closed, ElapsedTime within Duration,
 //! Duration never changing, the break's length and segments, CUE-OUT present where a partner
-//! reads it, and ad minutes per clock hour.
+//! reads it, SCTE-35 inside a break's first TS segment, and ad minutes per clock hour.
 
 use std::collections::BTreeMap;
 
@@ -233,6 +233,52 @@ pub(crate) fn cue_out_present(observed: &Observed<'_>, _: &Limits) -> Verdict {
         "breaks are marked with EXT-X-DATERANGE only, and the partner reads EXT-X-CUE-OUT/CUE-IN.",
         "Give the partner the cue-out (or both) dialect: onair partner edit NAME --cue-dialect cue-out.",
     )])
+}
+
+/// Each break's first segment, where it was probed as MPEG-TS, carries the splice in the
+/// stream: a PMT stream of type 0x86 and a `splice_info_section` on it (Pluto TV wants SCTE-35
+/// both in the playlist and in the TS).
+pub(crate) fn scte35_in_segments(observed: &Observed<'_>, _: &Limits) -> Verdict {
+    if let Some(reason) = no_cue_out(observed) {
+        return Err(reason);
+    }
+    let mut issues = Vec::new();
+    let mut judged = 0;
+    for (rendition, one) in observed.breaks() {
+        let Some(first) = rendition.segments.get(&one.out_sequence) else {
+            continue;
+        };
+        let uri = &first.segment.uri;
+        let probed = observed.observation.probes.iter().filter(|probe| {
+            probe.playlist == rendition.uri && &probe.segment == uri && probe.scte35.is_some()
+        });
+        for probe in probed {
+            judged += 1;
+            let carried = probe.scte35.as_ref().expect("filtered above");
+            let missing = if carried.pids.is_empty() {
+                "its PMT declares no SCTE-35 stream (stream_type 0x86)".to_owned()
+            } else if carried.commands.is_empty() {
+                format!(
+                    "its PMT declares SCTE-35 on PID {:#06x} but no splice_info_section is there",
+                    carried.pids[0]
+                )
+            } else {
+                continue;
+            };
+            let mut at = WhereSeen::sequence(&rendition.uri, one.out_sequence);
+            at.segment = Some(uri.clone());
+            issues.push(Issue::new(
+                at,
+                format!("the break's first segment carries no SCTE-35 in the stream: {missing}."),
+                "Carry the break's splice_info_section in its first TS segment: a PMT stream of type 0x86 (registration CUEI) and the section on its PID before the first video frame.",
+            ));
+        }
+    }
+    if judged == 0 {
+        return Err("no MPEG-TS segment that opens a break was probed".to_owned());
+    }
+    dedup(&mut issues);
+    Ok(issues)
 }
 
 pub(crate) fn ad_minutes_per_hour(observed: &Observed<'_>, limits: &Limits) -> Verdict {
