@@ -83,6 +83,10 @@ pub struct MpdOptions {
     /// The `UTCTiming` URL (`urn:mpeg:dash:utc:http-iso:2014`): the origin serves `/time`.
     pub utc_timing_url: Cow<'static, str>,
     pub cue: CueCommand,
+    /// A break the session's fill airs gets no SCTE-35 `EventStream`: a stitched partner's
+    /// players must not insert their own ads over the ones onair stitched. Unfilled breaks
+    /// keep theirs.
+    pub omit_filled_cues: bool,
 }
 
 impl Default for MpdOptions {
@@ -90,6 +94,7 @@ impl Default for MpdOptions {
         MpdOptions {
             utc_timing_url: Cow::Borrowed("/time"),
             cue: CueCommand::SpliceInsert,
+            omit_filled_cues: false,
         }
     }
 }
@@ -145,6 +150,8 @@ pub fn render_session_mpd(
             run_start: timeline.run_start(&numbering),
             in_break: timeline.break_of(&numbering),
             after_break: None,
+            break_filled: false,
+            after_break_filled: false,
             tracking: None,
         };
         vec![periods::announced(playout, first)?]
@@ -175,7 +182,10 @@ fn write_period(
     let _ = write!(out, "  <Period id=\"{}\" start=\"", period.id);
     push_duration(out, period.start - availability_start);
     out.push_str("\">\n");
-    if let Some(airing) = first.in_break {
+    if let Some(airing) = first
+        .in_break
+        .filter(|_| !(options.omit_filled_cues && first.break_filled))
+    {
         // The break's start relative to this Period's: zero in its first Period, the time
         // already aired in the later ones.
         let into_break = period.start - airing.start;

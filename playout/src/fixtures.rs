@@ -244,3 +244,36 @@ pub(crate) fn owned_assets(playout: &ChannelPlayout) -> HashMap<AssetId, Asset> 
         .map(|(id, asset)| (*id, Asset::clone(asset)))
         .collect()
 }
+
+/// A session's fill of [`break_playout`]'s break: the slate (two segments, for ad A) and the
+/// filler's first segment (for ad B).
+pub(crate) struct SlateFill {
+    pub runs: Vec<Run>,
+    pub assets: HashMap<AssetId, Asset>,
+}
+
+impl crate::window::BreakFill for SlateFill {
+    fn fill(&self, _airing: &onair_domain::BreakAiring) -> Option<crate::window::Fill<'_>> {
+        Some(crate::window::Fill {
+            runs: &self.runs,
+            assets: &self.assets,
+            tracking: &[],
+        })
+    }
+}
+
+pub(crate) fn slate_fill(playout: &ChannelPlayout) -> SlateFill {
+    let assets = owned_assets(playout);
+    let slate = track(&assets[&SLATE]);
+    let filler = track(&assets[&FILLER]);
+    SlateFill {
+        runs: vec![
+            Run::whole(RunKind::Slate, SLATE, "house ad", slate),
+            Run {
+                n_segments: 1,
+                ..Run::whole(RunKind::Filler, FILLER, "promo", filler)
+            },
+        ],
+        assets,
+    }
+}

@@ -91,6 +91,10 @@ pub struct MediaPlaylistOptions {
     pub cues_in_segments: bool,
     /// Which of the two dialects of break tags the playlist writes (a partner's choice).
     pub dialect: CueDialect,
+    /// A break the session's fill airs gets no cue tags (nor cues in its segments): a stitched
+    /// partner's players must not insert their own ads over the ones onair stitched. Unfilled
+    /// breaks keep theirs.
+    pub omit_filled_cues: bool,
 }
 
 /// The tags that mark a break in a media playlist: both dialects (the channel's own playlists),
@@ -133,6 +137,7 @@ impl Default for MediaPlaylistOptions {
             cue: CueCommand::default(),
             cues_in_segments: false,
             dialect: CueDialect::Both,
+            omit_filled_cues: false,
         }
     }
 }
@@ -416,6 +421,7 @@ pub(crate) fn render_track_playlist(
         command: options.cue,
         in_segments: cues_in_segments,
         dialect: options.dialect,
+        omit_filled: options.omit_filled_cues,
     };
     write_media_playlist(&mut out, &header, &listed, &cues);
     Some(out)
@@ -503,6 +509,8 @@ pub(crate) struct CueTags {
     pub command: CueCommand,
     pub in_segments: bool,
     pub dialect: CueDialect,
+    /// Breaks a session's fill airs are not marked.
+    pub omit_filled: bool,
 }
 
 /// Writes `millis` as seconds with three decimals.
@@ -564,6 +572,7 @@ pub(crate) fn write_media_playlist(
         command,
         in_segments: cues_in_segments,
         dialect,
+        omit_filled,
     } = *tags;
     let _ = write!(
         out,
@@ -579,10 +588,17 @@ pub(crate) fn write_media_playlist(
         let aired = &segment.aired;
         let at = &aired.at;
         let first = position == 0;
+        // The breaks this segment marks: none that a session's fill airs, when so asked.
+        let in_break = aired
+            .in_break
+            .filter(|_| !(omit_filled && aired.break_filled));
+        let after_break = aired
+            .after_break
+            .filter(|_| !(omit_filled && aired.after_break_filled));
         // The cue the segment carries: a break's start wins over the end of one just before.
         let mut segment_cue = None;
         if first
-            && let Some(airing) = aired.in_break
+            && let Some(airing) = in_break
             && !aired.starts_break()
         {
             // The break started before the window: declare its range all the same.
@@ -604,7 +620,7 @@ pub(crate) fn write_media_playlist(
             out.push_str(&at.start.to_rfc3339_millis());
             out.push('\n');
         }
-        if let Some(ended) = aired.after_break {
+        if let Some(ended) = after_break {
             let cues = cues_for(&mut cache, ended, command);
             if dialect.dateranges() {
                 write_daterange_in(out, cues);
@@ -614,7 +630,7 @@ pub(crate) fn write_media_playlist(
             }
             segment_cue = Some(cues.segment_in);
         }
-        if let Some(airing) = aired.in_break {
+        if let Some(airing) = in_break {
             let cues = cues_for(&mut cache, airing, command);
             if aired.starts_break() {
                 if dialect.dateranges() {

@@ -97,6 +97,10 @@ pub struct Aired<'a> {
     pub in_break: Option<BreakAiring>,
     /// The ad break that ended just before this segment (it starts a run): a cue-in goes here.
     pub after_break: Option<BreakAiring>,
+    /// Whether `in_break` airs the session's fill rather than the planned runs.
+    pub break_filled: bool,
+    /// Whether `after_break` aired the session's fill.
+    pub after_break_filled: bool,
     /// The URL prefix this segment is fetched through instead of `/media/` (see
     /// [`Fill::tracking`]).
     pub tracking: Option<&'a str>,
@@ -218,6 +222,8 @@ fn airing_of<'a>(
             at: filled_at,
             in_break,
             after_break,
+            break_filled: true,
+            after_break_filled: airs_fill(fill, after_break),
             ..filled
         });
     }
@@ -261,7 +267,17 @@ fn airing_of<'a>(
         run_start: aired_run_start,
         in_break,
         after_break,
+        break_filled: false,
+        after_break_filled: airs_fill(fill, after_break),
         tracking: None,
+    })
+}
+
+/// Whether `airing` (if any) airs what `fill` chooses for it.
+fn airs_fill(fill: &dyn BreakFill, airing: Option<BreakAiring>) -> bool {
+    airing.is_some_and(|airing| {
+        fill.fill(&airing)
+            .is_some_and(|chosen| chosen.fits(&airing))
     })
 }
 
@@ -294,6 +310,8 @@ fn filled<'a>(at: SegmentAt, airing: &BreakAiring, fill: Fill<'a>) -> Option<Air
             run_start,
             in_break: None,
             after_break: None,
+            break_filled: false,
+            after_break_filled: false,
             tracking: fill.tracking.get(j).and_then(Option::as_deref),
         });
     }

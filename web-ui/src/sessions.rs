@@ -539,6 +539,7 @@ pub(crate) fn session_mpd_text(
     engine: &AdEngine,
     playout: &ChannelPlayout,
     session: &Session,
+    options: &MpdOptions,
 ) -> Option<String> {
     let now = engine.now();
     let breaks = session
@@ -546,7 +547,7 @@ pub(crate) fn session_mpd_text(
         .read()
         .unwrap_or_else(PoisonError::into_inner);
     timed_render(ManifestKind::DashMpd, || {
-        render_session_mpd(playout, now, &MpdOptions::default(), &*breaks)
+        render_session_mpd(playout, now, options, &*breaks)
     })
 }
 
@@ -556,7 +557,7 @@ async fn mpd(
 ) -> Result<Response, ApiError> {
     let session = state.engine.session(&slug, &id).await.map_err(ApiError)?;
     let playout = published(&state.engine, &slug, OutputFormat::Dash).map_err(ApiError)?;
-    let text = session_mpd_text(&state.engine, &playout, &session);
+    let text = session_mpd_text(&state.engine, &playout, &session, &MpdOptions::default());
     let text = text.ok_or_else(|| {
         ApiError(Refusal::Internal(format!(
             "the MPD of {slug} could not be rendered"

@@ -64,6 +64,43 @@ fn the_mpd_marks_a_break_with_its_scte35_event_in_every_period_of_the_break() {
 }
 
 #[test]
+fn a_session_that_omits_filled_cues_has_no_event_stream_in_the_breaks_its_fill_airs() {
+    let playout = fixtures::break_playout();
+    let fill = fixtures::slate_fill(&playout);
+    let now = at_millis(14_000);
+    let marked = MpdOptions::default();
+    let unmarked = MpdOptions {
+        omit_filled_cues: true,
+        ..MpdOptions::default()
+    };
+    let with_cues = crate::render_session_mpd(&playout, now, &marked, &fill).unwrap();
+    let without = crate::render_session_mpd(&playout, now, &unmarked, &fill).unwrap();
+    let events = |text: &str| {
+        parse_mpd(text)
+            .periods
+            .iter()
+            .map(|period| period.events.len())
+            .sum::<usize>()
+    };
+    assert!(events(&with_cues) >= 1, "{with_cues}");
+    assert_eq!(events(&without), 0, "{without}");
+    assert_eq!(
+        parse_mpd(&without).periods.len(),
+        parse_mpd(&with_cues).periods.len(),
+        "the periods stay"
+    );
+    let misfit = fixtures::SlateFill {
+        runs: fill.runs[..1].to_vec(),
+        assets: fill.assets.clone(),
+    };
+    assert_eq!(
+        crate::render_session_mpd(&playout, now, &unmarked, &misfit),
+        render_mpd(&playout, now, &MpdOptions::default()),
+        "a break the fill does not fit keeps its event"
+    );
+}
+
+#[test]
 fn a_window_that_starts_in_the_second_period_of_a_break_still_carries_its_event() {
     let playout = fixtures::break_playout();
     // At 18 s the window (4 segments, 10-18 s) starts with ad B (10-12 s): the break's second

@@ -474,39 +474,10 @@ fn a_time_signal_cue_carries_a_placement_opportunity() {
     assert_eq!((cue.event_id, cue.duration), (1, Some(6 * 90_000)));
 }
 
-/// A session that fills the break with the slate (two segments, for ad A) and the filler's
-/// first segment (for ad B).
-struct SlateFill {
-    runs: Vec<Run>,
-    assets: HashMap<AssetId, onair_domain::Asset>,
-}
-
-impl crate::window::BreakFill for SlateFill {
-    fn fill(&self, _airing: &onair_domain::BreakAiring) -> Option<crate::window::Fill<'_>> {
-        Some(crate::window::Fill {
-            runs: &self.runs,
-            assets: &self.assets,
-            tracking: &[],
-        })
-    }
-}
-
 #[test]
 fn a_session_fill_replaces_the_break_and_keeps_the_numbering() {
     let playout = fixtures::break_playout();
-    let assets = fixtures::owned_assets(&playout);
-    let slate = fixtures::track(&assets[&fixtures::SLATE]);
-    let filler = fixtures::track(&assets[&fixtures::FILLER]);
-    let fill = SlateFill {
-        runs: vec![
-            Run::whole(RunKind::Slate, fixtures::SLATE, "house ad", slate),
-            Run {
-                n_segments: 1,
-                ..Run::whole(RunKind::Filler, fixtures::FILLER, "promo", filler)
-            },
-        ],
-        assets,
-    };
+    let fill = fixtures::slate_fill(&playout);
     let now = at_millis(14_000);
     let options = MediaPlaylistOptions::ts();
     let channel = render_media_playlist(&playout, "360p", now).unwrap();
@@ -545,12 +516,66 @@ fn a_session_fill_replaces_the_break_and_keeps_the_numbering() {
         );
     }
     // A fill with the wrong shape is ignored: the session gets the channel's break.
-    let misfit = SlateFill {
+    let misfit = fixtures::SlateFill {
         runs: fill.runs[..1].to_vec(),
         assets: fill.assets.clone(),
     };
     assert_eq!(
         render_session_media_playlist(&playout, "360p", now, &options, &misfit),
+        render_media_playlist(&playout, "360p", now)
+    );
+}
+
+/// The lines of a playlist that mark breaks.
+fn cue_lines(text: &str) -> Vec<&str> {
+    text.lines()
+        .filter(|line| {
+            ["#EXT-X-CUE", "#EXT-X-DATERANGE", "#EXT-OATCLS-SCTE35"]
+                .iter()
+                .any(|tag| line.starts_with(tag))
+        })
+        .collect()
+}
+
+#[test]
+fn a_session_that_omits_filled_cues_marks_only_the_breaks_its_fill_does_not_air() {
+    let playout = fixtures::break_playout();
+    let fill = fixtures::slate_fill(&playout);
+    let now = at_millis(14_000);
+    let marked = MediaPlaylistOptions::ts();
+    let unmarked = MediaPlaylistOptions {
+        omit_filled_cues: true,
+        ..marked
+    };
+    let with_cues = render_session_media_playlist(&playout, "360p", now, &marked, &fill).unwrap();
+    assert!(
+        cue_lines(&with_cues).len() >= 3,
+        "the break is marked out, continued and back in:\n{with_cues}"
+    );
+    let others = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|line| cue_lines(line).is_empty())
+            .map(str::to_owned)
+            .collect()
+    };
+    // Windows that open before, inside (whose first segment declares the break it is in) and
+    // after the break (6–12 s).
+    for millis in (8_000..=18_000).step_by(2_000) {
+        let now = at_millis(millis);
+        let with_cues =
+            render_session_media_playlist(&playout, "360p", now, &marked, &fill).unwrap();
+        let without =
+            render_session_media_playlist(&playout, "360p", now, &unmarked, &fill).unwrap();
+        assert_eq!(cue_lines(&without), Vec::<&str>::new(), "at {millis}: {without}");
+        assert_eq!(others(&without), others(&with_cues), "only the cue tags go");
+    }
+    // A break the fill does not fit airs as planned, and keeps its cues.
+    let misfit = fixtures::SlateFill {
+        runs: fill.runs[..1].to_vec(),
+        assets: fill.assets.clone(),
+    };
+    assert_eq!(
+        render_session_media_playlist(&playout, "360p", now, &unmarked, &misfit),
         render_media_playlist(&playout, "360p", now)
     );
 }

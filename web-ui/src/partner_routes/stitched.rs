@@ -18,21 +18,21 @@
 //! inserter must not fill it again); a break left unfilled (no answer in time, no creative ready,
 //! a late decision) airs the channel's slate and keeps its tags in both dialects, as the
 //! channel's own playlists mark it: an avail the partner may still fill. No MPEG-TS segment is
-//! listed with a cue inside. Its MPD likewise drops the `EventStream`s of the breaks it fills.
+//! listed with a cue inside. Its MPD likewise has no `EventStream` in the breaks it fills. The
+//! renderers leave those cues out (`omit_filled_cues` in playout's options).
 //! A bad session parameter is a 400 with its message.
 
-use std::ops::Range;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onair_control::Refusal;
 use onair_control::ads::{AdEngine, Session, parse_params};
 use onair_control::partners::PartnerAccess;
-use onair_domain::{BreakAiring, OutputFormat, Packaging};
+use onair_domain::{OutputFormat, Packaging};
 use onair_metrics::{ManifestKind, timed_render};
 use onair_playout::{
-    BreakFill, ChannelPlayout, CueDialect, MediaPlaylistOptions, render_multivariant_with,
+    ChannelPlayout, CueDialect, MediaPlaylistOptions, MpdOptions, render_multivariant_with,
 };
 
 use super::{Refused, not_found, under_prefix};
@@ -192,32 +192,27 @@ impl<'a> Stitched<'a> {
             packaging,
             cues_in_segments: false,
             dialect: CueDialect::Both,
+            omit_filled_cues: true,
             ..MediaPlaylistOptions::default()
         };
         let playout = self.published(options.output_format())?;
         let text = session_media_text(self.engine, &playout, session, rung, &options);
-        let filled: Vec<Range<u64>> = filled_breaks(&playout, session)
-            .iter()
-            .map(|airing| {
-                airing.first_media_sequence..airing.first_media_sequence + airing.n_segments
-            })
-            .collect();
         let text = text
             .ok_or_else(|| not_found(format!("channel {} has no rendition {rung}", self.slug)))?;
-        let text = self.under_prefix(&without_filled_cues(&text, &filled));
+        let text = self.under_prefix(&text);
         Ok(any_origin(playlist_response(text, PLAYLIST)))
     }
 
     fn mpd(&self, session: &Session) -> Result<Response, Refused> {
         let playout = self.published(OutputFormat::Dash)?;
-        let text = session_mpd_text(self.engine, &playout, session);
-        let filled: Vec<u32> = filled_breaks(&playout, session)
-            .iter()
-            .map(BreakAiring::splice_event_id)
-            .collect();
+        let options = MpdOptions {
+            omit_filled_cues: true,
+            ..MpdOptions::default()
+        };
+        let text = session_mpd_text(self.engine, &playout, session, &options);
         let text =
             text.ok_or_else(|| not_found(format!("channel {} has no DASH output", self.slug)))?;
-        let text = self.under_prefix(&without_filled_events(&text, &filled));
+        let text = self.under_prefix(&text);
         Ok(any_origin(playlist_response(text, MPD)))
     }
 
@@ -268,107 +263,6 @@ impl<'a> Stitched<'a> {
     }
 }
 
-/// The channel's breaks the session's manifests air filled: those whose fill still fits the
-/// channel's break (a fill that does not airs the planned break).
-fn filled_breaks(playout: &ChannelPlayout, session: &Session) -> Vec<BreakAiring> {
-    let timeline = playout.timeline();
-    let breaks = session
-        .breaks
-        .read()
-        .unwrap_or_else(PoisonError::into_inner);
-    breaks
-        .iter()
-        .filter_map(|filled| {
-            let at = timeline.segment_by_sequence(filled.first_media_sequence)?;
-            let airing = timeline.break_of(&at)?;
-            breaks.fill(&airing).is_some().then_some(airing)
-        })
-        .collect()
-}
-
-/// An MPD without the SCTE-35 `EventStream`s of the breaks whose splice event ids `filled`
-/// lists (each Period of a break carries one, its `Event` named by the id); the others keep
-/// theirs.
-fn without_filled_events(mpd: &str, filled: &[u32]) -> String {
-    let names_filled = |stream: &str| {
-        stream
-            .split(" id=\"")
-            .nth(1)
-            .and_then(|rest| rest.split('"').next())
-            .and_then(|id| id.parse::<u32>().ok())
-            .is_some_and(|id| filled.contains(&id))
-    };
-    let mut out = String::with_capacity(mpd.len());
-    let mut stream: Option<String> = None;
-    for line in mpd.split_inclusive('\n') {
-        let element = line.trim_start();
-        match stream.as_mut() {
-            Some(held) => {
-                held.push_str(line);
-                if element.starts_with("</EventStream>")
-                    && let Some(held) = stream.take()
-                    && !names_filled(&held)
-                {
-                    out.push_str(&held);
-                }
-            }
-            None if element.starts_with("<EventStream") => stream = Some(line.to_owned()),
-            None => out.push_str(line),
-        }
-    }
-    out.push_str(stream.as_deref().unwrap_or_default());
-    out
-}
-
-/// Which break a cue tag speaks of: the one its segment is in, or the one that ended just
-/// before its segment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CueOf {
-    ThisBreak,
-    EndedBreak,
-}
-
-fn cue_of(line: &str) -> Option<CueOf> {
-    if line.starts_with("#EXT-X-CUE-OUT")
-        || line.starts_with("#EXT-OATCLS-SCTE35:")
-        || (line.starts_with("#EXT-X-DATERANGE:") && line.contains("SCTE35-OUT="))
-    {
-        Some(CueOf::ThisBreak)
-    } else if line.starts_with("#EXT-X-CUE-IN")
-        || (line.starts_with("#EXT-X-DATERANGE:") && line.contains("SCTE35-IN="))
-    {
-        Some(CueOf::EndedBreak)
-    } else {
-        None
-    }
-}
-
-/// A media playlist without the cue tags of the breaks `filled` lists (by media sequence
-/// numbers): the tags before a segment of one of them that mark the break it is in, and those
-/// before the first segment after one that mark its end. Every other break keeps its tags.
-fn without_filled_cues(text: &str, filled: &[Range<u64>]) -> String {
-    let mut sequence: u64 = 0;
-    let mut out = String::with_capacity(text.len());
-    for line in text.split_inclusive('\n') {
-        let tag = line.trim_end();
-        if let Some(first) = tag.strip_prefix("#EXT-X-MEDIA-SEQUENCE:") {
-            sequence = first.parse().unwrap_or(0);
-        }
-        let dropped = match cue_of(tag) {
-            Some(CueOf::ThisBreak) => filled.iter().any(|range| range.contains(&sequence)),
-            Some(CueOf::EndedBreak) => filled.iter().any(|range| range.end == sequence),
-            None => false,
-        };
-        if !dropped {
-            out.push_str(line);
-        }
-        if !tag.is_empty() && !tag.starts_with('#') {
-            sequence += 1;
-        }
-    }
-    out
-}
-
 fn refused(refusal: Refusal) -> Refused {
     let status = crate::api::error::status_of(&refusal);
     if status.is_server_error() {
@@ -393,84 +287,4 @@ fn any_origin(mut response: Response) -> Response {
         HeaderValue::from_static("*"),
     );
     response
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// A playlist from segment 10: 11–12 a break, 13 after it; 14 a second break, 15 after.
-    const PLAYLIST_TEXT: &str = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:10\n#EXT-X-PROGRAM-DATE-TIME:2026-12-04T12:00:00.000Z\n#EXTINF:2.000,\n/media/a/10.ts\n#EXT-X-DISCONTINUITY\n#EXT-X-DATERANGE:ID=\"break-4\",START-DATE=\"x\",PLANNED-DURATION=4.000,SCTE35-OUT=0xFC\n#EXT-OATCLS-SCTE35:/DA\n#EXT-X-CUE-OUT:4.000\n#EXTINF:2.000,\n/p/acme/demo/sessions/s/ads/11/0/media/ad/0.ts\n#EXT-X-CUE-OUT-CONT:ElapsedTime=2.000,Duration=4.000,SCTE35=/DA\n#EXTINF:2.000,\n/p/acme/demo/sessions/s/ads/11/0/media/ad/1.ts\n#EXT-X-DISCONTINUITY\n#EXT-X-DATERANGE:ID=\"break-4\",START-DATE=\"x\",END-DATE=\"y\",DURATION=4.000,SCTE35-IN=0xFC\n#EXT-X-CUE-IN\n#EXTINF:2.000,\n/media/a/13.ts\n#EXT-X-DATERANGE:ID=\"break-6\",START-DATE=\"z\",PLANNED-DURATION=2.000,SCTE35-OUT=0xFC\n#EXT-OATCLS-SCTE35:/DA\n#EXT-X-CUE-OUT:2.000\n#EXTINF:2.000,\n/media/slate/0.ts\n#EXT-X-DATERANGE:ID=\"break-6\",START-DATE=\"z\",END-DATE=\"w\",DURATION=2.000,SCTE35-IN=0xFC\n#EXT-X-CUE-IN\n#EXTINF:2.000,\n/media/a/15.ts\n";
-
-    /// The break of segments 11 and 12, filled.
-    const FIRST_BREAK: Range<u64> = 11..13;
-
-    fn cue_lines(text: &str) -> Vec<&str> {
-        text.lines().filter(|line| cue_of(line).is_some()).collect()
-    }
-
-    #[test]
-    fn a_filled_break_loses_its_cue_tags_and_an_unfilled_one_keeps_them() {
-        let stripped = without_filled_cues(PLAYLIST_TEXT, std::slice::from_ref(&FIRST_BREAK));
-        assert_eq!(
-            cue_lines(&stripped),
-            [
-                "#EXT-X-DATERANGE:ID=\"break-6\",START-DATE=\"z\",PLANNED-DURATION=2.000,SCTE35-OUT=0xFC",
-                "#EXT-OATCLS-SCTE35:/DA",
-                "#EXT-X-CUE-OUT:2.000",
-                "#EXT-X-DATERANGE:ID=\"break-6\",START-DATE=\"z\",END-DATE=\"w\",DURATION=2.000,SCTE35-IN=0xFC",
-                "#EXT-X-CUE-IN",
-            ]
-        );
-        // Everything else is as it was: the segments, their discontinuities and dates.
-        let others = |text: &str| -> Vec<String> {
-            text.lines()
-                .filter(|line| cue_of(line).is_none())
-                .map(str::to_owned)
-                .collect()
-        };
-        assert_eq!(others(&stripped), others(PLAYLIST_TEXT));
-        assert_eq!(without_filled_cues(PLAYLIST_TEXT, &[]), PLAYLIST_TEXT);
-        assert!(cue_lines(&without_filled_cues(PLAYLIST_TEXT, &[11..13, 14..15])).is_empty());
-    }
-
-    #[test]
-    fn an_mpd_loses_the_event_streams_of_the_filled_breaks_only() {
-        let stream = |id: u32| {
-            format!(
-                "    <EventStream schemeIdUri=\"urn:scte:scte35:2014:xml+bin\" timescale=\"90000\">\n      <Event presentationTime=\"0\" duration=\"5400000\" id=\"{id}\">\n        <scte35:Signal>\n          <scte35:Binary>/DA</scte35:Binary>\n        </scte35:Signal>\n      </Event>\n    </EventStream>\n"
-            )
-        };
-        let period = |id: &str, events: &str| {
-            format!(
-                "  <Period id=\"{id}\" start=\"PT0S\">\n{events}    <AdaptationSet/>\n  </Period>\n"
-            )
-        };
-        let mpd = |periods: &[String]| format!("<MPD>\n{}</MPD>\n", periods.concat());
-        let full = mpd(&[
-            period("3", ""),
-            period("4", &stream(4)),
-            period("5", &stream(4)),
-            period("7", &stream(7)),
-        ]);
-        assert_eq!(
-            without_filled_events(&full, &[4]),
-            mpd(&[
-                period("3", ""),
-                period("4", ""),
-                period("5", ""),
-                period("7", &stream(7))
-            ])
-        );
-        assert_eq!(without_filled_events(&full, &[]), full);
-    }
-
-    #[test]
-    fn a_window_that_starts_inside_a_filled_break_declares_nothing_of_it() {
-        let joined = "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:12\n#EXT-X-DATERANGE:ID=\"break-4\",START-DATE=\"x\",PLANNED-DURATION=4.000,SCTE35-OUT=0xFC\n#EXT-X-CUE-OUT-CONT:ElapsedTime=2.000,Duration=4.000,SCTE35=/DA\n#EXTINF:2.000,\n/ad/1.ts\n#EXT-X-CUE-IN\n#EXTINF:2.000,\n/media/a/13.ts\n";
-        assert_eq!(
-            without_filled_cues(joined, std::slice::from_ref(&FIRST_BREAK)),
-            "#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:12\n#EXTINF:2.000,\n/ad/1.ts\n#EXTINF:2.000,\n/media/a/13.ts\n"
-        );
-    }
 }
