@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use crate::observation::Observation;
 use crate::observed::Observed;
-use crate::report::{Finding, ObservedSummary, Report, Severity, Skipped};
+use crate::report::{Finding, ObservedSummary, Report, Severity, Skipped, WhereSeen};
 use crate::rules::{Check, LadderStep, Limits, breaks, epg, media, segments};
 
 /// At most this many findings of one rule are listed; the rest are counted in one more.
@@ -338,7 +338,7 @@ impl Profile {
                         .map(|issue| Finding {
                             rule: rule.id,
                             severity: rule.severity,
-                            where_seen: issue.where_seen,
+                            where_seen: dated(&observed, issue.where_seen),
                             message: issue.message,
                             fix: issue.fix,
                         })
@@ -372,6 +372,20 @@ impl Profile {
             observed: summary(&observed),
         }
     }
+}
+
+/// `where_seen` with when its segment starts, where the playlists date it.
+fn dated(observed: &Observed<'_>, mut where_seen: WhereSeen) -> WhereSeen {
+    if let (Some(playlist), Some(sequence)) = (&where_seen.playlist, where_seen.sequence) {
+        where_seen.at = observed
+            .renditions
+            .iter()
+            .find(|rendition| &rendition.uri == playlist)
+            .and_then(|rendition| rendition.segments.get(&sequence))
+            .and_then(|seen| seen.start)
+            .map(|start| start.to_rfc3339_millis());
+    }
+    where_seen
 }
 
 fn summary(observed: &Observed<'_>) -> ObservedSummary {

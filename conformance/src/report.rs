@@ -29,6 +29,9 @@ pub struct WhereSeen {
     /// Anything else: a loudness measure, the EPG, the whole observation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub other: Option<String>,
+    /// When the segment at `sequence` starts (RFC 3339, UTC), where the playlists date it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 impl WhereSeen {

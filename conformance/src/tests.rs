@@ -708,6 +708,16 @@ fn a_break_whose_first_ts_segment_carries_no_scte35_fails_pluto_by_rule() {
         found[0].contains("720p/ts.m3u8 seq 60 /media/720p/00060.ts: the break's first segment carries no SCTE-35 in the stream: its PMT declares no SCTE-35 stream"),
         "{found:?}"
     );
+    // Where: the playlist, the sequence, the segment, and when it starts (minute 5).
+    let finding = report
+        .findings
+        .iter()
+        .find(|finding| finding.rule == "pluto.scte35-in-segments")
+        .unwrap();
+    assert_eq!(
+        finding.where_seen.at,
+        Some((ORIGIN + Ticks::from_secs(300)).to_rfc3339_millis())
+    );
     // Declared but empty: the same rule, saying so.
     observation.probes[1].scte35 = Some(TsScte35 {
         pids: vec![0x01F0],

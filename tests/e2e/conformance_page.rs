@@ -143,6 +143,10 @@ fn the_report_page_names_the_rules_of_a_failing_check_and_of_a_passing_one_and_w
         findings.contains("<code>360p/ts.m3u8</code> media sequence "),
         "where it was seen: {findings}"
     );
+    assert!(
+        findings.contains(" starting <time datetime=\"20"),
+        "when it was seen: {findings}"
+    );
     // A break's first segment carries its SCTE-35 in the stream, as served.
     for rule in [
         "pluto.break-duration-fixed",
