@@ -335,7 +335,7 @@ fn files_under(dir: &Path) -> usize {
 }
 
 #[test]
-fn a_forbidden_answer_names_the_role_needed() {
+fn a_forbidden_answer_names_the_role_needed_and_a_wrong_method_the_methods_taken() {
     let site = Site::new();
     block_on(async {
         let response = bare_client()
@@ -350,6 +350,21 @@ fn a_forbidden_answer_names_the_role_needed() {
         assert_eq!(
             body["error"],
             "this needs the scheduler role on channel demo"
+        );
+        // A method the route does not take is the caller's mistake: 405 naming those it takes.
+        let response = bare_client()
+            .patch(site.url("/api/channels/demo/schedule"))
+            .bearer_auth(&site.tokens["root"])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let allow = response.headers()["allow"].to_str().unwrap().to_owned();
+        assert!(allow.contains("GET") && allow.contains("PUT"), "{allow}");
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(
+            body["error"],
+            format!("PATCH is not a method of this route; it takes {allow}")
         );
     });
 }

@@ -115,6 +115,26 @@ pub async fn guard(State(state): State<AccessState>, request: Request, next: Nex
         return next.run(request).await;
     }
     let Some(policy) = policy(request.method().as_str(), matched.as_str()) else {
+        let allowed = routes::methods_for(matched.as_str());
+        if !allowed.is_empty() {
+            // A method the route does not serve (TRACE, PATCH): the client's mistake, not a
+            // route the table forgot.
+            tracing::debug!(
+                method = %request.method(),
+                route = matched.as_str(),
+                "a method the route does not serve"
+            );
+            let message = format!(
+                "{} is not a method of this route; it takes {}",
+                request.method(),
+                allowed.join(", ")
+            );
+            let mut response = refuse(&request, StatusCode::METHOD_NOT_ALLOWED, &message);
+            if let Ok(value) = HeaderValue::try_from(allowed.join(", ")) {
+                response.headers_mut().insert(header::ALLOW, value);
+            }
+            return response;
+        }
         tracing::error!(
             method = %request.method(),
             route = matched.as_str(),

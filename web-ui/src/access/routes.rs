@@ -505,9 +505,37 @@ pub fn policy(method: &str, path: &str) -> Option<&'static RoutePolicy> {
         .copied()
 }
 
+/// The methods the access table declares for the route `path` (HEAD with GET), in the table's
+/// order: what a 405 names in its `Allow` header when a request uses another.
+pub fn methods_for(path: &str) -> Vec<&'static str> {
+    let mut methods = Vec::new();
+    for route in ROUTES.iter().filter(|route| route.path == path) {
+        methods.push(route.method);
+        if route.method == "GET" {
+            methods.push("HEAD");
+        }
+    }
+    methods
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_methods_of_a_route_are_those_the_table_declares_with_head_beside_get() {
+        assert_eq!(
+            methods_for("/api/channels/{slug}/check"),
+            ["POST"],
+            "a check is only run"
+        );
+        let schedule = methods_for("/api/channels/{slug}/schedule");
+        assert!(
+            schedule.contains(&"GET") && schedule.contains(&"HEAD"),
+            "{schedule:?}"
+        );
+        assert_eq!(methods_for("/no/such/route"), Vec::<&str>::new());
+    }
 
     #[test]
     fn no_route_is_declared_twice() {
