@@ -210,6 +210,43 @@ fn a_mid_programme_break_splits_the_programme_at_the_nearest_boundary() {
 }
 
 #[test]
+fn a_break_of_slate_looped_many_times_airs_a_run_per_pass_held_as_one_stretch() {
+    let assets = assets(vec![asset(1, &[2, 2, 2, 2]), asset(9, &[2, 2])]);
+    let items = [item(1, 0, true)];
+    let breaks = [ad_break(0, 4, 90)];
+    let (timeline, issues) = plan(PlanInput {
+        items: &items,
+        assets: &assets,
+        ad_breaks: &breaks,
+        slate: Some(AssetId(9)),
+        grid_repeat: None,
+    });
+    assert_eq!(issues, vec![]);
+    let timeline = timeline.unwrap();
+    // 90 s of a 4 s slate: 22 whole passes and half of one, each its own run (a
+    // discontinuity), between the programme's two halves.
+    assert_eq!(timeline.runs().len(), 1 + 22 + 1 + 1);
+    assert_eq!(
+        breaks_of(&timeline)[1..24],
+        [Some((0, 90)); 23],
+        "one break of every pass"
+    );
+    assert_eq!(
+        timeline
+            .run_stretches()
+            .map(|(run, passes)| (run.kind, run.n_segments, passes))
+            .collect::<Vec<_>>(),
+        [
+            (RunKind::Programme, 2, 1),
+            (RunKind::AdBreak, 2, 22),
+            (RunKind::AdBreak, 1, 1),
+            (RunKind::Programme, 2, 1)
+        ],
+        "the passes are held once"
+    );
+}
+
+#[test]
 fn breaks_before_and_after_an_item_are_numbered_in_order() {
     let assets = assets(vec![asset(1, &[2, 2]), asset(9, &[2])]);
     let items = [item(1, 0, true)];
