@@ -1,7 +1,8 @@
 //! The OpenAPI document through the real binary: `GET /api/openapi.json` lists exactly the
 //! `/api` routes of the access table (`onair routes --json`), so a route without its
 //! `#[utoipa::path]` fails here; and schemathesis, run over every operation with the bootstrap
-//! token, finds no 5xx and no answer that breaks the document.
+//! token, finds no 5xx and no answer that breaks the document. `GET /api/docs`, the page made
+//! from the document, shows every operation of it, and every link within it lands.
 //!
 //! schemathesis lives in `target/schemathesis-venv` (`scripts/install-deps --test`). Without
 //! it the schemathesis test says so and passes, unless `CI` is set: there a missing tool fails.
@@ -103,6 +104,92 @@ fn the_document_lists_exactly_the_api_routes_of_the_access_table() {
         post["responses"]["401"]["content"]["application/json"]["schema"]["$ref"],
         "#/components/schemas/ErrorBody"
     );
+}
+
+/// The values of `attribute="…"` in `html`.
+fn attribute_values<'a>(html: &'a str, attribute: &str) -> Vec<&'a str> {
+    let opening = format!(" {attribute}=\"");
+    html.match_indices(&opening)
+        .map(|(at, _)| {
+            let value = &html[at + opening.len()..];
+            &value[..value.find('"').unwrap()]
+        })
+        .collect()
+}
+
+#[test]
+fn the_docs_page_shows_every_operation_of_the_document_without_login_and_its_links_land() {
+    let site = site();
+    let document = document(&site);
+    let (html, policy) = block_on(async {
+        // No token and no cookie: the page is public.
+        let response = reqwest::get(format!("{}/api/docs", site.server.url))
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
+        let policy = response.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        (response.text().await.unwrap(), policy)
+    });
+    assert!(policy.contains("script-src 'self'"));
+    assert!(!html.contains("<script"), "the page needs no script");
+    assert!(html.contains("href=\"/api/openapi.json\""));
+    let mut operations = 0;
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for method in item.as_object().unwrap().keys() {
+            let heading = format!(
+                "<span class=\"badge method\">{}</span> <code>{path}</code>",
+                method.to_uppercase()
+            );
+            assert!(html.contains(&heading), "the page lacks {heading}");
+            operations += 1;
+        }
+    }
+    assert!(operations > 50, "only {operations} operations");
+    // Every scheme and schema of the document has its place, and every link on the page
+    // lands on an element of it.
+    for scheme in document["components"]["securitySchemes"]
+        .as_object()
+        .unwrap()
+        .keys()
+    {
+        assert!(html.contains(&format!("id=\"auth-{scheme}\"")), "{scheme}");
+    }
+    for schema in document["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+    {
+        assert!(
+            html.contains(&format!("<code>{schema}</code></h3>")),
+            "{schema}"
+        );
+    }
+    let ids = attribute_values(&html, "id");
+    let unique: BTreeSet<&str> = ids.iter().copied().collect();
+    assert_eq!(unique.len(), ids.len(), "an id is used twice");
+    let links: Vec<&str> = attribute_values(&html, "href")
+        .into_iter()
+        .filter_map(|href| href.strip_prefix('#'))
+        .collect();
+    assert!(links.iter().any(|link| link.starts_with("schema-")));
+    for link in links {
+        assert!(unique.contains(link), "#{link} lands nowhere");
+    }
+    for label in attribute_values(&html, "aria-labelledby") {
+        assert!(
+            unique.contains(label),
+            "the label {label} is not on the page"
+        );
+    }
 }
 
 /// The schemathesis in the venv `scripts/install-deps --test` makes.

@@ -480,8 +480,9 @@ pub const ROUTES: &[RoutePolicy] = &[
         "/api/channels/{slug}/live/takes",
         OnChannel { role: Viewer },
     ),
-    // The API's OpenAPI document: a description, no data.
+    // The API's OpenAPI document and the page made from it: a description, no data.
     route("GET", "/api/openapi.json", Public),
+    route("GET", "/api/docs", Public),
     // Unknown API routes answer a JSON 404.
     route("*", "/api", Public),
     route("*", "/api/{*rest}", Public),

@@ -5,6 +5,7 @@
 pub mod ads;
 pub mod as_run;
 pub mod conformance;
+pub mod docs;
 pub mod error;
 pub mod grid;
 pub mod live;

@@ -3,14 +3,14 @@
 //! describe (the transcode farm's `/api/assets`, `/api/jobs` and `/api/uploads`), then given
 //! each operation's security and who may call it from the access table
 //! ([`crate::access::routes`]), so the document and the guard never disagree. Served, public,
-//! at `GET /api/openapi.json`.
+//! at `GET /api/openapi.json`, and as a page at `GET /api/docs` ([`super::docs`]).
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use utoipa::OpenApi;
 use utoipa::openapi::security::{
@@ -21,11 +21,15 @@ use utoipa::openapi::{self, ContentBuilder, Ref, RefOr, ResponseBuilder};
 use crate::access::csrf::TOKEN_HEADER;
 use crate::access::routes::{Access, policy};
 use crate::access::{SESSION_COOKIE, routes::RoutePolicy};
+use crate::pages::PAGE_HEADERS;
 
 /// The security schemes operations name.
 const BEARER: &str = "bearer";
 const SESSION: &str = "session";
 const CSRF: &str = "csrf";
+
+/// What starts the part of an operation's description that says who may call it.
+pub const WHO_MAY_CALL_IT: &str = "Who may call it: ";
 
 #[derive(OpenApi)]
 #[openapi(
@@ -39,6 +43,7 @@ const CSRF: &str = "csrf";
     ),
     paths(
         openapi_json,
+        api_docs,
         crate::pages::account::me,
         super::schedule::list_channels,
         super::manage::create_channel,
@@ -176,8 +181,8 @@ fn secure(operation: &mut openapi::path::Operation, route: Option<&RoutePolicy>,
         }
     };
     operation.description = Some(match operation.description.take() {
-        Some(description) => format!("{description}\n\nWho may call it: {who}"),
-        None => format!("Who may call it: {who}"),
+        Some(description) => format!("{description}\n\n{WHO_MAY_CALL_IT}{who}"),
+        None => format!("{WHO_MAY_CALL_IT}{who}"),
     });
     if access == Some(Access::Public) {
         operation.security = Some(vec![SecurityRequirement::default()]);
@@ -220,15 +225,21 @@ fn error_response(description: &str) -> openapi::Response {
         .build()
 }
 
-/// `GET /api/openapi.json`: `document`, as JSON.
+/// `GET /api/openapi.json`: `document`, as JSON; `GET /api/docs`: `document`, as a page.
 pub fn router(document: &openapi::OpenApi) -> Router {
     let json: Arc<str> = document
         .to_json()
         .expect("an OpenAPI document is serialisable")
         .into();
+    let page: Arc<str> = super::docs::page(document).into();
     Router::new()
         .route("/api/openapi.json", get(openapi_json))
         .with_state(json)
+        .merge(
+            Router::new()
+                .route("/api/docs", get(api_docs))
+                .with_state(page),
+        )
 }
 
 /// This document.
@@ -244,6 +255,17 @@ async fn openapi_json(State(json): State<Arc<str>>) -> Response {
         json.to_string(),
     )
         .into_response()
+}
+
+/// This document as a page to read.
+#[utoipa::path(
+    get,
+    path = "/api/docs",
+    tag = "meta",
+    responses((status = 200, description = "The API reference: this document as an HTML page", content_type = "text/html", body = String)),
+)]
+async fn api_docs(State(page): State<Arc<str>>) -> Response {
+    (PAGE_HEADERS, Html(page.to_string())).into_response()
 }
 
 #[cfg(test)]
