@@ -513,7 +513,10 @@ impl Walk<'_> {
         let mut steps = 0;
         while let Some(at) = cursor {
             let source = self.source(at);
-            let end = self.end(at);
+            // The passes of a slate looped through a break are equal runs of one source: one
+            // step for all of them.
+            let last = self.last_alike(at, source);
+            let end = self.end(last);
             let n_spans = spans.len();
             match spans.last_mut() {
                 Some(last) if last.source.same_as(source) && last.end == Some(at.start) => {
@@ -541,12 +544,45 @@ impl Walk<'_> {
                 }
                 break;
             }
-            cursor = self.next(at);
+            cursor = self.next(last);
         }
         if let Some(span) = spans.first_mut() {
             span.start = self.start_of(first, span.source);
         }
         spans
+    }
+
+    /// The last run of `cursor`'s stretch of equal runs when every run from `cursor` to it is
+    /// of `source`, else `cursor`. Items' runs are contiguous, so the first and last of the
+    /// stretch being of one item, or both gap fill with no item starting in between, means
+    /// every run between them is too.
+    fn last_alike(&self, cursor: Cursor, source: Source) -> Cursor {
+        let Some(last) = self.timeline.stretch_of(cursor.run).end.checked_sub(1) else {
+            return cursor;
+        };
+        if last <= cursor.run {
+            return cursor;
+        }
+        let starts_before = |run: usize| {
+            self.plan
+                .items
+                .partition_point(|item| item.runs.start <= run)
+        };
+        let Some(run) = self.timeline.runs().get(cursor.run) else {
+            return cursor;
+        };
+        let candidate = Cursor {
+            run: last,
+            start: cursor.start + Ticks(run.duration().0 * (last - cursor.run) as i64),
+            ..cursor
+        };
+        if starts_before(cursor.run) == starts_before(last)
+            && self.source(candidate).same_as(source)
+        {
+            candidate
+        } else {
+            cursor
+        }
     }
 
     /// Where the span that `cursor` is part of started.

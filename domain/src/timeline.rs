@@ -373,6 +373,16 @@ impl Timeline {
         }
     }
 
+    /// The runs equal to run `run_index` around it, consecutive (its stretch): a reader walking
+    /// run by run may step over them at once. Empty past the runs.
+    pub fn stretch_of(&self, run_index: usize) -> std::ops::Range<usize> {
+        if run_index >= self.n_runs {
+            return run_index..run_index;
+        }
+        let group = &self.groups[self.group_index(run_index)];
+        group.first_run..group.end_run()
+    }
+
     /// The offset from the origin of run `run_index`; for `runs().len()`, the end of the last.
     /// Kept since the timeline was made, so a reader over a window need not add up every run
     /// before it (a 14-day grid with slate in its gaps is hundreds of thousands of runs).

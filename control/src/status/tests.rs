@@ -508,3 +508,62 @@ async fn closing_the_board_ends_its_followers() {
         .await
         .unwrap();
 }
+
+/// News with a break of thirty passes of a 4 s slate inside it, Weather, fifty passes of the
+/// slate in a gap, and a film; with `alike`, the passes are equal runs (one stretch each), else
+/// every other one is titled apart, so that nothing can be stepped over.
+fn looped_slate_day(alike: bool) -> Plan {
+    let pass_title = |pass: usize, title: &'static str| -> &'static str {
+        match (alike, pass % 2) {
+            (false, 1) => "ad/slate titled apart",
+            _ => title,
+        }
+    };
+    let mut layout = vec![(RunKind::Programme, "Morning News", 600, Some((0, None)))];
+    layout
+        .extend((0..30).map(|pass| (RunKind::AdBreak, pass_title(pass, "ad"), 4, Some((0, None)))));
+    layout.push((RunKind::Programme, "Morning News", 300, Some((0, None))));
+    layout.push((RunKind::Programme, "Weather", 300, Some((1, None))));
+    layout.extend((0..50).map(|pass| (RunKind::Slate, pass_title(pass, "slate"), 4, None)));
+    layout.push((RunKind::Programme, "Late Film", 600, Some((2, None))));
+    plan(&layout, false, true)
+}
+
+#[test]
+fn passes_of_looped_slate_are_walked_as_one_stretch_with_the_same_status() {
+    let (alike, apart) = (looped_slate_day(true), looped_slate_day(false));
+    assert!(
+        alike.timeline.as_deref().unwrap().run_stretches().count() < 10,
+        "the passes are held as stretches"
+    );
+    for (secs, now, next, state) in [
+        (
+            700,
+            "Morning News 0..1020",
+            "Weather 1020..1320",
+            AirState::OnAir,
+        ),
+        (
+            1400,
+            "Slate 1320..1520",
+            "Late Film 1520..2120",
+            AirState::Slate,
+        ),
+        (
+            1321,
+            "Slate 1320..1520",
+            "Late Film 1520..2120",
+            AirState::Slate,
+        ),
+    ] {
+        for plan in [&alike, &apart] {
+            let status = status(plan, at(secs));
+            assert_eq!(
+                (brief(&status.now), brief(&status.next), &status.state),
+                (now.to_owned(), next.to_owned(), &state),
+                "at {secs}"
+            );
+        }
+        assert_eq!(status(&alike, at(secs)), status(&apart, at(secs)));
+    }
+}
