@@ -566,7 +566,11 @@ fn a_session_that_omits_filled_cues_marks_only_the_breaks_its_fill_does_not_air(
             render_session_media_playlist(&playout, "360p", now, &marked, &fill).unwrap();
         let without =
             render_session_media_playlist(&playout, "360p", now, &unmarked, &fill).unwrap();
-        assert_eq!(cue_lines(&without), Vec::<&str>::new(), "at {millis}: {without}");
+        assert_eq!(
+            cue_lines(&without),
+            Vec::<&str>::new(),
+            "at {millis}: {without}"
+        );
         assert_eq!(others(&without), others(&with_cues), "only the cue tags go");
     }
     // A break the fill does not fit airs as planned, and keeps its cues.
