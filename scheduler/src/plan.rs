@@ -39,6 +39,7 @@ use crate::grid::{AdBreakSpec, GridItem, LiveSource, ProgrammeInfo, Start};
 
 mod planner;
 
+pub use planner::aired_out_point;
 use planner::{Filler, Planner};
 
 /// What the original planner needs: stored items and breaks.
@@ -432,6 +433,7 @@ pub fn plan_stored(input: PlanInput<'_>) -> (Plan, Vec<PlanIssue>) {
                     .iter()
                     .map(|ad_break| AdBreakSpec::at(ad_break.offset, ad_break.duration))
                     .collect(),
+                out_point: item.length,
                 ..GridItem::new(item.asset_id, start, ProgrammeInfo::titled(&item.title))
             }
         })
@@ -604,3 +606,6 @@ pub fn plan_grid(
 #[cfg(test)]
 #[allow(clippy::type_complexity, reason = "table tests spell out their rows")]
 mod tests;
+
+#[cfg(test)]
+mod length_tests;

@@ -45,8 +45,9 @@ impl Planner<'_> {
         let Some(content) = self.content_runs(item, at) else {
             return;
         };
+        let breaks = airing_breaks(item);
         let content_duration: Ticks = content.iter().map(Run::duration).sum();
-        let total = content_duration + item.breaks.iter().map(|b| b.duration).sum();
+        let total = content_duration + breaks.iter().map(|b| b.duration).sum();
         if let Some(window) = self.options.rights.get(&item.asset_id)
             && !window.allows(at, at + total)
         {
@@ -62,7 +63,7 @@ impl Planner<'_> {
         if let Start::Hard(at) = item.start {
             self.land_hard_start(&title, at);
         }
-        self.push_content_with_breaks(index, &title, content, &item.breaks);
+        self.push_content_with_breaks(index, &title, content, &breaks);
         if item.start.hard().is_some() {
             self.last_hard = Some((title, self.cursor));
         }
@@ -391,6 +392,27 @@ impl Planner<'_> {
             break;
         }
     }
+}
+
+/// The item's breaks that air: with an out point, a cue point past it went with the part of the
+/// asset that was cut (a break after the item, [`AdBreakSpec::AFTER`], still airs).
+fn airing_breaks(item: &GridItem) -> Vec<AdBreakSpec> {
+    let Some(out_point) = item.out_point else {
+        return item.breaks.clone();
+    };
+    let content = out_point - item.in_point.unwrap_or(Ticks::ZERO);
+    item.breaks
+        .iter()
+        .filter(|ad_break| ad_break.offset <= content || ad_break.offset == AdBreakSpec::AFTER)
+        .copied()
+        .collect()
+}
+
+/// Where an out point `point` of `track` lands when planned: the segment boundary nearest to it
+/// (ties go to the later), never past the track's end. What the planner cuts an item at, for
+/// those who show where it ends.
+pub fn aired_out_point(track: &SegmentTrack, point: Ticks) -> Ticks {
+    track.start(nearest_boundary(track, 0, track.len(), point))
 }
 
 /// Whole passes of a track, then part of one, lasting as near to `duration` as segments allow.
