@@ -7,7 +7,8 @@
 //! and the write are one transaction (`UPDATE … WHERE schedule_version = $expected`).
 //!
 //! **Validation.** An edit with any problem (malformed instants, items outside the window,
-//! unknown or unready assets, bad ad breaks, hard items that overlap) is refused whole
+//! unknown or unready assets, lengths that are not positive or run past the asset (named by
+//! the field `length_ms`), bad ad breaks, hard items that overlap) is refused whole
 //! ([`Refusal::Invalid`]), every problem listed with the item's index. Nothing is half-applied.
 //!
 //! **Lock horizon.** What airs before `now + window + margin` is frozen: `now` is the control
@@ -15,7 +16,7 @@
 //! players may already have listed), `margin` [`DEFAULT_LOCK_MARGIN`] (2 minutes) unless the
 //! server says otherwise. An edit or restore whose earliest actual change starts before the
 //! horizon is refused ([`Refusal::Locked`]); unchanged items inside it may be sent back as they
-//! are.
+//! are. A resize (a new length) changes what airs from the item's start, as a move does.
 //!
 //! **Rights windows.** A new or changed item must air wholly inside its asset's rights window
 //! in the channel's grid (`rights`); items sent back unchanged are not checked again.
