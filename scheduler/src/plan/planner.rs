@@ -394,27 +394,6 @@ impl Planner<'_> {
     }
 }
 
-/// The item's breaks that air: with an out point, a cue point past it went with the part of the
-/// asset that was cut (a break after the item, [`AdBreakSpec::AFTER`], still airs).
-fn airing_breaks(item: &GridItem) -> Vec<AdBreakSpec> {
-    let Some(out_point) = item.out_point else {
-        return item.breaks.clone();
-    };
-    let content = out_point - item.in_point.unwrap_or(Ticks::ZERO);
-    item.breaks
-        .iter()
-        .filter(|ad_break| ad_break.offset <= content || ad_break.offset == AdBreakSpec::AFTER)
-        .copied()
-        .collect()
-}
-
-/// Where an out point `point` of `track` lands when planned: the segment boundary nearest to it
-/// (ties go to the later), never past the track's end. What the planner cuts an item at, for
-/// those who show where it ends.
-pub fn aired_out_point(track: &SegmentTrack, point: Ticks) -> Ticks {
-    track.start(nearest_boundary(track, 0, track.len(), point))
-}
-
 /// Whole passes of a track, then part of one, lasting as near to `duration` as segments allow.
 fn looped_runs(
     asset_id: AssetId,
@@ -485,4 +464,25 @@ fn nearest_boundary(track: &SegmentTrack, first: u32, end: u32, offset: Ticks) -
         }
     }
     best
+}
+
+/// The item's breaks that air: with an out point, a cue point past it went with the part of the
+/// asset that was cut (a break after the item, [`AdBreakSpec::AFTER`], still airs).
+fn airing_breaks(item: &GridItem) -> Vec<AdBreakSpec> {
+    let Some(out_point) = item.out_point else {
+        return item.breaks.clone();
+    };
+    let content = out_point - item.in_point.unwrap_or(Ticks::ZERO);
+    item.breaks
+        .iter()
+        .filter(|ad_break| ad_break.offset <= content || ad_break.offset == AdBreakSpec::AFTER)
+        .copied()
+        .collect()
+}
+
+/// Where an out point `point` of `track` lands when planned: the segment boundary nearest to it
+/// (ties go to the later), never past the track's end. What the planner cuts an item at, for
+/// those who show where it ends.
+pub fn aired_out_point(track: &SegmentTrack, point: Ticks) -> Ticks {
+    track.start(nearest_boundary(track, 0, track.len(), point))
 }
