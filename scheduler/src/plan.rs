@@ -385,6 +385,14 @@ pub enum PlanIssue {
         drift: Ticks,
     },
     #[error(
+        "ad break of {title:?} at offset {offset} is past its out point {out_point}, where the item is cut, and does not air"
+    )]
+    BreakPastOutPoint {
+        title: String,
+        offset: Ticks,
+        out_point: Ticks,
+    },
+    #[error(
         "item {title:?} plays nothing between its in point {in_point} and out point {out_point} and was skipped"
     )]
     EmptyInOut {

@@ -107,7 +107,18 @@ fn ad_breaks_past_the_length_do_not_air_and_those_before_it_do() {
         ],
         "the break at 2 s splits it, the one at its end follows it, the one at 8 s is gone"
     );
-    assert_eq!(issues, []);
+    assert_eq!(
+        issues,
+        [PlanIssue::BreakPastOutPoint {
+            title: "item at 0".into(),
+            offset: Ticks::from_secs(8),
+            out_point: Ticks::from_secs(6),
+        }]
+    );
+    assert_eq!(
+        issues[0].to_string(),
+        "ad break of \"item at 0\" at offset 8.000s is past its out point 6.000s, where the item is cut, and does not air"
+    );
 }
 
 #[test]
