@@ -141,6 +141,7 @@ fn fast_day_schedule(
                 asset_id: library[title],
                 start: day + Ticks::from_secs(i64::from(slot) * 30 * 60),
                 hard_start: true,
+                length: None,
                 title: format!("{name}: programme {} (library title {title})", slot + 1),
             };
             let breaks = FAST_DAY_BREAKS
@@ -198,6 +199,7 @@ async fn main() -> anyhow::Result<()> {
                 asset_id: item.asset_id,
                 start: item.start,
                 hard_start: item.hard_start,
+                length: item.length,
                 title: if args.unique_titles {
                     format!("{} #{}", item.title, index + 1)
                 } else {

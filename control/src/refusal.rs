@@ -32,6 +32,14 @@ impl Problem {
         }
     }
 
+    /// A problem with one field of the item at `index`.
+    pub fn at_field(index: usize, field: &str, message: impl Into<String>) -> Problem {
+        Problem {
+            field: Some(field.to_owned()),
+            ..Problem::at(index, message)
+        }
+    }
+
     pub fn on_line(line: usize, message: impl Into<String>) -> Problem {
         Problem {
             index: None,

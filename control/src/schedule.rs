@@ -7,7 +7,8 @@
 //! and the write are one transaction (`UPDATE … WHERE schedule_version = $expected`).
 //!
 //! **Validation.** An edit with any problem (malformed instants, items outside the window,
-//! unknown or unready assets, bad ad breaks, hard items that overlap) is refused whole
+//! unknown or unready assets, lengths that are not positive or run past the asset (named by
+//! the field `length_ms`), bad ad breaks, hard items that overlap) is refused whole
 //! ([`Refusal::Invalid`]), every problem listed with the item's index. Nothing is half-applied.
 //!
 //! **Lock horizon.** What airs before `now + window + margin` is frozen: `now` is the control
@@ -15,7 +16,7 @@
 //! players may already have listed), `margin` [`DEFAULT_LOCK_MARGIN`] (2 minutes) unless the
 //! server says otherwise. An edit or restore whose earliest actual change starts before the
 //! horizon is refused ([`Refusal::Locked`]); unchanged items inside it may be sent back as they
-//! are.
+//! are. A resize (a new length) changes what airs from the item's start, as a move does.
 //!
 //! **Rights windows.** A new or changed item must air wholly inside its asset's rights window
 //! in the channel's grid (`rights`); items sent back unchanged are not checked again.
@@ -58,6 +59,11 @@ pub struct ItemDraft {
     #[serde(default = "yes")]
     pub hard_start: bool,
     pub title: String,
+    /// How much of the asset airs, in integer milliseconds from its start (its out point; cut
+    /// at a segment boundary when planned); absent: the whole asset. Ad breaks past it do not
+    /// air.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length_ms: Option<i64>,
     #[serde(default)]
     pub ad_breaks: Vec<BreakDraft>,
 }
@@ -515,6 +521,8 @@ pub async fn check_entries(
             }
             Some((_, duration)) => Some(*duration),
         };
+        let length = item.length_ms.map(Ticks::from_millis);
+        check_length(index, item, length, duration, problems);
         for (position, ad_break) in item.ad_breaks.iter().enumerate() {
             if ad_break.offset_ms < 0 {
                 problems.push(Problem::at(
@@ -544,13 +552,7 @@ pub async fn check_entries(
                     duration: Ticks::from_millis(ad_break.duration_ms),
                 })
                 .collect();
-            let aired = duration.map(|duration| {
-                duration
-                    + breaks
-                        .iter()
-                        .map(|ad_break| ad_break.duration)
-                        .sum::<Ticks>()
-            });
+            let aired = duration.map(|duration| aired_length(duration, length, &breaks));
             entries.push((
                 index,
                 (
@@ -559,6 +561,7 @@ pub async fn check_entries(
                         start,
                         hard_start: item.hard_start,
                         title: item.title.clone(),
+                        length,
                     },
                     breaks,
                 ),
@@ -596,6 +599,55 @@ pub async fn check_entries(
         .collect())
 }
 
+/// Notes a length that is not positive or longer than the item's asset (`duration`, when it is
+/// known and ready).
+fn check_length(
+    index: usize,
+    item: &ItemDraft,
+    length: Option<Ticks>,
+    duration: Option<Ticks>,
+    problems: &mut Vec<Problem>,
+) {
+    let (Some(length_ms), Some(length)) = (item.length_ms, length) else {
+        return;
+    };
+    if length_ms <= 0 {
+        problems.push(Problem::at_field(
+            index,
+            "length_ms",
+            format!(
+                "{:?}: length_ms {length_ms} must be positive (leave it out to air the whole asset)",
+                item.title
+            ),
+        ));
+    } else if let Some(duration) = duration
+        && length > duration
+    {
+        problems.push(Problem::at_field(
+            index,
+            "length_ms",
+            format!(
+                "{:?}: length_ms {length_ms} ({length}) is longer than asset {} ({duration}); it can air at most {} ms",
+                item.title,
+                item.asset_id,
+                duration.as_millis()
+            ),
+        ));
+    }
+}
+
+/// How long an item airs, before it is cut at a segment boundary: its length (else its asset's
+/// `duration`) plus the ad breaks that air (those not past its length).
+pub fn aired_length(duration: Ticks, length: Option<Ticks>, breaks: &[NewAdBreak]) -> Ticks {
+    let content = length.map_or(duration, |length| length.min(duration));
+    content
+        + breaks
+            .iter()
+            .filter(|ad_break| length.is_none_or(|length| ad_break.offset <= length))
+            .map(|ad_break| ad_break.duration)
+            .sum::<Ticks>()
+}
+
 /// The start of the earliest item that differs between two schedules (each item with its ad
 /// breaks), or `None` when they are the same.
 pub fn earliest_change(old: &[ScheduleEntry], new: &[ScheduleEntry]) -> Option<Timestamp> {
@@ -615,10 +667,19 @@ pub fn earliest_change(old: &[ScheduleEntry], new: &[ScheduleEntry]) -> Option<T
     }
 }
 
-/// What makes two entries the same: start, asset, hard start, title and breaks (in any order).
-pub(crate) fn entry_key(
-    (item, breaks): &ScheduleEntry,
-) -> (Timestamp, AssetId, bool, String, Vec<(i64, i64)>) {
+/// What makes two entries the same: start, asset, hard start, title, length and breaks (offset
+/// and duration, in any order).
+pub(crate) type EntryKey = (
+    Timestamp,
+    AssetId,
+    bool,
+    String,
+    Option<Ticks>,
+    Vec<(i64, i64)>,
+);
+
+/// The [`EntryKey`] of an entry.
+pub(crate) fn entry_key((item, breaks): &ScheduleEntry) -> EntryKey {
     let mut breaks: Vec<(i64, i64)> = breaks
         .iter()
         .map(|ad_break| (ad_break.offset.0, ad_break.duration.0))
@@ -629,6 +690,7 @@ pub(crate) fn entry_key(
         item.asset_id,
         item.hard_start,
         item.title.clone(),
+        item.length,
         breaks,
     )
 }
@@ -641,6 +703,7 @@ pub fn entry_of(
             asset_id: item.asset_id,
             start: item.start,
             hard_start: item.hard_start,
+            length: item.length,
             title: item.title,
         },
         breaks
@@ -659,6 +722,7 @@ pub fn item_draft((item, breaks): &ScheduleEntry) -> ItemDraft {
         start: item.start.to_rfc3339_millis(),
         hard_start: item.hard_start,
         title: item.title.clone(),
+        length_ms: item.length.map(Ticks::as_millis),
         ad_breaks: breaks
             .iter()
             .map(|ad_break| BreakDraft {

@@ -4,9 +4,11 @@
 //! **JSON** is `{"version", "from", "to", "items": [...]}` with items as [`ItemDraft`]s: an
 //! export can be imported back as it is (its `from`/`to` are the window; a caller's override).
 //!
-//! **CSV** has the header `start,asset_id,hard_start,title,ad_breaks`: `start` RFC 3339,
-//! `hard_start` `true` or `false` (empty: `true`), `ad_breaks` `offset_ms/duration_ms` pairs
-//! separated by `;` (empty: none). `hard_start` and `ad_breaks` may be left out of the header.
+//! **CSV** has the header `start,asset_id,hard_start,title,ad_breaks,length_ms`: `start` RFC
+//! 3339, `hard_start` `true` or `false` (empty: `true`), `ad_breaks` `offset_ms/duration_ms`
+//! pairs separated by `;` (empty: none), `length_ms` how much of the asset airs, in
+//! milliseconds from its start (empty: all of it). `hard_start`, `ad_breaks` and `length_ms`
+//! may be left out of the header (files written before items had lengths import as they are).
 //! A CSV import needs a window.
 //!
 //! Both are made on a schedule version (the caller's, else the one a JSON export names, else
@@ -367,7 +369,11 @@ async fn submit_import(
         &items,
         problems,
         move |problem| match (problem.index, &lines) {
-            (Some(index), Some(lines)) => Problem::on_line(lines[index], problem.message),
+            (Some(index), Some(lines)) => Problem {
+                index: None,
+                line: Some(lines[index]),
+                ..problem
+            },
             _ => problem,
         },
     )
@@ -488,7 +494,14 @@ fn resolve(zone: Tz, local: NaiveDateTime) -> Timestamp {
     onair_scheduler::rules::resolve_local(zone, local).at
 }
 
-const CSV_HEADER: [&str; 5] = ["start", "asset_id", "hard_start", "title", "ad_breaks"];
+const CSV_HEADER: [&str; 6] = [
+    "start",
+    "asset_id",
+    "hard_start",
+    "title",
+    "ad_breaks",
+    "length_ms",
+];
 
 fn write_csv(items: &[ItemDraft]) -> Vec<u8> {
     let mut writer = csv::Writer::from_writer(Vec::new());
@@ -506,6 +519,7 @@ fn write_csv(items: &[ItemDraft]) -> Vec<u8> {
                 if item.hard_start { "true" } else { "false" },
                 item.title.as_str(),
                 &breaks.join(";"),
+                &item.length_ms.map(|ms| ms.to_string()).unwrap_or_default(),
             ])?;
         }
         writer.flush()?;
@@ -536,12 +550,13 @@ fn read_csv(body: &[u8], problems: &mut Vec<Problem>) -> (Vec<ItemDraft>, Vec<us
         }
     };
     let column = |name: &str| header.iter().position(|field| field == name);
-    let (start, asset, hard, title, breaks) = (
+    let (start, asset, hard, title, breaks, length) = (
         column("start"),
         column("asset_id"),
         column("hard_start"),
         column("title"),
         column("ad_breaks"),
+        column("length_ms"),
     );
     let unknown: Vec<&str> = header
         .iter()
@@ -605,6 +620,20 @@ fn read_csv(body: &[u8], problems: &mut Vec<Problem>) -> (Vec<ItemDraft>, Vec<us
                 true
             }
         };
+        let length_ms = match field(length) {
+            "" => None,
+            text => match text.parse::<i64>() {
+                Ok(ms) => Some(ms),
+                Err(_) => {
+                    problems.push(Problem::on_line(
+                        line,
+                        format!("length_ms {text:?} is not a whole number of milliseconds"),
+                    ));
+                    ok = false;
+                    None
+                }
+            },
+        };
         let mut ad_breaks = Vec::new();
         for pair in field(breaks)
             .split(';')
@@ -636,6 +665,7 @@ fn read_csv(body: &[u8], problems: &mut Vec<Problem>) -> (Vec<ItemDraft>, Vec<us
                 start: field(Some(start)).to_owned(),
                 hard_start,
                 title: field(Some(title)).to_owned(),
+                length_ms,
                 ad_breaks,
             });
             lines.push(line);
@@ -683,6 +713,7 @@ mod tests {
             start: "2026-11-21T20:00:00.000Z".into(),
             hard_start: false,
             title: "News, at \"eight\"".into(),
+            length_ms: Some(1_500_000),
             ad_breaks: vec![
                 BreakDraft {
                     offset_ms: 0,
@@ -702,6 +733,31 @@ mod tests {
         assert_eq!(read.len(), 1);
         assert_eq!(read[0].title, items[0].title);
         assert_eq!(read[0].ad_breaks, items[0].ad_breaks);
+        assert_eq!(read[0].length_ms, Some(1_500_000));
         assert!(!read[0].hard_start);
+    }
+
+    #[test]
+    fn a_csv_file_without_the_length_column_imports_its_items_whole() {
+        let text =
+            "start,asset_id,hard_start,title,ad_breaks\n2026-11-21T20:00:00Z,7,true,News,0/30000\n";
+        let mut problems = Vec::new();
+        let (read, _) = read_csv(text.as_bytes(), &mut problems);
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(read.len(), 1);
+        assert_eq!(read[0].length_ms, None);
+    }
+
+    #[test]
+    fn a_length_that_is_not_a_number_is_refused_on_its_line() {
+        let text = "start,asset_id,title,length_ms\n2026-11-21T20:00:00Z,7,News,25:00\n";
+        let mut problems = Vec::new();
+        let (read, _) = read_csv(text.as_bytes(), &mut problems);
+        assert!(read.is_empty());
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.contains("length_ms \"25:00\""),
+            "{problems:?}"
+        );
     }
 }

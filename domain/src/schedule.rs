@@ -21,6 +21,10 @@ pub struct ScheduleItem {
     /// True for a fixed wall-clock start; false when it follows the previous item.
     pub hard_start: bool,
     pub title: String,
+    /// Its out point: how much of the asset it airs, from the asset's start (cut at a segment
+    /// boundary when planned); `None` airs the whole asset. Ad breaks past it do not air.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub length: Option<Ticks>,
 }
 
 /// An ad break: between items (`offset` zero) or at a cue point inside an item's asset.

@@ -81,7 +81,8 @@ impl Start {
 
 /// An ad break within or around an item. `offset` is content time from the item's in point:
 /// zero airs before the item, [`AdBreakSpec::AFTER`] (or anything at or past the content's end)
-/// after it, anything else at the segment boundary nearest to it (a cue point).
+/// after it, anything else at the segment boundary nearest to it (a cue point). With an out
+/// point, a cue point past it does not air: it went with the part of the asset that was cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct AdBreakSpec {
     pub offset: Ticks,

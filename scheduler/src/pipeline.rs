@@ -143,6 +143,7 @@ pub fn stored_entries(
                     .iter()
                     .map(|ad_break| AdBreakSpec::at(ad_break.offset, ad_break.duration))
                     .collect(),
+                out_point: item.length,
                 ..GridItem::new(item.asset_id, start, info(item))
             });
             (item.start, entry)
@@ -418,6 +419,7 @@ mod tests {
             asset_id: AssetId(asset_id),
             start: Timestamp::from_unix_secs(start_secs),
             hard_start,
+            length: None,
             title: format!("item {id}"),
         }
     }

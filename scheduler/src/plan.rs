@@ -39,6 +39,7 @@ use crate::grid::{AdBreakSpec, GridItem, LiveSource, ProgrammeInfo, Start};
 
 mod planner;
 
+pub use planner::aired_out_point;
 use planner::{Filler, Planner};
 
 /// What the original planner needs: stored items and breaks.
@@ -392,6 +393,14 @@ pub enum PlanIssue {
         drift: Ticks,
     },
     #[error(
+        "ad break of {title:?} at offset {offset} is past its out point {out_point}, where the item is cut, and does not air"
+    )]
+    BreakPastOutPoint {
+        title: String,
+        offset: Ticks,
+        out_point: Ticks,
+    },
+    #[error(
         "item {title:?} plays nothing between its in point {in_point} and out point {out_point} and was skipped"
     )]
     EmptyInOut {
@@ -440,6 +449,7 @@ pub fn plan_stored(input: PlanInput<'_>) -> (Plan, Vec<PlanIssue>) {
                     .iter()
                     .map(|ad_break| AdBreakSpec::at(ad_break.offset, ad_break.duration))
                     .collect(),
+                out_point: item.length,
                 ..GridItem::new(item.asset_id, start, ProgrammeInfo::titled(&item.title))
             }
         })
@@ -608,3 +618,6 @@ pub fn plan_grid(
 #[cfg(test)]
 #[allow(clippy::type_complexity, reason = "table tests spell out their rows")]
 mod tests;
+
+#[cfg(test)]
+mod length_tests;

@@ -34,6 +34,7 @@ impl PlanIssue {
             PlanIssue::OutsideRightsWindow { .. } => "outside_rights_window",
             PlanIssue::AdCapExceeded { .. } => "ad_cap_exceeded",
             PlanIssue::InOutPointMoved { .. } => "in_out_point_moved",
+            PlanIssue::BreakPastOutPoint { .. } => "break_past_out_point",
             PlanIssue::EmptyInOut { .. } => "empty_in_out",
             PlanIssue::SoftStartWithoutAnchor { .. } => "soft_start_without_anchor",
             PlanIssue::FillerUnusable { .. } => "filler_unusable",
@@ -254,6 +255,11 @@ mod tests {
                 title: title(),
                 point: secs(5),
                 drift: secs(1),
+            },
+            PlanIssue::BreakPastOutPoint {
+                title: title(),
+                offset: secs(8),
+                out_point: secs(6),
             },
             PlanIssue::EmptyInOut {
                 title: title(),

@@ -564,6 +564,7 @@ fn daily_grid(programmes: &[Asset], origin: Timestamp) -> Vec<(NewScheduleItem, 
                 asset_id: asset.id,
                 start: at,
                 hard_start: grid.is_empty(),
+                length: None,
                 title: programme.title.to_owned(),
             };
             at = at + asset.duration + ad_break.duration;
@@ -612,6 +613,7 @@ async fn bring_demo_grid_to_today(store: &Store) -> anyhow::Result<()> {
                 asset_id: item.asset_id,
                 start: item.start + shift,
                 hard_start: item.hard_start,
+                length: item.length,
                 title: item.title,
             };
             (item, own)

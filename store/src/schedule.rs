@@ -11,7 +11,7 @@ use sqlx::{Any, Transaction};
 
 use crate::Store;
 use crate::error::StoreError;
-use crate::rows::{flag, int, text};
+use crate::rows::{flag, int, optional_int, text};
 
 /// A schedule item to store: every [`ScheduleItem`] field but the ids the store assigns.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +21,8 @@ pub struct NewScheduleItem {
     /// True for a fixed wall-clock start; false when it follows the previous item.
     pub hard_start: bool,
     pub title: String,
+    /// How much of the asset it airs, from the asset's start; `None`: all of it.
+    pub length: Option<Ticks>,
 }
 
 /// An ad break to store: at `offset` into its item (zero: before it), lasting `duration`.
@@ -30,13 +32,30 @@ pub struct NewAdBreak {
     pub duration: Ticks,
 }
 
-/// Refuses items (with their ad breaks) that play an asset that is missing or not ready, or
-/// whose ad breaks start before their item or last no time.
+/// Refuses items (with their ad breaks) that play an asset that is missing or not ready, that
+/// last no time, or whose ad breaks start before their item or last no time.
 pub(crate) async fn check_items(
     transaction: &mut Transaction<'static, Any>,
     items: &[(NewScheduleItem, Vec<NewAdBreak>)],
 ) -> Result<(), StoreError> {
+    check_lengths_and_breaks(items)?;
+    check_assets_ready(transaction, items).await
+}
+
+/// Refuses items whose length is not positive, or whose ad breaks start before their item or
+/// last no time.
+fn check_lengths_and_breaks(
+    items: &[(NewScheduleItem, Vec<NewAdBreak>)],
+) -> Result<(), StoreError> {
     for (item, ad_breaks) in items {
+        if let Some(length) = item.length
+            && length.0 <= 0
+        {
+            return Err(StoreError::Invalid(format!(
+                "schedule item {:?} lasts {length}: its length must be positive",
+                item.title
+            )));
+        }
         for ad_break in ad_breaks {
             check_ad_break(
                 &format!("schedule item {:?}", item.title),
@@ -45,7 +64,7 @@ pub(crate) async fn check_items(
             )?;
         }
     }
-    check_assets_ready(transaction, items).await
+    Ok(())
 }
 
 async fn check_assets_ready(
@@ -89,14 +108,15 @@ pub(crate) async fn insert_items(
 ) -> Result<(), StoreError> {
     for (item, ad_breaks) in items {
         let item_id: i64 = sqlx::query_scalar(
-            "INSERT INTO schedule_items (channel_id, asset_id, start_at, hard_start, title) \
-             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            "INSERT INTO schedule_items (channel_id, asset_id, start_at, hard_start, title, length_ticks) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
         )
         .bind(channel.0)
         .bind(item.asset_id.0)
         .bind(item.start.0)
         .bind(item.hard_start)
         .bind(&item.title)
+        .bind(item.length.map(|length| length.0))
         .fetch_one(&mut **transaction)
         .await?;
         for ad_break in ad_breaks {
@@ -114,7 +134,7 @@ pub(crate) async fn insert_items(
 /// The columns [`item_from_row`] reads, as a literal for `concat!`.
 macro_rules! item_columns {
     () => {
-        "id, channel_id, asset_id, start_at, hard_start, title"
+        "id, channel_id, asset_id, start_at, hard_start, title, length_ticks"
     };
 }
 
@@ -141,15 +161,7 @@ impl Store {
         channel: ChannelId,
         items: &[(NewScheduleItem, Vec<NewAdBreak>)],
     ) -> Result<i64, StoreError> {
-        for (item, ad_breaks) in items {
-            for ad_break in ad_breaks {
-                check_ad_break(
-                    &format!("schedule item {:?}", item.title),
-                    ad_break.offset,
-                    ad_break.duration,
-                )?;
-            }
-        }
+        check_lengths_and_breaks(items)?;
         let mut transaction = self.begin_write().await?;
         let version: Option<i64> = sqlx::query_scalar(
             "UPDATE channels SET schedule_version = schedule_version + 1 WHERE id = $1 RETURNING schedule_version",
@@ -335,5 +347,6 @@ fn item_from_row(row: &AnyRow) -> Result<ScheduleItem, StoreError> {
         start: Timestamp(int(row, "start_at")?),
         hard_start: flag(row, "hard_start")?,
         title: text(row, "title")?,
+        length: optional_int(row, "length_ticks")?.map(Ticks),
     })
 }

@@ -46,6 +46,9 @@ struct StoredEntry {
     start: i64,
     hard_start: bool,
     title: String,
+    /// Ticks; absent in versions published before items had lengths.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    length: Option<i64>,
     ad_breaks: Vec<StoredBreak>,
 }
 
@@ -236,7 +239,7 @@ async fn snapshot(
     channel: ChannelId,
 ) -> Result<String, StoreError> {
     let items = sqlx::query(
-        "SELECT id, asset_id, start_at, hard_start, title FROM schedule_items \
+        "SELECT id, asset_id, start_at, hard_start, title, length_ticks FROM schedule_items \
          WHERE channel_id = $1 ORDER BY start_at, id",
     )
     .bind(channel.0)
@@ -267,6 +270,7 @@ async fn snapshot(
             start: int(row, "start_at")?,
             hard_start: crate::rows::flag(row, "hard_start")?,
             title: text(row, "title")?,
+            length: crate::rows::optional_int(row, "length_ticks")?,
             ad_breaks,
         });
     }
@@ -294,6 +298,7 @@ fn version_from_row(row: &AnyRow) -> Result<PublishedVersion, StoreError> {
                         start: Timestamp(entry.start),
                         hard_start: entry.hard_start,
                         title: entry.title,
+                        length: entry.length.map(Ticks),
                     },
                     entry
                         .ad_breaks
@@ -339,4 +344,32 @@ pub(crate) async fn bump_schedule_version(
             "the schedule changed: it is at version {current}, not {expected}; reload it and apply the edit again"
         )),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_version_kept_before_items_had_lengths_reads_them_as_whole() {
+        let json = r#"[{"asset_id":1,"start":0,"hard_start":true,"title":"Old","ad_breaks":[]}]"#;
+        let entries: Vec<StoredEntry> = serde_json::from_str(json).unwrap();
+        assert_eq!(entries[0].length, None);
+    }
+
+    #[test]
+    fn a_length_is_kept_in_the_json_and_only_when_there_is_one() {
+        let entry = |length| StoredEntry {
+            asset_id: 1,
+            start: 0,
+            hard_start: true,
+            title: "T".into(),
+            length,
+            ad_breaks: Vec::new(),
+        };
+        let with = serde_json::to_string(&entry(Some(450_000))).unwrap();
+        let without = serde_json::to_string(&entry(None)).unwrap();
+        assert!(with.contains(r#""length":450000"#), "{with}");
+        assert!(!without.contains("length"), "{without}");
+    }
 }

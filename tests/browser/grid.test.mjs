@@ -2,8 +2,9 @@
 // from the library onto tomorrow's grid and the schedule API has it; a move inside the lock
 // horizon is refused with the reason and the item goes back; an earlier version is restored
 // from the version list; an item is moved from the keyboard; of two pages that load the same day and both drop a clip, one
-// publishes and the other says who changed the schedule meanwhile, with a reload; and a
-// channel in Europe/Berlin draws its 23- and 25-hour days with the true local hours.
+// publishes and the other says who changed the schedule meanwhile, with a reload; an item is
+// resized by its bottom edge and by its Length field, a resize past its asset rolling back with
+// the reason; and a channel in Europe/Berlin draws its 23- and 25-hour days with the true local hours.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -274,6 +275,75 @@ test('of two pages that drop a clip on the same day, the second is told who chan
   } finally {
     await a.context.close();
     await b.context.close();
+  }
+});
+
+test('an item resized by its bottom edge airs to the new end, and a resize past its asset rolls back with the reason', async () => {
+  const { context, page, grid } = await loggedIn('/grid/demo');
+  try {
+    await grid.open('demo', tomorrow);
+    await grid.setScale('00:01:00');
+    // Kitchen Basics, two minutes, at 10:30 since the keyboard test moved it there.
+    const start = at(tomorrow, '10:30:00');
+    const item = () => grid.itemsAt(tomorrow, start).filter({ hasText: 'Kitchen Basics' }).first();
+    await item().waitFor();
+    assert.equal(await item().getAttribute('data-end'), at(tomorrow, '10:32:00'));
+    const row = (await grid.day(tomorrow).locator('td.fc-timegrid-slot-lane[data-time="10:31:00"]').boundingBox()).height;
+
+    /** Drags the item's bottom edge by `rows` rows of the grid; the PUT's answer. */
+    const dragEnd = async (rows) => {
+      await item().scrollIntoViewIfNeeded();
+      await item().hover();
+      const handle = item().locator('.fc-event-resizer-end');
+      const box = await handle.boundingBox();
+      const answer = page.waitForResponse((response) => response.url().includes('/schedule') && response.request().method() === 'PUT');
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
+      await page.mouse.down();
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 + Math.sign(rows) * 4, { steps: 3 });
+      await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2 + rows * row, { steps: 15 });
+      await page.mouse.up();
+      return answer;
+    };
+
+    const shortened = await dragEnd(-1);
+    assert.equal(shortened.status(), 200, await shortened.text());
+    await page.getByText(/Kitchen Basics resized to 1:00/).waitFor();
+    await page.waitForFunction((end) => [...document.querySelectorAll('[data-testid="grid-item"]')].some((el) => el.dataset.end === end), at(tomorrow, '10:31:00'));
+    const published = await schedule('demo', at(tomorrow, '00:00:00'), at(tomorrow, '23:59:59'));
+    assert.deepEqual(
+      published.items.map((entry) => [entry.title, entry.start, entry.length_ms ?? null]),
+      [['Kitchen Basics', start, 60_000], ['Wild Coasts', at(tomorrow, '14:00:00'), null]],
+    );
+
+    const tooLong = await dragEnd(2);
+    assert.equal(tooLong.status(), 422);
+    await grid.status().getByText(/longer than asset/).waitFor();
+    assert.equal(await item().getAttribute('data-end'), at(tomorrow, '10:31:00'), 'the resize rolled back');
+    const unchanged = await schedule('demo', at(tomorrow, '00:00:00'), at(tomorrow, '23:59:59'));
+    assert.equal(unchanged.version, published.version, 'nothing was published');
+
+    // From the keyboard: the editor's Length field, then cleared for the whole asset. 1:31 is
+    // half-way between two 2 s segment boundaries: the server cuts it at the later, and the page
+    // shows the end the server answers, not its own estimate.
+    await item().focus();
+    await page.keyboard.press('Enter');
+    const length = page.getByLabel(/^Length/);
+    await length.fill('1:31');
+    const keyed = page.waitForResponse((response) => response.url().includes('/schedule') && response.request().method() === 'PUT');
+    await length.press('Enter');
+    assert.equal((await keyed).status(), 200);
+    await page.locator('#editor-end').getByText('10:31:32').waitFor();
+    assert.equal(await item().getAttribute('data-end'), at(tomorrow, '10:31:32'));
+    await length.fill('');
+    const whole = page.waitForResponse((response) => response.url().includes('/schedule') && response.request().method() === 'PUT');
+    await length.press('Enter');
+    assert.equal((await whole).status(), 200);
+    await page.locator('#editor-end').getByText('10:32:00').waitFor();
+  } catch (error) {
+    await screenshot(page, 'grid-resize');
+    throw error;
+  } finally {
+    await context.close();
   }
 });
 

@@ -192,12 +192,12 @@ fn a_day_imported_from_json_exports_as_csv_and_json_and_is_kept_as_a_version_by_
     assert_eq!(
         csv.lines().collect::<Vec<_>>(),
         [
-            "start,asset_id,hard_start,title,ad_breaks".to_owned(),
+            "start,asset_id,hard_start,title,ad_breaks,length_ms".to_owned(),
             format!(
-                "2030-10-26T18:00:00.000Z,{},true,Evening news,0/30000",
+                "2030-10-26T18:00:00.000Z,{},true,Evening news,0/30000,",
                 data.news
             ),
-            format!("2030-10-26T19:00:00.000Z,{},true,Late film,", data.film),
+            format!("2030-10-26T19:00:00.000Z,{},true,Late film,,", data.film),
         ]
     );
 

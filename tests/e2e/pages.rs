@@ -76,6 +76,7 @@ fn onair_demo_prints_a_login_that_opens_the_operator_pages() {
                     asset_id: item.asset_id,
                     start: onair_domain::Timestamp(item.start.0 - two_days.0),
                     hard_start: item.hard_start,
+                    length: item.length,
                     title: item.title,
                 };
                 (item, own)

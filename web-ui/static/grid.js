@@ -9,6 +9,8 @@
 //
 // Every edit is sent at once as a PUT of the shown days' window with the version the page
 // loaded (If-Match); a refusal lists every problem and the grid goes back to what is published.
+// An accepted edit answers the window's items as they now air: the grid then draws the ends the
+// server answers (a resized item cut at its asset's segment boundary), not its own estimate.
 (() => {
   'use strict';
   const root = document.getElementById('grid');
@@ -55,14 +57,31 @@
   let nextKey = 1;
   const withKey = (item) => ({ ...item, key: nextKey++ });
   /** The published items (starts and ends as instants in ms), each with a key of the page's. */
-  let items = data.items.map((item) => withKey({ ...item, start: Date.parse(item.start), end: Date.parse(item.end) }));
+  const fromServer = (item) => ({ ...item, start: Date.parse(item.start), end: Date.parse(item.end) });
+  let items = data.items.map((item) => withKey(fromServer(item)));
   let busy = false;
   let selectedKey = null;
   const assetLengths = new Map(items.filter((item) => item.asset_ms !== null).map((item) => [item.asset_id, item.asset_ms]));
 
+  /** Where an item ends, estimated until the server answers: its length (else the whole asset), plus the breaks that air (none past its length). */
   const itemEnd = (item) => {
-    const length = item.asset_ms ?? assetLengths.get(item.asset_id) ?? 0;
-    return item.start + length + item.ad_breaks.reduce((sum, ad) => sum + ad.duration_ms, 0);
+    const asset = item.asset_ms ?? assetLengths.get(item.asset_id) ?? 0;
+    const length = item.length_ms ?? null;
+    const content = length === null ? asset : Math.min(length, asset);
+    const breaks = item.ad_breaks.filter((ad) => length === null || ad.offset_ms <= length);
+    return item.start + content + breaks.reduce((sum, ad) => sum + ad.duration_ms, 0);
+  };
+  /**
+   * The length an item aired from `start` to `end` has: the time minus the breaks that air
+   * before `end` (a break the end falls inside counts as cut).
+   */
+  const lengthFor = (item, end) => {
+    let breaks = 0;
+    for (const ad of [...item.ad_breaks].sort((a, b) => a.offset_ms - b.offset_ms)) {
+      if (end - item.start < ad.offset_ms + breaks + ad.duration_ms) break;
+      breaks += ad.duration_ms;
+    }
+    return Math.max(0, Math.round(end - item.start - breaks));
   };
   /** The items whose start is in the shown window: what a PUT of the window carries. */
   const inWindow = (list) => list.filter((item) => item.start >= rangeFrom && item.start < rangeTo);
@@ -71,8 +90,23 @@
     start: rfc3339(item.start),
     hard_start: item.hard_start,
     title: item.title,
+    ...(item.length_ms == null ? {} : { length_ms: item.length_ms }),
     ad_breaks: item.ad_breaks.map((ad) => ({ offset_ms: ad.offset_ms, duration_ms: ad.duration_ms })),
   });
+  /**
+   * The server's items after a publication, keeping the key of the item each one was sent as
+   * (same start, asset and title), so the selection and the calendars' events stay put.
+   */
+  const adopt = (answered, sent) => {
+    const unclaimed = [...sent];
+    return answered.map((raw) => {
+      const item = fromServer(raw);
+      const at = unclaimed.findIndex((other) => other.start === item.start && other.asset_id === item.asset_id && other.title === item.title);
+      if (at < 0) return withKey(item);
+      const [match] = unclaimed.splice(at, 1);
+      return { ...item, key: match.key };
+    });
+  };
 
   // --- Messages ---------------------------------------------------------------------------
 
@@ -123,6 +157,8 @@
       const continued = item.start < day.midnight;
       const pieceStart = Math.max(item.start, day.midnight);
       const pieceEnd = Math.min(end, day.end);
+      // Resized by its bottom edge where that edge is its end (not a piece cut at midnight).
+      const resizable = data.can_edit && !continued && end <= day.end && item.asset_ms !== null;
       const classNames = [];
       if (continued) classNames.push('continuation');
       if (!item.hard_start) classNames.push('soft-start');
@@ -133,7 +169,7 @@
         end: toAxis(day, pieceEnd),
         editable: data.can_edit && !continued,
         startEditable: data.can_edit && !continued,
-        durationEditable: false,
+        durationEditable: resizable,
         classNames,
         extendedProps: { key: item.key, continued },
       });
@@ -238,7 +274,7 @@
       expandRows: false,
       editable: data.can_edit,
       droppable: data.can_edit,
-      eventDurationEditable: false,
+      eventDurationEditable: data.can_edit,
       eventResizableFromStart: false,
       eventInteractive: true,
       eventOverlap: true,
@@ -256,6 +292,7 @@
       eventAllow: (span) => allowed(day, span),
       eventClick: (info) => { info.jsEvent.preventDefault(); select(info.event.extendedProps.key); },
       eventDrop: (info) => moved(day, info),
+      eventResize: (info) => resized(day, info),
       eventReceive: (info) => received(day, info),
       eventLeave: () => {},
     });
@@ -289,7 +326,8 @@
       version = body.version;
       document.querySelectorAll('[data-testid="version"]').forEach((el) => { el.textContent = String(version); });
       document.querySelectorAll('input[name="version"]').forEach((el) => { el.value = String(version); });
-      items = next;
+      items = Array.isArray(body.items) ? adopt(body.items, next) : next;
+      for (const item of items) if (item.asset_ms != null) assetLengths.set(item.asset_id, item.asset_ms);
       render();
       say('ok', [`Published as version ${version}: ${what}.`]);
       loadPlan();
@@ -338,6 +376,16 @@
     publish(next, `${item.title} moved to ${localTime(start)} (${localDate(start)})`, () => info.revert());
   }
 
+  function resized(day, info) {
+    const key = info.event.extendedProps.key;
+    const item = findItem(key);
+    if (!item) { info.revert(); return; }
+    const length = lengthFor(item, fromAxis(day, info.event.end));
+    if (length <= 0) { info.revert(); return; }
+    const next = items.map((other) => (other.key === key ? { ...other, length_ms: length, end: itemEnd({ ...other, length_ms: length }) } : other));
+    publish(next, `${item.title} resized to ${shortDuration(length)}`, () => info.revert());
+  }
+
   function received(day, info) {
     const props = info.event.extendedProps;
     const start = fromAxis(day, info.event.start);
@@ -352,7 +400,7 @@
     const assetId = Number(props.assetId);
     const assetMs = Number(props.assetMs);
     assetLengths.set(assetId, assetMs);
-    const added = withKey({ id: null, asset_id: assetId, title: props.assetTitle, start, hard_start: true, ad_breaks: [], asset_ms: assetMs });
+    const added = withKey({ id: null, asset_id: assetId, title: props.assetTitle, start, hard_start: true, ad_breaks: [], asset_ms: assetMs, length_ms: null });
     added.end = itemEnd(added);
     publish([...items, added], `${added.title} added at ${localTime(start)} (${localDate(start)})`, () => info.revert());
   }
@@ -389,6 +437,10 @@
     const hard = document.getElementById('editor-hard');
     hard.checked = item.hard_start;
     hard.disabled = busy;
+    const lengthInput = document.getElementById('length-text');
+    if (document.activeElement !== lengthInput) lengthInput.value = item.length_ms == null ? '' : clockText(item.length_ms);
+    const asset = item.asset_ms ?? assetLengths.get(item.asset_id);
+    document.getElementById('length-note').textContent = asset === undefined ? '' : `the whole asset: ${clockText(asset)}`;
     const list = document.getElementById('editor-breaks');
     list.replaceChildren();
     item.ad_breaks.forEach((ad, index) => {
@@ -412,6 +464,24 @@
     }
   }
 
+  /** A length as minutes:seconds (hours:minutes:seconds from an hour), milliseconds kept. */
+  function clockText(ms) {
+    const millis = ms % 1000;
+    const text = shortDuration(ms - millis);
+    return millis ? `${text}.${String(millis).padStart(3, '0')}` : text;
+  }
+
+  /** Milliseconds from `m:ss`, `h:mm:ss` or whole minutes (`25`); `null` for empty text; `NaN` when unreadable. */
+  function parseLength(text) {
+    const trimmed = text.trim();
+    if (trimmed === '') return null;
+    if (!/^\d+(:\d{1,2}){0,2}(\.\d{1,3})?$/.test(trimmed)) return Number.NaN;
+    const parts = trimmed.split(':').map(Number);
+    if (parts.length === 1) return Math.round(parts[0] * 60_000);
+    if (parts.slice(1).some((part) => part >= 60)) return Number.NaN;
+    return Math.round(parts.reduce((total, part) => total * 60 + part, 0) * 1000);
+  }
+
   if (editor) {
     document.getElementById('editor-hard').addEventListener('change', (event) => {
       const item = findItem(selectedKey);
@@ -433,6 +503,18 @@
         return;
       }
       change(item.key, (edited) => ({ ...edited, start }), `${item.title} moved to ${localTime(start)} (${localDate(start)})`);
+    });
+    document.getElementById('editor-length').addEventListener('submit', (event) => {
+      event.preventDefault();
+      const item = findItem(selectedKey);
+      if (!item) return;
+      const text = document.getElementById('length-text').value;
+      const length = parseLength(text);
+      if (Number.isNaN(length) || length === 0) {
+        say('error', [`Not changed: the length ${JSON.stringify(text.trim())} is not minutes:seconds like 25:00 (or empty, for the whole asset).`]);
+        return;
+      }
+      change(item.key, (edited) => ({ ...edited, length_ms: length }), length === null ? `${item.title} airs its whole asset` : `${item.title} resized to ${clockText(length)}`);
     });
     document.getElementById('editor-add-break').addEventListener('submit', (event) => {
       event.preventDefault();

@@ -202,6 +202,7 @@ pub(crate) fn expand_week(
                 start: start.to_rfc3339_millis(),
                 hard_start: matches!(item.start, Start::Hard(_)),
                 title: item.info.title.clone(),
+                length_ms: None,
                 ad_breaks: item
                     .breaks
                     .iter()

@@ -1,11 +1,13 @@
-//! The schedule as a grid planner draws it: each item with where it ends (its asset's length
-//! plus its ad breaks: items have no length of their own), items that started before the
-//! window and run into it included, and the rights check every edit's new items pass.
+//! The schedule as a grid planner draws it: each item with where it ends (its asset up to its
+//! length, cut at the segment boundary the planner cuts it at, plus the ad breaks that air),
+//! items that started before the window and run into it included, and the rights check every
+//! edit's new items pass.
 
 use std::collections::{HashMap, HashSet};
 
-use onair_domain::{AdBreak, AssetId, Channel, ScheduleItem, Ticks, Timestamp};
-use onair_scheduler::plan::RightsWindow;
+use onair_domain::timeline::SegmentTrack;
+use onair_domain::{AdBreak, Asset, AssetId, Channel, ScheduleItem, Ticks, Timestamp};
+use onair_scheduler::plan::{RightsWindow, aired_out_point};
 use onair_store::ScheduleEntry;
 
 use super::{channel, entry_key, entry_of, lock_horizon, parse_instant, read_consistent};
@@ -22,7 +24,11 @@ pub struct PlacedItem {
     pub breaks: Vec<AdBreak>,
     /// Its asset's length (`None`: the asset is gone).
     pub asset_length: Option<Ticks>,
-    /// `start` + the asset's length + its breaks' (its start when the asset is gone).
+    /// How much of the asset airs: up to its length, cut at a segment boundary, or all of it
+    /// (`None`: the asset is gone).
+    pub aired: Option<Ticks>,
+    /// `start` + what airs of the asset + the breaks that air (its start when the asset is
+    /// gone).
     pub end: Timestamp,
 }
 
@@ -46,11 +52,34 @@ pub struct PlacedSchedule {
     pub items: Vec<PlacedItem>,
 }
 
-/// Where an item ends: `start`, plus the asset, plus every break.
-pub fn item_end(start: Timestamp, asset_length: Option<Ticks>, breaks: &[AdBreak]) -> Timestamp {
-    match asset_length {
+/// How much of `asset` an item of `length` airs: all of it without a length, else up to the
+/// segment boundary the planner cuts it at.
+pub fn aired_content(asset: &Asset, length: Option<Ticks>) -> Ticks {
+    match length {
+        None => asset.duration,
+        Some(length) => aired_out_point(&SegmentTrack::new(asset.segment_durations()), length),
+    }
+}
+
+/// Where an item ends: `start`, plus what airs of its asset (`aired`), plus every break but
+/// those past its `length`, which do not air.
+pub fn item_end(
+    start: Timestamp,
+    aired: Option<Ticks>,
+    length: Option<Ticks>,
+    breaks: &[AdBreak],
+) -> Timestamp {
+    match aired {
         None => start,
-        Some(length) => start + length + breaks.iter().map(|ad_break| ad_break.duration).sum(),
+        Some(aired) => {
+            start
+                + aired
+                + breaks
+                    .iter()
+                    .filter(|ad_break| length.is_none_or(|length| ad_break.offset <= length))
+                    .map(|ad_break| ad_break.duration)
+                    .sum()
+        }
     }
 }
 
@@ -83,23 +112,25 @@ impl Control {
         let mut ids: Vec<AssetId> = items.iter().map(|(item, _)| item.asset_id).collect();
         ids.sort();
         ids.dedup();
-        let lengths: HashMap<AssetId, Ticks> = self
+        let assets: HashMap<AssetId, Asset> = self
             .store
             .assets_by_ids(&ids)
             .await?
             .into_iter()
-            .map(|asset| (asset.id, asset.duration))
+            .map(|asset| (asset.id, asset))
             .collect();
         let placed = items
             .into_iter()
             .map(|(item, breaks)| {
-                let asset_length = lengths.get(&item.asset_id).copied();
-                let end = item_end(item.start, asset_length, &breaks);
+                let asset = assets.get(&item.asset_id);
+                let aired = asset.map(|asset| aired_content(asset, item.length));
+                let end = item_end(item.start, aired, item.length, &breaks);
                 PlacedItem {
+                    asset_length: asset.map(|asset| asset.duration),
+                    aired,
+                    end,
                     item,
                     breaks,
-                    asset_length,
-                    end,
                 }
             })
             .collect();
@@ -162,7 +193,7 @@ pub fn rights_problems(
         if kept.contains(&entry_key(entry)) {
             continue;
         }
-        let end = item.start + *length + breaks.iter().map(|ad_break| ad_break.duration).sum();
+        let end = item.start + super::aired_length(*length, item.length, breaks);
         if !window.allows(item.start, end) {
             problems.push(Problem::at(
                 *index,

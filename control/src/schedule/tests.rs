@@ -74,6 +74,7 @@ fn draft(asset_id: i64, start: Timestamp, title: &str, breaks: &[(i64, i64)]) ->
         start: start.to_rfc3339_millis(),
         hard_start: true,
         title: title.into(),
+        length_ms: None,
         ad_breaks: breaks
             .iter()
             .map(|&(offset_ms, duration_ms)| BreakDraft {
@@ -241,4 +242,144 @@ async fn an_item_sent_back_unchanged_passes_though_its_rights_have_narrowed_sinc
         put(&control, at(0), at(9000), &[moved]).await,
         Err(Refusal::Invalid(_))
     ));
+}
+
+fn sized(asset_id: i64, start: Timestamp, title: &str, length_ms: Option<i64>) -> ItemDraft {
+    ItemDraft {
+        length_ms,
+        ..draft(
+            asset_id,
+            start,
+            title,
+            &[(30_000, 10_000), (100_000, 20_000)],
+        )
+    }
+}
+
+#[tokio::test]
+async fn a_resized_item_ends_at_the_boundary_its_length_is_cut_at_without_the_breaks_past_it() {
+    let (control, _, ladder) = control().await;
+    let film = ready_asset(&control.store, ladder, "film", 600).await;
+    put(
+        &control,
+        at(3600),
+        at(7200),
+        &[
+            sized(film, at(3600), "Trimmed", Some(61_500)),
+            sized(film, at(5400), "Whole", None),
+        ],
+    )
+    .await
+    .unwrap();
+    let placed = control
+        .placed_schedule("news", at(3600), at(7200))
+        .await
+        .unwrap();
+    let seen: Vec<(Option<Ticks>, Option<Ticks>, Timestamp)> = placed
+        .items
+        .iter()
+        .map(|placed| (placed.item.length, placed.aired, placed.end))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            (
+                Some(Ticks::from_millis(61_500)),
+                Some(Ticks::from_secs(62)),
+                at(3600 + 62 + 10)
+            ),
+            (None, Some(Ticks::from_secs(600)), at(5400 + 600 + 30)),
+        ],
+        "61.5 s airs as 62 s of 2 s segments, with the break at 30 s and not the one at 100 s"
+    );
+    let version = control.current_version("news").await.unwrap();
+    let kept = control.schedule_version("news", version).await.unwrap();
+    assert_eq!(
+        kept.items
+            .iter()
+            .map(|(item, _)| item.length)
+            .collect::<Vec<_>>(),
+        [Some(Ticks::from_millis(61_500)), None],
+        "the published version keeps the length"
+    );
+    assert_eq!(item_draft(&kept.items[0]).length_ms, Some(61_500));
+}
+
+#[tokio::test]
+async fn a_length_longer_than_the_asset_zero_or_negative_is_refused_naming_the_item_and_the_field()
+{
+    let (control, _, ladder) = control().await;
+    let film = ready_asset(&control.store, ladder, "film", 600).await;
+    let version = control.current_version("news").await.unwrap();
+    let refused = put(
+        &control,
+        at(3600),
+        at(7200),
+        &[
+            sized(film, at(3600), "Fits", Some(600_000)),
+            sized(film, at(4800), "Too long", Some(600_001)),
+            sized(film, at(6000), "Nothing", Some(0)),
+            sized(film, at(6600), "Backwards", Some(-1)),
+        ],
+    )
+    .await
+    .unwrap_err();
+    let Refusal::Invalid(problems) = refused else {
+        panic!("{refused:?}")
+    };
+    let named: Vec<(Option<usize>, Option<&str>)> = problems
+        .iter()
+        .map(|problem| (problem.index, problem.field.as_deref()))
+        .collect();
+    assert_eq!(
+        named,
+        [
+            (Some(1), Some("length_ms")),
+            (Some(2), Some("length_ms")),
+            (Some(3), Some("length_ms"))
+        ],
+        "{problems:?}"
+    );
+    assert!(
+        problems[0].message.contains("\"Too long\"")
+            && problems[0].message.contains("longer than asset"),
+        "{problems:?}"
+    );
+    assert!(
+        problems[1].message.contains("must be positive"),
+        "{problems:?}"
+    );
+    assert_eq!(control.current_version("news").await.unwrap(), version);
+}
+
+#[tokio::test]
+async fn a_resize_inside_the_lock_horizon_is_refused_like_a_move_and_one_after_it_published() {
+    let (control, _, ladder) = control().await;
+    let film = ready_asset(&control.store, ladder, "film", 600).await;
+    // The horizon is at(130): the first item starts inside it, the second after it.
+    let items = [
+        sized(film, at(60), "On soon", None),
+        sized(film, at(3600), "Later", None),
+    ];
+    // Published an hour earlier, when both were beyond the horizon.
+    let earlier = Control::new(control.store.clone(), Arc::new(FixedClock(at(-3600))));
+    put(&earlier, at(0), at(7200), &items).await.unwrap();
+    let resized_soon = [
+        sized(film, at(60), "On soon", Some(300_000)),
+        items[1].clone(),
+    ];
+    let refused = put(&control, at(0), at(7200), &resized_soon)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(refused, Refusal::Locked { horizon, .. } if horizon == at(130)),
+        "{refused:?}"
+    );
+    let resized_later = [
+        items[0].clone(),
+        sized(film, at(3600), "Later", Some(300_000)),
+    ];
+    put(&control, at(0), at(7200), &resized_later)
+        .await
+        .unwrap();
 }

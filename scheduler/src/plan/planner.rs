@@ -45,8 +45,9 @@ impl Planner<'_> {
         let Some(content) = self.content_runs(item, at) else {
             return;
         };
+        let breaks = self.airing_breaks(item);
         let content_duration: Ticks = content.iter().map(Run::duration).sum();
-        let total = content_duration + item.breaks.iter().map(|b| b.duration).sum();
+        let total = content_duration + breaks.iter().map(|b| b.duration).sum();
         if let Some(window) = self.options.rights.get(&item.asset_id)
             && !window.allows(at, at + total)
         {
@@ -62,7 +63,7 @@ impl Planner<'_> {
         if let Start::Hard(at) = item.start {
             self.land_hard_start(&title, at);
         }
-        self.push_content_with_breaks(index, &title, content, &item.breaks);
+        self.push_content_with_breaks(index, &title, content, &breaks);
         if item.start.hard().is_some() {
             self.last_hard = Some((title, self.cursor));
         }
@@ -463,4 +464,35 @@ fn nearest_boundary(track: &SegmentTrack, first: u32, end: u32, offset: Ticks) -
         }
     }
     best
+}
+
+impl Planner<'_> {
+    /// The item's breaks that air: with an out point, a cue point past it went with the part of
+    /// the asset that was cut, and is reported (a break after the item, [`AdBreakSpec::AFTER`],
+    /// still airs).
+    fn airing_breaks(&mut self, item: &GridItem) -> Vec<AdBreakSpec> {
+        let Some(out_point) = item.out_point else {
+            return item.breaks.clone();
+        };
+        let content = out_point - item.in_point.unwrap_or(Ticks::ZERO);
+        let (airing, cut): (Vec<AdBreakSpec>, Vec<AdBreakSpec>) =
+            item.breaks.iter().partition(|ad_break| {
+                ad_break.offset <= content || ad_break.offset == AdBreakSpec::AFTER
+            });
+        for ad_break in cut {
+            self.issues.push(PlanIssue::BreakPastOutPoint {
+                title: item.info.title.clone(),
+                offset: ad_break.offset,
+                out_point,
+            });
+        }
+        airing
+    }
+}
+
+/// Where an out point `point` of `track` lands when planned: the segment boundary nearest to it
+/// (ties go to the later), never past the track's end. What the planner cuts an item at, for
+/// those who show where it ends.
+pub fn aired_out_point(track: &SegmentTrack, point: Ticks) -> Ticks {
+    track.start(nearest_boundary(track, 0, track.len(), point))
 }

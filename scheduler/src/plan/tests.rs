@@ -4,7 +4,7 @@ use super::*;
 use crate::test_support::{asset_with_segments as asset, assets};
 use onair_domain::{ChannelId, ScheduleItemId};
 
-fn item(asset_id: i64, start_secs: i64, hard_start: bool) -> ScheduleItem {
+pub(super) fn item(asset_id: i64, start_secs: i64, hard_start: bool) -> ScheduleItem {
     ScheduleItem {
         id: ScheduleItemId(start_secs),
         channel_id: ChannelId(1),
@@ -12,6 +12,7 @@ fn item(asset_id: i64, start_secs: i64, hard_start: bool) -> ScheduleItem {
         start: Timestamp::from_unix_secs(start_secs),
         hard_start,
         title: format!("item at {start_secs}"),
+        length: None,
     }
 }
 
@@ -148,7 +149,7 @@ fn nothing_scheduled_is_a_problem_not_a_panic() {
     assert!(timeline.is_none());
     assert_eq!(issues, vec![PlanIssue::NothingScheduled]);
 }
-fn ad_break(item_start_secs: i64, offset_secs: i64, duration_secs: i64) -> AdBreak {
+pub(super) fn ad_break(item_start_secs: i64, offset_secs: i64, duration_secs: i64) -> AdBreak {
     AdBreak {
         id: item_start_secs * 1000 + offset_secs,
         schedule_item_id: ScheduleItemId(item_start_secs),

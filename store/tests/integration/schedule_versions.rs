@@ -20,6 +20,8 @@ on_both_backends! {
     an_edit_with_an_item_outside_its_window_is_invalid,
     an_edit_of_several_windows_replaces_each_in_one_version,
     an_edit_of_overlapping_windows_is_invalid,
+    an_items_length_is_stored_read_back_and_kept_in_its_version,
+    an_item_that_lasts_no_time_is_invalid_and_changes_nothing,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -95,6 +97,7 @@ fn entry(asset: AssetId, start: Timestamp, title: &str) -> ScheduleEntry {
             asset_id: asset,
             start,
             hard_start: true,
+            length: None,
             title: title.to_owned(),
         },
         Vec::new(),
@@ -329,4 +332,76 @@ async fn an_edit_of_overlapping_windows_is_invalid(store: Store) {
         matches!(&error, StoreError::Invalid(message) if message.contains("overlap")),
         "{error:?}"
     );
+}
+
+async fn an_items_length_is_stored_read_back_and_kept_in_its_version(store: Store) {
+    let setup = setup(&store).await;
+    let mut trimmed = entry(setup.asset, at(0), "Trimmed");
+    trimmed.0.length = Some(Ticks::from_millis(4_500));
+    let items = vec![trimmed, entry(setup.asset, at(100), "Whole")];
+    store
+        .publish_schedule_edit(&edit(&setup, 0, &[(at(0), at(200))], &items))
+        .await
+        .unwrap();
+    let lengths = |items: Vec<onair_domain::ScheduleItem>| -> Vec<Option<Ticks>> {
+        items.into_iter().map(|item| item.length).collect()
+    };
+    let expected = [Some(Ticks::from_millis(4_500)), None];
+    assert_eq!(
+        lengths(store.schedule_items(setup.channel).await.unwrap()),
+        expected
+    );
+    assert_eq!(
+        lengths(
+            store
+                .schedule_items_between(setup.channel, at(0), at(200))
+                .await
+                .unwrap()
+        ),
+        expected
+    );
+    let version = store
+        .published_version(setup.channel, 1)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        version
+            .items
+            .iter()
+            .map(|(item, _)| item.length)
+            .collect::<Vec<_>>(),
+        expected,
+        "the kept version carries the length, so a restore brings it back"
+    );
+
+    store
+        .replace_schedule(setup.channel, &[items[0].0.clone()])
+        .await
+        .unwrap();
+    assert_eq!(
+        lengths(store.schedule_items(setup.channel).await.unwrap()),
+        [Some(Ticks::from_millis(4_500))]
+    );
+}
+
+async fn an_item_that_lasts_no_time_is_invalid_and_changes_nothing(store: Store) {
+    let setup = setup(&store).await;
+    for length in [0, -90_000] {
+        let mut item = entry(setup.asset, at(0), "Nothing");
+        item.0.length = Some(Ticks(length));
+        let refused = store
+            .publish_schedule_edit(&edit(&setup, 0, &[(at(0), at(200))], &[item.clone()]))
+            .await;
+        assert!(
+            matches!(&refused, Err(StoreError::Invalid(message)) if message.contains("must be positive")),
+            "{refused:?}"
+        );
+        assert!(matches!(
+            store.replace_schedule(setup.channel, &[item.0]).await,
+            Err(StoreError::Invalid(_))
+        ));
+    }
+    assert_eq!(store.schedule_version(setup.channel).await.unwrap(), 0);
+    assert!(titles(&store, setup.channel).await.is_empty());
 }

@@ -317,4 +317,25 @@ mod tests {
                 .ends_with("A user with role `admin` on every channel.")
         );
     }
+
+    #[test]
+    fn the_schedule_items_sent_and_answered_show_their_length() {
+        let json = serde_json::to_value(document([])).unwrap();
+        let schemas = &json["components"]["schemas"];
+        for schema in ["ItemDraft", "ItemOut", "PlacedOut"] {
+            assert!(
+                schemas[schema]["properties"]["length_ms"].is_object(),
+                "{schema}: {}",
+                schemas[schema]
+            );
+        }
+        assert!(
+            !schemas["ItemDraft"]["required"]
+                .as_array()
+                .unwrap()
+                .contains(&serde_json::json!("length_ms")),
+            "a length is optional"
+        );
+        assert!(schemas["PlacedOut"]["properties"]["end"].is_object());
+    }
 }

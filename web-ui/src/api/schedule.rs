@@ -11,9 +11,12 @@
 //! | `POST /api/channels/{slug}/schedule/versions/{n}/restore` | makes version `n`'s schedule current again (a new version) |
 //! | `GET /api/channels/{slug}/schedule/export`, `POST …/import`, `POST …/copy` | see the `transfer` module (JSON and CSV, a day or a week) |
 //!
-//! An item is `{"asset_id", "start", "hard_start", "title", "ad_breaks": [{"offset_ms",
-//! "duration_ms"}]}`; instants are RFC 3339 (answers are UTC with milliseconds), ad-break
-//! offsets and durations integer milliseconds (offset 0: before the item).
+//! An item is `{"asset_id", "start", "hard_start", "title", "length_ms"?, "ad_breaks":
+//! [{"offset_ms", "duration_ms"}]}`; instants are RFC 3339 (answers are UTC with milliseconds),
+//! ad-break offsets and durations integer milliseconds (offset 0: before the item).
+//! `length_ms` is how much of the asset airs, from its start (absent: all of it); the planner
+//! cuts it at the nearest segment boundary, and ad breaks past it do not air. A length that is
+//! not positive or is longer than the asset is a 422 naming the item and the field.
 //!
 //! The handlers turn JSON into control-plane calls ([`onair_control::schedule`], which owns the
 //! rules below) and refusals into status codes ([`super::error`]).
@@ -48,8 +51,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::Control;
+use onair_control::schedule::placed::PlacedItem;
 use onair_control::schedule::{BreakDraft, ItemDraft, item_draft, read_window};
-use onair_domain::{Clock, Ticks};
+use onair_domain::{AdBreak, Clock, Ticks};
 use onair_store::Store;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -130,7 +134,53 @@ struct ItemOut {
     start: String,
     hard_start: bool,
     title: String,
+    /// How much of the asset airs, in milliseconds from its start; absent: all of it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    length_ms: Option<i64>,
     ad_breaks: Vec<BreakDraft>,
+}
+
+/// An item as a grid draws it: with where it ends as it airs.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct PlacedOut {
+    id: i64,
+    asset_id: i64,
+    /// RFC 3339, UTC with milliseconds.
+    start: String,
+    /// Where it ends as it airs (RFC 3339): its asset up to `length_ms`, cut at the segment
+    /// boundary the planner cuts it at, plus the ad breaks that air.
+    end: String,
+    hard_start: bool,
+    title: String,
+    /// How much of the asset airs, in milliseconds from its start; null: all of it.
+    length_ms: Option<i64>,
+    /// The whole asset's length in milliseconds; null: the asset is gone.
+    asset_ms: Option<i64>,
+    ad_breaks: Vec<BreakDraft>,
+}
+
+impl PlacedOut {
+    pub(crate) fn of(placed: &PlacedItem) -> PlacedOut {
+        PlacedOut {
+            id: placed.item.id.0,
+            asset_id: placed.item.asset_id.0,
+            start: placed.item.start.to_rfc3339_millis(),
+            end: placed.end.to_rfc3339_millis(),
+            hard_start: placed.item.hard_start,
+            title: placed.item.title.clone(),
+            length_ms: placed.item.length.map(Ticks::as_millis),
+            asset_ms: placed.asset_length.map(Ticks::as_millis),
+            ad_breaks: placed.breaks.iter().map(break_draft).collect(),
+        }
+    }
+}
+
+/// An ad break on the wire.
+fn break_draft(ad_break: &AdBreak) -> BreakDraft {
+    BreakDraft {
+        offset_ms: ad_break.offset.as_millis(),
+        duration_ms: ad_break.duration.as_millis(),
+    }
 }
 
 /// A window of the schedule replaced: the items starting in `[from, to)` (RFC 3339).
@@ -185,6 +235,14 @@ impl Published {
             unchanged: false,
         }
     }
+}
+
+/// A schedule edit published: its version, and the window's items as they now air (with
+/// those that started before it and run into it first).
+#[derive(Debug, Serialize, ToSchema)]
+struct PublishedSchedule {
+    version: i64,
+    items: Vec<PlacedOut>,
 }
 
 /// A published version, as listed.
@@ -252,13 +310,8 @@ async fn get_schedule(
             start: item.start.to_rfc3339_millis(),
             hard_start: item.hard_start,
             title: item.title,
-            ad_breaks: breaks
-                .iter()
-                .map(|ad_break| BreakDraft {
-                    offset_ms: ad_break.offset.as_millis(),
-                    duration_ms: ad_break.duration.as_millis(),
-                })
-                .collect(),
+            length_ms: item.length.map(Ticks::as_millis),
+            ad_breaks: breaks.iter().map(break_draft).collect(),
         })
         .collect();
     Ok(with_etag(
@@ -279,7 +332,7 @@ async fn get_schedule(
         ("If-Match" = Option<String>, Header, description = "The schedule version the edit was made on, `\"<version>\"` (or the body's `version`)"),
         ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
     responses(
-        (status = 200, description = "The version published (`ETag`)", body = Published),
+        (status = 200, description = "The version published (`ETag`), with the window's items as they now air, each with its `end`", body = PublishedSchedule),
         (status = 400, description = "The body is not the JSON described, or If-Match contradicts it", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 409, description = "A stale version, or a change inside the lock horizon (`lock_horizon`)", body = ErrorBody),
@@ -294,8 +347,8 @@ async fn put_schedule(
 ) -> Result<Response, ApiError> {
     let Json(body) = body?;
     let expected = named_version(&headers, body.version)?;
-    let version = state
-        .control()
+    let control = state.control();
+    let version = control
         .replace_schedule(
             &slug,
             expected,
@@ -305,7 +358,22 @@ async fn put_schedule(
             &author(&headers),
         )
         .await?;
-    Ok(with_etag(version, Json(Published::new(version))))
+    // The window parsed, or the edit would have been refused.
+    let (from, to) = (parse_instant(&body.from), parse_instant(&body.to));
+    let items = match (from, to) {
+        (Ok(from), Ok(to)) => control
+            .placed_schedule(&slug, from, to)
+            .await?
+            .items
+            .iter()
+            .map(PlacedOut::of)
+            .collect(),
+        _ => Vec::new(),
+    };
+    Ok(with_etag(
+        version,
+        Json(PublishedSchedule { version, items }),
+    ))
 }
 
 #[utoipa::path(get, path = "/api/channels/{slug}/schedule/versions", tag = "schedule",

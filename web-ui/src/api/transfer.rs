@@ -9,9 +9,10 @@
 //! **JSON** is `{"version", "from", "to", "items": [...]}` with items as in the schedule API: an
 //! export can be imported back as it is (its `from`/`to` are the window; `?from=&to=` override).
 //!
-//! **CSV** has the header `start,asset_id,hard_start,title,ad_breaks`: `start` RFC 3339,
-//! `hard_start` `true` or `false` (empty: `true`), `ad_breaks` `offset_ms/duration_ms` pairs
-//! separated by `;` (empty: none). `hard_start` and `ad_breaks` may be left out of the header.
+//! **CSV** has the header `start,asset_id,hard_start,title,ad_breaks,length_ms`: `start` RFC
+//! 3339, `hard_start` `true` or `false` (empty: `true`), `ad_breaks` `offset_ms/duration_ms`
+//! pairs separated by `;` (empty: none), `length_ms` the item's length in milliseconds (empty:
+//! the whole asset). `hard_start`, `ad_breaks` and `length_ms` may be left out of the header.
 //! A CSV import needs `?from=&to=`.
 //!
 //! Both need the schedule version the file was made from (`If-Match`, or `version` in the JSON or
@@ -101,7 +102,7 @@ pub(super) async fn export(
     params(("slug" = String, Path, description = "The channel"), TransferQuery,
         ("If-Match" = Option<String>, Header, description = "The schedule version the file was made from"),
         ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
-    request_body(description = "A JSON export (`{version?, from, to, items}`) or a CSV file (`start,asset_id,hard_start,title,ad_breaks`)",
+    request_body(description = "A JSON export (`{version?, from, to, items}`) or a CSV file (`start,asset_id,hard_start,title,ad_breaks,length_ms`)",
         content((Object = "application/json"), (String = "text/csv"))),
     responses(
         (status = 200, description = "The version published", body = Published),

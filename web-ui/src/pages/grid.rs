@@ -35,6 +35,7 @@ use serde_json::{Value, json};
 
 use super::{Nav, PagesState, encode_query, render};
 use crate::access::Actor;
+use crate::api::schedule::PlacedOut;
 use onair_scheduler::rules::local_day;
 
 mod templates;
@@ -390,21 +391,7 @@ fn script_data(shown: &Shown, schedule: &PlacedSchedule, can_edit: bool) -> Valu
     let items: Vec<Value> = schedule
         .items
         .iter()
-        .map(|placed| {
-            json!({
-                "id": placed.item.id.0,
-                "asset_id": placed.item.asset_id.0,
-                "title": placed.item.title,
-                "start": placed.item.start.to_rfc3339_millis(),
-                "end": placed.end.to_rfc3339_millis(),
-                "asset_ms": placed.asset_length.map(Ticks::as_millis),
-                "hard_start": placed.item.hard_start,
-                "ad_breaks": placed.breaks.iter().map(|ad_break| json!({
-                    "offset_ms": ad_break.offset.as_millis(),
-                    "duration_ms": ad_break.duration.as_millis(),
-                })).collect::<Vec<_>>(),
-            })
-        })
+        .map(|placed| json!(PlacedOut::of(placed)))
         .collect();
     json!({
         "slug": shown.slug,
@@ -574,6 +561,7 @@ async fn add(
         start: start.to_rfc3339_millis(),
         hard_start: form.hard_start.is_some(),
         title,
+        length_ms: None,
         ad_breaks: Vec::new(),
     });
     control

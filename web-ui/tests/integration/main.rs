@@ -5,3 +5,4 @@
 
 mod manage_api;
 mod schedule_api;
+mod schedule_length_api;

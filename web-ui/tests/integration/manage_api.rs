@@ -86,6 +86,7 @@ impl Fixture {
                     asset_id: asset,
                     start: at(3600),
                     hard_start: true,
+                    length: None,
                     title: "Evening film".into(),
                 }],
             )

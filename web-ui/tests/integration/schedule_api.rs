@@ -18,27 +18,27 @@ use tower::ServiceExt;
 /// The fixed "now" of every test: 2026-11-21T12:00:00Z.
 const NOW_SECS: i64 = 1_795_262_400;
 
-fn at(offset_secs: i64) -> Timestamp {
+pub(crate) fn at(offset_secs: i64) -> Timestamp {
     Timestamp::from_unix_secs(NOW_SECS + offset_secs)
 }
 
-fn rfc(offset_secs: i64) -> String {
+pub(crate) fn rfc(offset_secs: i64) -> String {
     at(offset_secs).to_rfc3339_millis()
 }
 
-struct Fixture {
+pub(crate) struct Fixture {
     _dir: tempfile::TempDir,
-    store: Store,
-    channel: ChannelId,
+    pub(crate) store: Store,
+    pub(crate) channel: ChannelId,
     /// Ready, 60 s long.
-    asset: AssetId,
+    pub(crate) asset: AssetId,
     other: AssetId,
     /// Still processing.
     unready: AssetId,
 }
 
 impl Fixture {
-    async fn new() -> Fixture {
+    pub(crate) async fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}", dir.path().join("onair.db").display());
         let store = Store::connect(&url).await.unwrap();
@@ -74,12 +74,12 @@ impl Fixture {
         }
     }
 
-    fn app(&self) -> Router {
+    pub(crate) fn app(&self) -> Router {
         self.app_at(0)
     }
 
     /// The API with the clock `offset_secs` after the fixed now.
-    fn app_at(&self, offset_secs: i64) -> Router {
+    pub(crate) fn app_at(&self, offset_secs: i64) -> Router {
         router(ScheduleApiState {
             store: self.store.clone(),
             clock: Arc::new(FixedClock(at(offset_secs))),
@@ -89,12 +89,12 @@ impl Fixture {
     }
 
     /// Seconds from now to the lock horizon: 6 segments of the demo ladder plus the margin.
-    fn horizon_secs(&self) -> i64 {
+    pub(crate) fn horizon_secs(&self) -> i64 {
         let ladder = Ladder::demo();
         (ladder.segment_duration.0 * 6 + DEFAULT_LOCK_MARGIN.0) / Ticks::from_secs(1).0
     }
 
-    async fn titles(&self) -> Vec<String> {
+    pub(crate) async fn titles(&self) -> Vec<String> {
         self.store
             .schedule_items(self.channel)
             .await
@@ -111,7 +111,12 @@ async fn ready_asset(store: &Store, ladder: LadderId, title: &str) -> AssetId {
 }
 
 /// A ready asset of `segments` 2 s segments.
-async fn ready_asset_of(store: &Store, ladder: LadderId, title: &str, segments: u32) -> AssetId {
+pub(crate) async fn ready_asset_of(
+    store: &Store,
+    ladder: LadderId,
+    title: &str,
+    segments: u32,
+) -> AssetId {
     let id = store
         .insert_asset(title, &format!("/media/{title}.mp4"), ladder)
         .await
@@ -146,7 +151,10 @@ async fn ready_asset_of(store: &Store, ladder: LadderId, title: &str, segments: 
     id
 }
 
-async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Value, Option<String>) {
+pub(crate) async fn send(
+    app: &Router,
+    request: Request<Body>,
+) -> (StatusCode, Value, Option<String>) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let etag = response
@@ -160,7 +168,7 @@ async fn send(app: &Router, request: Request<Body>) -> (StatusCode, Value, Optio
     (status, body, etag)
 }
 
-fn get(uri: &str) -> Request<Body> {
+pub(crate) fn get(uri: &str) -> Request<Body> {
     Request::get(uri).body(Body::empty()).unwrap()
 }
 
@@ -168,7 +176,7 @@ fn post(uri: &str) -> Request<Body> {
     Request::post(uri).body(Body::empty()).unwrap()
 }
 
-fn put(uri: &str, if_match: Option<i64>, body: Value) -> Request<Body> {
+pub(crate) fn put(uri: &str, if_match: Option<i64>, body: Value) -> Request<Body> {
     let mut builder = Request::put(uri).header(header::CONTENT_TYPE, "application/json");
     if let Some(version) = if_match {
         builder = builder.header(header::IF_MATCH, format!("\"{version}\""));
@@ -176,12 +184,12 @@ fn put(uri: &str, if_match: Option<i64>, body: Value) -> Request<Body> {
     builder.body(Body::from(body.to_string())).unwrap()
 }
 
-fn item(asset: AssetId, offset_secs: i64, title: &str) -> Value {
+pub(crate) fn item(asset: AssetId, offset_secs: i64, title: &str) -> Value {
     json!({"asset_id": asset.0, "start": rfc(offset_secs), "hard_start": true, "title": title})
 }
 
 /// A window of an hour starting an hour from now, well beyond the lock horizon.
-fn window(items: Vec<Value>) -> Value {
+pub(crate) fn window(items: Vec<Value>) -> Value {
     json!({"from": rfc(3600), "to": rfc(7200), "items": items})
 }
 
@@ -190,7 +198,7 @@ fn first_hour(items: Vec<Value>) -> Value {
     json!({"from": rfc(0), "to": rfc(3600), "items": items})
 }
 
-const SCHEDULE: &str = "/api/channels/news/schedule";
+pub(crate) const SCHEDULE: &str = "/api/channels/news/schedule";
 
 #[tokio::test]
 async fn listing_channels_shows_each_with_its_schedule_version() {
@@ -497,7 +505,7 @@ async fn an_unknown_channel_is_not_found() {
 // ---------------------------------------------------------------------------------------------
 // Import, export, copy
 
-async fn send_text(app: &Router, request: Request<Body>) -> (StatusCode, String) {
+pub(crate) async fn send_text(app: &Router, request: Request<Body>) -> (StatusCode, String) {
     let response = app.clone().oneshot(request).await.unwrap();
     let status = response.status();
     let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
@@ -506,7 +514,7 @@ async fn send_text(app: &Router, request: Request<Body>) -> (StatusCode, String)
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-fn post_body(uri: &str, if_match: Option<i64>, body: String) -> Request<Body> {
+pub(crate) fn post_body(uri: &str, if_match: Option<i64>, body: String) -> Request<Body> {
     let mut builder = Request::post(uri);
     if let Some(version) = if_match {
         builder = builder.header(header::IF_MATCH, format!("\"{version}\""));
@@ -563,11 +571,14 @@ async fn a_csv_export_lists_items_with_their_ad_breaks_and_imports_back() {
     );
     let (_, csv) = send_text(&app, get(&uri)).await;
     let lines: Vec<&str> = csv.lines().collect();
-    assert_eq!(lines[0], "start,asset_id,hard_start,title,ad_breaks");
+    assert_eq!(
+        lines[0],
+        "start,asset_id,hard_start,title,ad_breaks,length_ms"
+    );
     assert_eq!(
         lines[1],
         format!(
-            "{},{},true,\"Film, \"\"the\"\" one\",30000/60000",
+            "{},{},true,\"Film, \"\"the\"\" one\",30000/60000,",
             rfc(3600),
             fixture.asset.0
         )

@@ -259,6 +259,7 @@ async fn an_item_already_stored_at_a_slot_is_kept_and_the_overlap_refused_by_its
                 start: "2026-12-09T19:55:00.000Z".into(),
                 hard_start: true,
                 title: "Special".into(),
+                length_ms: None,
                 ad_breaks: Vec::new(),
             }],
             "tester",

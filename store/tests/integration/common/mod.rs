@@ -129,6 +129,7 @@ pub fn item(asset: AssetId, start: Timestamp, title: &str) -> NewScheduleItem {
         asset_id: asset,
         start,
         hard_start: true,
+        length: None,
         title: title.to_owned(),
     }
 }

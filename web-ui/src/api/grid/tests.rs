@@ -460,6 +460,7 @@ async fn an_edit_that_changes_what_airs_inside_the_lock_horizon_is_refused() {
                 asset_id: AssetId(a),
                 start: at("2026-11-18T09:59:30Z"),
                 hard_start: true,
+                length: None,
                 title: "On now".into(),
             }],
         )
@@ -618,6 +619,7 @@ async fn a_channel_of_items_alone_plans_as_plan_stored_planned_it_and_metadata_n
                 asset_id: AssetId(a),
                 start: at("2026-11-18T12:00:00Z"),
                 hard_start: true,
+                length: None,
                 title: "Noon".into(),
             },
             vec![NewAdBreak {
@@ -630,6 +632,7 @@ async fn a_channel_of_items_alone_plans_as_plan_stored_planned_it_and_metadata_n
                 asset_id: AssetId(b),
                 start: at("2026-11-18T12:01:00Z"),
                 hard_start: false,
+                length: None,
                 title: "After".into(),
             },
             vec![],
