@@ -6,6 +6,9 @@
 #   FRESH=1 bench/channels.sh           seed again from scratch
 #   UNIQUE_TITLES=1 bench/channels.sh   every item titled apart (`Clip #N`): no rotation repeats,
 #                                       so no plan folds; the worst case for memory
+#   BEFORE=target/bench/onair-old bench/channels.sh
+#                                       also start that binary on a copy of the same database,
+#                                       measured in the same windows: a side-by-side column
 #   FAST_DAY=1 bench/channels.sh        a realistic FAST day per channel: 48 programmes of 30
 #                                       min, every title unique, a 90 s break every 12 min or
 #                                       so, nothing to fold; drawn from a library of LIBRARY
@@ -58,6 +61,16 @@ LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date +%s.%N)
 START_TIMEOUT=1800 start_onair "$WORK/logs/onair" "ONAIR_DATA_DIR=$WORK" "ONAIR_MEDIA_DIR=$BENCH_DEMO/media"
 LOAD_SECONDS=$(echo "$(date +%s.%N) - $STARTED" | bc)
+BEFORE_PID=""
+if [[ -n "${BEFORE:-}" ]]; then
+  # The other build, on its own copy of the database, loaded before the windows start.
+  rm -rf "$WORK-before" && mkdir -p "$WORK-before/logs"
+  cp "$WORK/onair.db" "$WORK-before/onair.db"
+  MAIN_PID=$ONAIR_PID MAIN_URL=$ONAIR_URL
+  ONAIR="$BEFORE" START_TIMEOUT=1800 start_onair "$WORK-before/logs/onair" "ONAIR_DATA_DIR=$WORK-before" "ONAIR_MEDIA_DIR=$BENCH_DEMO/media"
+  BEFORE_PID=$ONAIR_PID BEFORE_URL=$ONAIR_URL
+  ONAIR_PID=$MAIN_PID ONAIR_URL=$MAIN_URL
+fi
 LAST=$(printf 'ch-%04d' "$CHANNELS")
 for slug in ch-0001 "$LAST"; do
   status=$(curl -s -o /dev/null -w '%{http_code}' "$ONAIR_URL/channels/$slug/360p/ts.m3u8")
@@ -66,19 +79,27 @@ done
 THREADS_N=$(awk '/^Threads:/ { print $2 }' "/proc/$ONAIR_PID/status")
 CLK_TCK=$(getconf CLK_TCK)
 
-# idle_cpu: CPU share of one core over IDLE_SECONDS, in percent.
+# idle_cpu: CPU share of one core over IDLE_SECONDS, in percent, of this build and (with
+# BEFORE) of the other in the same window: "this" or "this other".
 idle_cpu() {
-  local before after
+  local before after other_before other_after
   before=$(cpu_ticks "$ONAIR_PID")
+  [[ -n "$BEFORE_PID" ]] && other_before=$(cpu_ticks "$BEFORE_PID")
   sleep "$IDLE_SECONDS"
   after=$(cpu_ticks "$ONAIR_PID")
-  echo "scale=2; ($after - $before) * 100 / $CLK_TCK / $IDLE_SECONDS" | bc
+  echo -n "$(echo "scale=2; ($after - $before) * 100 / $CLK_TCK / $IDLE_SECONDS" | bc)"
+  if [[ -n "$BEFORE_PID" ]]; then
+    other_after=$(cpu_ticks "$BEFORE_PID")
+    echo -n " $(echo "scale=2; ($other_after - $other_before) * 100 / $CLK_TCK / $IDLE_SECONDS" | bc)"
+  fi
+  echo
 }
 
 sleep 5
 RSS_LOADED=$(rss_mib "$ONAIR_PID")
+[[ -n "$BEFORE_PID" ]] && RSS_LOADED_BEFORE=$(rss_mib "$BEFORE_PID")
 say "measuring idle CPU for $IDLE_SECONDS s (loaded, nothing requested)"
-CPU_LOADED=$(idle_cpu)
+read -r CPU_LOADED CPU_LOADED_BEFORE <<<"$(idle_cpu)"
 
 # Every channel's media playlist, once, over one keep-alive connection.
 CURL_CONFIG="$WORK/logs/playlists.curl"
@@ -90,10 +111,15 @@ say "\$ curl -s -w '%{http_code}\\n' -K $CURL_CONFIG   # $CHANNELS media playlis
 REQUESTS_STARTED=$(date +%s.%N)
 OK=$(curl -s -w '%{http_code}\n' -K "$CURL_CONFIG" | grep -c '^200$' || true)
 REQUESTS_SECONDS=$(echo "$(date +%s.%N) - $REQUESTS_STARTED" | bc)
+if [[ -n "$BEFORE_PID" ]]; then
+  sed "s|$ONAIR_URL|$BEFORE_URL|" "$CURL_CONFIG" >"$CURL_CONFIG.before"
+  curl -s -o /dev/null -K "$CURL_CONFIG.before" || true
+fi
 sleep 2
 RSS_SERVED=$(rss_mib "$ONAIR_PID")
+[[ -n "$BEFORE_PID" ]] && RSS_SERVED_BEFORE=$(rss_mib "$BEFORE_PID")
 say "measuring idle CPU for $IDLE_SECONDS s (after the requests)"
-CPU_SERVED=$(idle_cpu)
+read -r CPU_SERVED CPU_SERVED_BEFORE <<<"$(idle_cpu)"
 RSS_PEAK=$(hwm_mib "$ONAIR_PID")
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
@@ -109,6 +135,16 @@ printf '%-52s %10s s %10s\n' "$OK/$CHANNELS media playlists answered 200, in" "$
 printf '%-52s %9s MiB %10s %s\n' "RSS after every media playlist once" "$RSS_SERVED" "< 512" "$(verdict "$RSS_SERVED" 512)"
 printf '%-52s %10s %% %10s %s\n' "CPU over ${IDLE_SECONDS} s after the requests" "$CPU_SERVED" "< 5" "$(verdict "$CPU_SERVED" 5)"
 printf '%-52s %9s MiB\n' "peak RSS (VmHWM)" "$RSS_PEAK"
+if [[ -n "$BEFORE_PID" ]]; then
+  ratio() { echo "scale=2; $1 / $2" | bc; }
+  say ""
+  say "side by side with $BEFORE (its own copy of the database, the same windows):"
+  printf '%-40s %12s %12s %8s\n' "" "this build" "before" "ratio"
+  printf '%-40s %8s MiB %8s MiB %8s\n' "RSS, loaded and idle" "$RSS_LOADED" "$RSS_LOADED_BEFORE" "$(ratio "$RSS_LOADED" "$RSS_LOADED_BEFORE")"
+  printf '%-40s %8s MiB %8s MiB %8s\n' "RSS after every media playlist once" "$RSS_SERVED" "$RSS_SERVED_BEFORE" "$(ratio "$RSS_SERVED" "$RSS_SERVED_BEFORE")"
+  printf '%-40s %10s %% %10s %% %8s\n' "CPU idle, loaded" "$CPU_LOADED" "$CPU_LOADED_BEFORE" "$(ratio "$CPU_LOADED" "$CPU_LOADED_BEFORE")"
+  printf '%-40s %10s %% %10s %% %8s\n' "CPU idle, after the requests" "$CPU_SERVED" "$CPU_SERVED_BEFORE" "$(ratio "$CPU_SERVED" "$CPU_SERVED_BEFORE")"
+fi
 say ""
 say "Load average before: $LOAD_BEFORE, after: $LOAD_AFTER. CPU is a share of one core."
 [[ "$OK" == "$CHANNELS" ]] || { say "!! only $OK of $CHANNELS playlists answered 200"; exit 1; }
