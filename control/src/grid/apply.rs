@@ -188,9 +188,11 @@ pub(crate) fn expand_week(
         };
         cursor = Some(start + item.nominal_duration(assets));
         let label = label(zone, start, item);
-        if item.live.is_some() || item.in_point.is_some() || item.out_point.is_some() {
+        // An out point is a schedule item's length (from the asset's start); an in point has
+        // no schedule item form.
+        if item.live.is_some() || item.in_point.is_some() {
             problems.push(Problem::whole(format!(
-                "{label}: a live event or an item with in or out points cannot be a schedule item; place it with the template instead of applying it"
+                "{label}: a live event or an item with an in point cannot be a schedule item; place it with the template instead of applying it"
             )));
             continue;
         }
@@ -202,7 +204,7 @@ pub(crate) fn expand_week(
                 start: start.to_rfc3339_millis(),
                 hard_start: matches!(item.start, Start::Hard(_)),
                 title: item.info.title.clone(),
-                length_ms: None,
+                length_ms: item.out_point.map(Ticks::as_millis),
                 ad_breaks: item
                     .breaks
                     .iter()

@@ -285,3 +285,39 @@ async fn an_item_already_stored_at_a_slot_is_kept_and_the_overlap_refused_by_its
         "only the special"
     );
 }
+
+#[tokio::test]
+async fn an_out_point_in_a_block_becomes_the_applied_items_length() {
+    let (control, channel, ladder) = control(chrono_tz::UTC).await;
+    let a = ready_asset(&control.store, ladder, "a", 60).await;
+    let change: GridChange = serde_json::from_value(json!({
+        "blocks": {"Short": {"entries": [
+            {"type": "item", "asset_id": a, "out_ms": 40_000, "info": {"title": "Clip A, cut"}},
+        ]}},
+        "templates": [{"name": "Mornings", "slots": [{"rule": "daily 08:00", "block": "Short"}]}],
+    }))
+    .unwrap();
+    let version = control
+        .edit_grid("news", Some(0), change, None, "tester")
+        .await
+        .unwrap()
+        .version;
+    control
+        .apply_template(
+            "news",
+            "Mornings",
+            date("2026-12-07"),
+            Some(version),
+            "tester",
+        )
+        .await
+        .unwrap();
+    let items = control.store.schedule_items(channel.id).await.unwrap();
+    assert_eq!(items.len(), 7);
+    assert!(
+        items
+            .iter()
+            .all(|item| item.length == Some(Ticks::from_secs(40))),
+        "{items:?}"
+    );
+}
