@@ -247,8 +247,9 @@ pub const RECONCILED_HEADER: &[&str] = &[
 ];
 
 /// An entry as JSON and as a CSV row (the field order is the CSV's column order).
-#[derive(Debug, Serialize)]
-struct EntryOut {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = AsRunEntry)]
+pub struct EntryOut {
     start: String,
     end: String,
     duration_ms: i64,
@@ -303,8 +304,9 @@ impl EntryOut {
 }
 
 /// A row of the reconciliation (the field order is the CSV's column order).
-#[derive(Debug, Serialize)]
-struct ReconciledOut {
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = ReconciledItem)]
+pub struct ReconciledOut {
     status: &'static str,
     kind: &'static str,
     schedule_item_id: Option<i64>,

@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use onair_store::grid::{GridDocument, GridKind};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AdditionalProperties, ObjectBuilder, OneOfBuilder, Schema, Type};
 
 /// Programme metadata.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InfoDoc {
     pub title: String,
@@ -28,7 +30,7 @@ pub struct InfoDoc {
     pub artwork_url: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -36,7 +38,7 @@ pub struct RatingDoc {
     pub value: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemDoc {
     pub asset_id: i64,
@@ -53,7 +55,7 @@ pub struct ItemDoc {
     pub cue_points_ms: Vec<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LiveDoc {
     pub source_key: String,
@@ -61,7 +63,7 @@ pub struct LiveDoc {
 }
 
 /// A break of an item: at `offset_ms` into it (0: before it), after it when absent.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ItemBreakDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -82,7 +84,48 @@ pub enum EntryDoc {
     Fill { rule: String },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// The schema of an entry: an object tagged by `type`. Written out because the derived one
+/// would be `allOf` an item and its tag, which `ItemDoc`'s closed fields
+/// (`additionalProperties: false`) make impossible to meet; here the tag joins the item's own
+/// fields.
+impl utoipa::PartialSchema for EntryDoc {
+    fn schema() -> RefOr<Schema> {
+        let tag = |kind: &str| {
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some([kind]))
+        };
+        let mut item = match <ItemDoc as utoipa::PartialSchema>::schema() {
+            RefOr::T(Schema::Object(item)) => item,
+            _ => unreachable!("an ItemDoc is an object"),
+        };
+        item.properties
+            .insert("type".to_owned(), tag("item").into());
+        item.required.push("type".to_owned());
+        let closed = |kind: &str, field: &str, schema_type: Type| {
+            ObjectBuilder::new()
+                .property("type", tag(kind))
+                .property(field, ObjectBuilder::new().schema_type(schema_type))
+                .required("type")
+                .required(field)
+                .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+        };
+        OneOfBuilder::new()
+            .item(item)
+            .item(closed("block", "name", Type::String))
+            .item(closed("break", "duration_ms", Type::Integer))
+            .item(closed("fill", "rule", Type::String))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for EntryDoc {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        <ItemDoc as utoipa::ToSchema>::schemas(schemas);
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TemplateDoc {
     pub name: String,
@@ -93,7 +136,7 @@ pub struct TemplateDoc {
 }
 
 /// A slot: a rule and exactly one of `block`, `fill`, `item`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SlotDoc {
     pub rule: String,
@@ -105,13 +148,13 @@ pub struct SlotDoc {
     pub item: Option<ItemDoc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BlockDoc {
     pub entries: Vec<EntryDoc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FillDoc {
     #[serde(default)]
@@ -122,7 +165,7 @@ pub struct FillDoc {
 }
 
 /// Exactly one of `playlist` and `category`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FillRuleDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -133,7 +176,7 @@ pub struct FillRuleDoc {
     pub info: Option<InfoDoc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CategoryDoc {
     pub assets: Vec<i64>,
@@ -144,7 +187,7 @@ pub struct CategoryDoc {
 }
 
 /// Exactly one of `every_minutes` and `every_items`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AdPolicyDoc {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -158,7 +201,7 @@ pub struct AdPolicyDoc {
     pub min_break_ms: Option<i64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RightsDoc {
     pub asset_id: i64,
@@ -168,7 +211,7 @@ pub struct RightsDoc {
     pub valid_until: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataDoc {
     pub start: String,

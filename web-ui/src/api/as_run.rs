@@ -43,13 +43,13 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use onair_control::Control;
-use onair_control::as_run::interval;
+use onair_control::as_run::{EntryOut, ReconciledOut, interval};
 use onair_control::registry::PlannedChannels;
 use onair_control::transfer::Format;
 use onair_domain::{Clock, Timestamp};
 use onair_store::Store;
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 pub use onair_control::as_run::MAX_INTERVAL;
 
@@ -88,6 +88,37 @@ struct IntervalQuery {
     format: Option<String>,
 }
 
+// The schemas of the control plane's JSON files (`onair_control::as_run`), around its rows.
+
+/// The as-run log of an interval, as JSON.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct AsRunFile {
+    channel: String,
+    /// RFC 3339.
+    from: String,
+    /// RFC 3339.
+    to: String,
+    /// Each run (a CSV row, with its header's names).
+    entries: Vec<EntryOut>,
+}
+
+/// The plan's items of an interval against what aired, as JSON.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ReconciliationFile {
+    channel: String,
+    /// RFC 3339.
+    from: String,
+    /// RFC 3339; cut to now.
+    to: String,
+    /// Each occurrence of a planned item that touches the interval; deltas are aired minus
+    /// planned (positive: late).
+    items: Vec<ReconciledOut>,
+    /// What aired that no planned item accounts for.
+    unplanned: Vec<EntryOut>,
+}
+
 fn read_query(
     query: Result<Query<IntervalQuery>, QueryRejection>,
     now: Timestamp,
@@ -108,7 +139,7 @@ fn read_query(
     params(("slug" = String, Path, description = "The channel"), IntervalQuery),
     responses(
         (status = 200, description = "Every run that aired in the interval: `{channel, from, to, entries}` or CSV",
-            content((Object = "application/json"), (String = "text/csv"))),
+            content((AsRunFile = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A malformed, empty, reversed or too long interval, or an unknown format", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     ))]
@@ -129,7 +160,7 @@ async fn entries(
     params(("slug" = String, Path, description = "The channel"), IntervalQuery),
     responses(
         (status = 200, description = "The plan's items in the interval against what aired: `{channel, from, to, items, unplanned}` or CSV",
-            content((Object = "application/json"), (String = "text/csv"))),
+            content((ReconciliationFile = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A malformed, empty, reversed or too long interval, or an unknown format", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     ))]

@@ -72,10 +72,125 @@ impl CheckRequest {
     }
 }
 
+// The schemas of `onair_control::conformance::{ChannelCheck, PartnerCheck}`'s JSON: the
+// conformance crate has no schemas; a test holds the two to the same fields.
+
+/// One channel's check: the profile's report, and what gathering it could not do.
+#[derive(ToSchema)]
+#[schema(as = ChannelCheck)]
+#[allow(dead_code)]
+struct ChannelCheckSchema {
+    channel: String,
+    profile: ProfileSchema,
+    /// `Pluto TV v2.2`, …
+    profile_title: String,
+    /// What was observed: the playlist URL checked.
+    subject: String,
+    /// No finding of severity `error`.
+    passed: bool,
+    /// At most a few of each rule; the rest counted in one more.
+    findings: Vec<FindingSchema>,
+    /// The rules that could not look, and why.
+    skipped: Vec<SkippedSchema>,
+    /// The rules that looked at something (passed or not).
+    checked: Vec<String>,
+    observed: ObservedSchema,
+    /// Segments that could not be probed, audio that could not be measured, and why.
+    notes: Vec<String>,
+}
+
+/// A partner's check: every channel it carries that is on air.
+#[derive(ToSchema)]
+#[schema(as = PartnerCheck)]
+#[allow(dead_code)]
+struct PartnerCheckSchema {
+    partner: String,
+    profile: ProfileSchema,
+    /// Every carried channel was on air and passed.
+    passed: bool,
+    channels: Vec<ChannelCheckSchema>,
+    /// Carried channels not on air, not checked.
+    not_on_air: Vec<String>,
+}
+
+/// A conformance profile.
+#[derive(ToSchema)]
+#[schema(as = ConformanceProfile, rename_all = "lowercase")]
+#[allow(dead_code)]
+enum ProfileSchema {
+    Hls,
+    Pluto,
+    Wurl,
+    Roku,
+}
+
+/// What a rule found wrong, where, and how to fix it.
+#[derive(ToSchema)]
+#[schema(as = Finding)]
+#[allow(dead_code)]
+struct FindingSchema {
+    rule: String,
+    severity: SeveritySchema,
+    where_seen: WhereSeenSchema,
+    message: String,
+    fix: String,
+}
+
+/// An `error` fails the check; a `warning` does not.
+#[derive(ToSchema)]
+#[schema(as = Severity, rename_all = "lowercase")]
+#[allow(dead_code)]
+enum SeveritySchema {
+    Warning,
+    Error,
+}
+
+/// Where a finding was seen: what applies of a playlist, a media sequence, a segment, a
+/// programme or something else, and when.
+#[derive(ToSchema)]
+#[schema(as = WhereSeen)]
+#[allow(dead_code)]
+struct WhereSeenSchema {
+    playlist: Option<String>,
+    sequence: Option<u64>,
+    segment: Option<String>,
+    programme: Option<String>,
+    other: Option<String>,
+    /// RFC 3339: when the segment seen at `sequence` starts.
+    at: Option<String>,
+}
+
+/// A rule that could not look, and why.
+#[derive(ToSchema)]
+#[schema(as = Skipped)]
+#[allow(dead_code)]
+struct SkippedSchema {
+    rule: String,
+    reason: String,
+}
+
+/// How much was observed.
+#[derive(ToSchema)]
+#[schema(as = ObservedSummary)]
+#[allow(dead_code)]
+struct ObservedSchema {
+    snapshots: u64,
+    playlists: u64,
+    segments: u64,
+    breaks: u64,
+    segments_probed: u64,
+    loudness_measures: u64,
+    epg_programmes: u64,
+    /// RFC 3339: the first snapshot.
+    from: Option<String>,
+    /// RFC 3339: the last snapshot.
+    to: Option<String>,
+}
+
 #[utoipa::path(post, path = "/api/channels/{slug}/check", tag = "conformance",
     params(("slug" = String, Path, description = "The channel"), CheckRequest),
     responses(
-        (status = 200, description = "The report: `{channel, profile, passed, findings, skipped, checked, observed, notes}`", body = Object),
+        (status = 200, description = "The report: `{channel, profile, passed, findings, skipped, checked, observed, notes}`", body = ChannelCheckSchema),
         (status = 400, description = "A malformed query", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 409, description = "The channel is not on air", body = ErrorBody),
@@ -98,7 +213,7 @@ pub(crate) async fn check_channel(
     params(("name" = String, Path, description = "The partner")),
     request_body(content = Option<CheckRequest>, description = "Optional: the profile (the partner's own by default) and hours"),
     responses(
-        (status = 200, description = "`{partner, profile, passed, channels, not_on_air}`, a report per channel on air", body = Object),
+        (status = 200, description = "`{partner, profile, passed, channels, not_on_air}`, a report per channel on air", body = PartnerCheckSchema),
         (status = 400, description = "The body is not the JSON described", body = ErrorBody),
         (status = 404, description = "No such partner", body = ErrorBody),
         (status = 409, description = "None of its channels is on air", body = ErrorBody),
@@ -121,4 +236,68 @@ pub(crate) async fn check_partner(
         .check_partner(&name, request.options()?, state.inspector.clone())
         .await?;
     Ok(Json(check).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use onair_conformance::profile::ProfileName;
+    use onair_conformance::report::{
+        Finding, ObservedSummary, Report, Severity, Skipped, WhereSeen,
+    };
+    use onair_control::conformance::{ChannelCheck, PartnerCheck};
+
+    use crate::api::openapi::assert_fields_match;
+
+    /// A channel's check with every optional field set.
+    fn channel_check() -> ChannelCheck {
+        ChannelCheck {
+            channel: "demo".to_owned(),
+            report: Report {
+                profile: "pluto",
+                profile_title: "Pluto TV v2.2",
+                subject: "http://127.0.0.1/channels/demo/master.m3u8".to_owned(),
+                passed: false,
+                findings: vec![Finding {
+                    rule: "pluto.segment_duration",
+                    severity: Severity::Error,
+                    where_seen: WhereSeen {
+                        playlist: Some("720p/ts.m3u8".to_owned()),
+                        sequence: Some(7),
+                        segment: Some("seg7.ts".to_owned()),
+                        programme: Some("News".to_owned()),
+                        other: Some("the EPG".to_owned()),
+                        at: Some("2026-12-05T00:00:00.000Z".to_owned()),
+                    },
+                    message: "too long".to_owned(),
+                    fix: "shorter segments".to_owned(),
+                }],
+                skipped: vec![Skipped {
+                    rule: "loudness",
+                    reason: "no audio measured".to_owned(),
+                }],
+                checked: vec!["pluto.segment_duration"],
+                observed: ObservedSummary {
+                    snapshots: 2,
+                    from: Some("2026-12-05T00:00:00.000Z".to_owned()),
+                    to: Some("2026-12-05T00:01:00.000Z".to_owned()),
+                    ..ObservedSummary::default()
+                },
+            },
+            notes: vec!["a segment could not be probed".to_owned()],
+        }
+    }
+
+    #[test]
+    fn the_documented_reports_have_exactly_the_fields_of_the_checks() {
+        let channel = serde_json::to_value(channel_check()).unwrap();
+        assert_fields_match(&channel, "ChannelCheck");
+        let partner = PartnerCheck {
+            partner: "pluto".to_owned(),
+            profile: ProfileName::Pluto,
+            passed: false,
+            channels: vec![channel_check()],
+            not_on_air: vec!["other".to_owned()],
+        };
+        assert_fields_match(&serde_json::to_value(partner).unwrap(), "PartnerCheck");
+    }
 }

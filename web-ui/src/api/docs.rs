@@ -113,6 +113,8 @@ struct NamedSchema {
 /// A field of a schema's outline: its path from the schema (`items[].title`), its type,
 /// whether the object it is in requires it, and what it means.
 struct Field {
+    /// For a field of one of the objects a `oneOf` allows: which (`type = "block"`).
+    variant: Option<String>,
     path: String,
     kind: Vec<Token>,
     required: bool,
@@ -350,9 +352,16 @@ fn describe(schema: &Value, tokens: &mut Vec<Token>, depth: usize) {
                 tokens.push(plain("map of string to "));
                 describe_or_any(&schema["additionalProperties"], tokens, depth);
             }
+            "object" => {
+                tokens.push(plain("object"));
+                if let Some(label) = variant(schema) {
+                    tokens.push(plain(" where "));
+                    tokens.push(code(&label));
+                }
+            }
             _ => {
                 tokens.push(plain(name));
-                if let Some(format) = schema["format"].as_str() {
+                if let Some(format) = schema["format"].as_str().filter(|_| *name != "null") {
                     tokens.push(plain(&format!(" ({format})")));
                 }
             }
@@ -389,14 +398,31 @@ fn describe_or_any(schema: &Value, tokens: &mut Vec<Token>, depth: usize) {
     }
 }
 
+/// What tells an object of a `oneOf` from the others: a property with a single value
+/// (`type = "block"`).
+fn variant(schema: &Value) -> Option<String> {
+    entries(&schema["properties"]).find_map(|(name, property)| match property["enum"].as_array() {
+        Some(values) if values.len() == 1 => Some(format!("{name} = {}", values[0])),
+        _ => property
+            .get("const")
+            .map(|value| format!("{name} = {value}")),
+    })
+}
+
 /// The fields an inline schema outlines, nested ones by their path.
 fn fields(schema: &Value) -> Vec<Field> {
     let mut fields = Vec::new();
-    outline(schema, "", &mut fields, 0);
+    outline(schema, "", &None, &mut fields, 0);
     fields
 }
 
-fn outline(schema: &Value, base: &str, fields: &mut Vec<Field>, depth: usize) {
+fn outline(
+    schema: &Value,
+    base: &str,
+    variant: &Option<String>,
+    fields: &mut Vec<Field>,
+    depth: usize,
+) {
     if depth > MAX_DEPTH || schema.get("$ref").is_some() {
         return;
     }
@@ -413,27 +439,35 @@ fn outline(schema: &Value, base: &str, fields: &mut Vec<Field>, depth: usize) {
             format!("{base}.{name}")
         };
         fields.push(Field {
+            variant: variant.clone(),
             path: path.clone(),
             kind: kind(property),
             required: required.contains(&name.as_str()),
             description: paragraphs(text(&property["description"])),
         });
-        outline(property, &path, fields, depth + 1);
+        outline(property, &path, variant, fields, depth + 1);
     }
     if schema["items"].is_object() {
-        outline(&schema["items"], &format!("{base}[]"), fields, depth + 1);
+        let base = format!("{base}[]");
+        outline(&schema["items"], &base, variant, fields, depth + 1);
     }
     if schema["additionalProperties"].is_object() {
+        let base = format!("{base}[key]");
         outline(
             &schema["additionalProperties"],
-            &format!("{base}[key]"),
+            &base,
+            variant,
             fields,
             depth + 1,
         );
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         for alternative in schema[key].as_array().into_iter().flatten() {
-            outline(alternative, base, fields, depth + 1);
+            let variant = match key {
+                "allOf" => variant.clone(),
+                _ => self::variant(alternative).or_else(|| variant.clone()),
+            };
+            outline(alternative, base, &variant, fields, depth + 1);
         }
     }
 }
@@ -657,6 +691,43 @@ mod tests {
         );
         let asset = &fields(&schema)[1].kind[2];
         assert_eq!(asset.anchor.as_deref(), Some("schema-Asset"));
+    }
+
+    #[test]
+    fn the_fields_of_each_object_a_one_of_allows_say_which_object_they_belong_to() {
+        let schema = serde_json::json!({"oneOf": [
+            {"type": "object", "required": ["type", "name"], "properties": {
+                "type": {"type": "string", "enum": ["block"]},
+                "name": {"type": "string"}
+            }},
+            {"type": "object", "properties": {
+                "type": {"type": "string", "enum": ["break"]},
+                "duration_ms": {"type": "integer"}
+            }}
+        ]});
+        let kind: String = kind(&schema)
+            .iter()
+            .map(|token| token.text.as_str())
+            .collect();
+        assert_eq!(
+            kind,
+            "object where type = \"block\" or object where type = \"break\""
+        );
+        let outline: Vec<(Option<String>, String)> = fields(&schema)
+            .into_iter()
+            .map(|field| (field.variant, field.path))
+            .collect();
+        let block = Some("type = \"block\"".to_owned());
+        let pause = Some("type = \"break\"".to_owned());
+        assert_eq!(
+            outline,
+            [
+                (block.clone(), "name".to_owned()),
+                (block, "type".to_owned()),
+                (pause.clone(), "duration_ms".to_owned()),
+                (pause, "type".to_owned()),
+            ]
+        );
     }
 
     #[test]

@@ -185,8 +185,8 @@ struct LadderIn {
     #[serde(default)]
     #[schema(value_type = Option<String>)]
     loudness: LoudnessTarget,
-    /// Each rendition: `name`, `width`, `height`, bitrates, codecs (as `GET /api/ladders/{name}` shows them).
-    #[schema(value_type = Vec<Object>)]
+    /// Each rendition, as `GET /api/ladders/{name}` shows them.
+    #[schema(value_type = Vec<RungSchema>)]
     rungs: Vec<Rung>,
     /// What `GET /api/ladders/{name}` answers beside the ladder, ignored: a ladder read can be
     /// sent back under another name.
@@ -214,9 +214,29 @@ struct LadderOut {
     /// `ebu-r128` or `atsc-a85`.
     #[schema(value_type = String)]
     loudness: LoudnessTarget,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<RungSchema>)]
     rungs: Vec<Rung>,
     stored: bool,
+}
+
+// The schema of `onair_domain::ladder::Rung`'s JSON (the domain crate has no schemas); a test
+// holds the two to the same fields.
+
+/// One rendition of a ladder: H.264 video plus AAC-LC audio.
+#[derive(ToSchema)]
+#[schema(as = Rung)]
+#[allow(dead_code)]
+struct RungSchema {
+    /// Short and URL-safe, e.g. `360p`.
+    name: String,
+    width: u32,
+    height: u32,
+    video_bitrate: u32,
+    /// The `avc1.PPCCLL` profile byte: 0x42 baseline, 0x4d main, 0x64 high.
+    h264_profile_idc: u8,
+    /// The H.264 level times ten, e.g. 30 for level 3.0.
+    h264_level_idc: u8,
+    audio_bitrate: u32,
 }
 
 fn ladder_out(ladder: &Ladder) -> LadderOut {
@@ -495,4 +515,24 @@ async fn create_ladder(
     };
     let created = state.control().create_ladder(&ladder).await?;
     Ok((StatusCode::CREATED, Json(ladder_out(&created))).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::openapi::assert_fields_match;
+
+    #[test]
+    fn the_rung_schema_names_exactly_the_fields_a_rung_serialises() {
+        let rung = Rung {
+            name: "360p".to_owned(),
+            width: 640,
+            height: 360,
+            video_bitrate: 800_000,
+            h264_profile_idc: 0x4d,
+            h264_level_idc: 30,
+            audio_bitrate: 96_000,
+        };
+        assert_fields_match(&serde_json::to_value(&rung).unwrap(), "Rung");
+    }
 }

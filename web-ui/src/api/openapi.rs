@@ -268,6 +268,72 @@ async fn api_docs(State(page): State<Arc<str>>) -> Response {
     (PAGE_HEADERS, Html(page.to_string())).into_response()
 }
 
+/// Asserts that `value` has exactly the fields the schema `name` of this crate's document
+/// declares, nested objects and arrays' items too: for the schemas written for a type of a
+/// crate without schemas, so that the type and its schema cannot drift apart. Every optional
+/// field of `value` must be set.
+#[cfg(test)]
+pub(crate) fn assert_fields_match(value: &serde_json::Value, name: &str) {
+    let document = serde_json::to_value(document([])).unwrap();
+    let schemas = &document["components"]["schemas"];
+    let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
+    fields_match(value, &schema, schemas, name);
+}
+
+#[cfg(test)]
+fn fields_match(
+    value: &serde_json::Value,
+    schema: &serde_json::Value,
+    schemas: &serde_json::Value,
+    at: &str,
+) {
+    if let Some(reference) = schema["$ref"].as_str() {
+        let name = reference.rsplit('/').next().unwrap();
+        let resolved = &schemas[name];
+        assert!(!resolved.is_null(), "{at}: no schema {name}");
+        return fields_match(value, resolved, schemas, at);
+    }
+    for key in ["oneOf", "anyOf", "allOf"] {
+        if let Some(alternatives) = schema[key].as_array() {
+            let alternative = alternatives
+                .iter()
+                .find(|alternative| alternative["type"] != "null")
+                .unwrap();
+            return fields_match(value, alternative, schemas, at);
+        }
+    }
+    match value {
+        serde_json::Value::Object(entries) if schema["additionalProperties"].is_object() => {
+            for (key, entry) in entries {
+                let values = &schema["additionalProperties"];
+                fields_match(entry, values, schemas, &format!("{at}[{key}]"));
+            }
+        }
+        serde_json::Value::Object(fields) => {
+            let properties = schema["properties"].as_object().unwrap_or_else(|| {
+                panic!("{at}: an object, but the schema has no properties: {schema}")
+            });
+            let mut named: Vec<&String> = fields.keys().collect();
+            let mut declared: Vec<&String> = properties.keys().collect();
+            named.sort();
+            declared.sort();
+            assert_eq!(
+                named, declared,
+                "{at}: the fields and the schema's properties"
+            );
+            for (name, field) in fields {
+                fields_match(field, &properties[name], schemas, &format!("{at}.{name}"));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for item in items {
+                fields_match(item, &schema["items"], schemas, &format!("{at}[]"));
+            }
+        }
+        _ => {}
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,7 +62,6 @@ struct Counted {
     #[serde(flatten)]
     partner: PartnerView,
     /// Its URLs' `requests` since the server started, and those `refused` (403 or 404).
-    #[schema(value_type = Object)]
     requests: PartnerRequests,
 }
 

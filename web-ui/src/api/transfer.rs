@@ -6,7 +6,7 @@
 //! | `POST /api/channels/{slug}/schedule/import?format=json\|csv&from=&to=&version=` | replaces `[from, to)` with the file's items |
 //! | `POST /api/channels/{slug}/schedule/copy` | `{"version"?, "from_date", "days", "to_dates": [...]}` copies days to other dates |
 //!
-//! **JSON** is `{"version", "from", "to", "items": [...]}` with items as in the schedule API: an
+//! **JSON** is `{"channel", "version", "from", "to", "items": [...]}` with items as in the schedule API: an
 //! export can be imported back as it is (its `from`/`to` are the window; `?from=&to=` override).
 //!
 //! **CSV** has the header `start,asset_id,hard_start,title,ad_breaks,length_ms`: `start` RFC
@@ -35,9 +35,10 @@ use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, header};
 use axum::response::Response;
+use onair_control::schedule::ItemDraft;
 use onair_control::transfer::{CopyRequest, Format, ImportFile, Unversioned};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
 use super::schedule::{
@@ -57,11 +58,28 @@ pub(super) struct TransferQuery {
     version: Option<i64>,
 }
 
+// The schema of the control plane's JSON export (`onair_control::transfer`).
+
+/// A window of the schedule as a JSON file: what an import takes back.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+struct ScheduleFile {
+    channel: String,
+    /// The schedule version the items were read at.
+    version: i64,
+    /// RFC 3339: the window's start.
+    from: String,
+    /// RFC 3339: the window's end.
+    to: String,
+    /// The items starting in the window, as in the schedule API.
+    items: Vec<ItemDraft>,
+}
+
 #[utoipa::path(get, path = "/api/channels/{slug}/schedule/export", tag = "schedule",
     params(("slug" = String, Path, description = "The channel"), TransferQuery),
     responses(
         (status = 200, description = "The items starting in the window, as JSON (`{version, from, to, items}`) or CSV (`ETag`)",
-            content((Object = "application/json"), (String = "text/csv"))),
+            content((ScheduleFile = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A malformed window or format", body = ErrorBody),
         (status = 404, description = "No such channel", body = ErrorBody),
     ))]
@@ -103,7 +121,7 @@ pub(super) async fn export(
         ("If-Match" = Option<String>, Header, description = "The schedule version the file was made from"),
         ("X-Onair-Author" = Option<String>, Header, description = "Who publishes (else `api`)")),
     request_body(description = "A JSON export (`{version?, from, to, items}`) or a CSV file (`start,asset_id,hard_start,title,ad_breaks,length_ms`)",
-        content((Object = "application/json"), (String = "text/csv"))),
+        content((ScheduleFile = "application/json"), (String = "text/csv"))),
     responses(
         (status = 200, description = "The version published", body = Published),
         (status = 400, description = "A malformed query or file", body = ErrorBody),

@@ -77,7 +77,7 @@ struct PartnerCount {
 }
 
 /// A partner's counts, as the partner API shows them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PartnerRequests {
     pub requests: u64,
     /// Answered 403 or 404.

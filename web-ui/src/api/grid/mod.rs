@@ -25,11 +25,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::grid::part_kind;
-use onair_control::grid::{GridChange, GridEdited, PlannedProgramme};
+use onair_control::grid::{
+    AdPolicyDoc, BlockDoc, FillDoc, GridChange, GridEdited, InfoDoc, MetadataDoc, PlannedProgramme,
+    RightsDoc, TemplateDoc,
+};
 use onair_scheduler::grid::ProgrammeInfo;
 use onair_store::grid::GridDocument;
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody, path_value};
@@ -43,27 +46,27 @@ use super::schedule::{
 struct GridParts {
     /// Weekly templates.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<TemplateDoc>>)]
     templates: Option<Value>,
     /// Blocks by name.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<BTreeMap<String, BlockDoc>>)]
     blocks: Option<Value>,
     /// Fill rules (playlists, categories).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<FillDoc>)]
     fill: Option<Value>,
     /// The ad policy (`null`: none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<AdPolicyDoc>)]
     ad_policy: Option<Value>,
     /// Asset rights windows.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<RightsDoc>>)]
     rights: Option<Value>,
     /// Programme metadata.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<MetadataDoc>>)]
     metadata: Option<Value>,
 }
 
@@ -173,11 +176,23 @@ struct PlanOut {
     planned_to: String,
     items: Vec<PlannedOut>,
     ads_per_hour: Vec<AdsInHour>,
-    /// Each problem as the scheduler writes it (`kind`, `message`, …), with `at`, the instant
-    /// it is about, when it has one.
-    #[schema(value_type = Vec<Object>)]
-    problems: Vec<Value>,
+    problems: Vec<ProblemOut>,
     notes: Vec<String>,
+}
+
+/// A problem of the plan, as the scheduler writes it.
+#[derive(Debug, Serialize, ToSchema)]
+struct ProblemOut {
+    /// The stage that found it: `grid`, `template`, `fill`, `ad_policy` or `plan`.
+    stage: &'static str,
+    /// The problem's kind, stable and unique across stages (`gap_filled`, `unknown_block`, …):
+    /// what tools match on.
+    kind: &'static str,
+    /// What it is, for people.
+    message: String,
+    /// The instant it is about (RFC 3339), when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<String>,
 }
 
 /// A grid edit: the parts given replace the current ones, in one version. The parts are the
@@ -188,17 +203,17 @@ struct GridChangeIn {
     version: Option<i64>,
     /// RFC 3339; by default as soon as the lock horizon allows.
     effective_from: Option<String>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<TemplateDoc>>)]
     templates: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<BTreeMap<String, BlockDoc>>)]
     blocks: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<FillDoc>)]
     fill: Option<Value>,
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<AdPolicyDoc>)]
     ad_policy: Option<Value>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<RightsDoc>>)]
     rights: Option<Value>,
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<MetadataDoc>>)]
     metadata: Option<Value>,
 }
 
@@ -466,7 +481,7 @@ struct PlannedOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     live_source: Option<String>,
     /// What the EPG shows of it (`title`, `episode_title`, …).
-    #[schema(value_type = Object)]
+    #[schema(value_type = InfoDoc)]
     info: ProgrammeInfo,
     breaks: Vec<BreakOut>,
 }
@@ -518,16 +533,14 @@ async fn preview_plan(
             ads_ms: ads.as_millis(),
         })
         .collect();
-    // Each problem as the scheduler serialises it, with the instant it is about when it has one.
-    let problems: Vec<Value> = preview
+    let problems: Vec<ProblemOut> = preview
         .problems
         .iter()
-        .map(|problem| {
-            let mut out = json!(problem);
-            if let Some(at) = problem.at() {
-                out["at"] = json!(at.to_rfc3339_millis());
-            }
-            out
+        .map(|problem| ProblemOut {
+            stage: problem.stage(),
+            kind: problem.kind(),
+            message: problem.to_string(),
+            at: problem.at().map(|at| at.to_rfc3339_millis()),
         })
         .collect();
     Ok(with_etag(

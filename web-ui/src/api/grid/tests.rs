@@ -9,6 +9,7 @@ use onair_domain::{
 };
 use onair_scheduler::{PlanInput, Problem as PlanProblem, plan_stored};
 use onair_store::{NewAdBreak, NewChannel, NewScheduleItem};
+use serde_json::json;
 use tower::ServiceExt;
 
 use axum::Router;
