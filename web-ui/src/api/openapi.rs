@@ -277,66 +277,193 @@ pub(crate) fn assert_fields_match(value: &serde_json::Value, name: &str) {
     let document = serde_json::to_value(document([])).unwrap();
     let schemas = &document["components"]["schemas"];
     let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{name}") });
-    fields_match(value, &schema, schemas, name);
+    if let Err(mismatch) = fields_match(value, &schema, schemas, name) {
+        panic!("{mismatch}");
+    }
 }
 
+/// Whether `value`'s fields are `schema`'s properties, all the way down; a `oneOf` or `anyOf`
+/// matches when one of its alternatives does.
 #[cfg(test)]
 fn fields_match(
     value: &serde_json::Value,
     schema: &serde_json::Value,
     schemas: &serde_json::Value,
     at: &str,
-) {
+) -> Result<(), String> {
     if let Some(reference) = schema["$ref"].as_str() {
-        let name = reference.rsplit('/').next().unwrap();
+        let name = reference.rsplit('/').next().unwrap_or(reference);
         let resolved = &schemas[name];
-        assert!(!resolved.is_null(), "{at}: no schema {name}");
+        if resolved.is_null() {
+            return Err(format!("{at}: no schema {name}"));
+        }
         return fields_match(value, resolved, schemas, at);
     }
     for key in ["oneOf", "anyOf", "allOf"] {
         if let Some(alternatives) = schema[key].as_array() {
-            let alternative = alternatives
+            let mut mismatches = Vec::new();
+            for alternative in alternatives
                 .iter()
-                .find(|alternative| alternative["type"] != "null")
-                .unwrap();
-            return fields_match(value, alternative, schemas, at);
+                .filter(|alternative| alternative["type"] != "null" || value.is_null())
+            {
+                match fields_match(value, alternative, schemas, at) {
+                    Ok(()) => return Ok(()),
+                    Err(mismatch) => mismatches.push(mismatch),
+                }
+            }
+            return Err(format!(
+                "{at}: no alternative matches: {}",
+                mismatches.join("; ")
+            ));
         }
     }
     match value {
         serde_json::Value::Object(entries) if schema["additionalProperties"].is_object() => {
             for (key, entry) in entries {
                 let values = &schema["additionalProperties"];
-                fields_match(entry, values, schemas, &format!("{at}[{key}]"));
+                fields_match(entry, values, schemas, &format!("{at}[{key}]"))?;
             }
         }
         serde_json::Value::Object(fields) => {
-            let properties = schema["properties"].as_object().unwrap_or_else(|| {
-                panic!("{at}: an object, but the schema has no properties: {schema}")
-            });
+            let Some(properties) = schema["properties"].as_object() else {
+                return Err(format!("{at}: an object, but the schema has no properties"));
+            };
             let mut named: Vec<&String> = fields.keys().collect();
             let mut declared: Vec<&String> = properties.keys().collect();
             named.sort();
             declared.sort();
-            assert_eq!(
-                named, declared,
-                "{at}: the fields and the schema's properties"
-            );
+            if named != declared {
+                return Err(format!(
+                    "{at}: the fields {named:?}, but the schema's properties {declared:?}"
+                ));
+            }
             for (name, field) in fields {
-                fields_match(field, &properties[name], schemas, &format!("{at}.{name}"));
+                fields_match(field, &properties[name], schemas, &format!("{at}.{name}"))?;
             }
         }
         serde_json::Value::Array(items) => {
             for item in items {
-                fields_match(item, &schema["items"], schemas, &format!("{at}[]"));
+                fields_match(item, &schema["items"], schemas, &format!("{at}[]"))?;
             }
         }
         _ => {}
     }
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onair_control::grid::{
+        AdPolicyDoc, BlockDoc, CategoryDoc, EntryDoc, FillDoc, FillRuleDoc, GridDoc, InfoDoc,
+        ItemBreakDoc, ItemDoc, LiveDoc, MetadataDoc, RatingDoc, RightsDoc, SlotDoc, TemplateDoc,
+    };
+
+    /// An item with every optional field set.
+    fn item() -> ItemDoc {
+        ItemDoc {
+            asset_id: 1,
+            info: InfoDoc {
+                title: "News".to_owned(),
+                episode_title: Some("Morning".to_owned()),
+                season: Some(1),
+                episode: Some(2),
+                description: Some("The news".to_owned()),
+                genres: vec!["News".to_owned()],
+                rating: Some(RatingDoc {
+                    system: Some("VCHIP".to_owned()),
+                    value: "TV-G".to_owned(),
+                }),
+                artwork_url: Some("https://example.com/a.jpg".to_owned()),
+            },
+            in_ms: Some(0),
+            out_ms: Some(60_000),
+            live: Some(LiveDoc {
+                source_key: "studio".to_owned(),
+                duration_ms: 60_000,
+            }),
+            breaks: vec![ItemBreakDoc {
+                offset_ms: Some(30_000),
+                duration_ms: 15_000,
+            }],
+            cue_points_ms: vec![30_000],
+        }
+    }
+
+    #[test]
+    fn the_documented_grid_parts_have_the_fields_of_a_grid_with_every_kind_of_entry() {
+        let grid = GridDoc {
+            templates: vec![TemplateDoc {
+                name: "week".to_owned(),
+                zone: Some("Europe/Paris".to_owned()),
+                // Exactly one of them is allowed; all are set to see each documented.
+                slots: vec![SlotDoc {
+                    rule: "cron 0 0 * * * *".to_owned(),
+                    block: Some("news".to_owned()),
+                    fill: Some("promos".to_owned()),
+                    item: Some(item()),
+                }],
+            }],
+            blocks: [(
+                "news".to_owned(),
+                BlockDoc {
+                    entries: vec![
+                        EntryDoc::Item(item()),
+                        EntryDoc::Block {
+                            name: "other".to_owned(),
+                        },
+                        EntryDoc::Break {
+                            duration_ms: 30_000,
+                        },
+                        EntryDoc::Fill {
+                            rule: "promos".to_owned(),
+                        },
+                    ],
+                },
+            )]
+            .into(),
+            fill: FillDoc {
+                rules: [(
+                    "promos".to_owned(),
+                    FillRuleDoc {
+                        playlist: Some(vec![1, 2]),
+                        category: Some(CategoryDoc {
+                            assets: vec![3],
+                            no_repeat_hours: 2,
+                            seed: 7,
+                        }),
+                        info: Some(item().info),
+                    },
+                )]
+                .into(),
+                default: Some("promos".to_owned()),
+            },
+            ad_policy: Some(AdPolicyDoc {
+                every_minutes: Some(15),
+                every_items: Some(2),
+                break_ms: 60_000,
+                max_per_hour_ms: Some(240_000),
+                min_break_ms: Some(30_000),
+            }),
+            rights: vec![RightsDoc {
+                asset_id: 1,
+                valid_from: Some("2026-12-01T00:00:00Z".to_owned()),
+                valid_until: Some("2026-12-31T00:00:00Z".to_owned()),
+            }],
+            metadata: vec![MetadataDoc {
+                start: "2026-12-01T00:00:00Z".to_owned(),
+                asset_id: 1,
+                info: item().info,
+            }],
+        };
+        assert_fields_match(&serde_json::to_value(&grid).unwrap(), "GridParts");
+        // A field the schema does not name is caught, however deep.
+        let mut wrong = serde_json::to_value(&grid).unwrap();
+        wrong["blocks"]["news"]["entries"][1]["asset_id"] = 1.into();
+        let document = serde_json::to_value(document([])).unwrap();
+        let schema = serde_json::json!({"$ref": "#/components/schemas/GridParts"});
+        assert!(fields_match(&wrong, &schema, &document["components"]["schemas"], "grid").is_err());
+    }
 
     /// The operations of this crate's document, as `METHOD /path`.
     fn operations(document: &openapi::OpenApi) -> Vec<String> {
