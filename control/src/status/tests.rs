@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use onair_domain::{AssetId, ChannelSlug, LadderId, Run, SegmentTrack};
+use onair_domain::{AssetId, ChannelSlug, LadderId, Run, RunKind, SegmentTrack, Timeline};
 use onair_scheduler::PlannedItem;
 use onair_scheduler::grid::{LiveSource, ProgrammeInfo};
 
