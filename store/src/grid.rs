@@ -102,58 +102,58 @@ impl Store {
     /// current one, and changes nothing. No document, a kind given twice, or an
     /// `effective_from` earlier than the latest version's is [`StoreError::Invalid`].
     pub async fn publish_grid_edit(&self, edit: &GridEdit<'_>) -> Result<i64, StoreError> {
-        if edit.documents.is_empty() {
-            return Err(StoreError::Invalid(
-                "the grid edit names no document".to_owned(),
-            ));
-        }
-        let mut kinds: Vec<GridKind> = edit.documents.iter().map(|(kind, _)| *kind).collect();
-        kinds.sort();
-        if let Some(pair) = kinds.windows(2).find(|pair| pair[0] == pair[1]) {
-            return Err(StoreError::Invalid(format!(
-                "the grid edit gives the {} document twice",
-                pair[0]
-            )));
-        }
+        check_kinds(edit.documents)?;
         let mut transaction = self.begin_write().await?;
         let version =
             bump_schedule_version(&mut transaction, edit.channel, edit.expected_version).await?;
-        let latest = sqlx::query(
-            "SELECT version, effective_from FROM grid_documents WHERE channel_id = $1 \
-             ORDER BY version DESC LIMIT 1",
+        insert_documents(
+            &mut transaction,
+            edit.channel,
+            version,
+            &GridDocuments {
+                documents: edit.documents,
+                effective_from: edit.effective_from,
+            },
+            edit.author,
+            edit.now,
         )
-        .bind(edit.channel.0)
-        .fetch_optional(&mut *transaction)
         .await?;
-        if let Some(row) = latest
-            && let (latest_version, latest_effective) =
-                (int(&row, "version")?, int(&row, "effective_from")?)
-            && edit.effective_from.0 < latest_effective
-        {
-            return Err(StoreError::Invalid(format!(
-                "the grid edit would take effect at {}, before grid version {latest_version}, which takes effect at {}: versions take effect in order",
-                edit.effective_from,
-                Timestamp(latest_effective)
-            )));
-        }
-        for (kind, body) in edit.documents {
-            sqlx::query(
-                "INSERT INTO grid_documents \
-                 (channel_id, version, kind, author, published_at, effective_from, body) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .bind(edit.channel.0)
-            .bind(version)
-            .bind(kind.as_str())
-            .bind(edit.author)
-            .bind(edit.now.0)
-            .bind(edit.effective_from.0)
-            .bind(body.to_string())
-            .execute(&mut *transaction)
-            .await?;
-        }
         transaction.commit().await?;
         Ok(version)
+    }
+
+    /// The newest document of `kind` of the channel, if one was ever written.
+    pub async fn latest_grid_document(
+        &self,
+        channel: ChannelId,
+        kind: GridKind,
+    ) -> Result<Option<GridDocument>, StoreError> {
+        let row = sqlx::query(
+            "SELECT version, kind, author, published_at, effective_from, body \
+             FROM grid_documents WHERE channel_id = $1 AND kind = $2 \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(channel.0)
+        .bind(kind.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(document_from_row).transpose()
+    }
+
+    /// When the channel's latest grid version takes effect (the earliest a new one may), if it
+    /// has one.
+    pub async fn latest_grid_effective_from(
+        &self,
+        channel: ChannelId,
+    ) -> Result<Option<Timestamp>, StoreError> {
+        let at: Option<i64> = sqlx::query_scalar(
+            "SELECT effective_from FROM grid_documents WHERE channel_id = $1 \
+             ORDER BY version DESC LIMIT 1",
+        )
+        .bind(channel.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(at.map(Timestamp))
     }
 
     /// Every grid document of the channel, every version, oldest version first (kinds in
@@ -176,6 +176,82 @@ impl Store {
         documents.sort_by_key(|document| (document.version, document.kind));
         Ok(documents)
     }
+}
+
+/// Grid documents written in the version a schedule edit makes
+/// ([`Store::publish_schedule_edit_with_grid`]): the programme metadata of the items it places.
+#[derive(Debug, Clone, Copy)]
+pub struct GridDocuments<'a> {
+    /// At most one per kind, at least one.
+    pub documents: &'a [(GridKind, serde_json::Value)],
+    /// When they start to apply: not before the previous version's.
+    pub effective_from: Timestamp,
+}
+
+/// No document, or a kind given twice, is [`StoreError::Invalid`].
+fn check_kinds(documents: &[(GridKind, serde_json::Value)]) -> Result<(), StoreError> {
+    if documents.is_empty() {
+        return Err(StoreError::Invalid(
+            "the grid edit names no document".to_owned(),
+        ));
+    }
+    let mut kinds: Vec<GridKind> = documents.iter().map(|(kind, _)| *kind).collect();
+    kinds.sort();
+    if let Some(pair) = kinds.windows(2).find(|pair| pair[0] == pair[1]) {
+        return Err(StoreError::Invalid(format!(
+            "the grid edit gives the {} document twice",
+            pair[0]
+        )));
+    }
+    Ok(())
+}
+
+/// Writes `written` as the documents of `version`, inside a transaction that has bumped the
+/// schedule version to it; refuses an `effective_from` earlier than the latest version's.
+pub(crate) async fn insert_documents(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    channel: ChannelId,
+    version: i64,
+    written: &GridDocuments<'_>,
+    author: &str,
+    now: Timestamp,
+) -> Result<(), StoreError> {
+    check_kinds(written.documents)?;
+    let latest = sqlx::query(
+        "SELECT version, effective_from FROM grid_documents WHERE channel_id = $1 \
+         ORDER BY version DESC LIMIT 1",
+    )
+    .bind(channel.0)
+    .fetch_optional(&mut **transaction)
+    .await?;
+    if let Some(row) = latest
+        && let (latest_version, latest_effective) =
+            (int(&row, "version")?, int(&row, "effective_from")?)
+        && written.effective_from.0 < latest_effective
+    {
+        return Err(StoreError::Invalid(format!(
+            "the grid edit would take effect at {}, before grid version {latest_version}, which takes effect at {}: versions take effect in order",
+            written.effective_from,
+            Timestamp(latest_effective)
+        )));
+    }
+    for (kind, body) in written.documents {
+        sqlx::query(
+            "INSERT INTO grid_documents \
+             (channel_id, version, kind, author, published_at, effective_from, body) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(channel.0)
+        .bind(version)
+        .bind(kind.as_str())
+        .bind(author)
+        .bind(now.0)
+        .bind(written.effective_from.0)
+        .bind(body.to_string())
+        .execute(&mut **transaction)
+        .await?;
+    }
+    Ok(())
 }
 
 fn document_from_row(row: &AnyRow) -> Result<GridDocument, StoreError> {

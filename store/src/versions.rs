@@ -9,6 +9,7 @@ use sqlx::{Any, Transaction};
 
 use crate::Store;
 use crate::error::StoreError;
+use crate::grid::{GridDocuments, insert_documents};
 use crate::rows::{int, text};
 use crate::schedule::{NewAdBreak, NewScheduleItem, check_items, insert_items};
 
@@ -103,6 +104,25 @@ impl Store {
     /// [`StoreError::Invalid`]. The published version is kept (see
     /// [`Store::published_versions`]).
     pub async fn publish_schedule_edit(&self, edit: &ScheduleEdit<'_>) -> Result<i64, StoreError> {
+        self.publish_schedule(edit, None).await
+    }
+
+    /// [`Store::publish_schedule_edit`], with grid documents written in the same transaction
+    /// and the same version (the programme metadata of the items the edit places): both land
+    /// or neither does. The documents are checked as [`Store::publish_grid_edit`] checks them.
+    pub async fn publish_schedule_edit_with_grid(
+        &self,
+        edit: &ScheduleEdit<'_>,
+        grid: &GridDocuments<'_>,
+    ) -> Result<i64, StoreError> {
+        self.publish_schedule(edit, Some(grid)).await
+    }
+
+    async fn publish_schedule(
+        &self,
+        edit: &ScheduleEdit<'_>,
+        grid: Option<&GridDocuments<'_>>,
+    ) -> Result<i64, StoreError> {
         check_windows(edit.windows)?;
         if let Some((item, _)) = edit.items.iter().find(|(item, _)| {
             !edit
@@ -139,6 +159,17 @@ impl Store {
             .await?;
         }
         insert_items(&mut transaction, edit.channel, edit.items).await?;
+        if let Some(grid) = grid {
+            insert_documents(
+                &mut transaction,
+                edit.channel,
+                version,
+                grid,
+                edit.author,
+                edit.now,
+            )
+            .await?;
+        }
         keep_version(
             &mut transaction,
             edit.channel,

@@ -4,7 +4,7 @@
 //! skipped loudly without one, failing under `CI=true`). The harness is the one of `store.rs`.
 
 use onair_domain::{ChannelId, ChannelSlug, Ladder, OutputFormat, Timestamp};
-use onair_store::grid::{GridDocument, GridEdit, GridKind};
+use onair_store::grid::{GridDocument, GridDocuments, GridEdit, GridKind};
 use onair_store::{NewChannel, ScheduleEdit, Store, StoreError};
 use serde_json::{Value, json};
 
@@ -16,6 +16,9 @@ on_both_backends! {
     a_grid_edit_cannot_take_effect_before_the_version_before_it,
     a_grid_edit_without_documents_or_with_a_kind_twice_is_invalid,
     grid_documents_go_with_their_channel,
+    a_schedule_edit_with_grid_documents_lands_both_in_one_version,
+    a_schedule_edit_whose_grid_documents_are_refused_changes_nothing,
+    the_latest_document_of_a_kind_is_the_newest_version_that_wrote_it,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -294,4 +297,148 @@ async fn grid_documents_go_with_their_channel(store: Store) {
             .is_empty()
     );
     assert_eq!(store.grid_documents(channel).await.unwrap().len(), 1);
+}
+
+/// A schedule edit of the window `[0, 100)` that leaves it empty.
+fn empty_edit(channel: ChannelId, expected_version: i64) -> ScheduleEdit<'static> {
+    ScheduleEdit {
+        channel,
+        expected_version,
+        windows: &[(WINDOW_FROM, WINDOW_TO)],
+        items: &[],
+        author: "scheduler",
+        now: at(-100),
+    }
+}
+
+const WINDOW_FROM: Timestamp = Timestamp(1_790_000_000 * 90_000);
+const WINDOW_TO: Timestamp = Timestamp((1_790_000_000 + 100) * 90_000);
+
+fn metadata(title: &str) -> Value {
+    json!([{"start": "2026-09-21T20:00:00.000Z", "asset_id": 7, "info": {"title": title, "episode": 3}}])
+}
+
+async fn a_schedule_edit_with_grid_documents_lands_both_in_one_version(store: Store) {
+    let channel = channel(&store).await;
+    let documents = [(GridKind::Metadata, metadata("Evening news"))];
+    let version = store
+        .publish_schedule_edit_with_grid(
+            &empty_edit(channel, 0),
+            &GridDocuments {
+                documents: &documents,
+                effective_from: at(-100),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(version, 1, "one version for both");
+    assert_eq!(store.schedule_version(channel).await.unwrap(), 1);
+    let published = store.published_versions(channel).await.unwrap();
+    assert_eq!(published.len(), 1);
+    assert_eq!(published[0].version, 1);
+    let written = store.grid_documents(channel).await.unwrap();
+    assert_eq!(written.len(), 1);
+    assert_eq!(
+        (
+            written[0].kind,
+            written[0].version,
+            written[0].author.as_str(),
+            written[0].effective_from,
+            &written[0].body
+        ),
+        (
+            GridKind::Metadata,
+            1,
+            "scheduler",
+            at(-100),
+            &metadata("Evening news")
+        )
+    );
+}
+
+async fn a_schedule_edit_whose_grid_documents_are_refused_changes_nothing(store: Store) {
+    let channel = channel(&store).await;
+    let templates = [(GridKind::Templates, templates("weekdays 20:00"))];
+    store
+        .publish_grid_edit(&edit(channel, 0, &templates, at(1000)))
+        .await
+        .unwrap();
+    let documents = [(GridKind::Metadata, metadata("Evening news"))];
+    let error = store
+        .publish_schedule_edit_with_grid(
+            &empty_edit(channel, 1),
+            &GridDocuments {
+                documents: &documents,
+                effective_from: at(999),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Invalid(message) if message.contains("before grid version 1")),
+        "{error:?}"
+    );
+    assert_eq!(store.schedule_version(channel).await.unwrap(), 1);
+    assert!(
+        store.published_versions(channel).await.unwrap().is_empty(),
+        "no schedule version was kept"
+    );
+    assert_eq!(store.grid_documents(channel).await.unwrap().len(), 1);
+
+    let twice = [
+        (GridKind::Metadata, metadata("A")),
+        (GridKind::Metadata, metadata("B")),
+    ];
+    let error = store
+        .publish_schedule_edit_with_grid(
+            &empty_edit(channel, 1),
+            &GridDocuments {
+                documents: &twice,
+                effective_from: at(1000),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&error, StoreError::Invalid(message) if message.contains("twice")),
+        "{error:?}"
+    );
+    assert_eq!(store.schedule_version(channel).await.unwrap(), 1);
+}
+
+async fn the_latest_document_of_a_kind_is_the_newest_version_that_wrote_it(store: Store) {
+    let channel = channel(&store).await;
+    assert_eq!(
+        store.latest_grid_effective_from(channel).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        store
+            .latest_grid_document(channel, GridKind::Metadata)
+            .await
+            .unwrap(),
+        None
+    );
+    for (expected, title) in [(0, "First"), (1, "Second")] {
+        let documents = [(GridKind::Metadata, metadata(title))];
+        store
+            .publish_grid_edit(&edit(channel, expected, &documents, at(0)))
+            .await
+            .unwrap();
+    }
+    let templates = [(GridKind::Templates, templates("daily 06:00"))];
+    store
+        .publish_grid_edit(&edit(channel, 2, &templates, at(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.latest_grid_effective_from(channel).await.unwrap(),
+        Some(at(0))
+    );
+    let latest = store
+        .latest_grid_document(channel, GridKind::Metadata)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((latest.version, latest.body), (2, metadata("Second")));
 }
