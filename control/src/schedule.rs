@@ -32,14 +32,17 @@ use std::sync::Arc;
 use onair_domain::{
     AdBreak, AssetId, AssetState, Channel, ChannelSlug, ScheduleItem, Ticks, Timestamp,
 };
+use onair_store::grid::{GridDocuments, GridKind};
 use onair_store::{
     NewAdBreak, NewScheduleItem, PublishedVersion, ScheduleEdit, ScheduleEntry, Store,
 };
 use serde::{Deserialize, Serialize};
 
+use crate::grid::InfoDoc;
 use crate::transfer::restore;
 use crate::{Control, Problem, Refusal};
 
+pub mod metadata;
 pub mod placed;
 pub mod reads;
 #[cfg(test)]
@@ -66,6 +69,11 @@ pub struct ItemDraft {
     pub length_ms: Option<i64>,
     #[serde(default)]
     pub ad_breaks: Vec<BreakDraft>,
+    /// Its programme metadata for the EPG (episode, description, genres, rating, artwork); its
+    /// `title` is the item's. Absent: what is stored for the item stays as it is (see
+    /// [`metadata`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub info: Option<InfoDoc>,
 }
 
 fn yes() -> bool {
@@ -89,6 +97,15 @@ pub struct ScheduleWindow {
     pub to: Timestamp,
     pub lock_horizon: Timestamp,
     pub items: Vec<(ScheduleItem, Vec<AdBreak>)>,
+    /// The programme metadata of the channel's items at `version`.
+    pub metadata: Arc<metadata::ItemMetadata>,
+}
+
+impl ScheduleWindow {
+    /// `item`'s programme metadata, if it has any.
+    pub fn info_of(&self, item: &ScheduleItem) -> Option<&InfoDoc> {
+        self.metadata.get(&(item.start, item.asset_id))
+    }
 }
 
 /// What a restore did.
@@ -121,6 +138,7 @@ impl Control {
             }
         };
         let lock_horizon = lock_horizon(self, &channel, self.clock.now()).await?;
+        let metadata = self.item_metadata(&channel, version).await?;
         Ok(ScheduleWindow {
             channel,
             version,
@@ -128,6 +146,7 @@ impl Control {
             to,
             lock_horizon,
             items,
+            metadata,
         })
     }
 
@@ -292,6 +311,23 @@ pub async fn submit(
     locate: impl Fn(Problem) -> Problem,
 ) -> Result<i64, Refusal> {
     let indexed = check_entries(&state.store, items, windows, &mut problems).await?;
+    // Each item's metadata, titled as the item.
+    let infos: Vec<Option<InfoDoc>> = items
+        .iter()
+        .enumerate()
+        .map(|(index, draft)| {
+            let info = InfoDoc {
+                title: draft.title.clone(),
+                ..draft.info.clone()?
+            };
+            problems.extend(
+                crate::grid::compile::info_problems("info", &info)
+                    .into_iter()
+                    .map(|problem| Problem::at(index, problem)),
+            );
+            Some(info)
+        })
+        .collect();
     if windows.is_empty() && problems.is_empty() {
         problems.push(Problem::whole("the edit names no window"));
     }
@@ -303,7 +339,14 @@ pub async fn submit(
     if problems.is_empty() {
         placed::check_rights(state, channel, windows, &indexed, &mut problems).await?;
     }
-    let entries: Vec<ScheduleEntry> = indexed.into_iter().map(|(_, entry)| entry).collect();
+    let placed_infos: Vec<(Timestamp, AssetId, &InfoDoc)> = indexed
+        .iter()
+        .filter_map(|(index, (item, _))| {
+            let info = infos.get(*index)?.as_ref()?;
+            Some((item.start, item.asset_id, info))
+        })
+        .collect();
+    let entries: Vec<ScheduleEntry> = indexed.iter().map(|(_, entry)| entry.clone()).collect();
     if !problems.is_empty() {
         return Err(Refusal::Invalid(problems.into_iter().map(locate).collect()));
     }
@@ -322,17 +365,30 @@ pub async fn submit(
     if let Some(change) = earliest_change(&current, &entries) {
         check_lock(state, channel, now, change).await?;
     }
-    let version = state
-        .store
-        .publish_schedule_edit(&ScheduleEdit {
-            channel: channel.id,
-            expected_version: expected,
-            windows,
-            items: &entries,
-            author,
-            now,
-        })
-        .await?;
+    let edit = ScheduleEdit {
+        channel: channel.id,
+        expected_version: expected,
+        windows,
+        items: &entries,
+        author,
+        now,
+    };
+    let version = match metadata::part_after(state, channel, &placed_infos, now).await? {
+        None => state.store.publish_schedule_edit(&edit).await?,
+        Some((body, effective_from)) => {
+            let documents = [(GridKind::Metadata, body)];
+            state
+                .store
+                .publish_schedule_edit_with_grid(
+                    &edit,
+                    &GridDocuments {
+                        documents: &documents,
+                        effective_from,
+                    },
+                )
+                .await?
+        }
+    };
     Ok(version)
 }
 
@@ -730,6 +786,7 @@ pub fn item_draft((item, breaks): &ScheduleEntry) -> ItemDraft {
                 duration_ms: ad_break.duration.as_millis(),
             })
             .collect(),
+        info: None,
     }
 }
 

@@ -25,7 +25,7 @@
 use chrono::{Days, NaiveDate, NaiveDateTime, NaiveTime};
 use chrono_tz::Tz;
 use onair_domain::{Channel, Timestamp};
-use onair_store::{ScheduleEdit, ScheduleEntry, Store};
+use onair_store::{ScheduleEdit, ScheduleEntry};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -154,7 +154,7 @@ impl Control {
         format: Format,
     ) -> Result<Exported, Refusal> {
         let channel = channel(&self.store, slug).await?;
-        export_window(&self.store, &channel, from, to, format).await
+        export_window(self, &channel, from, to, format).await
     }
 
     /// Imports `file` into `slug`'s schedule, published by `author`; returns the new schedule
@@ -283,16 +283,24 @@ pub fn local_days(zone: Tz, date: NaiveDate, days: u64) -> (Timestamp, Timestamp
 // What both share
 
 async fn export_window(
-    store: &Store,
+    state: &Control,
     channel: &Channel,
     from: Timestamp,
     to: Timestamp,
     format: Format,
 ) -> Result<Exported, Refusal> {
-    let (version, items) = read_consistent(store, channel, from, to).await?;
+    let (version, items) = read_consistent(&state.store, channel, from, to).await?;
+    // JSON carries each item's programme metadata; CSV has no column for it.
+    let metadata = state.item_metadata(channel, version).await?;
     let items: Vec<ItemDraft> = items
         .into_iter()
-        .map(|pair| item_draft(&entry_of(pair)))
+        .map(|pair| {
+            let info = metadata.get(&(pair.0.start, pair.0.asset_id)).cloned();
+            ItemDraft {
+                info,
+                ..item_draft(&entry_of(pair))
+            }
+        })
         .collect();
     let body = match format {
         Format::Json => serde_json::to_vec(&json!({
@@ -423,15 +431,15 @@ async fn copy_days(
             )));
         }
     }
-    let originals = state
-        .store
-        .schedule_between_with_ad_breaks(channel.id, from, to)
-        .await?;
+    let (version, originals) = read_consistent(&state.store, channel, from, to).await?;
+    // The copies carry the originals' programme metadata.
+    let metadata = state.item_metadata(channel, version).await?;
     let mut items = Vec::new();
     for target in &targets {
         let shift = target.signed_duration_since(source);
         for pair in &originals {
             let mut item = item_draft(&entry_of(pair.clone()));
+            item.info = metadata.get(&(pair.0.start, pair.0.asset_id)).cloned();
             let local = pair
                 .0
                 .start
@@ -667,6 +675,7 @@ fn read_csv(body: &[u8], problems: &mut Vec<Problem>) -> (Vec<ItemDraft>, Vec<us
                 title: field(Some(title)).to_owned(),
                 length_ms,
                 ad_breaks,
+                info: None,
             });
             lines.push(line);
         }
@@ -724,6 +733,7 @@ mod tests {
                     duration_ms: 90_000,
                 },
             ],
+            info: None,
         }];
         let text = write_csv(&items);
         let mut problems = Vec::new();

@@ -92,6 +92,8 @@
     title: item.title,
     ...(item.length_ms == null ? {} : { length_ms: item.length_ms }),
     ad_breaks: item.ad_breaks.map((ad) => ({ offset_ms: ad.offset_ms, duration_ms: ad.duration_ms })),
+    // Its programme metadata goes with it, so a move keeps its episode in the EPG.
+    ...(item.info ? { info: item.info } : {}),
   });
   /**
    * The server's items after a publication, keeping the key of the item each one was sent as

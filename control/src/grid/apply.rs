@@ -12,6 +12,9 @@
 //!
 //! Everything goes through the schedule's own checks (the lock horizon, hard overlaps, rights
 //! windows, ready assets) in one [`Control::replace_schedule`]: a refusal changes nothing.
+//! Each item carries its slot's programme metadata (episode, description, genres, rating,
+//! artwork), which that publication stores in the grid's `metadata` part in the same version
+//! (`crate::schedule::metadata`), so the frozen week lists in the EPG as the template did.
 //! A slot whose local time the clocks skip (02:30 on a spring-forward night) airs at the end of
 //! the gap, as the plan airs it, and the move is reported ([`TemplateApplied::moved`]); one in
 //! the doubled autumn hour airs at the first of the two, also reported. An item the schedule
@@ -26,7 +29,7 @@ use onair_scheduler::rules::{DstAdjustment, local_day};
 use onair_scheduler::{ChannelGrid, PlanOptions, build_items};
 
 use super::compile::Compiler;
-use super::document::GridDoc;
+use super::document::{GridDoc, InfoDoc};
 use super::edit::read_grid;
 use crate::schedule::{BreakDraft, ItemDraft, channel, entry_of, item_draft};
 use crate::{Control, Problem, Refusal};
@@ -217,6 +220,7 @@ pub(crate) fn expand_week(
                         duration_ms: ad_break.duration.as_millis(),
                     })
                     .collect(),
+                info: Some(InfoDoc::of(&item.info)).filter(|info| !info.is_bare()),
             },
         ));
     }

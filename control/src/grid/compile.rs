@@ -412,6 +412,19 @@ impl Compiler<'_> {
     }
 }
 
+/// The problems of programme metadata given on its own (a schedule item's `info`), each named
+/// by its path under `path`.
+pub(crate) fn info_problems(path: &str, info: &InfoDoc) -> Vec<String> {
+    let mut problems = Vec::new();
+    Compiler {
+        zone: chrono_tz::UTC,
+        fires_from: None,
+        problems: &mut problems,
+    }
+    .info(path, info);
+    problems
+}
+
 /// The checks across parts: every block and fill rule a part names exists, no block includes
 /// itself.
 pub(crate) fn check_references(sources: &GridSources, problems: &mut Vec<String>) {

@@ -30,6 +30,38 @@ pub struct InfoDoc {
     pub artwork_url: Option<String>,
 }
 
+impl InfoDoc {
+    /// Just a title: what an item without metadata is listed as.
+    pub fn titled(title: impl Into<String>) -> InfoDoc {
+        InfoDoc {
+            title: title.into(),
+            ..InfoDoc::default()
+        }
+    }
+
+    /// Whether it says anything but a title.
+    pub fn is_bare(&self) -> bool {
+        *self == InfoDoc::titled(self.title.clone())
+    }
+
+    /// The scheduler's programme metadata as the wire has it.
+    pub fn of(info: &onair_scheduler::grid::ProgrammeInfo) -> InfoDoc {
+        InfoDoc {
+            title: info.title.clone(),
+            episode_title: info.episode_title.clone(),
+            season: info.season,
+            episode: info.episode,
+            description: info.description.clone(),
+            genres: info.genres.clone(),
+            rating: info.rating.as_ref().map(|rating| RatingDoc {
+                system: rating.system.clone(),
+                value: rating.value.clone(),
+            }),
+            artwork_url: info.artwork_url.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RatingDoc {

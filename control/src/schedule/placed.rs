@@ -4,14 +4,16 @@
 //! edit's new items pass.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use onair_domain::timeline::SegmentTrack;
 use onair_domain::{AdBreak, Asset, AssetId, Channel, ScheduleItem, Ticks, Timestamp};
 use onair_scheduler::plan::{RightsWindow, aired_out_point};
 use onair_store::ScheduleEntry;
 
+use super::metadata::ItemMetadata;
 use super::{channel, entry_key, entry_of, lock_horizon, parse_instant, read_consistent};
-use crate::grid::GridDoc;
+use crate::grid::{GridDoc, InfoDoc};
 use crate::{Control, Problem, Refusal};
 
 /// How far before a window items are looked for that may still be airing when it opens.
@@ -50,6 +52,15 @@ pub struct PlacedSchedule {
     /// By start: those starting in `[from, to)`, after those starting up to [`LOOKBACK`] before
     /// `from` and ending after it.
     pub items: Vec<PlacedItem>,
+    /// The programme metadata of the channel's items at `version`.
+    pub metadata: Arc<ItemMetadata>,
+}
+
+impl PlacedSchedule {
+    /// `item`'s programme metadata, if it has any.
+    pub fn info_of(&self, item: &ScheduleItem) -> Option<&InfoDoc> {
+        self.metadata.get(&(item.start, item.asset_id))
+    }
 }
 
 /// How much of `asset` an item of `length` airs: all of it without a length, else up to the
@@ -135,6 +146,7 @@ impl Control {
             })
             .collect();
         let lock_horizon = lock_horizon(self, &channel, self.clock.now()).await?;
+        let metadata = self.item_metadata(&channel, version).await?;
         Ok(PlacedSchedule {
             channel,
             version,
@@ -142,6 +154,7 @@ impl Control {
             to,
             lock_horizon,
             items: airing_during(placed, from, to),
+            metadata,
         })
     }
 }

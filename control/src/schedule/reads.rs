@@ -1,7 +1,8 @@
 //! What schedule reads keep between requests, so a read asks the store only for the channel
 //! and its schedule version: the items of a window at a version (a version never changes once
 //! published: every edit, restore, take and return makes a new one), and each ladder's segment
-//! duration for the lock horizon (a ladder is never edited once created).
+//! duration for the lock horizon (a ladder is never edited once created), and each channel's
+//! programme metadata at its latest version read.
 //!
 //! Held by the server's [`crate::PlanCache`] (one per server, shared by the API and the pages).
 //! At most [`MOST_WINDOWS`] windows are kept; past that the oldest half goes.
@@ -10,6 +11,8 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use onair_domain::{AdBreak, ChannelId, LadderId, ScheduleItem, Ticks, Timestamp};
+
+use super::metadata::ItemMetadata;
 
 /// The items starting in a window, with their ad breaks.
 pub type WindowItems = Arc<Vec<(ScheduleItem, Vec<AdBreak>)>>;
@@ -27,6 +30,8 @@ pub struct ScheduleReads(Arc<Inner>);
 struct Inner {
     windows: Mutex<Windows>,
     segment_durations: Mutex<HashMap<LadderId, Ticks>>,
+    /// Per channel: the metadata at one version.
+    metadata: Mutex<HashMap<ChannelId, (i64, Arc<ItemMetadata>)>>,
 }
 
 #[derive(Default)]
@@ -90,6 +95,34 @@ impl ScheduleReads {
         windows.items.len()
     }
 
+    /// The programme metadata of `channel`'s items at schedule `version`, if kept.
+    pub fn metadata(&self, channel: ChannelId, version: i64) -> Option<Arc<ItemMetadata>> {
+        let metadata = self
+            .0
+            .metadata
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match metadata.get(&channel) {
+            Some((kept, items)) if *kept == version => Some(Arc::clone(items)),
+            _ => None,
+        }
+    }
+
+    /// Keeps `items` as `channel`'s metadata at `version`, unless a later version's is kept.
+    pub fn keep_metadata(&self, channel: ChannelId, version: i64, items: Arc<ItemMetadata>) {
+        let mut metadata = self
+            .0
+            .metadata
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match metadata.get(&channel) {
+            Some((kept, _)) if *kept > version => {}
+            _ => {
+                metadata.insert(channel, (version, items));
+            }
+        }
+    }
+
     pub fn segment_duration(&self, ladder: LadderId) -> Option<Ticks> {
         let durations = self
             .0
@@ -149,5 +182,23 @@ mod tests {
                 .window(ChannelId(1), newest, at(0), at(86_400))
                 .is_some()
         );
+    }
+
+    #[test]
+    fn metadata_is_kept_for_one_version_per_channel_and_an_older_one_never_replaces_a_newer() {
+        let reads = ScheduleReads::default();
+        let at_five: Arc<ItemMetadata> = Arc::new(ItemMetadata::new());
+        reads.keep_metadata(ChannelId(1), 5, Arc::clone(&at_five));
+        assert!(reads.metadata(ChannelId(1), 5).is_some());
+        assert!(reads.metadata(ChannelId(1), 6).is_none(), "another version");
+        assert!(reads.metadata(ChannelId(2), 5).is_none(), "another channel");
+        reads.keep_metadata(ChannelId(1), 4, Arc::new(ItemMetadata::new()));
+        assert!(
+            reads.metadata(ChannelId(1), 5).is_some(),
+            "a slow read of version 4 does not replace version 5"
+        );
+        reads.keep_metadata(ChannelId(1), 6, Arc::new(ItemMetadata::new()));
+        assert!(reads.metadata(ChannelId(1), 6).is_some());
+        assert!(reads.metadata(ChannelId(1), 5).is_none());
     }
 }

@@ -15,11 +15,11 @@ use super::*;
 /// 12:00:00 UTC on 4 December 2026.
 const T0: i64 = 1_796_385_600;
 
-fn at(secs_after_t0: i64) -> Timestamp {
+pub(super) fn at(secs_after_t0: i64) -> Timestamp {
     Timestamp::from_unix_secs(T0 + secs_after_t0)
 }
 
-async fn control() -> (Control, Channel, LadderId) {
+pub(super) async fn control() -> (Control, Channel, LadderId) {
     let store = Store::connect("sqlite::memory:").await.unwrap();
     store.migrate().await.unwrap();
     let ladder = store.insert_ladder(&Ladder::demo()).await.unwrap();
@@ -40,7 +40,7 @@ async fn control() -> (Control, Channel, LadderId) {
     (Control::new(store, clock), channel, ladder)
 }
 
-async fn ready_asset(store: &Store, ladder: LadderId, source: &str, secs: i64) -> i64 {
+pub(super) async fn ready_asset(store: &Store, ladder: LadderId, source: &str, secs: i64) -> i64 {
     let id = store.insert_asset(source, source, ladder).await.unwrap();
     let segments = (0..secs / 2)
         .map(|index| SegmentInfo {
@@ -68,7 +68,12 @@ async fn ready_asset(store: &Store, ladder: LadderId, source: &str, secs: i64) -
     id.0
 }
 
-fn draft(asset_id: i64, start: Timestamp, title: &str, breaks: &[(i64, i64)]) -> ItemDraft {
+pub(super) fn draft(
+    asset_id: i64,
+    start: Timestamp,
+    title: &str,
+    breaks: &[(i64, i64)],
+) -> ItemDraft {
     ItemDraft {
         asset_id,
         start: start.to_rfc3339_millis(),
@@ -82,10 +87,11 @@ fn draft(asset_id: i64, start: Timestamp, title: &str, breaks: &[(i64, i64)]) ->
                 duration_ms,
             })
             .collect(),
+        info: None,
     }
 }
 
-async fn put(
+pub(super) async fn put(
     control: &Control,
     from: Timestamp,
     to: Timestamp,

@@ -12,11 +12,16 @@
 //! | `GET /api/channels/{slug}/schedule/export`, `POST …/import`, `POST …/copy` | see the `transfer` module (JSON and CSV, a day or a week) |
 //!
 //! An item is `{"asset_id", "start", "hard_start", "title", "length_ms"?, "ad_breaks":
-//! [{"offset_ms", "duration_ms"}]}`; instants are RFC 3339 (answers are UTC with milliseconds),
+//! [{"offset_ms", "duration_ms"}], "info"?}`; instants are RFC 3339 (answers are UTC with milliseconds),
 //! ad-break offsets and durations integer milliseconds (offset 0: before the item).
 //! `length_ms` is how much of the asset airs, from its start (absent: all of it); the planner
 //! cuts it at the nearest segment boundary, and ad breaks past it do not air. A length that is
 //! not positive or is longer than the asset is a 422 naming the item and the field.
+//! `info` is the item's programme metadata for the EPG (`{"title", "episode_title"?, "season"?,
+//! "episode"?, "description"?, "genres"?, "rating"?, "artwork_url"?}`, its title replaced by
+//! the item's): reads answer it where the item has some; an edit that gives it stores it in the
+//! same version (an `info` of only a title clears it), one that leaves it out keeps what is
+//! stored ([`onair_control::schedule::metadata`]).
 //!
 //! The handlers turn JSON into control-plane calls ([`onair_control::schedule`], which owns the
 //! rules below) and refusals into status codes ([`super::error`]).
@@ -51,7 +56,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use onair_control::Control;
-use onair_control::schedule::placed::PlacedItem;
+use onair_control::grid::InfoDoc;
+use onair_control::schedule::placed::{PlacedItem, PlacedSchedule};
 use onair_control::schedule::{BreakDraft, ItemDraft, item_draft, read_window};
 use onair_domain::{AdBreak, Clock, Ticks};
 use onair_store::Store;
@@ -138,6 +144,9 @@ struct ItemOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     length_ms: Option<i64>,
     ad_breaks: Vec<BreakDraft>,
+    /// Its programme metadata for the EPG; absent: it is listed by its title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    info: Option<InfoDoc>,
 }
 
 /// An item as a grid draws it: with where it ends as it airs.
@@ -157,10 +166,14 @@ pub(crate) struct PlacedOut {
     /// The whole asset's length in milliseconds; null: the asset is gone.
     asset_ms: Option<i64>,
     ad_breaks: Vec<BreakDraft>,
+    /// Its programme metadata for the EPG; absent: it is listed by its title.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    info: Option<InfoDoc>,
 }
 
 impl PlacedOut {
-    pub(crate) fn of(placed: &PlacedItem) -> PlacedOut {
+    /// `placed` as the schedule it was read from places it, with its metadata.
+    pub(crate) fn of(schedule: &PlacedSchedule, placed: &PlacedItem) -> PlacedOut {
         PlacedOut {
             id: placed.item.id.0,
             asset_id: placed.item.asset_id.0,
@@ -171,6 +184,7 @@ impl PlacedOut {
             length_ms: placed.item.length.map(Ticks::as_millis),
             asset_ms: placed.asset_length.map(Ticks::as_millis),
             ad_breaks: placed.breaks.iter().map(break_draft).collect(),
+            info: schedule.info_of(&placed.item).cloned(),
         }
     }
 }
@@ -303,13 +317,14 @@ async fn get_schedule(
     let window = control.schedule(&slug, from, to).await?;
     let items: Vec<ItemOut> = window
         .items
-        .into_iter()
+        .iter()
         .map(|(item, breaks)| ItemOut {
+            info: window.info_of(item).cloned(),
             id: item.id.0,
             asset_id: item.asset_id.0,
             start: item.start.to_rfc3339_millis(),
             hard_start: item.hard_start,
-            title: item.title,
+            title: item.title.clone(),
             length_ms: item.length.map(Ticks::as_millis),
             ad_breaks: breaks.iter().map(break_draft).collect(),
         })
@@ -361,13 +376,14 @@ async fn put_schedule(
     // The window parsed, or the edit would have been refused.
     let (from, to) = (parse_instant(&body.from), parse_instant(&body.to));
     let items = match (from, to) {
-        (Ok(from), Ok(to)) => control
-            .placed_schedule(&slug, from, to)
-            .await?
-            .items
-            .iter()
-            .map(PlacedOut::of)
-            .collect(),
+        (Ok(from), Ok(to)) => {
+            let schedule = control.placed_schedule(&slug, from, to).await?;
+            schedule
+                .items
+                .iter()
+                .map(|placed| PlacedOut::of(&schedule, placed))
+                .collect()
+        }
         _ => Vec::new(),
     };
     Ok(with_etag(

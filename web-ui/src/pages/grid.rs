@@ -391,7 +391,7 @@ fn script_data(shown: &Shown, schedule: &PlacedSchedule, can_edit: bool) -> Valu
     let items: Vec<Value> = schedule
         .items
         .iter()
-        .map(|placed| json!(PlacedOut::of(placed)))
+        .map(|placed| json!(PlacedOut::of(schedule, placed)))
         .collect();
     json!({
         "slug": shown.slug,
@@ -563,6 +563,7 @@ async fn add(
         title,
         length_ms: None,
         ad_breaks: Vec::new(),
+        info: None,
     });
     control
         .replace_schedule(

@@ -5,4 +5,5 @@
 
 mod manage_api;
 mod schedule_api;
+mod schedule_info_api;
 mod schedule_length_api;

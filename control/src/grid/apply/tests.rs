@@ -65,7 +65,7 @@ async fn ready_asset(store: &Store, ladder: LadderId, source: &str, secs: i64) -
     id.0
 }
 
-/// A grid with block "Evening" (clip A, a 30 s break, clip B) and template "Nights" placing
+/// A grid with block "Evening" (clip A, a 30 s break, clip B with episode metadata) and template "Nights" placing
 /// it at `rule`; returns the schedule version after it.
 async fn evening_grid(control: &Control, ladder: LadderId, rule: &str) -> i64 {
     let a = ready_asset(&control.store, ladder, "a", 60).await;
@@ -74,7 +74,10 @@ async fn evening_grid(control: &Control, ladder: LadderId, rule: &str) -> i64 {
         "blocks": {"Evening": {"entries": [
             {"type": "item", "asset_id": a, "info": {"title": "Clip <A>"}},
             {"type": "break", "duration_ms": 30_000},
-            {"type": "item", "asset_id": b, "info": {"title": "Clip B"}},
+            {"type": "item", "asset_id": b, "info": {
+                "title": "Clip B", "episode_title": "Pilot", "season": 1, "episode": 1,
+                "genres": ["Drama"], "rating": {"system": "VCHIP", "value": "TV-14"},
+            }},
         ]}},
         "templates": [{"name": "Nights", "slots": [{"rule": rule, "block": "Evening"}]}],
     }))
@@ -158,6 +161,57 @@ async fn a_daily_block_becomes_fourteen_items_of_the_week_in_one_version() {
         )
     );
     assert_eq!(items[13].0, "2026-12-13T20:01:30.000Z");
+
+    // Each applied item lists in the EPG as the template's slot did, from the same version.
+    let from = Timestamp::from_unix_secs(T0 + 3 * 86_400);
+    let window = control
+        .schedule("news", from, from + Ticks::from_secs(86_400))
+        .await
+        .unwrap();
+    let infos: Vec<Option<InfoDoc>> = window
+        .items
+        .iter()
+        .map(|(item, _)| window.info_of(item).cloned())
+        .collect();
+    let pilot = InfoDoc {
+        title: "Clip B".into(),
+        episode_title: Some("Pilot".into()),
+        season: Some(1),
+        episode: Some(1),
+        genres: vec!["Drama".into()],
+        rating: Some(crate::grid::RatingDoc {
+            system: Some("VCHIP".into()),
+            value: "TV-14".into(),
+        }),
+        ..InfoDoc::default()
+    };
+    assert_eq!(infos, [None, Some(pilot)], "clip A has only its title");
+    let metadata = control
+        .store
+        .latest_grid_document(channel.id, onair_store::grid::GridKind::Metadata)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(metadata.version, applied.version);
+    assert_eq!(metadata.body.as_array().unwrap().len(), 7, "one a day");
+    // Without a slate the planner closes the gaps, so the whole plan is searched.
+    let plan = control
+        .preview_plan(
+            "news",
+            Timestamp::from_unix_secs(T0),
+            Timestamp::from_unix_secs(T0 + 14 * 86_400),
+        )
+        .await
+        .unwrap();
+    let episodes: Vec<(&str, Option<&str>)> = plan
+        .items
+        .iter()
+        .map(|item| (item.title.as_str(), item.info.episode_title.as_deref()))
+        .collect();
+    assert!(
+        episodes.contains(&("Clip B", Some("Pilot"))),
+        "{episodes:?}"
+    );
 }
 
 #[tokio::test]
@@ -261,6 +315,7 @@ async fn an_item_already_stored_at_a_slot_is_kept_and_the_overlap_refused_by_its
                 title: "Special".into(),
                 length_ms: None,
                 ad_breaks: Vec::new(),
+                info: None,
             }],
             "tester",
         )
