@@ -11,6 +11,10 @@
 // loaded (If-Match); a refusal lists every problem and the grid goes back to what is published.
 // An accepted edit answers the window's items as they now air: the grid then draws the ends the
 // server answers (a resized item cut at its asset's segment boundary), not its own estimate.
+//
+// An item's programme metadata (`info`: episode, description, genres, rating, artwork) goes
+// with it in every PUT, so a move keeps it; the editor's Programme form publishes it the same
+// way, `info` titled as the item (only the title: what was stored is cleared).
 (() => {
   'use strict';
   const root = document.getElementById('grid');
@@ -419,8 +423,68 @@
   // --- The item editor --------------------------------------------------------------------
 
   const editor = document.getElementById('item-editor');
+  /** The item whose info the Programme form holds (what was typed is kept until another is shown). */
+  let programmeShownFor = null;
+  const programmeField = (name) => document.getElementById(`programme-${name}`);
+
+  /** The episode as the EPG numbers it: "S2 E4 · Where the river meets the sea". */
+  function episodeLine(info) {
+    const number = [info.season ? `S${info.season}` : '', info.episode ? `E${info.episode}` : ''].filter(Boolean).join(' ');
+    return [number, info.episode_title?.trim() ?? ''].filter(Boolean).join(' · ');
+  }
+
+  /** What the EPG lists for an item beyond its title, in a line. */
+  function listedAs(info) {
+    if (!info) return 'its title only';
+    const parts = [episodeLine(info)];
+    if (info.genres?.length) parts.push(info.genres.join(', '));
+    if (info.rating) parts.push(`rated ${info.rating.value}${info.rating.system ? ` (${info.rating.system})` : ''}`);
+    if (info.description) parts.push('a description');
+    if (info.artwork_url) parts.push('artwork');
+    return parts.filter(Boolean).join('; ') || 'its title only';
+  }
+
+  function fillProgramme(info) {
+    const set = (name, value) => { programmeField(name).value = value == null ? '' : String(value); };
+    set('episode-title', info?.episode_title);
+    set('season', info?.season);
+    set('episode', info?.episode);
+    set('description', info?.description);
+    set('genres', (info?.genres ?? []).join(', '));
+    set('rating-system', info?.rating?.system);
+    set('rating-value', info?.rating?.value);
+    set('artwork', info?.artwork_url);
+  }
+
+  /**
+   * The Programme form as `info` for `item` (titled as the item, empty fields left out), or
+   * `{ problem }` when a field cannot be sent as typed.
+   */
+  function programmeInfo(item) {
+    const text = (name) => programmeField(name).value.trim();
+    const info = { title: item.title };
+    if (text('episode-title')) info.episode_title = text('episode-title');
+    for (const name of ['season', 'episode']) {
+      if (text(name) === '') continue;
+      const number = Number(text(name));
+      if (!Number.isInteger(number)) return { problem: `the ${name} ${JSON.stringify(text(name))} is not a whole number` };
+      info[name] = number;
+    }
+    if (text('description')) info.description = text('description');
+    const genres = text('genres').split(',').map((genre) => genre.trim()).filter(Boolean);
+    if (genres.length) info.genres = genres;
+    if (text('rating-value')) {
+      info.rating = { value: text('rating-value'), ...(text('rating-system') ? { system: text('rating-system') } : {}) };
+    } else if (text('rating-system')) {
+      return { problem: `the rating system ${JSON.stringify(text('rating-system'))} has no rating value` };
+    }
+    if (text('artwork')) info.artwork_url = text('artwork');
+    return { info };
+  }
+
   function select(key) {
     selectedKey = key;
+    programmeShownFor = null;
     showEditor();
     if (editor && !editor.hidden) document.getElementById('editor-hard').focus();
   }
@@ -430,10 +494,16 @@
     const item = selectedKey === null ? null : findItem(selectedKey);
     if (!item || !data.can_edit || item.start < rangeFrom) {
       editor.hidden = true;
+      programmeShownFor = null;
       return;
     }
     editor.hidden = false;
     document.getElementById('editor-item-title').textContent = item.title;
+    document.getElementById('editor-listed').textContent = listedAs(item.info);
+    if (programmeShownFor !== item.key) {
+      fillProgramme(item.info);
+      programmeShownFor = item.key;
+    }
     document.getElementById('editor-start').textContent = `${localTime(item.start)} (${localDate(item.start)})`;
     document.getElementById('editor-end').textContent = `${localTime(item.end)} (${localDate(item.end)})`;
     const hard = document.getElementById('editor-hard');
@@ -529,6 +599,23 @@
         edited.ad_breaks.sort((a, b) => a.offset_ms - b.offset_ms);
         return edited;
       }, `break added to ${item.title}`);
+    });
+    document.getElementById('editor-programme').addEventListener('submit', async (event) => {
+      event.preventDefault();
+      const item = findItem(selectedKey);
+      if (!item) return;
+      const { info, problem } = programmeInfo(item);
+      if (problem) {
+        say('error', [`Not changed: ${problem}.`]);
+        return;
+      }
+      const cleared = Object.keys(info).length === 1;
+      const published = await change(item.key, (edited) => ({ ...edited, info }), cleared ? `programme details of ${item.title} cleared` : `programme details of ${item.title} set`);
+      // Accepted: the form shows what the server stored; refused: what was typed stays, to fix.
+      if (published) {
+        programmeShownFor = null;
+        showEditor();
+      }
     });
     document.getElementById('editor-delete').addEventListener('click', () => {
       const item = findItem(selectedKey);
