@@ -357,16 +357,25 @@ pub enum PlanIssue {
         drift: Ticks,
     },
     #[error(
-        "ad break of {title:?} at offset {offset} lasts {aired} instead of {planned}, in whole slate segments"
+        "ad break of {title:?} at {at} (offset {offset}) lasts {aired} instead of {planned}, in whole slate segments"
     )]
     BreakDurationRounded {
         title: String,
+        /// Where the break airs.
+        at: Timestamp,
         offset: Ticks,
         planned: Ticks,
         aired: Ticks,
     },
-    #[error("ad break of {title:?} at offset {offset} has no slate to fill it and was dropped")]
-    BreakUnfilled { title: String, offset: Ticks },
+    #[error(
+        "ad break of {title:?} at {at} (offset {offset}) has no slate to fill it and was dropped"
+    )]
+    BreakUnfilled {
+        title: String,
+        /// Where the break would have aired.
+        at: Timestamp,
+        offset: Ticks,
+    },
     #[error(
         "item {title:?} would air {start} to {end}, outside the rights of asset {asset_id} ({window}), and was skipped"
     )]
@@ -385,18 +394,22 @@ pub enum PlanIssue {
         over: Ticks,
     },
     #[error(
-        "the in or out point {point} of {title:?} moved {drift} to the nearest segment boundary"
+        "the in or out point {point} of {title:?} at {at} moved {drift} to the nearest segment boundary"
     )]
     InOutPointMoved {
         title: String,
+        /// Where the item airs.
+        at: Timestamp,
         point: Ticks,
         drift: Ticks,
     },
     #[error(
-        "ad break of {title:?} at offset {offset} is past its out point {out_point}, where the item is cut, and does not air"
+        "ad break of {title:?} at {at}, offset {offset}, is past its out point {out_point}, where the item is cut, and does not air"
     )]
     BreakPastOutPoint {
         title: String,
+        /// Where the item airs.
+        at: Timestamp,
         offset: Ticks,
         out_point: Ticks,
     },

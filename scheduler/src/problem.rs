@@ -121,7 +121,11 @@ impl PlanIssue {
             | PlanIssue::GapUnfilled { at, .. }
             | PlanIssue::PreviousItemCut { at, .. }
             | PlanIssue::Overlap { at, .. }
-            | PlanIssue::HardStartDrift { at, .. } => Some(*at),
+            | PlanIssue::HardStartDrift { at, .. }
+            | PlanIssue::InOutPointMoved { at, .. }
+            | PlanIssue::BreakUnfilled { at, .. }
+            | PlanIssue::BreakDurationRounded { at, .. }
+            | PlanIssue::BreakPastOutPoint { at, .. } => Some(*at),
             PlanIssue::OutsideRightsWindow { start, .. } => Some(*start),
             PlanIssue::AdCapExceeded { hour, .. } => Some(*hour),
             _ => None,
@@ -230,12 +234,14 @@ mod tests {
             },
             PlanIssue::BreakDurationRounded {
                 title: title(),
+                at: Timestamp::from_unix_secs(0),
                 offset: secs(5),
                 planned: secs(5),
                 aired: secs(6),
             },
             PlanIssue::BreakUnfilled {
                 title: title(),
+                at: Timestamp::from_unix_secs(0),
                 offset: secs(5),
             },
             PlanIssue::OutsideRightsWindow {
@@ -253,11 +259,13 @@ mod tests {
             },
             PlanIssue::InOutPointMoved {
                 title: title(),
+                at: Timestamp::from_unix_secs(0),
                 point: secs(5),
                 drift: secs(1),
             },
             PlanIssue::BreakPastOutPoint {
                 title: title(),
+                at: Timestamp::from_unix_secs(0),
                 offset: secs(8),
                 out_point: secs(6),
             },

@@ -389,3 +389,43 @@ async fn a_resize_inside_the_lock_horizon_is_refused_like_a_move_and_one_after_i
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn a_resized_items_drift_and_its_breaks_problems_are_previewed_in_its_own_window_only() {
+    let (control, _, ladder) = control().await;
+    let film = ready_asset(&control.store, ladder, "film", 600).await;
+    put(
+        &control,
+        at(3600),
+        at(7200),
+        &[sized(film, at(3600), "Trimmed", Some(61_500))],
+    )
+    .await
+    .unwrap();
+    let kinds = |preview: crate::grid::PlanPreview| -> Vec<&'static str> {
+        preview
+            .problems
+            .iter()
+            .map(|problem| match problem {
+                onair_scheduler::Problem::Plan(issue) => issue.kind(),
+                _ => "other",
+            })
+            .filter(|kind| !["gap_filled", "gap_unfilled"].contains(kind))
+            .collect()
+    };
+    let its_hour = control
+        .preview_plan("news", at(3600), at(7200))
+        .await
+        .unwrap();
+    assert_eq!(
+        kinds(its_hour),
+        [
+            "in_out_point_moved",
+            "break_past_out_point",
+            "break_unfilled"
+        ],
+        "61.5 s moves to 62 s, the break at 100 s is cut, and the one at 30 s has no slate"
+    );
+    let the_hour_before = control.preview_plan("news", at(0), at(3600)).await.unwrap();
+    assert!(kinds(the_hour_before).is_empty());
+}

@@ -82,6 +82,7 @@ fn a_length_between_boundaries_is_cut_at_the_nearest_one_and_the_drift_reported(
         let expected: Vec<PlanIssue> = (drift > 0)
             .then(|| PlanIssue::InOutPointMoved {
                 title: "item at 0".into(),
+                at: Timestamp::from_unix_secs(0),
                 point: Ticks::from_secs(length),
                 drift: Ticks::from_secs(drift),
             })
@@ -111,13 +112,14 @@ fn ad_breaks_past_the_length_do_not_air_and_those_before_it_do() {
         issues,
         [PlanIssue::BreakPastOutPoint {
             title: "item at 0".into(),
+            at: Timestamp::from_unix_secs(0),
             offset: Ticks::from_secs(8),
             out_point: Ticks::from_secs(6),
         }]
     );
     assert_eq!(
         issues[0].to_string(),
-        "ad break of \"item at 0\" at offset 8.000s is past its out point 6.000s, where the item is cut, and does not air"
+        "ad break of \"item at 0\" at 1970-01-01T00:00:00.000Z, offset 8.000s, is past its out point 6.000s, where the item is cut, and does not air"
     );
 }
 

@@ -45,7 +45,7 @@ impl Planner<'_> {
         let Some(content) = self.content_runs(item, at) else {
             return;
         };
-        let breaks = self.airing_breaks(item);
+        let breaks = self.airing_breaks(item, at);
         let content_duration: Ticks = content.iter().map(Run::duration).sum();
         let total = content_duration + breaks.iter().map(|b| b.duration).sum();
         if let Some(window) = self.options.rights.get(&item.asset_id)
@@ -103,8 +103,8 @@ impl Planner<'_> {
             return None;
         };
         let len = track.len();
-        let first = self.snap(title, &track, item.in_point, 0);
-        let end = self.snap(title, &track, item.out_point, len);
+        let first = self.snap(title, at, &track, item.in_point, 0);
+        let end = self.snap(title, at, &track, item.out_point, len);
         if end <= first {
             self.issues.push(PlanIssue::EmptyInOut {
                 title: title.clone(),
@@ -124,6 +124,7 @@ impl Planner<'_> {
     pub(super) fn snap(
         &mut self,
         title: &str,
+        at: Timestamp,
         track: &SegmentTrack,
         point: Option<Ticks>,
         default: u32,
@@ -136,6 +137,7 @@ impl Planner<'_> {
         if drift > Ticks::ZERO {
             self.issues.push(PlanIssue::InOutPointMoved {
                 title: title.to_owned(),
+                at,
                 point,
                 drift,
             });
@@ -231,6 +233,7 @@ impl Planner<'_> {
         if runs.is_empty() {
             self.issues.push(PlanIssue::BreakUnfilled {
                 title: title.to_owned(),
+                at: self.cursor,
                 offset,
             });
             return;
@@ -239,6 +242,7 @@ impl Planner<'_> {
         if aired != ad_break.duration {
             self.issues.push(PlanIssue::BreakDurationRounded {
                 title: title.to_owned(),
+                at: self.cursor,
                 offset,
                 planned: ad_break.duration,
                 aired,
@@ -470,7 +474,7 @@ impl Planner<'_> {
     /// The item's breaks that air: with an out point, a cue point past it went with the part of
     /// the asset that was cut, and is reported (a break after the item, [`AdBreakSpec::AFTER`],
     /// still airs).
-    fn airing_breaks(&mut self, item: &GridItem) -> Vec<AdBreakSpec> {
+    fn airing_breaks(&mut self, item: &GridItem, at: Timestamp) -> Vec<AdBreakSpec> {
         let Some(out_point) = item.out_point else {
             return item.breaks.clone();
         };
@@ -482,6 +486,7 @@ impl Planner<'_> {
         for ad_break in cut {
             self.issues.push(PlanIssue::BreakPastOutPoint {
                 title: item.info.title.clone(),
+                at,
                 offset: ad_break.offset,
                 out_point,
             });

@@ -669,6 +669,7 @@ fn in_and_out_points_snap_to_segment_boundaries() {
         issues,
         vec![PlanIssue::InOutPointMoved {
             title: "clip".into(),
+            at: Timestamp::from_unix_secs(0),
             point: Ticks::from_secs(3),
             drift: Ticks::from_secs(1)
         }]
