@@ -129,7 +129,16 @@ pub async fn plan_channel(
 ) -> Result<ChannelPlan, StoreError> {
     let documents = store.grid_documents(channel.id).await?;
     let stored = Stored::load(store, channel, &documents).await?;
-    let mut planned = plan_stored_grid(channel, &stored, &documents, now);
+    // Planning 14 days is CPU work of up to a few hundred milliseconds: on a thread of its own,
+    // so that the runtime's workers go on answering (playlists, the API) meanwhile.
+    let owned = channel.clone();
+    let mut planned =
+        tokio::task::spawn_blocking(move || plan_stored_grid(&owned, &stored, &documents, now))
+            .await
+            .unwrap_or_else(|error| match error.try_into_panic() {
+                Ok(panic) => std::panic::resume_unwind(panic),
+                Err(error) => panic!("planning {} was cancelled: {error}", channel.slug),
+            });
     let mut used: BTreeSet<AssetId> = planned
         .plan
         .timeline
