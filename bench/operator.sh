@@ -4,6 +4,10 @@
 #
 #   bench/operator.sh                  wrk -t2 -c100 -d15s per API route, -c1 -d10s per page
 #   DURATION=30s bench/operator.sh
+#   BEFORE=target/bench/onair-old bench/operator.sh
+#                                      then also start that build on a copy of the same database
+#                                      and measure the plan preview and the session's schedule
+#                                      read on both, alternately, ROUNDS (3) times: a ratio
 #
 # Each channel is made through the API (the demo's ladder and slate) and its 14 days published
 # with one PUT of the schedule API, as a scheduler's tool would. The same schedule read is then
@@ -132,3 +136,59 @@ for row in "${ROWS[@]}"; do
   printf '%-52s %5s %9s %8s %8s %8s %6s\n' "$what" "$conns" "$rps" "$p50" "$p95" "$p99" "$bad"
 done
 printf '\nonair RSS after the run: %s MiB (peak %s MiB); load average %s\n' "$(rss_mib "$ONAIR_PID")" "$(hwm_mib "$ONAIR_PID")" "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+[[ -z "${BEFORE:-}" ]] && exit 0
+
+# Side by side: the other build on an online copy of this database (same channels, schedule,
+# user token and session), measured alternately with this one, so both see the same machine.
+ROUNDS="${ROUNDS:-3}"
+mkdir -p "$WORK/before"
+sqlite3 "$WORK/data/onair.db" ".backup '$WORK/before/onair.db'"
+MAIN_PID=$ONAIR_PID MAIN_URL=$ONAIR_URL
+ONAIR="$BEFORE" start_onair "$WORK/before-onair" "ONAIR_DATA_DIR=$WORK/before" "ONAIR_MEDIA_DIR=$BENCH_DEMO/media" \
+  "ONAIR_API_TOKEN=$TOKEN" -- --config "$WORK/onair.toml"
+BEFORE_URL=$ONAIR_URL
+ONAIR_PID=$MAIN_PID ONAIR_URL=$MAIN_URL
+PLAN_PATH="/api/channels/op-05/plan?from=$DAY_FROM&to=$DAY_TO"
+SCHEDULE_PATH="/api/channels/op-05/schedule?from=$DAY_FROM&to=$DAY_TO"
+for url in "$ONAIR_URL" "$BEFORE_URL"; do
+  status=$(curl -sS -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $USER_TOKEN" "$url$PLAN_PATH")
+  [[ "$status" == 200 ]] || { say "!! $url$PLAN_PATH answered $status"; exit 1; }
+done
+say ""
+say "side by side with $BEFORE, $ROUNDS rounds, alternating which goes first"
+SIDE=()
+for round in $(seq 1 "$ROUNDS"); do
+  order=(this before)
+  (( round % 2 == 0 )) && order=(before this)
+  for build in "${order[@]}"; do
+    base=$ONAIR_URL
+    [[ $build == before ]] && base=$BEFORE_URL
+    read -r rps p50 p95 p99 bad < <(measure "side-plan-$build-$round" "$CONNECTIONS" "$DURATION" "Authorization: Bearer $USER_TOKEN" "$base$PLAN_PATH")
+    SIDE+=("plan|$build|$round|$rps|$p50|$p95|$p99|$bad")
+    read -r rps p50 p95 p99 bad < <(measure "side-schedule-$build-$round" "$CONNECTIONS" "$DURATION" "Cookie: $COOKIE" "$base$SCHEDULE_PATH")
+    SIDE+=("schedule|$build|$round|$rps|$p50|$p95|$p99|$bad")
+  done
+done
+printf '%s\n' "${SIDE[@]}" | python3 -c '
+import sys, statistics
+rows = [line.strip().split("|") for line in sys.stdin if line.strip()]
+print()
+print(f"{\"request\":<34} {\"build\":<7} {\"req/s\":>9} {\"p95 ms\":>8} {\"p99 ms\":>8} {\"max p99\":>8}")
+figures = {}
+for what in ("plan", "schedule"):
+    for build in ("this", "before"):
+        mine = [r for r in rows if r[0] == what and r[1] == build]
+        rps = statistics.mean(float(r[3]) for r in mine)
+        p95 = statistics.mean(float(r[5]) for r in mine)
+        p99 = statistics.mean(float(r[6]) for r in mine)
+        worst = max(float(r[6]) for r in mine)
+        figures[(what, build)] = (rps, p95, p99)
+        label = "a day\x27s plan preview" if what == "plan" else "a day\x27s schedule, session"
+        print(f"{label:<34} {build:<7} {rps:>9.0f} {p95:>8.1f} {p99:>8.1f} {worst:>8.1f}")
+print()
+for what in ("plan", "schedule"):
+    this, before = figures[(what, "this")], figures[(what, "before")]
+    print(f"{what}: this/before req/s {this[0] / before[0]:.2f}, p95 {this[1] / before[1]:.2f}, p99 {this[2] / before[2]:.2f}")
+'
+printf '\nload average %s\n' "$(cut -d' ' -f1-3 /proc/loadavg)"
