@@ -174,7 +174,7 @@ printf '%s\n' "${SIDE[@]}" | python3 -c '
 import sys, statistics
 rows = [line.strip().split("|") for line in sys.stdin if line.strip()]
 print()
-print(f"{\"request\":<34} {\"build\":<7} {\"req/s\":>9} {\"p95 ms\":>8} {\"p99 ms\":>8} {\"max p99\":>8}")
+print("{:<34} {:<7} {:>9} {:>8} {:>8} {:>8}".format("request", "build", "req/s", "p95 ms", "p99 ms", "max p99"))
 figures = {}
 for what in ("plan", "schedule"):
     for build in ("this", "before"):

@@ -4,11 +4,12 @@
 //!   midnight and its length (23, 24 or 25 hours, [`day_spans`]); `grid.js` draws each day as a
 //!   one-day FullCalendar in UTC whose axis is the time elapsed since that midnight, with the
 //!   true local wall-clock times as labels (see the module doc of `static/grid.js`).
-//! - **Editing** (the scheduler role on the channel): drops from the library, moves, hard
-//!   start, ad breaks, deletion, each sent at once as `PUT /api/channels/{slug}/schedule` of
-//!   the shown days with the version the page loaded (`If-Match`): the control plane's checks
-//!   (lock horizon, hard overlaps, rights windows, assets) refuse it whole or publish it as a
-//!   version. Items last what their assets last: there is nothing to resize.
+//! - **Editing** (the scheduler role on the channel): drops from the library, moves, resizes
+//!   (an item's length: by its bottom edge or the editor's Length field), hard start, ad
+//!   breaks, deletion, each sent at once as `PUT /api/channels/{slug}/schedule` of the shown
+//!   days with the version the page loaded (`If-Match`): the control plane's checks (lock
+//!   horizon, hard overlaps, rights windows, assets) refuse it whole or publish it as a
+//!   version, and the grid draws the ends the server answers.
 //! - **Programme metadata** (`info`: episode, description, genres, rating, artwork) is edited
 //!   in the item editor's Programme form and published with the item through the same `PUT`;
 //!   the table lists each item's episode under its title.
@@ -21,18 +22,16 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{Extension, Form, Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{Datelike, Days, NaiveDate, NaiveTime, TimeZone};
 use chrono_tz::Tz;
 use onair_control::Refusal;
 use onair_control::accounts::Role;
 use onair_control::assets::AssetQuery;
-use onair_control::grid::InfoDoc;
-use onair_control::schedule::placed::{PlacedItem, PlacedSchedule};
-use onair_control::schedule::{ItemDraft, entry_of, item_draft};
+use onair_control::schedule::placed::PlacedSchedule;
 use onair_domain::{AssetState, Ticks, Timestamp};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -42,7 +41,12 @@ use crate::access::Actor;
 use crate::api::schedule::PlacedOut;
 use onair_scheduler::rules::local_day;
 
+mod add;
+mod table;
 mod templates;
+
+use add::{AddForm, add_item, refusal_lines};
+use table::{Row, local_text, minutes_seconds, row};
 
 pub fn router(state: PagesState) -> Router {
     Router::new()
@@ -147,48 +151,10 @@ struct DayOut {
     items: Vec<Row>,
 }
 
-/// An item of a day's table.
-struct Row {
-    id: i64,
-    title: String,
-    /// Its episode ("S2 E4 · Where the river meets the sea"), when its metadata names one.
-    episode: Option<String>,
-    start: String,
-    end: String,
-    /// How much of its asset airs ("25:00"), or "whole asset".
-    length: String,
-    hard_start: bool,
-    breaks: String,
-    /// Started the day before.
-    continued: bool,
-}
-
 /// An asset the add-item form offers.
 struct AssetChoice {
     id: i64,
     label: String,
-}
-
-/// What the add-item form holds (sent back as typed after a refusal).
-#[derive(Debug, Clone, Default, Deserialize)]
-struct AddForm {
-    #[serde(default)]
-    asset_id: String,
-    #[serde(default)]
-    date: String,
-    #[serde(default)]
-    time: String,
-    #[serde(default)]
-    hard_start: Option<String>,
-    #[serde(default)]
-    title: String,
-    /// `m:ss`, `h:mm:ss` or seconds; empty: the whole asset.
-    #[serde(default)]
-    length: String,
-    #[serde(default)]
-    version: String,
-    #[serde(default)]
-    view: String,
 }
 
 #[derive(Template)]
@@ -423,132 +389,6 @@ fn script_data(shown: &Shown, schedule: &PlacedSchedule, can_edit: bool) -> Valu
     })
 }
 
-fn row(zone: Tz, day: &DaySpan, placed: &PlacedItem, info: Option<&InfoDoc>) -> Row {
-    let breaks: Vec<String> = placed
-        .breaks
-        .iter()
-        .map(|ad_break| {
-            format!(
-                "{} at {}",
-                minutes_seconds(ad_break.duration),
-                minutes_seconds(ad_break.offset)
-            )
-        })
-        .collect();
-    let date_of = |at: Timestamp| at.to_datetime().with_timezone(&zone).date_naive();
-    let end = local_text(zone, placed.end);
-    Row {
-        id: placed.item.id.0,
-        title: placed.item.title.clone(),
-        episode: info.and_then(episode_line),
-        start: local_text(zone, placed.item.start),
-        end: if date_of(placed.end) == day.date || placed.end == placed.item.start {
-            end
-        } else {
-            format!("{end} ({})", date_of(placed.end))
-        },
-        length: placed
-            .item
-            .length
-            .map_or_else(|| "whole asset".to_owned(), length_text),
-        hard_start: placed.item.hard_start,
-        breaks: breaks.join(", "),
-        continued: placed.item.start < day.midnight,
-    }
-}
-
-/// The episode an item's metadata names, as a line under its title: "S2 E4 · Where the river
-/// meets the sea", "E4", "Pilot"; `None` when it names none.
-fn episode_line(info: &InfoDoc) -> Option<String> {
-    let number = match (info.season, info.episode) {
-        (Some(season), Some(episode)) => Some(format!("S{season} E{episode}")),
-        (Some(season), None) => Some(format!("S{season}")),
-        (None, Some(episode)) => Some(format!("E{episode}")),
-        (None, None) => None,
-    };
-    let episode_title = info
-        .episode_title
-        .as_deref()
-        .map(str::trim)
-        .filter(|text| !text.is_empty());
-    match (number, episode_title) {
-        (Some(number), Some(title)) => Some(format!("{number} · {title}")),
-        (Some(number), None) => Some(number),
-        (None, Some(title)) => Some(title.to_owned()),
-        (None, None) => None,
-    }
-}
-
-/// An item's length as minutes:seconds (hours:minutes:seconds from an hour), with its
-/// milliseconds when it has some.
-fn length_text(length: Ticks) -> String {
-    let millis = length.as_millis() % 1000;
-    let text = minutes_seconds(length);
-    if millis == 0 {
-        text
-    } else {
-        format!("{text}.{millis:03}")
-    }
-}
-
-/// The add form's length, in milliseconds: `m:ss`, `h:mm:ss` or whole seconds (`90`); `None`
-/// when empty (the whole asset).
-fn parse_length(text: &str) -> Result<Option<i64>, String> {
-    let trimmed = text.trim();
-    if trimmed.is_empty() {
-        return Ok(None);
-    }
-    let unreadable = || {
-        format!(
-            "{trimmed:?} is not a length: give it as minutes:seconds (25:00) or seconds (90), or leave it empty for the whole asset"
-        )
-    };
-    let parts: Vec<&str> = trimmed.split(':').collect();
-    let numbers: Option<Vec<i64>> = parts
-        .iter()
-        .map(|part| {
-            let digits = !part.is_empty()
-                && part.len() <= 9
-                && part.bytes().all(|byte| byte.is_ascii_digit());
-            digits.then(|| part.parse().ok()).flatten()
-        })
-        .collect();
-    // Every part after the first is two digits under 60.
-    let well_formed = |numbers: &[i64]| {
-        numbers.len() <= 3
-            && parts[1..].iter().all(|part| part.len() == 2)
-            && numbers[1..].iter().all(|&number| number < 60)
-    };
-    let Some(numbers) = numbers.filter(|numbers| well_formed(numbers)) else {
-        return Err(unreadable());
-    };
-    let seconds = numbers.iter().fold(0, |total, number| total * 60 + number);
-    if seconds == 0 {
-        return Err(format!(
-            "{trimmed:?} airs nothing: give a length above zero, or leave it empty for the whole asset"
-        ));
-    }
-    Ok(Some(seconds * 1000))
-}
-
-/// The local wall-clock time of `at`, with its offset (which tells the two 02:30 of a
-/// 25-hour day apart).
-fn local_text(zone: Tz, at: Timestamp) -> String {
-    at.to_datetime()
-        .with_timezone(&zone)
-        .format("%H:%M:%S %:z")
-        .to_string()
-}
-
-fn minutes_seconds(duration: Ticks) -> String {
-    let secs = duration.as_millis() / 1000;
-    if secs >= 3600 {
-        format!("{}:{:02}:{:02}", secs / 3600, secs / 60 % 60, secs % 60)
-    } else {
-        format!("{}:{:02}", secs / 60, secs % 60)
-    }
-}
-
 fn hours_text(period: Ticks) -> String {
     let minutes = period.as_millis() / 60_000;
     if minutes % 60 == 0 {
@@ -573,122 +413,6 @@ pub fn local_instant(zone: Tz, date: NaiveDate, time: &str) -> Result<Timestamp,
                 zone.name()
             )
         })
-}
-
-/// `POST /grid/{slug}/items`: adds one item at a local time, through the schedule's checks.
-async fn add_item(
-    State(state): State<PagesState>,
-    Extension(actor): Extension<Actor>,
-    Path(slug): Path<String>,
-    Form(form): Form<AddForm>,
-) -> Response {
-    let shown = match Shown::parse(&state, &slug, Some(&form.view), Some(&form.date)).await {
-        Ok(shown) => shown,
-        Err(refusal) => return super::refused(refusal),
-    };
-    let (status, errors) = match add(&state, &actor, &shown, &form).await {
-        Ok(()) => {
-            let target = format!(
-                "/grid/{}?view={}&date={}&added=1",
-                encode_query(&slug),
-                shown.view.as_str(),
-                shown.date
-            );
-            return Redirect::to(&target).into_response();
-        }
-        Err(refusal) => refusal_lines(refusal),
-    };
-    match build(&state, &actor, &shown, form, errors, None).await {
-        Ok(page) => render(status, &page),
-        Err(refusal) => super::refused(refusal),
-    }
-}
-
-async fn add(
-    state: &PagesState,
-    actor: &Actor,
-    shown: &Shown,
-    form: &AddForm,
-) -> Result<(), Refusal> {
-    let mut problems = Vec::new();
-    let asset_id: Option<i64> = form.asset_id.trim().parse().ok();
-    if asset_id.is_none() {
-        problems.push("choose an asset".to_owned());
-    }
-    let version: Option<i64> = form.version.trim().parse().ok();
-    if version.is_none() {
-        problems.push("the form names no schedule version: reload the page".to_owned());
-    }
-    let start = local_instant(shown.zone, shown.date, &form.time)
-        .map_err(|problem| problems.push(format!("start: {problem}")))
-        .ok();
-    let length_ms = parse_length(&form.length)
-        .map_err(|problem| problems.push(format!("length: {problem}")))
-        .ok();
-    let (Some(asset_id), Some(version), Some(start), Some(length_ms), true) =
-        (asset_id, version, start, length_ms, problems.is_empty())
-    else {
-        return Err(Refusal::Invalid(
-            problems
-                .into_iter()
-                .map(onair_control::Problem::whole)
-                .collect(),
-        ));
-    };
-    let control = state.control();
-    let title = match form.title.trim() {
-        "" => control.asset(asset_id).await?.asset.title,
-        typed => typed.to_owned(),
-    };
-    // The window is the one instant: the items already starting then are sent back as they are.
-    let to = start + Ticks::from_millis(1);
-    let mut items: Vec<ItemDraft> = control
-        .schedule(&shown.slug, start, to)
-        .await?
-        .items
-        .into_iter()
-        .map(|entry| item_draft(&entry_of(entry)))
-        .collect();
-    items.push(ItemDraft {
-        asset_id,
-        start: start.to_rfc3339_millis(),
-        hard_start: form.hard_start.is_some(),
-        title,
-        length_ms,
-        ad_breaks: Vec::new(),
-        info: None,
-    });
-    control
-        .replace_schedule(
-            &shown.slug,
-            Some(version),
-            &start.to_rfc3339_millis(),
-            &to.to_rfc3339_millis(),
-            &items,
-            &actor.principal.username,
-        )
-        .await?;
-    Ok(())
-}
-
-/// A refusal as the status the page answers with and its lines.
-pub(super) fn refusal_lines(refusal: Refusal) -> (StatusCode, Vec<String>) {
-    let status = crate::api::error::status_of(&refusal);
-    let lines = match refusal {
-        Refusal::Invalid(problems) => problems
-            .into_iter()
-            .map(|problem| problem.message)
-            .collect(),
-        Refusal::Conflict(message) => vec![format!(
-            "{message}: the schedule changed since this page was loaded; the form is kept, submit it again"
-        )],
-        Refusal::Internal(detail) => {
-            tracing::error!(%detail, "the grid page could not add an item");
-            vec!["the server failed; the details are in its log".to_owned()]
-        }
-        other => vec![other.to_string()],
-    };
-    (status, lines)
 }
 
 #[cfg(test)]
@@ -790,77 +514,5 @@ mod tests {
                 .contains("clocks go forward")
         );
         assert!(local_instant(berlin, date("2027-03-28"), "25:00").is_err());
-    }
-
-    #[test]
-    fn the_add_forms_length_reads_minutes_and_seconds_hours_or_seconds_and_empty_is_the_whole_asset()
-     {
-        let cases = [
-            ("", None),
-            ("   ", None),
-            ("25:00", Some(1_500_000)),
-            ("1:31", Some(91_000)),
-            (" 0:05 ", Some(5_000)),
-            ("90", Some(90_000)),
-            ("1:02:03", Some(3_723_000)),
-        ];
-        for (text, expected) in cases {
-            assert_eq!(parse_length(text), Ok(expected), "{text:?}");
-        }
-    }
-
-    #[test]
-    fn an_unreadable_or_zero_length_is_refused_naming_what_was_typed() {
-        for text in [
-            "abc",
-            "1:5",
-            "1:60",
-            "2:00:60",
-            "-90",
-            "1.5",
-            "1:",
-            ":30",
-            "1:2:3:4",
-            "1e3",
-            "0",
-            "0:00",
-            "9999999999",
-        ] {
-            let problem = parse_length(text).unwrap_err();
-            assert!(problem.contains(&format!("{text:?}")), "{text}: {problem}");
-        }
-        assert!(parse_length("0:00").unwrap_err().contains("airs nothing"));
-    }
-
-    #[test]
-    fn a_length_shows_as_minutes_and_seconds_with_its_milliseconds_when_it_has_some() {
-        assert_eq!(length_text(Ticks::from_millis(1_500_000)), "25:00");
-        assert_eq!(length_text(Ticks::from_millis(91_500)), "1:31.500");
-        assert_eq!(length_text(Ticks::from_millis(3_723_000)), "1:02:03");
-    }
-
-    #[test]
-    fn the_episode_line_names_season_episode_and_episode_title_that_are_there() {
-        let info = |season, episode, episode_title: Option<&str>| InfoDoc {
-            season,
-            episode,
-            episode_title: episode_title.map(str::to_owned),
-            description: Some("not on the line".into()),
-            ..InfoDoc::titled("Rivers")
-        };
-        let cases = [
-            (
-                info(Some(2), Some(4), Some("Where the river meets the sea")),
-                Some("S2 E4 · Where the river meets the sea"),
-            ),
-            (info(Some(2), None, None), Some("S2")),
-            (info(None, Some(4), Some("Pilot")), Some("E4 · Pilot")),
-            (info(None, None, Some("Pilot")), Some("Pilot")),
-            (info(None, None, Some("  ")), None),
-            (info(None, None, None), None),
-        ];
-        for (info, expected) in cases {
-            assert_eq!(episode_line(&info).as_deref(), expected, "{info:?}");
-        }
     }
 }
