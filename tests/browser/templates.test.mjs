@@ -1,6 +1,8 @@
 // Templates and blocks in a real browser, on a copy of the demo data: a scheduler makes a block
-// of two clips, a template that places it daily at 20:00 (a bad rule first, refused next to its
-// field), applies the template to next week, and the week view of the grid shows it.
+// of two clips, gives the first its programme details (a bad artwork URL first, refused next to
+// its field), a template that places it daily at 20:00 (a bad rule first, refused next to its
+// field), applies the template to next week, and the week view of the grid and the schedule
+// API show it with its details.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -88,7 +90,21 @@ test('a block of two clips placed daily at 20:00 by a template is applied to nex
     await page.getByTestId('block-Evening').getByRole('button', { name: /Move Item: Night Sky.* up/ }).click();
     assert.match(await page.getByTestId('block-Evening').locator('.entry-text').first().textContent(), /Night Sky/);
     await page.getByTestId('block-Evening').getByRole('button', { name: /Move Item: Night Sky.* down/ }).click();
+
+    // What the EPG lists for the first clip: a title of its own, a description, genres, a
+    // rating, and artwork at a URL the server refuses, then at one it takes.
+    const details = page.getByTestId('block-Evening').getByTestId('programme-details').first();
+    await details.locator('summary').click();
+    await details.getByTestId('info-title').fill('Evening Kitchen');
+    await details.getByTestId('info-description').fill('Supper in <b>ten</b> minutes.');
+    await details.getByTestId('info-genres').fill('Cooking, Lifestyle');
+    await details.getByTestId('info-rating').fill('VCHIP: TV-G');
+    await details.getByTestId('info-artwork_url').fill('ftp://images.example/kitchen.jpg');
     let answer = await templates.save('blocks');
+    assert.equal(answer.status(), 422, await answer.text());
+    await details.locator('.field-problem').filter({ hasText: /is not an http\(s\) URL/ }).waitFor();
+    await details.getByTestId('info-artwork_url').fill('https://images.example/kitchen.jpg');
+    answer = await templates.save('blocks');
     assert.equal(answer.status(), 200, await answer.text());
     await templates.status().getByText(/saved as version \d+/).waitFor();
 
@@ -117,11 +133,22 @@ test('a block of two clips placed daily at 20:00 by a template is applied to nex
     ]);
     await page.getByText('14 items were added').waitFor();
     const table = page.getByTestId(`table-${monday}`);
-    await table.locator('tr', { hasText: 'Kitchen Basics' }).filter({ hasText: '20:00:00' }).waitFor({ state: 'attached' });
+    await table.locator('tr', { hasText: 'Evening Kitchen' }).filter({ hasText: '20:00:00' }).waitFor({ state: 'attached' });
     const from = `${monday}T00:00:00.000Z`;
     const to = new Date(Date.parse(from) + 7 * 86_400_000).toISOString();
     const schedule = await (await apiFetch(`${server.url}/api/channels/demo/schedule?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`)).json();
-    assert.equal(schedule.items.filter((item) => item.title === 'Kitchen Basics' && item.start.endsWith('T20:00:00.000Z')).length, 7);
+    const applied = schedule.items.filter((item) => item.title === 'Evening Kitchen' && item.start.endsWith('T20:00:00.000Z'));
+    assert.equal(applied.length, 7);
+    // Each applied item carries the block's programme details, stored with it.
+    for (const item of applied) {
+      assert.deepEqual(item.info, {
+        title: 'Evening Kitchen',
+        description: 'Supper in <b>ten</b> minutes.',
+        genres: ['Cooking', 'Lifestyle'],
+        rating: { system: 'VCHIP', value: 'TV-G' },
+        artwork_url: 'https://images.example/kitchen.jpg',
+      });
+    }
   } finally {
     await context.close();
   }

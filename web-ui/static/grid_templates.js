@@ -6,7 +6,10 @@
 // every problem by its path (blocks["News"].entries[1], templates[0].slots[2].rule): each is
 // shown next to the field with that path, and nothing is saved. A stale version says who
 // changed the channel meanwhile, with a reload. Entries reorder by dragging (SortableJS) or with
-// the up and down buttons. Everything typed is shown as text, never as HTML.
+// the up and down buttons. An item (in a block or a slot) has its programme details (title,
+// episode, description, genres, rating, artwork) in a disclosure: what the EPG lists for it, and
+// what a template applied to a week gives the items it makes. Everything typed is shown as
+// text, never as HTML.
 (() => {
   'use strict';
   const root = document.getElementById('tpl-editor');
@@ -80,6 +83,55 @@
     };
   }
 
+  // --- Programme details of an item (what the EPG lists for it) -----------------------------
+
+  /**
+   * A disclosure that edits `info` in place: the item's title, and its optional episode,
+   * description, genres, rating and artwork. Each field carries the path the control plane
+   * names its problems by (`…info.season`), so a refusal stands next to it.
+   */
+  function programmeDetails(info, path) {
+    const box = el('details', { class: 'programme-details', 'data-testid': 'programme-details' },
+      el('summary', { text: `Programme details of ${info.title || 'the item'}` }));
+    const keep = (name, value) => {
+      if (value === '' || value === undefined || value === null) delete info[name];
+      else info[name] = value;
+    };
+    const field = (label, name, input, read) => {
+      input.dataset.path = `${path}.info.${name}`;
+      input.dataset.testid = `info-${name}`;
+      input.addEventListener('input', () => read(input.value));
+      box.append(el('p', {}, ...labelled(label, input)));
+    };
+    const text = (value, attrs = {}) => {
+      const input = el('input', { autocomplete: 'off', ...attrs });
+      input.value = value ?? '';
+      return input;
+    };
+    field('Title', 'title', text(info.title), (value) => { info.title = value.trim(); });
+    field('Episode title', 'episode_title', text(info.episode_title), (value) => keep('episode_title', value.trim()));
+    for (const [label, name] of [['Season', 'season'], ['Episode', 'episode']]) {
+      field(label, name, text(info[name], { type: 'number', min: 1, step: 1 }),
+        (value) => keep(name, value.trim() === '' ? '' : Number(value)));
+    }
+    const description = el('textarea', { rows: 2 });
+    description.value = info.description ?? '';
+    field('Description', 'description', description, (value) => keep('description', value.trim()));
+    field('Genres (separated by commas)', 'genres', text((info.genres ?? []).join(', ')), (value) => {
+      const genres = value.split(',').map((genre) => genre.trim()).filter(Boolean);
+      keep('genres', genres.length ? genres : '');
+    });
+    const rating = info.rating ? `${info.rating.system ? `${info.rating.system}: ` : ''}${info.rating.value}` : '';
+    field('Rating (a value, or system: value, e.g. VCHIP: TV-PG)', 'rating', text(rating), (value) => {
+      const [first, ...rest] = value.split(':');
+      const parsed = rest.length ? { system: first.trim(), value: rest.join(':').trim() } : { value: first.trim() };
+      if (parsed.system === '') delete parsed.system;
+      keep('rating', parsed.value ? parsed : '');
+    });
+    field('Artwork URL', 'artwork_url', text(info.artwork_url, { type: 'url' }), (value) => keep('artwork_url', value.trim()));
+    return box;
+  }
+
   // --- Blocks ------------------------------------------------------------------------------
 
   const blocksEdit = document.getElementById('blocks-edit');
@@ -129,7 +181,8 @@
           el('span', { class: 'entry-text', text: entryText(entry) }),
           button('↑', () => move(-1), { class: 'up', 'aria-label': `Move ${entryText(entry)} up` }),
           button('↓', () => move(1), { class: 'down', 'aria-label': `Move ${entryText(entry)} down` }),
-          button('Remove', () => { block.entries.splice(index, 1); renderBlocks(); }, { 'aria-label': `Remove ${entryText(entry)}` }));
+          button('Remove', () => { block.entries.splice(index, 1); renderBlocks(); }, { 'aria-label': `Remove ${entryText(entry)}` }),
+          entry.type === 'item' ? programmeDetails(entry.info, `${blockPath(name)}.entries[${index}]`) : null);
         list.append(item);
       });
       if (window.Sortable) {
@@ -269,8 +322,9 @@
               const asset = picker.pick();
               if (!asset) return;
               slot.item = { asset_id: asset.id, info: { title: asset.title } };
-              chosen.textContent = `${asset.title} (asset ${asset.id})`;
+              renderTemplates();
             }));
+            if (slot.item) value.append(programmeDetails(slot.item.info, `${slotPath}.item`));
           }
         }
         slot.wanted = slot.block ?? slot.fill;
