@@ -870,6 +870,7 @@ fn two_factor_sign_in_is_set_up_on_the_account_page_and_asked_for_at_the_next_lo
 fn what_users_type_is_escaped_on_every_page() {
     let site = Site::new();
     block_on(async {
+        // In every field a user types: a channel's name, a programme's title and its details.
         let evil = "<script>alert('owned')</script>";
         let api = |request: reqwest::RequestBuilder| request.bearer_auth(&site.tokens["root"]);
         // A channel named with a script, and a programme titled with one, tomorrow at noon.
@@ -899,7 +900,9 @@ fn what_users_type_is_escaped_on_every_page() {
                 "to": format!("{}T00:00:00Z", tomorrow.succ_opt().unwrap()),
                 "version": 0,
                 "items": [{"asset_id": asset, "start": format!("{tomorrow}T12:00:00Z"),
-                           "hard_start": true, "title": evil, "ad_breaks": []}],
+                           "hard_start": true, "title": evil, "ad_breaks": [],
+                           "info": {"title": evil, "episode_title": evil, "description": evil,
+                                    "genres": [evil], "rating": {"system": evil, "value": evil}}}],
             }))
             .send()
             .await
@@ -914,8 +917,20 @@ fn what_users_type_is_escaped_on_every_page() {
         let client = browser();
         log_in(&site, &client, "root", PASSWORD).await;
         let guide = format!("/guide/xss?date={tomorrow}");
+        // The grid's table and its script data, and the asset's page, list the programme
+        // details too.
+        let grid = format!("/grid/xss?date={tomorrow}");
+        let library = format!("/library/{asset}");
         // The pages follow the database within a refresh of the plans.
-        for page in ["/", guide.as_str(), "/ads/xss", "/users", "/account"] {
+        for page in [
+            "/",
+            guide.as_str(),
+            grid.as_str(),
+            library.as_str(),
+            "/ads/xss",
+            "/users",
+            "/account",
+        ] {
             let mut html = String::new();
             for _ in 0..60 {
                 html = client
