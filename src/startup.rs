@@ -112,5 +112,6 @@ pub fn control(config: &Config, store: onair_store::Store) -> onair_control::Con
         clock: clock(config),
         lock_margin: config.playout.lock_margin_ticks(),
         plan_cache: onair_control::PlanCache::default(),
+        conformance_limiter: Default::default(),
     }
 }

@@ -9,6 +9,12 @@
 //! A partner's playlists are rendered in its cue dialect ([`PartnerSettings::media_playlist_options`],
 //! as its URLs serve them); a channel's as its own URLs serve them. Live slots are rendered as
 //! the plan has them (their fallback): which slots air live is decided as they come.
+//!
+//! A check is costly (a 48-hour one takes seconds and hundreds of MB), so the server runs few at
+//! once and each caller starts few a minute ([`limit`]): a check past either limit is refused
+//! with [`Refusal::TooMany`], after what is cheap to refuse (the hours, a channel not on air).
+
+mod limit;
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
@@ -29,6 +35,10 @@ use serde::Serialize;
 use crate::partners::{EpgFormat, PartnerSettings};
 use crate::registry::load_channel;
 use crate::{Control, Refusal};
+
+pub use limit::{
+    BUSY_RETRY_AFTER, CheckPermit, ConformanceLimiter, ConformanceLimits, WINDOW, whole_seconds,
+};
 
 /// Hours observed unless the caller says.
 pub const DEFAULT_HOURS: u32 = 2;
@@ -146,18 +156,21 @@ enum Viewer<'a> {
 }
 
 impl Control {
-    /// Checks channel `slug` as its own URLs serve it. Refused when it is not on air.
+    /// Checks channel `slug` as its own URLs serve it, for `who` (a username: the per-caller
+    /// limit is theirs). Refused when it is not on air, or past the [`ConformanceLimits`].
     pub async fn check_channel(
         &self,
         slug: &str,
         options: CheckOptions,
         inspector: Option<Arc<dyn MediaInspector>>,
+        who: &str,
     ) -> Result<ChannelCheck, Refusal> {
         check_hours(options.hours)?;
         let channel = crate::schedule::channel(&self.store, slug).await?;
         if !channel.on_air || channel.retired {
             return Err(not_on_air(&channel));
         }
+        let permit = self.conformance_limiter.admit(who).await?;
         let profile = options.profile.unwrap_or(ProfileName::Hls);
         let feed = match profile {
             ProfileName::Wurl => PartnerFeed::WurlJson,
@@ -171,17 +184,20 @@ impl Control {
             feed,
             Viewer::Channel,
             inspector,
+            &permit,
         )
         .await
     }
 
     /// Checks every channel partner `name` carries, as its URLs serve them, against `options`'
-    /// profile or the partner's own. Refused when none of its channels is on air.
+    /// profile or the partner's own, for `who` (one check however many channels). Refused when
+    /// none of its channels is on air, or past the [`ConformanceLimits`].
     pub async fn check_partner(
         &self,
         name: &str,
         options: CheckOptions,
         inspector: Option<Arc<dyn MediaInspector>>,
+        who: &str,
     ) -> Result<PartnerCheck, Refusal> {
         check_hours(options.hours)?;
         let access = self
@@ -197,14 +213,25 @@ impl Control {
             EpgFormat::WurlJson => PartnerFeed::WurlJson,
             EpgFormat::RokuJson => PartnerFeed::RokuJson,
         };
-        let mut channels = Vec::new();
+        let mut on_air = Vec::new();
         let mut not_on_air = Vec::new();
         for slug in &settings.channels {
             let channel = crate::schedule::channel(&self.store, slug).await?;
             if !channel.on_air || channel.retired {
                 not_on_air.push(slug.clone());
-                continue;
+            } else {
+                on_air.push(channel);
             }
+        }
+        if on_air.is_empty() {
+            return Err(Refusal::Conflict(format!(
+                "partner {name} carries no channel on air ({}): nothing to check",
+                not_on_air.join(", ")
+            )));
+        }
+        let permit = self.conformance_limiter.admit(who).await?;
+        let mut channels = Vec::new();
+        for channel in on_air {
             let viewer = Viewer::Partner(&settings);
             channels.push(
                 self.check_one(
@@ -214,15 +241,10 @@ impl Control {
                     feed,
                     viewer,
                     inspector.clone(),
+                    &permit,
                 )
                 .await?,
             );
-        }
-        if channels.is_empty() {
-            return Err(Refusal::Conflict(format!(
-                "partner {name} carries no channel on air ({}): nothing to check",
-                not_on_air.join(", ")
-            )));
         }
         Ok(PartnerCheck {
             partner: name.to_owned(),
@@ -233,6 +255,8 @@ impl Control {
         })
     }
 
+    /// One channel's check, its blocking work holding `permit` to its end.
+    #[allow(clippy::too_many_arguments)]
     async fn check_one(
         &self,
         channel: Channel,
@@ -241,6 +265,7 @@ impl Control {
         feed: PartnerFeed,
         viewer: Viewer<'_>,
         inspector: Option<Arc<dyn MediaInspector>>,
+        permit: &CheckPermit,
     ) -> Result<ChannelCheck, Refusal> {
         let now = self.clock.now();
         let slug = channel.slug.to_string();
@@ -274,7 +299,9 @@ impl Control {
         let playout = loaded.playout;
         let plan = loaded.plan;
         let until = now + Ticks::from_secs(i64::from(hours) * 3600);
+        let held = permit.clone();
         let observation = tokio::task::spawn_blocking(move || {
+            let _held = held;
             let mut observation = observe_playlists(&playout, packaging, &options, now, until);
             observation.subject = subject;
             observation.epg = Some(observe_epg(&playout, &plan, feed, now));
@@ -286,12 +313,13 @@ impl Control {
         let mut notes = Vec::new();
         if let Some(inspector) = inspector {
             let (probes, loudness) = samples(&observation, &playout);
-            let measured =
-                tokio::task::spawn_blocking(move || measure(&*inspector, &probes, &loudness))
-                    .await
-                    .map_err(|error| {
-                        Refusal::Internal(format!("the media inspection failed: {error}"))
-                    })?;
+            let held = permit.clone();
+            let measured = tokio::task::spawn_blocking(move || {
+                let _held = held;
+                measure(&*inspector, &probes, &loudness)
+            })
+            .await
+            .map_err(|error| Refusal::Internal(format!("the media inspection failed: {error}")))?;
             observation.probes = measured.0;
             observation.loudness = measured.1;
             notes = measured.2;
@@ -300,10 +328,13 @@ impl Control {
                 "no media inspector: segments were not probed nor loudness measured".to_owned(),
             );
         }
-        let report =
-            tokio::task::spawn_blocking(move || onair_conformance::check(profile, &observation))
-                .await
-                .map_err(|error| Refusal::Internal(format!("the check failed: {error}")))?;
+        let held = permit.clone();
+        let report = tokio::task::spawn_blocking(move || {
+            let _held = held;
+            onair_conformance::check(profile, &observation)
+        })
+        .await
+        .map_err(|error| Refusal::Internal(format!("the check failed: {error}")))?;
         Ok(ChannelCheck {
             channel: slug,
             report,

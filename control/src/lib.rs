@@ -50,8 +50,8 @@ pub use plan_cache::PlanCache;
 pub use refusal::{Problem, Refusal};
 pub use schedule::DEFAULT_LOCK_MARGIN;
 
-/// The control plane's handle: the store, the clock edits and plans are made at, and the
-/// margin of the lock horizon. Cheap to clone.
+/// The control plane's handle: the store, the clock edits and plans are made at, the margin of
+/// the lock horizon, and what one server's clones share. Cheap to clone.
 #[derive(Clone)]
 pub struct Control {
     pub store: Store,
@@ -60,6 +60,9 @@ pub struct Control {
     pub lock_margin: Ticks,
     /// Plans made for the preview, shared by the clones of one server's control plane.
     pub plan_cache: PlanCache,
+    /// The conformance checks running and those each caller started lately, shared by the
+    /// clones of one server's control plane.
+    pub conformance_limiter: conformance::ConformanceLimiter,
 }
 
 impl Control {
@@ -69,6 +72,7 @@ impl Control {
             clock,
             lock_margin: DEFAULT_LOCK_MARGIN,
             plan_cache: PlanCache::default(),
+            conformance_limiter: conformance::ConformanceLimiter::default(),
         }
     }
 }

@@ -2,6 +2,7 @@
 //! API as a status code and `{"error", "errors"}`, the CLI as one `onair: error:` line).
 
 use std::fmt;
+use std::time::Duration;
 
 use onair_domain::Timestamp;
 use onair_store::StoreError;
@@ -92,6 +93,13 @@ pub enum Refusal {
     /// The edit has problems, every one listed.
     #[error("{}", invalid_text(.0))]
     Invalid(Vec<Problem>),
+    /// Too many calls of a costly kind (conformance checks): the message names the limit hit;
+    /// the same call may be made again after `retry_after`.
+    #[error("{message}")]
+    TooMany {
+        message: String,
+        retry_after: Duration,
+    },
     /// Something failed that the caller cannot fix; the detail is for the log.
     #[error("{0}")]
     Internal(String),

@@ -47,6 +47,10 @@ pub struct ChannelCheckArgs {
     flags: CheckFlags,
 }
 
+/// Who the control plane's limits count a check for: a command's control plane is its own
+/// process's, so it runs one check and is never refused for the server's limits.
+const CALLER: &str = "onair-cli";
+
 fn refused(refusal: Refusal) -> anyhow::Error {
     anyhow::anyhow!("{refusal}")
 }
@@ -99,7 +103,12 @@ pub async fn partner(
 ) -> anyhow::Result<()> {
     let flags = &args.flags;
     let check = control
-        .check_partner(&args.name, flags.options()?, flags.inspector(config))
+        .check_partner(
+            &args.name,
+            flags.options()?,
+            flags.inspector(config),
+            CALLER,
+        )
         .await
         .map_err(refused)?;
     if flags.json {
@@ -135,7 +144,12 @@ pub async fn channel(
 ) -> anyhow::Result<()> {
     let flags = &args.flags;
     let check = control
-        .check_channel(&args.slug, flags.options()?, flags.inspector(config))
+        .check_channel(
+            &args.slug,
+            flags.options()?,
+            flags.inspector(config),
+            CALLER,
+        )
         .await
         .map_err(refused)?;
     if flags.json {

@@ -94,11 +94,15 @@ pub async fn serve_with(
         Arc::new(crate::conformance::MediaFolderInspector {
             media_root: config.storage.media_dir(),
         });
+    // How many checks run at once and how often a user starts one: one count for the API's
+    // and the pages'.
+    let conformance_limiter = onair_control::conformance::ConformanceLimiter::default();
     let conformance_api = onair_web_ui::api::conformance::router(
         onair_web_ui::api::conformance::ConformanceApiState {
             store: store.clone(),
             clock: clock.clone(),
             inspector: Some(inspector.clone()),
+            limiter: conformance_limiter.clone(),
         },
     );
     let sessions = onair_web_ui::sessions::router(session_state.clone());
@@ -136,6 +140,7 @@ pub async fn serve_with(
             status: status_board.clone(),
             plan_cache: plan_cache.clone(),
             inspector: Some(inspector),
+            conformance_limiter,
         },
     ));
     let settings = config.transcode.farm_settings(&config.storage);

@@ -4,7 +4,9 @@
 //! report is honest about what the demo does not meet (its 2 s segments, level 3.0, 25 fps, no
 //! 720p rung) and passes the rules it does meet (breaks closed, durations fixed, a 10-segment
 //! window, MPEG-TS, its loudness), each naming the rule. The CLI prints one line per finding
-//! and exits 1 on an error; a channel not on air is refused with 409 and the reason.
+//! and exits 1 on an error; a channel not on air is refused with 409 and the reason. A user's
+//! seventh check in a minute, through the API or the pages (one count for both), is a 429
+//! naming the limit, with `Retry-After`.
 
 use crate::support::partners::{PrivateDemo, partner_cli};
 use crate::support::{Server, block_on, client, onair};
@@ -246,4 +248,64 @@ fn the_demo_is_checked_honestly_against_the_baseline_and_pluto_and_a_channel_off
     let cli = onair(&["channel", "check", "demo"], &env);
     assert_eq!(cli.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&cli.stderr).contains("channel demo is not on air"));
+}
+
+/// A check's answer: the status, `Retry-After` and the body as text.
+fn check(url: &str, form: Option<&[(&str, &str)]>) -> (u16, Option<String>, String) {
+    block_on(async {
+        let mut request = client().post(url);
+        if let Some(form) = form {
+            request = request.form(form);
+        }
+        let response = request.send().await.unwrap();
+        let retry_after = response
+            .headers()
+            .get("retry-after")
+            .map(|value| value.to_str().unwrap().to_owned());
+        (
+            response.status().as_u16(),
+            retry_after,
+            response.text().await.unwrap(),
+        )
+    })
+}
+
+#[test]
+fn a_user_past_six_checks_a_minute_through_the_api_and_the_pages_together_is_answered_429_with_retry_after()
+ {
+    let demo = PrivateDemo::at(chrono::Utc::now());
+    let env = demo.env();
+    let server = Server::start_with(
+        &["--config", demo.config.to_str().unwrap(), "serve"],
+        &env[..2],
+    );
+    let api = format!("{}/api/channels/demo/check?hours=1", server.url);
+    let page = format!("{}/conformance/channels/demo", server.url);
+    let form: &[(&str, &str)] = &[("profile", "hls"), ("hours", "1")];
+    for round in 0..3 {
+        let (status, _, body) = check(&api, None);
+        assert_eq!(status, 200, "API check {round}: {body}");
+        let (status, _, body) = check(&page, Some(form));
+        assert_eq!(status, 200, "page check {round}: {body}");
+    }
+
+    // The seventh in the minute, whichever way it comes: refused, naming the limit.
+    let (status, retry_after, body) = check(&api, None);
+    assert_eq!(status, 429, "{body}");
+    let seconds: u64 = retry_after.expect("Retry-After").parse().unwrap();
+    assert!((1..=60).contains(&seconds), "{seconds}");
+    let body: Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        body["error"].as_str().unwrap().starts_with(
+            "api_token has started 6 conformance check(s) in the last minute, the most one user may; try again in "
+        ),
+        "{body}"
+    );
+    let (status, retry_after, html) = check(&page, Some(form));
+    assert_eq!(status, 429, "{html}");
+    assert!(retry_after.is_some());
+    assert!(
+        html.contains("api_token has started 6 conformance check(s) in the last minute"),
+        "{html}"
+    );
 }

@@ -9,17 +9,21 @@
 //! | `POST /api/partners/{name}/check` | body optional: `{"profile"?, "hours"?}`; the partner's view of every channel it carries, against the profile named or the partner's own: `{partner, profile, passed, channels: [<channel's report>], not_on_air}`; 404 for no such partner, 409 when none of its channels is on air |
 //!
 //! A report answers 200 whether it passed or not: `passed` says, and each finding names its
-//! rule, where it was seen and the fix.
+//! rule, where it was seen and the fix. A check is costly: past the server's checks at once or
+//! the caller's checks a minute ([`onair_control::conformance::ConformanceLimits`]) it answers
+//! 429 naming the limit, with `Retry-After` in seconds.
 
 use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use onair_control::conformance::{CheckOptions, DEFAULT_HOURS, MediaInspector, parse_profile};
+use onair_control::conformance::{
+    CheckOptions, ConformanceLimiter, DEFAULT_HOURS, MediaInspector, parse_profile,
+};
 use onair_control::{Control, Refusal};
 use onair_domain::Clock;
 use onair_store::Store;
@@ -27,6 +31,7 @@ use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
 use super::error::{ApiError, ErrorBody};
+use crate::access::Actor;
 
 /// What the check routes need.
 #[derive(Clone)]
@@ -36,11 +41,16 @@ pub struct ConformanceApiState {
     /// Probes segments and measures loudness (the binary's, on the media folder); without
     /// one, reports say they measured no media.
     pub inspector: Option<Arc<dyn MediaInspector>>,
+    /// The checks running and started lately: the server's one, shared with the pages'.
+    pub limiter: ConformanceLimiter,
 }
 
 impl ConformanceApiState {
     fn control(&self) -> Control {
-        Control::new(self.store.clone(), Arc::clone(&self.clock))
+        Control {
+            conformance_limiter: self.limiter.clone(),
+            ..Control::new(self.store.clone(), Arc::clone(&self.clock))
+        }
     }
 }
 
@@ -195,16 +205,24 @@ struct ObservedSchema {
         (status = 404, description = "No such channel", body = ErrorBody),
         (status = 409, description = "The channel is not on air", body = ErrorBody),
         (status = 422, description = "An unknown profile or hours out of range, by field", body = ErrorBody),
+        (status = 429, description = "Too many checks: running on the server, or started by the caller in the last minute; the error names the limit", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the check may be asked again"))),
     ))]
 pub(crate) async fn check_channel(
     State(state): State<ConformanceApiState>,
+    Extension(actor): Extension<Actor>,
     Path(slug): Path<String>,
     query: Result<Query<CheckRequest>, QueryRejection>,
 ) -> Result<Response, ApiError> {
     let Query(request) = query?;
     let check = state
         .control()
-        .check_channel(&slug, request.options()?, state.inspector.clone())
+        .check_channel(
+            &slug,
+            request.options()?,
+            state.inspector.clone(),
+            &actor.principal.username,
+        )
         .await?;
     Ok(Json(check).into_response())
 }
@@ -218,9 +236,12 @@ pub(crate) async fn check_channel(
         (status = 404, description = "No such partner", body = ErrorBody),
         (status = 409, description = "None of its channels is on air", body = ErrorBody),
         (status = 422, description = "An unknown profile or hours out of range, by field", body = ErrorBody),
+        (status = 429, description = "Too many checks: running on the server, or started by the caller in the last minute; the error names the limit", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds until the check may be asked again"))),
     ))]
 pub(crate) async fn check_partner(
     State(state): State<ConformanceApiState>,
+    Extension(actor): Extension<Actor>,
     Path(name): Path<String>,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -233,7 +254,12 @@ pub(crate) async fn check_partner(
     };
     let check = state
         .control()
-        .check_partner(&name, request.options()?, state.inspector.clone())
+        .check_partner(
+            &name,
+            request.options()?,
+            state.inspector.clone(),
+            &actor.principal.username,
+        )
         .await?;
     Ok(Json(check).into_response())
 }
@@ -244,8 +270,24 @@ mod tests {
     use onair_conformance::report::{
         Finding, ObservedSummary, Report, Severity, Skipped, WhereSeen,
     };
-    use onair_control::conformance::{ChannelCheck, PartnerCheck};
+    use std::sync::Arc;
+    use std::time::Duration;
 
+    use axum::Router;
+    use axum::body::Body;
+    use axum::http::{Request, StatusCode, header};
+    use onair_control::Control;
+    use onair_control::accounts::{Principal, Role};
+    use onair_control::conformance::{
+        ChannelCheck, ConformanceLimiter, ConformanceLimits, PartnerCheck,
+    };
+    use onair_control::partners::PartnerInput;
+    use onair_domain::{ChannelSlug, FixedClock, Ladder, OutputFormat, Timestamp};
+    use onair_store::{NewChannel, Store, UserId};
+    use tower::ServiceExt;
+
+    use super::{ConformanceApiState, router};
+    use crate::access::{Actor, Credential};
     use crate::api::openapi::assert_fields_match;
 
     /// A channel's check with every optional field set.
@@ -299,5 +341,111 @@ mod tests {
             not_on_air: vec!["other".to_owned()],
         };
         assert_fields_match(&serde_json::to_value(partner).unwrap(), "PartnerCheck");
+    }
+
+    /// The check routes over a store in memory with channel `demo` on air and partner
+    /// `fastplus` carrying it, for `alice` (a viewer of it; the access guard is not in front),
+    /// with `limiter`.
+    async fn app(limiter: ConformanceLimiter) -> Router {
+        let store = Store::connect("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let ladder = store.insert_ladder(&Ladder::demo()).await.unwrap();
+        let channel = store
+            .insert_channel(&NewChannel {
+                slug: ChannelSlug::parse("demo").unwrap(),
+                name: "Demo".into(),
+                time_zone: chrono_tz::UTC,
+                ladder_id: ladder,
+                outputs: vec![OutputFormat::HlsTs],
+                window_segments: 5,
+                grid_repeat: None,
+                on_air: true,
+            })
+            .await
+            .unwrap();
+        let clock = Arc::new(FixedClock(Timestamp::from_unix_secs(1_796_385_600)));
+        Control::new(store.clone(), clock.clone())
+            .create_partner(
+                &PartnerInput {
+                    name: Some("fastplus".into()),
+                    channels: vec!["demo".into()],
+                    ..PartnerInput::default()
+                },
+                "test",
+            )
+            .await
+            .unwrap();
+        let alice = Actor {
+            principal: Principal {
+                user_id: UserId(7),
+                username: "alice".to_owned(),
+                grants: vec![(Some(channel.id), Role::Viewer)],
+                channel_slugs: vec![(channel.id, "demo".to_owned())],
+            },
+            credential: Credential::ApiToken,
+            csrf: None,
+        };
+        router(ConformanceApiState {
+            store,
+            clock,
+            inspector: None,
+            limiter,
+        })
+        .layer(axum::Extension(alice))
+    }
+
+    /// What `app` answers a POST to `uri`: the status, `Retry-After` and the JSON body.
+    async fn post(app: Router, uri: &str) -> (StatusCode, Option<String>, serde_json::Value) {
+        let response = app
+            .oneshot(Request::post(uri).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let status = response.status();
+        let retry_after = response
+            .headers()
+            .get(header::RETRY_AFTER)
+            .map(|value| value.to_str().unwrap().to_owned());
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        (status, retry_after, serde_json::from_slice(&bytes).unwrap())
+    }
+
+    #[tokio::test]
+    async fn a_check_past_the_callers_limit_answers_429_naming_it_with_retry_after_in_seconds() {
+        let limiter = ConformanceLimiter::new(ConformanceLimits {
+            per_minute: 1,
+            ..ConformanceLimits::default()
+        });
+        let _first = limiter.admit("alice").await.unwrap();
+        let (status, retry_after, body) =
+            post(app(limiter).await, "/api/channels/demo/check?hours=1").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        let retry_after: u64 = retry_after.expect("Retry-After").parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        assert_eq!(
+            body["error"],
+            format!(
+                "alice has started 1 conformance check(s) in the last minute, the most one user may; try again in {retry_after} s"
+            )
+        );
+    }
+
+    #[tokio::test]
+    async fn a_partner_check_while_the_server_runs_its_most_answers_429_naming_that_limit() {
+        let limiter = ConformanceLimiter::new(ConformanceLimits {
+            concurrent: 1,
+            wait: Duration::from_millis(10),
+            per_minute: 6,
+        });
+        let _running = limiter.admit("bob").await.unwrap();
+        let (status, retry_after, body) =
+            post(app(limiter).await, "/api/partners/fastplus/check").await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(retry_after.as_deref(), Some("5"));
+        assert_eq!(
+            body["error"],
+            "1 conformance check(s) are running on this server, the most at once, and none finished within 0.01 s; try again in 5 s"
+        );
     }
 }

@@ -1,9 +1,10 @@
 //! The one HTTP error of the API: a control-plane [`Refusal`] as a status code and
-//! `{"error", "errors"?, "lock_horizon"?}`; internals go to the log, not to the client.
+//! `{"error", "errors"?, "lock_horizon"?}`; internals go to the log, not to the client. A 429
+//! (too many conformance checks) says when to try again in `Retry-After`.
 
 use axum::Json;
 use axum::extract::rejection::{JsonRejection, QueryRejection};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use onair_control::Refusal;
 use onair_control::refusal::{Problem, invalid_message};
@@ -29,7 +30,19 @@ pub fn status_of(refusal: &Refusal) -> StatusCode {
         Refusal::Conflict(_) | Refusal::Locked { .. } => StatusCode::CONFLICT,
         Refusal::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
         Refusal::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        Refusal::TooMany { .. } => StatusCode::TOO_MANY_REQUESTS,
         Refusal::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `Retry-After` for a refusal that says when to try again: whole seconds, rounded up.
+pub fn retry_after(refusal: &Refusal) -> Option<(header::HeaderName, HeaderValue)> {
+    match refusal {
+        Refusal::TooMany { retry_after, .. } => Some((
+            header::RETRY_AFTER,
+            HeaderValue::from(onair_control::conformance::whole_seconds(*retry_after)),
+        )),
+        _ => None,
     }
 }
 
@@ -59,11 +72,13 @@ impl ErrorBody {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = status_of(&self.0);
+        let retry_after = retry_after(&self.0);
         let body = match self.0 {
             Refusal::BadRequest(message)
             | Refusal::NotFound(message)
             | Refusal::Forbidden(message)
-            | Refusal::Conflict(message) => ErrorBody::of(message),
+            | Refusal::Conflict(message)
+            | Refusal::TooMany { message, .. } => ErrorBody::of(message),
             Refusal::Locked { message, horizon } => ErrorBody {
                 lock_horizon: Some(horizon.to_rfc3339_millis()),
                 ..ErrorBody::of(message)
@@ -84,7 +99,11 @@ impl IntoResponse for ApiError {
                 )
             }
         };
-        (status, Json(body)).into_response()
+        let mut response = (status, Json(body)).into_response();
+        if let Some((name, value)) = retry_after {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 

@@ -92,6 +92,8 @@ impl ScheduleApiState {
             clock: Arc::clone(&self.clock),
             lock_margin: self.lock_margin,
             plan_cache: self.plan_cache.clone(),
+            // No conformance check runs through these routes.
+            conformance_limiter: Default::default(),
         }
     }
 }

@@ -8,7 +8,9 @@
 //! The checks are the control plane's (`Control::check_channel`, `Control::check_partner`), the
 //! same as the API's `POST /api/channels/{slug}/check` and `onair channel|partner check`: they
 //! render, probe and judge on blocking threads. A refusal is shown on the page with its status:
-//! a channel not on air (409) with the reason, a bad profile or hours (422) at the field.
+//! a channel not on air (409) with the reason, a bad profile or hours (422) at the field, too
+//! many checks (429: running on the server, or started by the user in the last minute) naming
+//! the limit and when to try again (also in `Retry-After`).
 //! Plain forms: the pages work without JavaScript.
 
 use askama::Template;
@@ -313,13 +315,15 @@ impl ReportPage {
         render(StatusCode::OK, &self)
     }
 
-    /// A refused check: its reason on the page with the refusal's status, the fields'
-    /// problems at the fields; a server failure as the other pages say one.
+    /// A refused check: its reason on the page with the refusal's status (and `Retry-After`
+    /// for a 429), the fields' problems at the fields; a server failure as the other pages say
+    /// one.
     fn refused(mut self, posted: &Posted, refusal: Refusal) -> Response {
         let status = crate::api::error::status_of(&refusal);
         if status.is_server_error() {
             return super::refused(refusal);
         }
+        let retry_after = crate::api::error::retry_after(&refusal);
         let problems = match refusal {
             Refusal::Invalid(problems) => {
                 self.refusal = Some("the check was not run: see the fields".to_owned());
@@ -331,7 +335,11 @@ impl ReportPage {
             }
         };
         self.form = self.form.holding(posted, &problems);
-        render(status, &self)
+        let mut response = render(status, &self);
+        if let Some((name, value)) = retry_after {
+            response.headers_mut().insert(name, value);
+        }
+        response
     }
 }
 
@@ -365,7 +373,12 @@ async fn check_channel(
     let inspector = state.inspector.clone();
     let checked = async {
         control
-            .check_channel(&slug, posted.options()?, inspector)
+            .check_channel(
+                &slug,
+                posted.options()?,
+                inspector,
+                &actor.principal.username,
+            )
             .await
     };
     match checked.await {
@@ -400,7 +413,12 @@ async fn check_partner(
     let inspector = state.inspector.clone();
     let checked = async {
         control
-            .check_partner(&name, posted.options()?, inspector)
+            .check_partner(
+                &name,
+                posted.options()?,
+                inspector,
+                &actor.principal.username,
+            )
             .await
     };
     match checked.await {
@@ -466,5 +484,51 @@ mod tests {
         );
         assert!(form.hours_problem.contains("\"two\" is not a whole number"));
         assert_eq!(form.hours, "two", "the form keeps what was typed");
+    }
+
+    async fn html_of(response: Response) -> String {
+        let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .unwrap();
+        String::from_utf8(bytes.to_vec()).unwrap()
+    }
+
+    #[tokio::test]
+    async fn too_many_checks_answer_429_with_the_limit_on_the_report_page_and_retry_after() {
+        let actor = Actor {
+            principal: onair_control::accounts::Principal {
+                user_id: onair_store::UserId(7),
+                username: "alice".to_owned(),
+                grants: vec![(None, Role::Viewer)],
+                channel_slugs: Vec::new(),
+            },
+            credential: crate::access::Credential::Session,
+            csrf: Some("token".to_owned()),
+        };
+        let message = "alice has started 6 conformance check(s) in the last minute, the most one user may; try again in 42 s";
+        let too_many = Refusal::TooMany {
+            message: message.to_owned(),
+            retry_after: std::time::Duration::from_millis(41_200),
+        };
+        let form = CheckForm::new("channel", "demo", "Demo", None);
+        let response = ReportPage::new(&actor, "Demo".to_owned(), form)
+            .refused(&posted("pluto", "4"), too_many.clone());
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "42");
+        let html = html_of(response).await;
+        let refusal = html
+            .split("data-testid=\"refusal\"")
+            .nth(1)
+            .expect("the page says why the check was not run");
+        assert!(refusal.contains(message), "{html}");
+        assert!(
+            html.contains("value=\"4\""),
+            "the form keeps the hours: {html}"
+        );
+
+        let response = super::super::refused(too_many);
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[axum::http::header::RETRY_AFTER], "42");
+        assert!(html_of(response).await.contains(message));
     }
 }

@@ -51,6 +51,8 @@ pub struct PagesState {
     /// Probes segments and measures loudness for the conformance checks (the binary's, as the
     /// API's); without one, reports say they measured no media.
     pub inspector: Option<Arc<dyn onair_control::conformance::MediaInspector>>,
+    /// The conformance checks running and started lately, shared with the API's.
+    pub conformance_limiter: onair_control::conformance::ConformanceLimiter,
 }
 
 impl PagesState {
@@ -65,6 +67,7 @@ impl PagesState {
             clock: Arc::clone(&self.clock),
             lock_margin: self.lock_margin,
             plan_cache: self.plan_cache.clone(),
+            conformance_limiter: self.conformance_limiter.clone(),
         }
     }
 }
@@ -122,8 +125,8 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
     )
 }
 
-/// A control-plane refusal as a page: its status and message; a server failure logged in full
-/// and told only as a failure.
+/// A control-plane refusal as a page: its status and message (and `Retry-After` for a 429); a
+/// server failure logged in full and told only as a failure.
 pub fn refused(refusal: onair_control::Refusal) -> Response {
     let status = crate::api::error::status_of(&refusal);
     if status.is_server_error() {
@@ -131,7 +134,13 @@ pub fn refused(refusal: onair_control::Refusal) -> Response {
         let message = "the server failed; the details are in its log";
         return (status, error_page(status, message)).into_response();
     }
-    (status, error_page(status, &refusal.to_string())).into_response()
+    let retry_after = crate::api::error::retry_after(&refusal);
+    (
+        status,
+        retry_after.into_iter().collect::<HeaderMap>(),
+        error_page(status, &refusal.to_string()),
+    )
+        .into_response()
 }
 
 /// What every page answers with: never cached (it shows a user's data and CSRF token), never
