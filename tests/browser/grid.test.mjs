@@ -7,10 +7,8 @@
 // the reason; and a channel in Europe/Berlin draws its 23- and 25-hour days with the true local hours.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { LoginPage, apiFetch, chromiumOptions, copyDemo, operator, prepareDemo, screenshot, serveData } from './onair.mjs';
+import { LoginPage, apiFetch, chromiumOptions, copyDemoWithOwnDays, operator, prepareDemo, screenshot, serveData } from './onair.mjs';
 
 let browser;
 let server;
@@ -24,11 +22,7 @@ const tomorrow = utcDate(Date.now() + DAY);
 
 before(async () => {
   prepareDemo();
-  data = copyDemo();
-  // The demo's channel repeats its first day for ever, so only that day can be edited; on this
-  // copy it becomes a channel whose days are each their own, as a scheduler's channel is.
-  const once = spawnSync('sqlite3', [join(data.dataDir, 'onair.db'), "UPDATE channels SET grid_repeat_ticks = NULL WHERE slug = 'demo'"], { encoding: 'utf8' });
-  if (once.status !== 0) throw new Error(`sqlite3 failed: ${once.stderr}`);
+  data = copyDemoWithOwnDays();
   server = await serveData(data);
   browser = await chromium.launch(chromiumOptions);
 });

@@ -7,12 +7,10 @@
 // add form takes a length (a bad one named, as typed).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { LoginPage, apiFetch, chromiumOptions, copyDemo, operator, prepareDemo, screenshot, serveData } from './onair.mjs';
+import { LoginPage, apiFetch, chromiumOptions, copyDemoWithOwnDays, operator, prepareDemo, screenshot, serveData } from './onair.mjs';
 
 const axeSource = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
@@ -37,11 +35,7 @@ const EPISODE = {
 
 before(async () => {
   prepareDemo();
-  data = copyDemo();
-  // The demo's channel repeats its first day for ever; on this copy each day is its own, so
-  // tomorrow can be edited.
-  const once = spawnSync('sqlite3', [join(data.dataDir, 'onair.db'), "UPDATE channels SET grid_repeat_ticks = NULL WHERE slug = 'demo'"], { encoding: 'utf8' });
-  if (once.status !== 0) throw new Error(`sqlite3 failed: ${once.stderr}`);
+  data = copyDemoWithOwnDays();
   server = await serveData(data);
   browser = await chromium.launch(chromiumOptions);
 });

@@ -117,6 +117,17 @@ export function copyDemo() {
 }
 
 /**
+ * `copyDemo()` for a scheduler's tests: the demo channel repeats its first day for ever, so only
+ * that day can be edited; on this copy each of its days is its own, as a scheduler's channel is.
+ */
+export function copyDemoWithOwnDays() {
+  const data = copyDemo();
+  const once = spawnSync('sqlite3', [join(data.dataDir, 'onair.db'), "UPDATE channels SET grid_repeat_ticks = NULL WHERE slug = 'demo'"], { encoding: 'utf8' });
+  if (once.status !== 0) throw new Error(`sqlite3 failed: ${once.stderr}`);
+  return data;
+}
+
+/**
  * Serves `data` (from `copyDemo`) on 127.0.0.1:0 on the wall clock, with the configuration file
  * `config` if given; resolves to { url, stop }.
  */

@@ -5,10 +5,8 @@
 // API show it with its details.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { join } from 'node:path';
 import { chromium } from 'playwright-core';
-import { LoginPage, apiFetch, chromiumOptions, copyDemo, operator, prepareDemo, serveData } from './onair.mjs';
+import { LoginPage, apiFetch, chromiumOptions, copyDemoWithOwnDays, operator, prepareDemo, serveData } from './onair.mjs';
 
 let browser;
 let server;
@@ -16,10 +14,7 @@ let data;
 
 before(async () => {
   prepareDemo();
-  data = copyDemo();
-  // As in grid.test.mjs: a channel whose days are each their own, so next week can change.
-  const once = spawnSync('sqlite3', [join(data.dataDir, 'onair.db'), "UPDATE channels SET grid_repeat_ticks = NULL WHERE slug = 'demo'"], { encoding: 'utf8' });
-  if (once.status !== 0) throw new Error(`sqlite3 failed: ${once.stderr}`);
+  data = copyDemoWithOwnDays();
   server = await serveData(data);
   browser = await chromium.launch(chromiumOptions);
 });
